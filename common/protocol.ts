@@ -1,0 +1,38 @@
+/** REST and WebSocket message shapes (design §3–4). Browser-safe. */
+import type { ErrorBody, ErrorCode } from './errors.js';
+import type { MosaicSummary, Task } from './task.js';
+
+export type ClientMessage =
+  | { type: 'subscribe'; taskId: string; after?: number }
+  | { type: 'unsubscribe'; taskId: string }
+  | { type: 'ping' };
+
+export type ServerMessage =
+  | { type: 'task'; seq: number; task: Task }
+  | { type: 'queue'; taskId: string; position: number }
+  | { type: 'error'; code: ErrorCode; message: string; taskId?: string }
+  | { type: 'pong' };
+
+export interface TaskResponse {
+  task: Task;
+}
+export interface MosaicResponse {
+  mosaic: MosaicSummary;
+}
+export interface MosaicListResponse {
+  mosaics: MosaicSummary[];
+}
+export interface ImportResponse {
+  import: { username: string; films: number; diaryEntries: number; importedAt: string };
+}
+export interface HealthResponse {
+  ok: boolean;
+  db: string;
+  queue: { queued: number; running: number };
+  workers: { id: string; lastSeenAt: string }[];
+}
+export type { ErrorBody };
+
+/** Limits of the socket protocol, shared so the client knows them too. */
+export const WS_MAX_PAYLOAD = 4096;
+export const WS_MAX_SUBSCRIPTIONS = 100;

@@ -1,0 +1,108 @@
+/**
+ * Numbered, append-only migrations (graphile-worker's habit). Each runs once, in a transaction, and
+ * `PRAGMA user_version` records the last one applied. Never edit a shipped entry: append a new one.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'queue: tasks, results, task_events, workers',
+    sql: `
+      CREATE TABLE tasks (
+        id                  TEXT PRIMARY KEY,
+        action              TEXT NOT NULL,
+        username            TEXT NOT NULL,
+        params              TEXT NOT NULL,
+        dedupe_key          TEXT NOT NULL,
+        status              TEXT NOT NULL CHECK (status IN ('QUEUED','RUNNING','COMPLETE','ERROR','CANCELLED')),
+        progress_msg        TEXT NOT NULL DEFAULT '',
+        stage               TEXT NOT NULL DEFAULT 'queued',
+        progress_done       INTEGER,
+        progress_total      INTEGER,
+        error_code          TEXT,
+        error_msg           TEXT,
+        attempt             INTEGER NOT NULL DEFAULT 0,
+        max_attempts        INTEGER NOT NULL DEFAULT 3,
+        delay_count         INTEGER NOT NULL DEFAULT 0,
+        run_at              INTEGER NOT NULL,
+        lease_owner         TEXT,
+        lease_token         TEXT,
+        lease_expires_at    INTEGER,
+        cancel_requested_at INTEGER,
+        created_at          INTEGER NOT NULL,
+        started_at          INTEGER,
+        finished_at         INTEGER,
+        updated_at          INTEGER NOT NULL
+      );
+      -- Race-safe dedupe: at most one live task per normalised request.
+      CREATE UNIQUE INDEX tasks_dedupe_live ON tasks (dedupe_key) WHERE status IN ('QUEUED','RUNNING');
+      CREATE INDEX tasks_dedupe_done ON tasks (dedupe_key, finished_at) WHERE status = 'COMPLETE';
+      CREATE INDEX tasks_queued ON tasks (run_at, created_at) WHERE status = 'QUEUED';
+      CREATE INDEX tasks_running ON tasks (lease_expires_at) WHERE status = 'RUNNING';
+      CREATE INDEX tasks_user ON tasks (username, created_at);
+
+      CREATE TABLE results (
+        id           TEXT PRIMARY KEY REFERENCES tasks (id) ON DELETE CASCADE,
+        result       BLOB NOT NULL,
+        content_type TEXT NOT NULL,
+        width        INTEGER NOT NULL,
+        height       INTEGER NOT NULL,
+        films        TEXT NOT NULL,
+        partial      INTEGER NOT NULL DEFAULT 0,
+        note         TEXT,
+        etag         TEXT NOT NULL,
+        created_at   INTEGER NOT NULL
+      );
+      CREATE INDEX results_created ON results (created_at);
+
+      CREATE TABLE task_events (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        task_id    TEXT NOT NULL,
+        type       TEXT NOT NULL,
+        payload    TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX task_events_task ON task_events (task_id, seq);
+      CREATE INDEX task_events_created ON task_events (created_at);
+
+      CREATE TABLE workers (
+        id           TEXT PRIMARY KEY,
+        pid          INTEGER NOT NULL,
+        started_at   INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL
+      );
+    `,
+  },
+  {
+    version: 2,
+    name: 'posters: resolved poster URLs per film, on-disk poster cache',
+    sql: `
+      -- A film's poster URL, once resolved, is remembered for good (a second 'all' resolves nothing).
+      -- poster_url NULL means "this film has no poster" (also remembered).
+      CREATE TABLE film_posters (
+        slug        TEXT PRIMARY KEY,
+        poster_url  TEXT,
+        source      TEXT NOT NULL,
+        resolved_at INTEGER NOT NULL
+      );
+      -- Posters on disk (DATA_DIR/posters), keyed by the exact URL downloaded; LRU by last_used_at.
+      CREATE TABLE poster_cache (
+        url          TEXT PRIMARY KEY,
+        file         TEXT NOT NULL,
+        bytes        INTEGER NOT NULL,
+        content_type TEXT,
+        etag         TEXT,
+        width        INTEGER,
+        height       INTEGER,
+        created_at   INTEGER NOT NULL,
+        last_used_at INTEGER NOT NULL
+      );
+      CREATE INDEX poster_cache_lru ON poster_cache (last_used_at);
+    `,
+  },
+];
