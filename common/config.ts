@@ -1,0 +1,121 @@
+/**
+ * The one pure configuration loader (design §8): environment in, a frozen typed object out, every
+ * problem reported at once. Only the main.ts files call it with `process.env`.
+ */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  port: number;
+  https: boolean;
+  httpsPort: number;
+  host: string;
+  dataDir: string;
+  workers: number;
+  workerConcurrency: number;
+  letterboxdUrl: string;
+  imageHosts: string[];
+  spacingMs: number;
+  allowedHosts: string[];
+  rateLimitPerMin: number;
+  posterCacheMb: number;
+  resultFreshSec: number;
+  tileWidth: number;
+  tmdbApiKey: string | null;
+  tmdbUrl: string;
+  tmdbImageUrl: string;
+  tlsCert: string | null;
+  tlsKey: string | null;
+  logLevel: LogLevel;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env): Readonly<Config> {
+  const problems: string[] = [];
+  const str = (name: string, def: string) => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? def : v.trim();
+  };
+  const int = (name: string, def: number, min: number, max: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return def;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name}=${JSON.stringify(raw)} must be a whole number from ${min} to ${max}.`);
+      return def;
+    }
+    return n;
+  };
+  const bool = (name: string, def: boolean) => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return def;
+    if (/^(1|true|yes|on)$/i.test(raw.trim())) return true;
+    if (/^(0|false|no|off)$/i.test(raw.trim())) return false;
+    problems.push(`${name}=${JSON.stringify(raw)} must be 1/0, true/false, yes/no or on/off.`);
+    return def;
+  };
+  const url = (name: string, def: string) => {
+    const v = str(name, def).replace(/\/+$/, '');
+    try {
+      const u = new URL(v);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+    } catch {
+      problems.push(`${name}=${JSON.stringify(v)} must be an http(s) URL.`);
+      return def;
+    }
+    return v;
+  };
+  const list = (name: string, def: string) =>
+    str(name, def)
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean);
+
+  const imageHosts = list('LETTERBOXD_IMAGE_HOSTS', 'a.ltrbxd.com,s.ltrbxd.com');
+  for (const h of imageHosts) {
+    if (!/^[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:]+\](:\d{1,5})?$/.test(h)) {
+      problems.push(`LETTERBOXD_IMAGE_HOSTS entry ${JSON.stringify(h)} must be host or host:port.`);
+    }
+  }
+  const logLevel = str('LOG_LEVEL', 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    problems.push(`LOG_LEVEL=${JSON.stringify(logLevel)} must be one of ${LOG_LEVELS.join(', ')}.`);
+  }
+  const tlsCert = env.TLS_CERT?.trim() || null;
+  const tlsKey = env.TLS_KEY?.trim() || null;
+  if ((tlsCert === null) !== (tlsKey === null)) problems.push('TLS_CERT and TLS_KEY must be set together.');
+
+  const config: Config = {
+    port: int('PORT', 8080, 0, 65535),
+    https: bool('HTTPS', false),
+    httpsPort: int('HTTPS_PORT', 8443, 0, 65535),
+    host: str('HOST', '0.0.0.0'),
+    dataDir: str('DATA_DIR', './data'),
+    workers: int('WORKERS', 1, 0, 16),
+    workerConcurrency: int('WORKER_CONCURRENCY', 2, 1, 16),
+    letterboxdUrl: url('LETTERBOXD_URL', 'https://letterboxd.com'),
+    imageHosts,
+    spacingMs: int('LETTERBOXD_SPACING_MS', 1000, 0, 60_000),
+    allowedHosts: list('ALLOWED_HOSTS', ''),
+    rateLimitPerMin: int('RATE_LIMIT_PER_MIN', 30, 1, 100_000),
+    posterCacheMb: int('POSTER_CACHE_MB', 500, 1, 1_000_000),
+    resultFreshSec: int('RESULT_FRESH_SEC', 600, 0, 31_536_000),
+    tileWidth: int('TILE_WIDTH', 120, 40, 600),
+    tmdbApiKey: env.TMDB_API_KEY?.trim() || null,
+    tmdbUrl: url('TMDB_URL', 'https://api.themoviedb.org'),
+    tmdbImageUrl: url('TMDB_IMAGE_URL', 'https://image.tmdb.org'),
+    tlsCert,
+    tlsKey,
+    logLevel: logLevel as LogLevel,
+  };
+  if (problems.length) throw new ConfigError(problems);
+  return Object.freeze(config);
+}

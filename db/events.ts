@@ -1,0 +1,85 @@
+/** The change feed (`task_events`): reading after a cursor, and pruning in small batches. */
+import type { Db } from './open.js';
+import { writeTx } from './open.js';
+import type { Task } from '../common/task.js';
+
+export interface TaskEvent {
+  seq: number;
+  taskId: string;
+  type: string;
+  task: Task;
+  createdAt: number;
+}
+
+interface EventRow {
+  seq: number;
+  task_id: string;
+  type: string;
+  payload: string;
+  created_at: number;
+}
+
+function toEvent(r: EventRow): TaskEvent {
+  return { seq: r.seq, taskId: r.task_id, type: r.type, task: JSON.parse(r.payload) as Task, createdAt: r.created_at };
+}
+
+export type EventStore = ReturnType<typeof createEventStore>;
+
+/** Read side of the feed; works on a read-only connection. */
+export function createEventStore(db: Db) {
+  const s = {
+    after: db.prepare<[number, number], EventRow>(
+      `SELECT seq, task_id, type, payload, created_at FROM task_events WHERE seq > ? ORDER BY seq LIMIT ?`,
+    ),
+    taskAfter: db.prepare<[string, number, number], EventRow>(
+      `SELECT seq, task_id, type, payload, created_at FROM task_events WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+    ),
+    taskLatest: db.prepare<[string], EventRow>(
+      `SELECT seq, task_id, type, payload, created_at FROM task_events WHERE task_id = ? ORDER BY seq DESC LIMIT 1`,
+    ),
+    taskFirst: db.prepare<[string], { seq: number }>(`SELECT min(seq) AS seq FROM task_events WHERE task_id = ?`),
+    maxSeq: db.prepare<[], { seq: number | null }>(`SELECT max(seq) AS seq FROM task_events`),
+    dataVersion: db.prepare(`PRAGMA data_version`).pluck(),
+  };
+  return {
+    /** Every event with seq > `after`, oldest first, at most `limit`. */
+    listAfter(after: number, limit = 1000): TaskEvent[] {
+      return s.after.all(after, limit).map(toEvent);
+    },
+    /** One task's events with seq > `after`, oldest first. */
+    listTaskAfter(taskId: string, after: number, limit = 1000): TaskEvent[] {
+      return s.taskAfter.all(taskId, after, limit).map(toEvent);
+    },
+    latestForTask(taskId: string): TaskEvent | undefined {
+      const r = s.taskLatest.get(taskId);
+      return r ? toEvent(r) : undefined;
+    },
+    /** The oldest seq still stored for a task (events before it were pruned), or null. */
+    firstSeqForTask(taskId: string): number | null {
+      return s.taskFirst.get(taskId)?.seq ?? null;
+    },
+    maxSeq(): number {
+      return s.maxSeq.get()?.seq ?? 0;
+    },
+    /** Changes whenever another connection commits (~2 µs): the cheap "anything new?" check. */
+    dataVersion(): number {
+      return s.dataVersion.get() as number;
+    },
+  };
+}
+
+/**
+ * Deletes events older than `olderThan` in batches of `batch`, each its own short transaction so
+ * writers never wait long. Returns how many were deleted.
+ */
+export function pruneEvents(db: Db, olderThan: number, batch = 500): number {
+  const del = db.prepare(
+    `DELETE FROM task_events WHERE seq IN (SELECT seq FROM task_events WHERE created_at < ? ORDER BY seq LIMIT ?)`,
+  );
+  let total = 0;
+  for (;;) {
+    const n = writeTx(db, () => del.run(olderThan, batch).changes);
+    total += n;
+    if (n < batch) return total;
+  }
+}

@@ -1,0 +1,466 @@
+/**
+ * The task queue (design §2): enqueue with race-safe dedupe, atomic claim with a lease, lease-fenced
+ * worker writes, cancel, sweep of expired leases. Every state change appends its `task_events` row in
+ * the same transaction, so the change feed never misses or invents a change.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Db } from './open.js';
+import { writeTx } from './open.js';
+import type { MosaicParams, Stage, Task, TaskStatus } from '../common/task.js';
+import { dedupeKey } from '../common/task.js';
+
+/** Only `now` is needed here; any `Clock` from common/clock.ts fits. */
+export interface Clock {
+  now(): number;
+}
+const systemClock: Clock = { now: () => Date.now() };
+
+/** A worker's write found its lease gone (reclaimed, cancelled-and-finished, or swept): discard the work. */
+export class LeaseLostError extends Error {
+  constructor(readonly taskId: string) {
+    super(`Lease lost on task ${taskId}`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+/** What a claimed task carries into the worker. */
+export interface ClaimedTask {
+  id: string;
+  action: string;
+  username: string;
+  /** The raw params JSON: the action validates it (a malformed row must fail the task, not the worker). */
+  paramsJson: string;
+  attempt: number;
+  maxAttempts: number;
+  delayCount: number;
+  leaseToken: string;
+  leaseExpiresAt: number;
+}
+
+export interface TaskRow {
+  id: string;
+  action: string;
+  username: string;
+  params: string;
+  dedupe_key: string;
+  status: TaskStatus;
+  progress_msg: string;
+  stage: Stage;
+  progress_done: number | null;
+  progress_total: number | null;
+  error_code: string | null;
+  error_msg: string | null;
+  attempt: number;
+  max_attempts: number;
+  delay_count: number;
+  run_at: number;
+  lease_owner: string | null;
+  lease_token: string | null;
+  lease_expires_at: number | null;
+  cancel_requested_at: number | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  updated_at: number;
+}
+
+export interface QueueOptions {
+  clock?: Clock;
+  leaseMs?: number;
+  maxAttempts?: number;
+  /** Base of the exponential retry backoff (ms); jitter is applied on top. */
+  backoffBaseMs?: number;
+  resultFreshMs?: number;
+  random?: () => number;
+}
+
+export interface EnqueueInput {
+  action: string;
+  username: string;
+  params: MosaicParams;
+  refresh?: boolean;
+  /** Complete results finished before this time are stale (e.g. the member imported an export since). */
+  staleBefore?: number;
+}
+
+export interface EnqueueOutcome {
+  task: Task;
+  /** true when an existing live task or a fresh complete result was returned instead of a new task. */
+  deduped: boolean;
+}
+
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function parseParams(json: string): MosaicParams {
+  try {
+    return JSON.parse(json) as MosaicParams;
+  } catch {
+    return {} as MosaicParams;
+  }
+}
+
+/** The public Task shape of a row (queuePosition is filled in by whoever sends it). */
+export function rowToTask(row: TaskRow): Task {
+  return {
+    id: row.id,
+    action: row.action,
+    username: row.username,
+    params: parseParams(row.params),
+    status: row.status,
+    stage: row.stage,
+    progressMsg: row.progress_msg,
+    progress:
+      row.progress_total !== null && row.progress_done !== null
+        ? { done: row.progress_done, total: row.progress_total }
+        : null,
+    queuePosition: null,
+    errorCode: row.error_code,
+    errorMsg: row.error_msg,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+    resultUrl: row.status === 'COMPLETE' ? `/api/tasks/${row.id}/result` : null,
+  };
+}
+
+function toClaimed(row: TaskRow): ClaimedTask {
+  return {
+    id: row.id,
+    action: row.action,
+    username: row.username,
+    paramsJson: row.params,
+    attempt: row.attempt,
+    maxAttempts: row.max_attempts,
+    delayCount: row.delay_count,
+    leaseToken: row.lease_token!,
+    leaseExpiresAt: row.lease_expires_at!,
+  };
+}
+
+export type TaskStore = ReturnType<typeof createTaskStore>;
+
+/** Builds the queue's functions over one connection, with statements prepared once. */
+export function createTaskStore(db: Db, options: QueueOptions = {}) {
+  const clock = options.clock ?? systemClock;
+  const leaseMs = options.leaseMs ?? 30_000;
+  const maxAttempts = options.maxAttempts ?? 3;
+  const backoffBaseMs = options.backoffBaseMs ?? 2_000;
+  const resultFreshMs = options.resultFreshMs ?? 600_000;
+  const random = options.random ?? Math.random;
+
+  const s = {
+    insert: db.prepare<unknown[], TaskRow>(`
+      INSERT INTO tasks (id, action, username, params, dedupe_key, status, progress_msg, stage,
+                         max_attempts, run_at, created_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, 'QUEUED', 'Waiting for a worker', 'queued', ?, ?, ?, ?)
+      ON CONFLICT (dedupe_key) WHERE status IN ('QUEUED','RUNNING') DO NOTHING
+      RETURNING *`),
+    live: db.prepare<[string], TaskRow>(
+      `SELECT * FROM tasks WHERE dedupe_key = ? AND status IN ('QUEUED','RUNNING')`,
+    ),
+    fresh: db.prepare<[string, number], TaskRow>(`
+      SELECT t.* FROM tasks t JOIN results r ON r.id = t.id
+      WHERE t.dedupe_key = ? AND t.status = 'COMPLETE' AND t.finished_at >= ?
+      ORDER BY t.finished_at DESC LIMIT 1`),
+    get: db.prepare<[string], TaskRow>(`SELECT * FROM tasks WHERE id = ?`),
+    event: db.prepare(`INSERT INTO task_events (task_id, type, payload, created_at) VALUES (?, ?, ?, ?)`),
+    // One statement picks and leases the oldest runnable tasks: two workers can never take one task,
+    // because SQLite runs the whole UPDATE under the write lock.
+    claim: db.prepare<unknown[], TaskRow>(`
+      UPDATE tasks
+      SET status = 'RUNNING', attempt = attempt + 1, lease_owner = ?, lease_token = lower(hex(randomblob(16))),
+          lease_expires_at = ?, started_at = coalesce(started_at, ?), updated_at = max(?, updated_at + 1),
+          stage = 'collecting', progress_msg = 'Starting', progress_done = NULL, progress_total = NULL
+      WHERE id IN (
+        SELECT id FROM tasks WHERE status = 'QUEUED' AND run_at <= ?
+        ORDER BY run_at, created_at LIMIT ?)
+      RETURNING *`),
+    heartbeat: db.prepare<unknown[], { cancel_requested_at: number | null }>(`
+      UPDATE tasks SET lease_expires_at = ?
+      WHERE id = ? AND lease_token = ? AND status = 'RUNNING'
+      RETURNING cancel_requested_at`),
+    progress: db.prepare<unknown[], TaskRow>(`
+      UPDATE tasks SET stage = ?, progress_done = ?, progress_total = ?, progress_msg = ?,
+                       lease_expires_at = ?, updated_at = max(?, updated_at + 1)
+      WHERE id = ? AND lease_token = ? AND status = 'RUNNING'
+      RETURNING *`),
+    complete: db.prepare<unknown[], TaskRow>(`
+      UPDATE tasks SET status = 'COMPLETE', stage = 'done', progress_msg = ?, finished_at = ?, updated_at = max(?, updated_at + 1),
+                       lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+      WHERE id = ? AND lease_token = ? AND status = 'RUNNING'
+      RETURNING *`),
+    finish: db.prepare<unknown[], TaskRow>(`
+      UPDATE tasks SET status = ?, error_code = ?, error_msg = ?, progress_msg = ?, finished_at = ?, updated_at = max(?, updated_at + 1),
+                       lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+      WHERE id = ? AND lease_token = ? AND status = 'RUNNING'
+      RETURNING *`),
+    requeue: db.prepare<unknown[], TaskRow>(`
+      UPDATE tasks SET status = 'QUEUED', stage = 'queued', run_at = ?, attempt = attempt - ?,
+                       delay_count = delay_count + ?, progress_msg = ?, progress_done = NULL, progress_total = NULL,
+                       error_code = ?, error_msg = ?, updated_at = max(?, updated_at + 1),
+                       lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+      WHERE id = ? AND lease_token = ? AND status = 'RUNNING'
+      RETURNING *`),
+    cancelQueued: db.prepare<unknown[], TaskRow>(`
+      UPDATE tasks SET status = 'CANCELLED', error_code = 'CANCELLED', error_msg = ?, progress_msg = ?,
+                       cancel_requested_at = ?, finished_at = ?, updated_at = max(?, updated_at + 1)
+      WHERE id = ? AND status = 'QUEUED'
+      RETURNING *`),
+    cancelRunning: db.prepare<unknown[], TaskRow>(`
+      UPDATE tasks SET cancel_requested_at = ?, progress_msg = 'Cancelling…', updated_at = max(?, updated_at + 1)
+      WHERE id = ? AND status = 'RUNNING' AND cancel_requested_at IS NULL
+      RETURNING *`),
+    expired: db.prepare<[number], TaskRow>(`
+      SELECT * FROM tasks WHERE status = 'RUNNING' AND lease_expires_at < ? ORDER BY lease_expires_at LIMIT 100`),
+    sweepOne: db.prepare<unknown[], TaskRow>(`
+      UPDATE tasks SET status = ?, stage = ?, run_at = ?, error_code = ?, error_msg = ?, progress_msg = ?,
+                       finished_at = ?, updated_at = max(?, updated_at + 1), progress_done = NULL, progress_total = NULL,
+                       lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+      WHERE id = ? AND status = 'RUNNING' AND lease_token = ?
+      RETURNING *`),
+    expireDeadWorkers: db.prepare(`
+      UPDATE tasks SET lease_expires_at = ?
+      WHERE status = 'RUNNING' AND lease_expires_at > ?
+        AND lease_owner IN (SELECT id FROM workers WHERE last_seen_at < ?)`),
+    position: db.prepare<[number, number, number, number, string], { n: number }>(`
+      SELECT count(*) AS n FROM tasks
+      WHERE status = 'QUEUED' AND (run_at < ? OR (run_at = ? AND (created_at < ? OR (created_at = ? AND id < ?))))`),
+    queuedIds: db.prepare<[], { id: string }>(
+      `SELECT id FROM tasks WHERE status = 'QUEUED' ORDER BY run_at, created_at, id`,
+    ),
+    runnable: db.prepare<[number], { one: number }>(
+      `SELECT 1 AS one FROM tasks WHERE status = 'QUEUED' AND run_at <= ? LIMIT 1`,
+    ),
+    cancelRequested: db.prepare<[string], { c: number | null }>(`SELECT cancel_requested_at AS c FROM tasks WHERE id = ?`),
+    counts: db.prepare<[], { status: string; n: number }>(
+      `SELECT status, count(*) AS n FROM tasks WHERE status IN ('QUEUED','RUNNING') GROUP BY status`,
+    ),
+  };
+
+  function appendEvent(row: TaskRow, type: string): Task {
+    const task = rowToTask(row);
+    s.event.run(row.id, type, JSON.stringify(task), row.updated_at);
+    return task;
+  }
+
+  function backoffMs(attempt: number): number {
+    // Exponential with "equal jitter": never immediately, never all at once.
+    const base = backoffBaseMs * 2 ** Math.max(0, attempt - 1);
+    return Math.round(base / 2 + random() * (base / 2));
+  }
+
+  function fenced(row: TaskRow | undefined, id: string): TaskRow {
+    if (!row) throw new LeaseLostError(id);
+    return row;
+  }
+
+  return {
+    /** Adds a task, or returns the live twin / a fresh complete result of the same request. */
+    enqueue(input: EnqueueInput): EnqueueOutcome {
+      const key = dedupeKey(input.action, input.username, input.params);
+      return writeTx(db, () => {
+        const now = clock.now();
+        if (!input.refresh) {
+          const freshSince = Math.max(now - resultFreshMs, input.staleBefore ?? 0);
+          const done = s.fresh.get(key, freshSince);
+          if (done) return { task: rowToTask(done), deduped: true };
+        }
+        const row = s.insert.get(
+          randomUUID(), input.action, input.username, JSON.stringify(input.params), key,
+          maxAttempts, now, now, now,
+        );
+        if (row) return { task: appendEvent(row, 'created'), deduped: false };
+        const live = s.live.get(key);
+        if (!live) throw new Error(`dedupe conflict without a live task for ${key}`);
+        return { task: rowToTask(live), deduped: true };
+      });
+    },
+
+    /** Inserts a raw row (tests: malformed params, unknown actions). */
+    enqueueRaw(action: string, username: string, paramsJson: string): Task {
+      return writeTx(db, () => {
+        const now = clock.now();
+        const row = s.insert.get(randomUUID(), action, username, paramsJson, `raw:${randomUUID()}`, maxAttempts, now, now, now)!;
+        return appendEvent(row, 'created');
+      });
+    },
+
+    get(id: string): Task | undefined {
+      const row = s.get.get(id);
+      return row ? rowToTask(row) : undefined;
+    },
+
+    getRow(id: string): TaskRow | undefined {
+      return s.get.get(id);
+    },
+
+    /** Atomically leases up to `n` runnable tasks, oldest `run_at` first. */
+    claim(workerId: string, n: number): ClaimedTask[] {
+      if (n <= 0) return [];
+      return writeTx(db, () => {
+        const now = clock.now();
+        const rows = s.claim.all(workerId, now + leaseMs, now, now, now, n);
+        rows.sort((a, b) => a.run_at - b.run_at || a.created_at - b.created_at);
+        for (const row of rows) appendEvent(row, 'claimed');
+        return rows.map(toClaimed);
+      });
+    },
+
+    /** Extends the lease. Returns whether a cancel was requested. Throws LeaseLostError. */
+    heartbeat(id: string, token: string): { cancelRequested: boolean } {
+      const row = fenced(s.heartbeat.get(clock.now() + leaseMs, id, token) as TaskRow | undefined, id);
+      return { cancelRequested: row.cancel_requested_at !== null };
+    },
+
+    /** Records progress (and extends the lease). Returns whether a cancel was requested. */
+    progress(id: string, token: string, stage: Stage, done: number | null, total: number | null, msg: string) {
+      return writeTx(db, () => {
+        const now = clock.now();
+        const row = fenced(s.progress.get(stage, done, total, msg, now + leaseMs, now, id, token), id);
+        appendEvent(row, 'progress');
+        return { cancelRequested: row.cancel_requested_at !== null };
+      });
+    },
+
+    /**
+     * Marks the task COMPLETE; `store` (e.g. insert the result row) runs in the same transaction and is
+     * rolled back when the lease turns out to be lost.
+     */
+    complete(id: string, token: string, store?: () => void, msg = 'Done'): Task {
+      return writeTx(db, () => {
+        const now = clock.now();
+        const row = fenced(s.complete.get(msg, now, now, id, token), id);
+        store?.();
+        return appendEvent(row, 'completed');
+      });
+    },
+
+    /**
+     * Fails the task. A retryable failure with attempts left goes back to QUEUED after a backoff;
+     * otherwise the task ends ERROR with the code.
+     */
+    fail(id: string, token: string, code: string, msg: string, retryable = false): Task {
+      return writeTx(db, () => {
+        const now = clock.now();
+        const cur = fenced(s.get.get(id), id);
+        if (retryable && cur.attempt < cur.max_attempts && cur.lease_token === token) {
+          const row = fenced(
+            s.requeue.get(now + backoffMs(cur.attempt), 0, 0, `Retrying after a problem: ${msg}`, null, null, now, id, token),
+            id,
+          );
+          return appendEvent(row, 'retry');
+        }
+        const row = fenced(s.finish.get('ERROR', code, msg, msg, now, now, id, token), id);
+        return appendEvent(row, 'failed');
+      });
+    },
+
+    /** Puts the task back for `ms` without consuming an attempt (e.g. 429 with Retry-After). */
+    retryAfter(id: string, token: string, ms: number, msg: string): Task {
+      return writeTx(db, () => {
+        const now = clock.now();
+        const row = fenced(s.requeue.get(now + ms, 1, 1, msg, null, null, now, id, token), id);
+        return appendEvent(row, 'delayed');
+      });
+    },
+
+    /** Graceful shutdown: gives the task back at once, without consuming an attempt. */
+    release(id: string, token: string): Task {
+      return writeTx(db, () => {
+        const now = clock.now();
+        const row = fenced(s.requeue.get(now, 1, 0, 'Waiting for a worker', null, null, now, id, token), id);
+        return appendEvent(row, 'released');
+      });
+    },
+
+    /** The worker saw the cancel request and stopped: the task ends CANCELLED. */
+    finishCancelled(id: string, token: string): Task {
+      return writeTx(db, () => {
+        const now = clock.now();
+        const msg = 'The mosaic was cancelled.';
+        const row = fenced(s.finish.get('CANCELLED', 'CANCELLED', msg, msg, now, now, id, token), id);
+        return appendEvent(row, 'cancelled');
+      });
+    },
+
+    /**
+     * Cancels: a queued task ends CANCELLED at once; a running one gets `cancel_requested_at`, which
+     * its worker sees on its next heartbeat or progress write. Returns undefined for an unknown id.
+     */
+    cancel(id: string): { task: Task; finished: boolean } | undefined {
+      return writeTx(db, () => {
+        const now = clock.now();
+        const msg = 'The mosaic was cancelled.';
+        const q = s.cancelQueued.get(msg, msg, now, now, now, id);
+        if (q) return { task: appendEvent(q, 'cancelled'), finished: false };
+        const r = s.cancelRunning.get(now, now, id);
+        if (r) return { task: appendEvent(r, 'cancel_requested'), finished: false };
+        const cur = s.get.get(id);
+        if (!cur) return undefined;
+        // Already running with a cancel pending: same answer again. Finished: the caller says 409.
+        return { task: rowToTask(cur), finished: cur.status !== 'RUNNING' };
+      });
+    },
+
+    /**
+     * Expired leases go back to QUEUED with backoff while attempts remain (the crashed attempt counts),
+     * else end ERROR WORKER_LOST; a pending cancel ends CANCELLED. Leases of workers not seen for
+     * `deadWorkerMs` are expired first. Returns the tasks changed.
+     */
+    sweep(deadWorkerMs = 15_000): Task[] {
+      return writeTx(db, () => {
+        const now = clock.now();
+        s.expireDeadWorkers.run(now - 1, now, now - deadWorkerMs);
+        const changed: Task[] = [];
+        for (const row of s.expired.all(now)) {
+          let next: unknown[];
+          if (row.cancel_requested_at !== null) {
+            const msg = 'The mosaic was cancelled.';
+            next = ['CANCELLED', row.stage, row.run_at, 'CANCELLED', msg, msg, now];
+          } else if (row.attempt < row.max_attempts) {
+            next = ['QUEUED', 'queued', now + backoffMs(row.attempt), null, null,
+              'A worker stopped responding; the mosaic will be retried.', null];
+          } else {
+            const msg = `The worker building this mosaic stopped ${row.attempt} times; giving up. Try again, or try a shorter period.`;
+            next = ['ERROR', row.stage, row.run_at, 'WORKER_LOST', msg, msg, now];
+          }
+          const out = s.sweepOne.get(...next, now, row.id, row.lease_token);
+          if (out) changed.push(appendEvent(out, out.status === 'QUEUED' ? 'reclaimed' : out.status === 'ERROR' ? 'lost' : 'cancelled'));
+        }
+        return changed;
+      });
+    },
+
+    /** Is any task ready to claim? A plain read: no write lock taken while idle. */
+    hasRunnable(): boolean {
+      return s.runnable.get(clock.now()) !== undefined;
+    },
+
+    /** Has someone asked to cancel this task? (the worker's once-a-second check, a read) */
+    isCancelRequested(id: string): boolean {
+      return (s.cancelRequested.get(id)?.c ?? null) !== null;
+    },
+
+    /** 1-based position among queued tasks (claim order), or null when not queued. */
+    queuePosition(id: string): number | null {
+      const row = s.get.get(id);
+      if (!row || row.status !== 'QUEUED') return null;
+      return s.position.get(row.run_at, row.run_at, row.created_at, row.created_at, id)!.n + 1;
+    },
+
+    /** Ids of all queued tasks in claim order (for pushing queue positions). */
+    queuedIds(): string[] {
+      return s.queuedIds.all().map((r) => r.id);
+    },
+
+    counts(): { queued: number; running: number } {
+      const out = { queued: 0, running: 0 };
+      for (const r of s.counts.all()) {
+        if (r.status === 'QUEUED') out.queued = r.n;
+        else if (r.status === 'RUNNING') out.running = r.n;
+      }
+      return out;
+    },
+  };
+}

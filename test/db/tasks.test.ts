@@ -1,0 +1,249 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { join } from 'node:path';
+import { openDb, type Db } from '../../db/open.js';
+import { createTaskStore, LeaseLostError, type TaskStore } from '../../db/tasks.js';
+import { createResultStore } from '../../db/results.js';
+import { createEventStore, pruneEvents } from '../../db/events.js';
+import { createWorkerStore } from '../../db/workers.js';
+import type { MosaicParams } from '../../common/task.js';
+import { fakeClock, type FakeClock } from '../helpers/fakeClock.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+const month: MosaicParams = { mode: 'month', month: '2026-11', layout: 'classic', format: 'jpeg' };
+const recent: MosaicParams = { mode: 'recent', count: 30, layout: 'grid', format: 'png' };
+
+let ctx: { db: Db; tasks: TaskStore; clock: FakeClock; cleanup(): void };
+
+test.before.each(() => {
+  const t = tmpDir();
+  const db = openDb(join(t.dir, 'q.db'));
+  const clock = fakeClock();
+  ctx = { db, clock, tasks: createTaskStore(db, { clock, random: () => 0.5 }), cleanup: () => { db.close(); t.cleanup(); } };
+});
+test.after.each(() => ctx.cleanup());
+
+const events = (id: string) => createEventStore(ctx.db).listTaskAfter(id, 0).map((e) => e.type);
+const row = (id: string) => ctx.tasks.getRow(id)!;
+
+test('pragmas: WAL, synchronous NORMAL, foreign keys, migrations recorded', () => {
+  assert.is(ctx.db.pragma('journal_mode', { simple: true }), 'wal');
+  assert.is(ctx.db.pragma('synchronous', { simple: true }), 1);
+  assert.is(ctx.db.pragma('foreign_keys', { simple: true }), 1);
+  assert.ok((ctx.db.pragma('user_version', { simple: true }) as number) >= 2);
+});
+
+test('enqueue → claim → progress → complete, one event per change, with the Task as of the event', () => {
+  const { task, deduped } = ctx.tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: month });
+  assert.is(deduped, false);
+  assert.is(task.status, 'QUEUED');
+  assert.is(task.stage, 'queued');
+  const [c] = ctx.tasks.claim('w1', 5);
+  assert.is(c.id, task.id);
+  assert.is(c.attempt, 1);
+  assert.is(row(task.id).status, 'RUNNING');
+  ctx.clock.advance(10);
+  ctx.tasks.progress(c.id, c.leaseToken, 'downloading', 3, 10, 'Downloading posters: 3 of 10');
+  ctx.clock.advance(10);
+  const done = ctx.tasks.complete(c.id, c.leaseToken, () =>
+    createResultStore(ctx.db).insert(c.id, { image: Buffer.from('img'), contentType: 'image/jpeg', width: 1, height: 1, films: [], partial: false, note: null }, ctx.clock.now()),
+  );
+  assert.is(done.status, 'COMPLETE');
+  assert.is(done.resultUrl, `/api/tasks/${c.id}/result`);
+  assert.equal(events(c.id), ['created', 'claimed', 'progress', 'completed']);
+  const evs = createEventStore(ctx.db).listTaskAfter(c.id, 0);
+  assert.is(evs[2].task.progress!.done, 3);
+  assert.is(evs[2].task.status, 'RUNNING');
+  // updatedAt moves with every event
+  const times = evs.map((e) => e.task.updatedAt);
+  assert.equal([...new Set(times)].length, times.length);
+});
+
+test('dedupe: a live twin is returned; a fresh COMPLETE is returned unless refresh; stale after RESULT_FRESH', () => {
+  const a = ctx.tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: month });
+  const b = ctx.tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: month });
+  assert.is(b.deduped, true);
+  assert.is(b.task.id, a.task.id);
+  const other = ctx.tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: recent });
+  assert.is.not(other.task.id, a.task.id);
+  const [c] = ctx.tasks.claim('w1', 1);
+  ctx.tasks.complete(c.id, c.leaseToken, () =>
+    createResultStore(ctx.db).insert(c.id, { image: Buffer.from('x'), contentType: 'image/jpeg', width: 1, height: 1, films: [], partial: false, note: null }, ctx.clock.now()));
+  const again = ctx.tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: month });
+  assert.is(again.deduped, true);
+  assert.is(again.task.status, 'COMPLETE');
+  const refreshed = ctx.tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: month, refresh: true });
+  assert.is(refreshed.deduped, false);
+  assert.is.not(refreshed.task.id, a.task.id);
+  // stale: an import after the result makes it stale
+  const t2 = createTaskStore(ctx.db, { clock: ctx.clock });
+  const stale = t2.enqueue({ action: 'create_mosaic', username: 'dave', params: recent, staleBefore: ctx.clock.now() + 1 });
+  assert.is(stale.task.id, other.task.id, 'the live recent task is still returned');
+});
+
+test('claim: oldest run_at first, at most n, never the same task twice', () => {
+  const ids = [];
+  for (let i = 0; i < 5; i++) {
+    ids.push(ctx.tasks.enqueue({ action: 'a', username: `u${i}`, params: month }).task.id);
+    ctx.clock.advance(1);
+  }
+  const first = ctx.tasks.claim('w1', 2).map((t) => t.id);
+  const second = ctx.tasks.claim('w2', 10).map((t) => t.id);
+  assert.equal(first, ids.slice(0, 2));
+  assert.equal(second, ids.slice(2));
+  assert.equal(ctx.tasks.claim('w3', 10), []);
+});
+
+test('queue position is 1-based in claim order', () => {
+  const a = ctx.tasks.enqueue({ action: 'a', username: 'u1', params: month }).task.id;
+  ctx.clock.advance(1);
+  const b = ctx.tasks.enqueue({ action: 'a', username: 'u2', params: month }).task.id;
+  assert.is(ctx.tasks.queuePosition(a), 1);
+  assert.is(ctx.tasks.queuePosition(b), 2);
+  ctx.tasks.claim('w', 1);
+  assert.is(ctx.tasks.queuePosition(a), null);
+  assert.is(ctx.tasks.queuePosition(b), 1);
+  assert.equal(ctx.tasks.counts(), { queued: 1, running: 1 });
+});
+
+test('fencing: a stale worker cannot progress, complete or fail after its lease was swept and reclaimed', () => {
+  const { task } = ctx.tasks.enqueue({ action: 'a', username: 'dave', params: month });
+  const [old] = ctx.tasks.claim('w1', 1);
+  ctx.clock.advance(31_000);
+  const swept = ctx.tasks.sweep();
+  assert.is(swept[0].status, 'QUEUED');
+  ctx.clock.advance(60_000);
+  const [fresh] = ctx.tasks.claim('w2', 1);
+  assert.is(fresh.id, task.id);
+  assert.is(fresh.attempt, 2, 'the crash consumed an attempt');
+  assert.throws(() => ctx.tasks.progress(old.id, old.leaseToken, 'building', 1, 1, 'x'), (e: unknown) => e instanceof LeaseLostError);
+  assert.throws(() => ctx.tasks.complete(old.id, old.leaseToken, () => { throw new Error('must not store'); }), (e: unknown) => e instanceof LeaseLostError);
+  assert.throws(() => ctx.tasks.fail(old.id, old.leaseToken, 'INTERNAL', 'x'), (e: unknown) => e instanceof LeaseLostError);
+  assert.throws(() => ctx.tasks.heartbeat(old.id, old.leaseToken), (e: unknown) => e instanceof LeaseLostError);
+  assert.is(ctx.tasks.complete(fresh.id, fresh.leaseToken).status, 'COMPLETE');
+});
+
+test('a result insert that fails rolls back the COMPLETE', () => {
+  ctx.tasks.enqueue({ action: 'a', username: 'dave', params: month });
+  const [c] = ctx.tasks.claim('w1', 1);
+  assert.throws(() => ctx.tasks.complete(c.id, c.leaseToken, () => { throw new Error('disk full'); }));
+  assert.is(row(c.id).status, 'RUNNING');
+  assert.equal(events(c.id), ['created', 'claimed']);
+});
+
+test('poison task: each crash consumes an attempt; after max attempts it ends WORKER_LOST', () => {
+  const { task } = ctx.tasks.enqueue({ action: 'a', username: 'dave', params: month });
+  for (let i = 1; i <= 3; i++) {
+    ctx.clock.advance(3_600_000);
+    const [c] = ctx.tasks.claim('w', 1);
+    assert.is(c.attempt, i);
+    ctx.clock.advance(31_000);
+    ctx.tasks.sweep();
+  }
+  const r = row(task.id);
+  assert.is(r.status, 'ERROR');
+  assert.is(r.error_code, 'WORKER_LOST');
+  assert.match(r.error_msg!, /stopped 3 times/);
+  assert.equal(events(task.id), ['created', 'claimed', 'reclaimed', 'claimed', 'reclaimed', 'claimed', 'lost']);
+});
+
+test('backoff: a reclaimed or retried task waits before it can be claimed again', () => {
+  ctx.tasks.enqueue({ action: 'a', username: 'dave', params: month });
+  const [c] = ctx.tasks.claim('w', 1);
+  ctx.tasks.fail(c.id, c.leaseToken, 'LETTERBOXD_UNREACHABLE', 'Letterboxd did not answer.', true);
+  assert.is(row(c.id).status, 'QUEUED');
+  assert.is(row(c.id).error_code, null);
+  assert.equal(ctx.tasks.claim('w', 1), [], 'not before the backoff');
+  ctx.clock.advance(2_000);
+  const [again] = ctx.tasks.claim('w', 1);
+  assert.is(again.attempt, 2);
+  // Non-retryable: ends ERROR at once.
+  ctx.tasks.fail(again.id, again.leaseToken, 'USER_NOT_FOUND', 'No member.', false);
+  assert.is(row(c.id).status, 'ERROR');
+  assert.is(row(c.id).error_code, 'USER_NOT_FOUND');
+});
+
+test('retryable failures stop at max attempts', () => {
+  ctx.tasks.enqueue({ action: 'a', username: 'dave', params: month });
+  for (let i = 0; i < 3; i++) {
+    ctx.clock.advance(3_600_000);
+    const [c] = ctx.tasks.claim('w', 1);
+    ctx.tasks.fail(c.id, c.leaseToken, 'LETTERBOXD_UNREACHABLE', 'down', true);
+  }
+  const r = ctx.db.prepare(`SELECT status, error_code, attempt FROM tasks`).get() as { status: string; error_code: string; attempt: number };
+  assert.equal(r, { status: 'ERROR', error_code: 'LETTERBOXD_UNREACHABLE', attempt: 3 });
+});
+
+test('retryAfter and release do not consume attempts', () => {
+  ctx.tasks.enqueue({ action: 'a', username: 'dave', params: month });
+  const [c] = ctx.tasks.claim('w', 1);
+  ctx.tasks.retryAfter(c.id, c.leaseToken, 40_000, 'wait');
+  let r = row(c.id);
+  assert.is(r.status, 'QUEUED');
+  assert.is(r.attempt, 0);
+  assert.is(r.delay_count, 1);
+  assert.equal(ctx.tasks.claim('w', 1), []);
+  ctx.clock.advance(40_000);
+  const [c2] = ctx.tasks.claim('w', 1);
+  assert.is(c2.attempt, 1);
+  assert.is(c2.delayCount, 1);
+  ctx.tasks.release(c2.id, c2.leaseToken);
+  r = row(c.id);
+  assert.is(r.status, 'QUEUED');
+  assert.is(r.attempt, 0);
+  assert.equal(events(c.id), ['created', 'claimed', 'delayed', 'claimed', 'released']);
+});
+
+test('cancel: queued ends at once; running is flagged and seen by heartbeat/progress; finished is reported', () => {
+  const q = ctx.tasks.enqueue({ action: 'a', username: 'u1', params: month }).task;
+  const out = ctx.tasks.cancel(q.id)!;
+  assert.is(out.task.status, 'CANCELLED');
+  assert.is(out.task.errorCode, 'CANCELLED');
+  assert.is(ctx.tasks.cancel('nope'), undefined);
+
+  ctx.tasks.enqueue({ action: 'a', username: 'u2', params: month });
+  const [c] = ctx.tasks.claim('w', 1);
+  assert.is(ctx.tasks.heartbeat(c.id, c.leaseToken).cancelRequested, false);
+  const r = ctx.tasks.cancel(c.id)!;
+  assert.is(r.task.status, 'RUNNING');
+  assert.is(r.finished, false);
+  assert.is(ctx.tasks.isCancelRequested(c.id), true);
+  assert.is(ctx.tasks.heartbeat(c.id, c.leaseToken).cancelRequested, true);
+  assert.is(ctx.tasks.progress(c.id, c.leaseToken, 'building', null, null, 'x').cancelRequested, true);
+  ctx.tasks.finishCancelled(c.id, c.leaseToken);
+  assert.is(row(c.id).status, 'CANCELLED');
+  assert.is(ctx.tasks.cancel(c.id)!.finished, true);
+});
+
+test('cancel racing complete: whichever commits first wins, the other is a clean no-op', () => {
+  ctx.tasks.enqueue({ action: 'a', username: 'u', params: month });
+  const [c] = ctx.tasks.claim('w', 1);
+  ctx.tasks.cancel(c.id); // flag set while the worker was about to complete
+  const done = ctx.tasks.complete(c.id, c.leaseToken);
+  assert.is(done.status, 'COMPLETE', 'a finished mosaic is kept even when a cancel arrived late');
+  assert.is(ctx.tasks.cancel(c.id)!.finished, true);
+  assert.throws(() => ctx.tasks.finishCancelled(c.id, c.leaseToken), (e: unknown) => e instanceof LeaseLostError);
+});
+
+test('sweep: a cancel pending on a dead worker ends CANCELLED; dead workers lose leases early', () => {
+  const workers = createWorkerStore(ctx.db);
+  workers.beat('dead', 1, ctx.clock.now());
+  ctx.tasks.enqueue({ action: 'a', username: 'u', params: month });
+  const [c] = ctx.tasks.claim('dead', 1);
+  ctx.tasks.cancel(c.id);
+  ctx.clock.advance(16_000); // lease (30 s) still valid, but the worker has not been seen for 16 s
+  const changed = ctx.tasks.sweep(15_000);
+  assert.is(changed.length, 1);
+  assert.is(row(c.id).status, 'CANCELLED');
+});
+
+test('pruning removes old events in batches and keeps new ones', () => {
+  for (let i = 0; i < 30; i++) ctx.tasks.enqueue({ action: 'a', username: `u${i}`, params: month });
+  ctx.clock.advance(8 * 86_400_000);
+  ctx.tasks.enqueue({ action: 'a', username: 'new', params: month });
+  const n = pruneEvents(ctx.db, ctx.clock.now() - 7 * 86_400_000, 7);
+  assert.is(n, 30);
+  assert.is(createEventStore(ctx.db).listAfter(0).length, 1);
+});
+
+test.run();

@@ -1,0 +1,255 @@
+/**
+ * The worker loop (design §2, graphile-worker's shape): claim up to `concurrency` tasks, run the
+ * registered action for each with a scoped bag of helpers, heartbeat the lease, watch for cancel, and
+ * finish through the lease-fenced calls. The loop is the worker's only error translator.
+ */
+import { AppError, isAppError } from '../common/errors.js';
+import type { Clock } from '../common/clock.js';
+import type { Logger } from '../common/log.js';
+import type { Stage } from '../common/task.js';
+import type { TaskStore, ClaimedTask } from '../db/tasks.js';
+import { LeaseLostError } from '../db/tasks.js';
+import type { NewResult } from '../db/results.js';
+
+/** What an action gets: the task, its abort signal, a scoped logger and a throttled progress call. */
+export interface ActionHelpers {
+  task: ClaimedTask;
+  signal: AbortSignal;
+  log: Logger;
+  /**
+   * Records progress (throttled to a few writes a second; a stage change is written at once). Throws
+   * when the task was cancelled or its lease was lost, so the action stops where it stands.
+   */
+  progress(stage: Stage, done: number | null, total: number | null, msg: string): void;
+}
+
+/** An action returns the result to store with the task (or nothing, for tasks without an image). */
+export type Action = (helpers: ActionHelpers) => Promise<NewResult | void>;
+
+export interface LoopDeps {
+  tasks: Pick<TaskStore, 'claim' | 'heartbeat' | 'progress' | 'complete' | 'fail' | 'retryAfter' | 'release' | 'finishCancelled' | 'sweep'>;
+  storeResult: (taskId: string, result: NewResult) => void;
+  hasRunnable: () => boolean;
+  actions: Record<string, Action>;
+  workerId: string;
+  concurrency: number;
+  clock: Clock;
+  log: Logger;
+  heartbeatMs?: number;
+  cancelCheckMs?: number;
+  isCancelRequested: (taskId: string) => boolean;
+  progressIntervalMs?: number;
+  /** At most this many delayed retries (429) before the task ends LETTERBOXD_RATE_LIMITED. */
+  maxDelays?: number;
+}
+
+class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'CancelledError';
+  }
+}
+class ShutdownError extends Error {
+  constructor() {
+    super('worker shutting down');
+    this.name = 'ShutdownError';
+  }
+}
+
+function isSqliteBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY'));
+}
+
+export function createWorkerLoop(deps: LoopDeps) {
+  const heartbeatMs = deps.heartbeatMs ?? 5000;
+  const cancelCheckMs = deps.cancelCheckMs ?? 1000;
+  const progressIntervalMs = deps.progressIntervalMs ?? 250;
+  const maxDelays = deps.maxDelays ?? 3;
+  const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  let stopping = false;
+
+  async function runTask(task: ClaimedTask): Promise<void> {
+    const controller = new AbortController();
+    const log = deps.log.child({ taskId: task.id, action: task.action, attempt: task.attempt });
+    let lastWrite = 0;
+    let lastStage: Stage | null = null;
+    let pending: [Stage, number | null, number | null, string] | null = null;
+    let flushTimer: ReturnType<typeof setTimeout> | null = null;
+
+    const abortWith = (err: Error) => {
+      if (!controller.signal.aborted) controller.abort(err);
+    };
+
+    const writeProgress = (p: [Stage, number | null, number | null, string]) => {
+      lastWrite = deps.clock.now();
+      lastStage = p[0];
+      pending = null;
+      const { cancelRequested } = deps.tasks.progress(task.id, task.leaseToken, ...p);
+      if (cancelRequested) abortWith(new CancelledError());
+    };
+    const guarded = (fn: () => void) => {
+      try {
+        fn();
+      } catch (err) {
+        abortWith(err instanceof Error ? err : new Error(String(err)));
+      }
+    };
+
+    const helpers: ActionHelpers = {
+      task,
+      signal: controller.signal,
+      log,
+      progress(stage, done, total, msg) {
+        if (controller.signal.aborted) throw controller.signal.reason;
+        const p: [Stage, number | null, number | null, string] = [stage, done, total, msg];
+        const now = deps.clock.now();
+        if (stage !== lastStage || now - lastWrite >= progressIntervalMs) {
+          if (flushTimer) clearTimeout(flushTimer);
+          flushTimer = null;
+          guarded(() => writeProgress(p));
+          if (controller.signal.aborted) throw controller.signal.reason;
+        } else {
+          // Keep only the newest pending update; it is written when the interval has passed.
+          pending = p;
+          flushTimer ??= setTimeout(() => {
+            flushTimer = null;
+            if (pending && !controller.signal.aborted) guarded(() => writeProgress(pending!));
+          }, progressIntervalMs - (now - lastWrite));
+        }
+      },
+    };
+
+    // Heartbeat extends the lease; the cheaper cancel check runs more often (design §10.6).
+    let lastBeat = deps.clock.now();
+    const ticker = setInterval(() => {
+      guarded(() => {
+        const now = deps.clock.now();
+        if (now - lastBeat >= heartbeatMs) {
+          lastBeat = now;
+          const { cancelRequested } = deps.tasks.heartbeat(task.id, task.leaseToken);
+          if (cancelRequested) abortWith(new CancelledError());
+        } else if (deps.isCancelRequested(task.id)) {
+          abortWith(new CancelledError());
+        }
+      });
+    }, Math.min(cancelCheckMs, heartbeatMs));
+
+    const entry = { controller, done: Promise.resolve() };
+    running.set(task.id, entry);
+    try {
+      const action = deps.actions[task.action];
+      if (!action) throw new AppError('INTERNAL', `No worker knows how to run "${task.action}" tasks; update moviemosaic.`);
+      // Race the action against the abort so a task that ignores its signal cannot hold the slot.
+      const aborted = new Promise<never>((_, reject) => {
+        if (controller.signal.aborted) reject(controller.signal.reason);
+        controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+      });
+      const result = await Promise.race([action(helpers), aborted]);
+      if (controller.signal.aborted) throw controller.signal.reason;
+      if (flushTimer) clearTimeout(flushTimer);
+      deps.tasks.complete(task.id, task.leaseToken, result ? () => deps.storeResult(task.id, result) : undefined);
+      log.info('task complete');
+    } catch (raw) {
+      const err = controller.signal.aborted ? controller.signal.reason : raw;
+      try {
+        finishWithError(task, err, log);
+      } catch (finishErr) {
+        if (finishErr instanceof LeaseLostError) log.warn('lease lost; work discarded');
+        else log.error('could not record task outcome', { error: String(finishErr) });
+      }
+    } finally {
+      clearInterval(ticker);
+      if (flushTimer) clearTimeout(flushTimer);
+      running.delete(task.id);
+    }
+  }
+
+  function finishWithError(task: ClaimedTask, err: unknown, log: Logger): void {
+    if (err instanceof LeaseLostError) {
+      log.warn('lease lost; work discarded');
+      return;
+    }
+    if (err instanceof CancelledError) {
+      deps.tasks.finishCancelled(task.id, task.leaseToken);
+      log.info('task cancelled');
+      return;
+    }
+    if (err instanceof ShutdownError) {
+      deps.tasks.release(task.id, task.leaseToken);
+      log.info('task released for another worker');
+      return;
+    }
+    if (isAppError(err)) {
+      if (err.retryAfterMs !== undefined && task.delayCount < maxDelays) {
+        const at = new Date(deps.clock.now() + err.retryAfterMs);
+        deps.tasks.retryAfter(task.id, task.leaseToken, err.retryAfterMs,
+          `Letterboxd asked us to slow down; trying again at ${at.toISOString().slice(11, 19)} UTC.`);
+        log.warn('task delayed', { code: err.code, retryAfterMs: err.retryAfterMs });
+        return;
+      }
+      deps.tasks.fail(task.id, task.leaseToken, err.code, err.message, err.retryable && err.retryAfterMs === undefined);
+      log.warn('task failed', { code: err.code, error: err.message });
+      return;
+    }
+    if (isSqliteBusy(err)) {
+      deps.tasks.fail(task.id, task.leaseToken, 'INTERNAL', 'The database was busy; the mosaic will be retried.', true);
+      log.warn('task failed: database busy');
+      return;
+    }
+    const detail = err instanceof Error ? err.message : String(err);
+    deps.tasks.fail(task.id, task.leaseToken, 'INTERNAL',
+      `Something went wrong while building the mosaic (${detail.slice(0, 200)}). Try again; if it keeps happening, check the worker's log.`);
+    log.error('task crashed', { error: detail, stack: err instanceof Error ? err.stack : undefined });
+  }
+
+  return {
+    /** One pass: claims as many tasks as there are free slots and starts them. Returns how many. */
+    runOnce(): number {
+      if (stopping) return 0;
+      const free = deps.concurrency - running.size;
+      if (free <= 0 || !deps.hasRunnable()) return 0;
+      const claimed = deps.tasks.claim(deps.workerId, free);
+      for (const t of claimed) {
+        const done = runTask(t);
+        const entry = running.get(t.id);
+        if (entry) entry.done = done;
+      }
+      return claimed.length;
+    },
+
+    /** Runs tasks until none is runnable and none is running (tests). */
+    async runUntilIdle(): Promise<void> {
+      for (;;) {
+        this.runOnce();
+        if (running.size === 0 && !deps.hasRunnable()) return;
+        if (running.size > 0) await Promise.race([...running.values()].map((r) => r.done));
+      }
+    },
+
+    runningCount: () => running.size,
+
+    /**
+     * Graceful stop: claim nothing more, let in-flight tasks finish for `graceMs`, then abort them and
+     * release their leases without consuming an attempt.
+     */
+    async stop(graceMs: number): Promise<void> {
+      stopping = true;
+      const all = () => Promise.all([...running.values()].map((r) => r.done));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+      await Promise.race([all(), grace]);
+      clearTimeout(timer);
+      for (const r of running.values()) r.controller.abort(new ShutdownError());
+      await all();
+    },
+
+    /** Aborts every running task at once (second SIGTERM). */
+    abortAll(): void {
+      stopping = true;
+      for (const r of running.values()) r.controller.abort(new ShutdownError());
+    },
+  };
+}
+
+export type WorkerLoop = ReturnType<typeof createWorkerLoop>;

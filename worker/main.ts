@@ -1,0 +1,125 @@
+/**
+ * The worker process: the only place its side effects are wired (config from the environment, the
+ * database, the HTTP client, signals). `runWorker` is exported so a test entry can run the same
+ * process with test actions; started directly, this file runs the production actions.
+ */
+import { randomUUID } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { loadConfig, ConfigError, type Config } from '../common/config.js';
+import { createLogger, type Logger } from '../common/log.js';
+import { systemClock } from '../common/clock.js';
+import { openDb, type Db } from '../db/open.js';
+import { createTaskStore } from '../db/tasks.js';
+import { createResultStore } from '../db/results.js';
+import { createWorkerStore } from '../db/workers.js';
+import { pruneEvents } from '../db/events.js';
+import { pruneResults } from '../db/results.js';
+import { createWorkerLoop, type Action } from './loop.js';
+import { createProductionActions } from './actions.js';
+
+export interface WorkerWiring {
+  config: Readonly<Config>;
+  db: Db;
+  log: Logger;
+}
+
+export type ActionsFactory = (wiring: WorkerWiring) => Record<string, Action>;
+
+const DAY = 86_400_000;
+
+export async function runWorker(makeActions: ActionsFactory, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  process.title = 'moviemosaic-worker';
+  let config: Readonly<Config>;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const workerId = `${process.pid}-${randomUUID().slice(0, 8)}`;
+  const log = createLogger(config.logLevel, { proc: 'worker', workerId });
+  const dbPath = join(resolve(config.dataDir), 'moviemosaic.db');
+  const db = openDb(dbPath);
+  const tasks = createTaskStore(db, { resultFreshMs: config.resultFreshSec * 1000 });
+  const results = createResultStore(db);
+  const workers = createWorkerStore(db);
+  const clock = systemClock;
+
+  const loop = createWorkerLoop({
+    tasks,
+    storeResult: (id, r) => results.insert(id, r, clock.now()),
+    hasRunnable: () => tasks.hasRunnable(),
+    isCancelRequested: (id) => tasks.isCancelRequested(id),
+    actions: makeActions({ config, db, log }),
+    workerId,
+    concurrency: config.workerConcurrency,
+    clock,
+    log,
+  });
+
+  workers.beat(workerId, process.pid, clock.now());
+  log.info('worker started', { pid: process.pid, db: dbPath, concurrency: config.workerConcurrency });
+
+  // Housekeeping: heartbeat this worker, sweep expired leases, prune old events and results.
+  let lastPrune = 0;
+  const housekeeping = setInterval(() => {
+    try {
+      const now = clock.now();
+      workers.beat(workerId, process.pid, now);
+      for (const t of tasks.sweep()) log.warn('swept expired lease', { taskId: t.id, status: t.status });
+      if (now - lastPrune > 3_600_000) {
+        lastPrune = now;
+        workers.removeStale(now - DAY);
+        const events = pruneEvents(db, now - 7 * DAY);
+        const resultsPruned = pruneResults(db, now - 30 * DAY);
+        if (events || resultsPruned) log.info('pruned', { events, results: resultsPruned });
+      }
+    } catch (err) {
+      log.error('housekeeping failed', { error: String(err) });
+    }
+  }, 5000);
+
+  const stopSignal = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: string) => {
+    signals++;
+    if (signals === 1) {
+      log.info('stopping: no new tasks; finishing or releasing running ones', { signal: sig });
+      stopSignal.abort();
+    } else {
+      log.warn('second signal: exiting now', { signal: sig });
+      loop.abortAll();
+      process.exit(130);
+    }
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+
+  // Claim loop: a cheap read (no write lock) every 25 ms while idle; claim only when something is runnable.
+  while (!stopSignal.signal.aborted) {
+    try {
+      loop.runOnce();
+    } catch (err) {
+      log.error('claim failed', { error: String(err) });
+    }
+    await clock.sleep(25, stopSignal.signal).catch(() => {});
+  }
+  await loop.stop(Number(env.WORKER_GRACE_MS ?? 10_000));
+  clearInterval(housekeeping);
+  workers.remove(workerId);
+  db.close();
+  log.info('worker stopped');
+  process.exit(0);
+}
+
+const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
+if (isEntry) {
+  runWorker(createProductionActions).catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
