@@ -27,6 +27,8 @@ export interface Config {
   tlsCert: string | null;
   tlsKey: string | null;
   logLevel: LogLevel;
+  /** Task lease length (advanced; tests shorten it). Heartbeats run every sixth of it. */
+  leaseMs: number;
 }
 
 export class ConfigError extends Error {
@@ -115,6 +117,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     tlsCert,
     tlsKey,
     logLevel: logLevel as LogLevel,
+    leaseMs: int('LEASE_MS', 30_000, 600, 3_600_000),
   };
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -44,7 +44,7 @@ export async function runWorker(makeActions: ActionsFactory, env: NodeJS.Process
   const log = createLogger(config.logLevel, { proc: 'worker', workerId });
   const dbPath = join(resolve(config.dataDir), 'moviemosaic.db');
   const db = openDb(dbPath);
-  const tasks = createTaskStore(db, { resultFreshMs: config.resultFreshSec * 1000 });
+  const tasks = createTaskStore(db, { resultFreshMs: config.resultFreshSec * 1000, leaseMs: config.leaseMs });
   const results = createResultStore(db);
   const workers = createWorkerStore(db);
   const clock = systemClock;
@@ -59,6 +59,8 @@ export async function runWorker(makeActions: ActionsFactory, env: NodeJS.Process
     concurrency: config.workerConcurrency,
     clock,
     log,
+    heartbeatMs: Math.floor(config.leaseMs / 6),
+    cancelCheckMs: Math.min(1000, Math.floor(config.leaseMs / 6)),
   });
 
   workers.beat(workerId, process.pid, clock.now());
@@ -66,11 +68,12 @@ export async function runWorker(makeActions: ActionsFactory, env: NodeJS.Process
 
   // Housekeeping: heartbeat this worker, sweep expired leases, prune old events and results.
   let lastPrune = 0;
+  const housekeepingMs = Math.min(5000, Math.floor(config.leaseMs / 3));
   const housekeeping = setInterval(() => {
     try {
       const now = clock.now();
       workers.beat(workerId, process.pid, now);
-      for (const t of tasks.sweep()) log.warn('swept expired lease', { taskId: t.id, status: t.status });
+      for (const t of tasks.sweep(Math.max(config.leaseMs / 2, 3 * housekeepingMs))) log.warn('swept expired lease', { taskId: t.id, status: t.status });
       if (now - lastPrune > 3_600_000) {
         lastPrune = now;
         workers.removeStale(now - DAY);
@@ -81,7 +84,7 @@ export async function runWorker(makeActions: ActionsFactory, env: NodeJS.Process
     } catch (err) {
       log.error('housekeeping failed', { error: String(err) });
     }
-  }, 5000);
+  }, housekeepingMs);
 
   const stopSignal = new AbortController();
   let signals = 0;

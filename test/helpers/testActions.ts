@@ -1,0 +1,32 @@
+/** Actions for queue tests: they exercise the loop without Letterboxd or images. */
+import type { Action } from '../../worker/loop.js';
+import { systemClock } from '../../common/clock.js';
+
+interface StepParams {
+  steps?: number;
+  stepMs?: number;
+}
+
+export const testActions: Record<string, Action> = {
+  noop: async () => {},
+  /** `steps` progress writes `stepMs` apart, then a tiny result. */
+  steps: async ({ task, signal, progress }) => {
+    const p = JSON.parse(task.paramsJson) as StepParams;
+    const steps = p.steps ?? 5;
+    for (let i = 1; i <= steps; i++) {
+      await systemClock.sleep(p.stepMs ?? 10, signal);
+      progress('building', i, steps, `Step ${i} of ${steps}`);
+    }
+    return { image: Buffer.from(`result of ${task.id}`), contentType: 'text/plain', width: 1, height: 1, films: [], partial: false, note: null };
+  },
+  /** Kills its own process: the poison task. */
+  crash: async () => {
+    process.kill(process.pid, 'SIGKILL');
+    await new Promise(() => {});
+  },
+  throws: async () => {
+    throw new Error('boom');
+  },
+  /** Waits for its abort signal and ignores it (a non-cooperative action). */
+  stubborn: async () => new Promise(() => {}),
+};

@@ -1,0 +1,150 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { join } from 'node:path';
+import { openDb } from '../../db/open.js';
+import { createTaskStore } from '../../db/tasks.js';
+import { createResultStore } from '../../db/results.js';
+import { createEventStore } from '../../db/events.js';
+import { createWorkerLoop, type Action } from '../../worker/loop.js';
+import { AppError } from '../../common/errors.js';
+import { systemClock } from '../../common/clock.js';
+import { silentLogger } from '../../common/log.js';
+import type { MosaicParams } from '../../common/task.js';
+import { tmpDir } from '../helpers/tmp.js';
+import { testActions } from '../helpers/testActions.js';
+
+const params: MosaicParams = { mode: 'all', layout: 'grid', format: 'jpeg' };
+
+function setup(actions: Record<string, Action>, extra: Partial<Parameters<typeof createWorkerLoop>[0]> = {}) {
+  const t = tmpDir();
+  const db = openDb(join(t.dir, 'q.db'));
+  const tasks = createTaskStore(db);
+  const results = createResultStore(db);
+  const loop = createWorkerLoop({
+    tasks,
+    storeResult: (id, r) => results.insert(id, r, Date.now()),
+    hasRunnable: () => tasks.hasRunnable(),
+    isCancelRequested: (id) => tasks.isCancelRequested(id),
+    actions,
+    workerId: 'w1',
+    concurrency: 2,
+    clock: systemClock,
+    log: silentLogger,
+    cancelCheckMs: 20,
+    ...extra,
+  });
+  return { db, tasks, results, loop, cleanup: () => { db.close(); t.cleanup(); } };
+}
+
+test('runs an action to COMPLETE and stores its result', async () => {
+  const s = setup(testActions);
+  const id = s.tasks.enqueueRaw('steps', 'dave', JSON.stringify({ steps: 3, stepMs: 1 })).id;
+  await s.loop.runUntilIdle();
+  assert.is(s.tasks.get(id)!.status, 'COMPLETE');
+  assert.is(s.results.image(id)!.image.toString(), `result of ${id}`);
+  s.cleanup();
+});
+
+test('bad input and faults end ERROR with a code; the loop keeps running', async () => {
+  const s = setup({
+    ...testActions,
+    parse: async ({ task }) => {
+      try {
+        JSON.parse(task.paramsJson);
+      } catch {
+        throw new AppError('INVALID_REQUEST', 'The task parameters are not valid JSON.');
+      }
+    },
+    busy: async () => {
+      throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+    },
+    blocked: async () => {
+      throw new AppError('LETTERBOXD_BLOCKED', 'Letterboxd refused the films pages.');
+    },
+  });
+  const malformed = s.tasks.enqueueRaw('parse', 'dave', '{not json').id;
+  const unknown = s.tasks.enqueueRaw('no_such_action', 'dave', '{}').id;
+  const thrown = s.tasks.enqueueRaw('throws', 'dave', '{}').id;
+  const blocked = s.tasks.enqueueRaw('blocked', 'dave', '{}').id;
+  const busy = s.tasks.enqueueRaw('busy', 'dave', '{}').id;
+  const ok = s.tasks.enqueueRaw('noop', 'dave', '{}').id;
+  await s.loop.runUntilIdle();
+  const get = (id: string) => s.tasks.get(id)!;
+  assert.equal([get(malformed).status, get(malformed).errorCode], ['ERROR', 'INVALID_REQUEST']);
+  assert.equal([get(unknown).status, get(unknown).errorCode], ['ERROR', 'INTERNAL']);
+  assert.match(get(unknown).errorMsg!, /no_such_action/);
+  assert.equal([get(thrown).status, get(thrown).errorCode], ['ERROR', 'INTERNAL']);
+  assert.match(get(thrown).errorMsg!, /boom/);
+  assert.equal([get(blocked).status, get(blocked).errorCode], ['ERROR', 'LETTERBOXD_BLOCKED']);
+  assert.is(get(busy).status, 'QUEUED', 'SQLITE_BUSY is retried later');
+  assert.is(get(ok).status, 'COMPLETE');
+  s.cleanup();
+});
+
+test('a long Retry-After is handed to the queue without consuming an attempt; too many delays end the task', async () => {
+  const s = setup({
+    slow: async () => {
+      throw new AppError('LETTERBOXD_RATE_LIMITED', 'Letterboxd is rate limiting us.', { retryAfterMs: 60_000, retryable: true });
+    },
+  }, { maxDelays: 1 });
+  const id = s.tasks.enqueueRaw('slow', 'dave', '{}').id;
+  await s.loop.runUntilIdle();
+  let row = s.tasks.getRow(id)!;
+  assert.equal([row.status, row.attempt, row.delay_count], ['QUEUED', 0, 1]);
+  s.db.prepare(`UPDATE tasks SET run_at = 0`).run();
+  await s.loop.runUntilIdle();
+  row = s.tasks.getRow(id)!;
+  assert.equal([row.status, row.error_code], ['ERROR', 'LETTERBOXD_RATE_LIMITED']);
+  s.cleanup();
+});
+
+test('cancel of a running task aborts the action through its signal, even one that ignores it', async () => {
+  let sawAbort = false;
+  const s = setup({
+    cooperative: async ({ signal }) => {
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => { sawAbort = true; resolve(); }));
+    },
+    stubborn: testActions.stubborn,
+  });
+  const a = s.tasks.enqueueRaw('cooperative', 'dave', '{}').id;
+  const b = s.tasks.enqueueRaw('stubborn', 'eve', '{}').id;
+  s.loop.runOnce();
+  assert.is(s.loop.runningCount(), 2);
+  s.tasks.cancel(a);
+  s.tasks.cancel(b);
+  await s.loop.runUntilIdle();
+  assert.ok(sawAbort);
+  assert.is(s.tasks.get(a)!.status, 'CANCELLED');
+  assert.is(s.tasks.get(b)!.status, 'CANCELLED');
+  s.cleanup();
+});
+
+test('progress is throttled but the last update and every stage change are written', async () => {
+  const s = setup({
+    chatty: async ({ progress }) => {
+      progress('collecting', 0, 1, 'start');
+      for (let i = 1; i <= 500; i++) progress('downloading', i, 500, `Downloading posters: ${i} of 500`);
+      progress('building', null, null, 'Building mosaic');
+    },
+  }, { progressIntervalMs: 1000 });
+  const id = s.tasks.enqueueRaw('chatty', 'dave', '{}').id;
+  await s.loop.runUntilIdle();
+  const evs = createEventStore(s.db).listTaskAfter(id, 0);
+  const progressEvents = evs.filter((e) => e.type === 'progress');
+  assert.ok(progressEvents.length <= 4, `${progressEvents.length} progress writes`);
+  assert.equal(progressEvents.map((e) => e.task.stage), ['collecting', 'downloading', 'building']);
+  s.cleanup();
+});
+
+test('stop(): in-flight tasks past the grace period are released without consuming an attempt', async () => {
+  const s = setup(testActions);
+  const id = s.tasks.enqueueRaw('stubborn', 'dave', '{}').id;
+  s.loop.runOnce();
+  await s.loop.stop(10);
+  const row = s.tasks.getRow(id)!;
+  assert.equal([row.status, row.attempt], ['QUEUED', 0]);
+  assert.is(s.loop.runOnce(), 0, 'a stopped loop claims nothing');
+  s.cleanup();
+});
+
+test.run();
