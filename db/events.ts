@@ -70,11 +70,14 @@ export function createEventStore(db: Db) {
 
 /**
  * Deletes events older than `olderThan` in batches of `batch`, each its own short transaction so
- * writers never wait long. Returns how many were deleted.
+ * writers never wait long. The newest event always stays, so seq (a plain rowid) is never reused.
+ * Returns how many were deleted.
  */
 export function pruneEvents(db: Db, olderThan: number, batch = 500): number {
   const del = db.prepare(
-    `DELETE FROM task_events WHERE seq IN (SELECT seq FROM task_events WHERE created_at < ? ORDER BY seq LIMIT ?)`,
+    `DELETE FROM task_events WHERE seq IN (
+       SELECT seq FROM task_events WHERE created_at < ? AND seq < (SELECT max(seq) FROM task_events)
+       ORDER BY seq LIMIT ?)`,
   );
   let total = 0;
   for (;;) {

@@ -151,13 +151,13 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
 
   const s = {
     insert: db.prepare<unknown[], TaskRow>(`
-      INSERT INTO tasks (id, action, username, params, dedupe_key, status, progress_msg, stage,
+      INSERT INTO tasks (id, action, username, params, dedupe_key, status, live, progress_msg, stage,
                          max_attempts, run_at, created_at, updated_at)
-      VALUES (?, ?, ?, ?, ?, 'QUEUED', 'Waiting for a worker', 'queued', ?, ?, ?, ?)
-      ON CONFLICT (dedupe_key) WHERE status IN ('QUEUED','RUNNING') DO NOTHING
+      VALUES (?, ?, ?, ?, ?, 'QUEUED', 1, 'Waiting for a worker', 'queued', ?, ?, ?, ?)
+      ON CONFLICT (dedupe_key) WHERE live = 1 DO NOTHING
       RETURNING *`),
     live: db.prepare<[string], TaskRow>(
-      `SELECT * FROM tasks WHERE dedupe_key = ? AND status IN ('QUEUED','RUNNING')`,
+      `SELECT * FROM tasks WHERE dedupe_key = ? AND live = 1`,
     ),
     fresh: db.prepare<[string, number], TaskRow>(`
       SELECT t.* FROM tasks t JOIN results r ON r.id = t.id
@@ -186,12 +186,12 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
       WHERE id = ? AND lease_token = ? AND status = 'RUNNING'
       RETURNING *`),
     complete: db.prepare<unknown[], TaskRow>(`
-      UPDATE tasks SET status = 'COMPLETE', stage = 'done', progress_msg = ?, finished_at = ?, updated_at = max(?, updated_at + 1),
+      UPDATE tasks SET status = 'COMPLETE', live = NULL, stage = 'done', progress_msg = ?, finished_at = ?, updated_at = max(?, updated_at + 1),
                        lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
       WHERE id = ? AND lease_token = ? AND status = 'RUNNING'
       RETURNING *`),
     finish: db.prepare<unknown[], TaskRow>(`
-      UPDATE tasks SET status = ?, error_code = ?, error_msg = ?, progress_msg = ?, finished_at = ?, updated_at = max(?, updated_at + 1),
+      UPDATE tasks SET status = ?, live = NULL, error_code = ?, error_msg = ?, progress_msg = ?, finished_at = ?, updated_at = max(?, updated_at + 1),
                        lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
       WHERE id = ? AND lease_token = ? AND status = 'RUNNING'
       RETURNING *`),
@@ -203,7 +203,7 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
       WHERE id = ? AND lease_token = ? AND status = 'RUNNING'
       RETURNING *`),
     cancelQueued: db.prepare<unknown[], TaskRow>(`
-      UPDATE tasks SET status = 'CANCELLED', error_code = 'CANCELLED', error_msg = ?, progress_msg = ?,
+      UPDATE tasks SET status = 'CANCELLED', live = NULL, error_code = 'CANCELLED', error_msg = ?, progress_msg = ?,
                        cancel_requested_at = ?, finished_at = ?, updated_at = max(?, updated_at + 1)
       WHERE id = ? AND status = 'QUEUED'
       RETURNING *`),
@@ -212,16 +212,16 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
       WHERE id = ? AND status = 'RUNNING' AND cancel_requested_at IS NULL
       RETURNING *`),
     expired: db.prepare<[number], TaskRow>(`
-      SELECT * FROM tasks WHERE status = 'RUNNING' AND lease_expires_at < ? ORDER BY lease_expires_at LIMIT 100`),
+      SELECT * FROM tasks WHERE live = 1 AND status = 'RUNNING' AND lease_expires_at < ? ORDER BY lease_expires_at LIMIT 100`),
     sweepOne: db.prepare<unknown[], TaskRow>(`
-      UPDATE tasks SET status = ?, stage = ?, run_at = ?, error_code = ?, error_msg = ?, progress_msg = ?,
+      UPDATE tasks SET status = ?, live = ?, stage = ?, run_at = ?, error_code = ?, error_msg = ?, progress_msg = ?,
                        finished_at = ?, updated_at = max(?, updated_at + 1), progress_done = NULL, progress_total = NULL,
                        lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
       WHERE id = ? AND status = 'RUNNING' AND lease_token = ?
       RETURNING *`),
     expireDeadWorkers: db.prepare(`
       UPDATE tasks SET lease_expires_at = ?
-      WHERE status = 'RUNNING' AND lease_expires_at > ?
+      WHERE live = 1 AND status = 'RUNNING' AND lease_expires_at > ?
         AND lease_owner IN (SELECT id FROM workers WHERE last_seen_at < ?)`),
     position: db.prepare<[number, number, number, number, string], { n: number }>(`
       SELECT count(*) AS n FROM tasks
@@ -234,7 +234,7 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
     ),
     cancelRequested: db.prepare<[string], { c: number | null }>(`SELECT cancel_requested_at AS c FROM tasks WHERE id = ?`),
     counts: db.prepare<[], { status: string; n: number }>(
-      `SELECT status, count(*) AS n FROM tasks WHERE status IN ('QUEUED','RUNNING') GROUP BY status`,
+      `SELECT status, count(*) AS n FROM tasks WHERE live = 1 GROUP BY status`,
     ),
   };
 
@@ -417,13 +417,13 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
           let next: unknown[];
           if (row.cancel_requested_at !== null) {
             const msg = 'The mosaic was cancelled.';
-            next = ['CANCELLED', row.stage, row.run_at, 'CANCELLED', msg, msg, now];
+            next = ['CANCELLED', null, row.stage, row.run_at, 'CANCELLED', msg, msg, now];
           } else if (row.attempt < row.max_attempts) {
-            next = ['QUEUED', 'queued', now + backoffMs(row.attempt), null, null,
+            next = ['QUEUED', 1, 'queued', now + backoffMs(row.attempt), null, null,
               'A worker stopped responding; the mosaic will be retried.', null];
           } else {
             const msg = `The worker building this mosaic stopped ${row.attempt} times; giving up. Try again, or try a shorter period.`;
-            next = ['ERROR', row.stage, row.run_at, 'WORKER_LOST', msg, msg, now];
+            next = ['ERROR', null, row.stage, row.run_at, 'WORKER_LOST', msg, msg, now];
           }
           const out = s.sweepOne.get(...next, now, row.id, row.lease_token);
           if (out) changed.push(appendEvent(out, out.status === 'QUEUED' ? 'reclaimed' : out.status === 'ERROR' ? 'lost' : 'cancelled'));

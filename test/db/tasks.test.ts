@@ -246,4 +246,13 @@ test('pruning removes old events in batches and keeps new ones', () => {
   assert.is(createEventStore(ctx.db).listAfter(0).length, 1);
 });
 
+test('pruning keeps the newest event, so seq never goes back even when everything is old', () => {
+  for (let i = 0; i < 5; i++) ctx.tasks.enqueue({ action: 'a', username: `u${i}`, params: month });
+  const max = createEventStore(ctx.db).maxSeq();
+  ctx.clock.advance(30 * 86_400_000);
+  assert.is(pruneEvents(ctx.db, ctx.clock.now()), 4);
+  ctx.tasks.enqueue({ action: 'a', username: 'later', params: month });
+  assert.is(createEventStore(ctx.db).maxSeq(), max + 1);
+});
+
 test.run();

@@ -12,11 +12,11 @@ export interface Child {
 }
 
 /** Starts `node --import tsx file` with env added to the current one. Only kills by its own PID. */
-export function spawnTs(file: string, env: Record<string, string> = {}, args: string[] = []): Child {
+export function spawnTs(file: string, env: Record<string, string> = {}, args: string[] = [], opts: { stdin?: boolean } = {}): Child {
   const proc = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));

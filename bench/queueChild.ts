@@ -1,0 +1,81 @@
+/** Bench child: claims and completes no-op jobs until the queue is empty (ours or plainjob's). */
+import Database from 'better-sqlite3';
+import { better, defineQueue } from 'plainjob';
+import { openDb } from '../db/open.js';
+import { createTaskStore } from '../db/tasks.js';
+import { createInterface } from 'node:readline';
+import { defineWorker } from 'plainjob';
+import { createWorkerLoop } from '../worker/loop.js';
+import { createResultStore } from '../db/results.js';
+import { systemClock } from '../common/clock.js';
+import { silentLogger } from '../common/log.js';
+
+const [kind, path, id] = process.argv.slice(2);
+
+function ours(): () => number {
+  const db = openDb(path);
+  const tasks = createTaskStore(db);
+  return () => {
+    let n = 0;
+    for (;;) {
+      const [t] = tasks.claim(`bench-${id}`, 1);
+      if (!t) return n;
+      tasks.complete(t.id, t.leaseToken);
+      n++;
+    }
+  };
+}
+
+function plain(): () => number {
+  const queue = defineQueue({ connection: better(new Database(path)), logger: { error() {}, warn() {}, info() {}, debug() {} } as never });
+  return () => {
+    let n = 0;
+    for (;;) {
+      const jobId = queue.getAndMarkJobAsProcessing('bench');
+      if (jobId === undefined || jobId === null) return n;
+      queue.markJobAsDone(typeof jobId === 'object' ? (jobId as { id: number }).id : jobId);
+      n++;
+    }
+  };
+}
+
+/** Our real worker loop (as worker/main.ts runs it), concurrency 2 = WORKER_CONCURRENCY's default. */
+function oursLoop(): () => Promise<number> {
+  const db = openDb(path);
+  const tasks = createTaskStore(db);
+  const results = createResultStore(db);
+  let n = 0;
+  const loop = createWorkerLoop({
+    tasks, storeResult: (i, r) => results.insert(i, r, Date.now()), hasRunnable: () => tasks.hasRunnable(),
+    isCancelRequested: (i) => tasks.isCancelRequested(i), actions: { noop: async () => { n++; } },
+    workerId: `bench-${id}`, concurrency: 2, clock: systemClock, log: silentLogger,
+  });
+  return async () => {
+    await loop.runUntilIdle();
+    return n;
+  };
+}
+
+/** plainjob's real worker loop, stopped when its queue is drained. */
+function plainLoop(): () => Promise<number> {
+  const queue = defineQueue({ connection: better(new Database(path)), logger: { error() {}, warn() {}, info() {}, debug() {} } as never });
+  let n = 0;
+  const worker = defineWorker('bench', async () => { n++; }, { queue, pollIntervall: 1, logger: { error() {}, warn() {}, info() {}, debug() {} } as never });
+  return async () => {
+    const started = worker.start();
+    while (queue.countJobs({ status: 0 as never }) > 0) await new Promise((r) => setImmediate(r));
+    await worker.stop();
+    await started;
+    return n;
+  };
+}
+
+const run: () => number | Promise<number> =
+  kind === 'ours' ? ours() : kind === 'plainjob' ? plain() : kind === 'ours-loop' ? oursLoop() : plainLoop();
+process.stdout.write('ready\n');
+createInterface({ input: process.stdin }).once('line', async () => {
+  const t0 = performance.now();
+  const n = await run();
+  process.stdout.write(JSON.stringify({ n, ms: performance.now() - t0 }) + '\n');
+  process.exit(0);
+});
