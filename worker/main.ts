@@ -16,7 +16,12 @@ import { createWorkerStore } from '../db/workers.js';
 import { pruneEvents } from '../db/events.js';
 import { pruneResults } from '../db/results.js';
 import { createWorkerLoop, type Action } from './loop.js';
-import { createProductionActions } from './actions.js';
+import { createPosterStore } from '../db/posters.js';
+import { createHttp } from './http.js';
+import { collectFilms } from './sources/collect.js';
+import { createPosterCache, fetchPosters } from './posters.js';
+import { composeMosaic, configureSharp, warmUpText } from './compose/compose.js';
+import { createMosaicAction } from './createMosaic.js';
 
 export interface WorkerWiring {
   config: Readonly<Config>;
@@ -27,6 +32,30 @@ export interface WorkerWiring {
 export type ActionsFactory = (wiring: WorkerWiring) => Record<string, Action>;
 
 const DAY = 86_400_000;
+
+/** The production actions: `create_mosaic` bound to the real HTTP client, poster cache and sharp. */
+export const createProductionActions: ActionsFactory = ({ config, db, log }) => {
+  configureSharp();
+  void warmUpText().catch((err) => log.warn('font warm-up failed', { error: String(err) }));
+  const http = createHttp(
+    { letterboxdUrl: config.letterboxdUrl, imageHosts: config.imageHosts, spacingMs: config.spacingMs },
+    { clock: systemClock, log },
+  );
+  const posterUrls = createPosterStore(db);
+  const cache = createPosterCache({
+    dir: join(resolve(config.dataDir), 'posters'),
+    store: posterUrls,
+    budgetBytes: config.posterCacheMb * 1024 * 1024,
+  });
+  return {
+    create_mosaic: createMosaicAction({
+      tileWidth: config.tileWidth,
+      collect: (username, params, ctx) => collectFilms({ http, posterUrls, clock: systemClock, ...ctx }, username, params),
+      fetchPosters: (films, tileWidth, ctx) => fetchPosters({ http, cache, ...ctx }, films, tileWidth),
+      compose: (request) => composeMosaic(request),
+    }),
+  };
+};
 
 export async function runWorker(makeActions: ActionsFactory, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   process.title = 'moviemosaic-worker';

@@ -1,0 +1,97 @@
+/**
+ * The whole `create_mosaic` action end to end: a real worker process (worker/main.ts) against the fake
+ * Letterboxd, real SQLite file, real sharp. Each mode and layout ends in a result row whose image has
+ * the reported shape and whose films are the expected ones in order.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { openDb, type Db } from '../../db/open.js';
+import { createTaskStore, type TaskStore } from '../../db/tasks.js';
+import { createResultStore } from '../../db/results.js';
+import { currentMonth, type MosaicParams } from '../../common/task.js';
+import { startFakeLetterboxd, expectedFilms, type FakeLetterboxd } from '../helpers/fakeLetterboxd.js';
+import { tmpDir } from '../helpers/tmp.js';
+import { spawnTs, waitFor, type Child } from '../helpers/processes.js';
+
+let lb: FakeLetterboxd;
+let dir: { dir: string; cleanup(): void };
+let db: Db;
+let tasks: TaskStore;
+let worker: Child;
+
+test.before(async () => {
+  lb = await startFakeLetterboxd();
+  dir = tmpDir();
+  db = openDb(join(dir.dir, 'moviemosaic.db'));
+  tasks = createTaskStore(db);
+  worker = spawnTs('worker/main.ts', { DATA_DIR: dir.dir, WORKER_CONCURRENCY: '3', ...lb.env });
+});
+
+test.after(async () => {
+  worker.kill('SIGTERM');
+  await worker.exited;
+  db.close();
+  await lb.close();
+  dir.cleanup();
+});
+
+function run(username: string, params: MosaicParams) {
+  return tasks.enqueue({ action: 'create_mosaic', username, params }).task.id;
+}
+
+async function finished(id: string) {
+  return waitFor(() => {
+    const t = tasks.get(id)!;
+    return ['COMPLETE', 'ERROR', 'CANCELLED'].includes(t.status) && t;
+  }, 60_000, `task ${id} to finish`);
+}
+
+const now = new Date();
+const cases: [string, MosaicParams][] = [
+  ['month, classic, jpeg', { mode: 'month', month: currentMonth(now), layout: 'classic', format: 'jpeg' }],
+  ['recent, grid, png', { mode: 'recent', count: 12, layout: 'grid', format: 'png' }],
+  ['year, classic, webp', { mode: 'year', year: now.getFullYear(), layout: 'classic', format: 'webp' }],
+  ['all, grid with columns', { mode: 'all', layout: 'grid', columns: 6, format: 'jpeg' }],
+];
+
+for (const [name, params] of cases) {
+  test(`dave: ${name} → an image of the reported shape with the expected films`, async () => {
+    const id = run('dave', params);
+    const task = await finished(id);
+    assert.is(task.status, 'COMPLETE', `${task.errorCode}: ${task.errorMsg}`);
+    const results = createResultStore(db);
+    const img = results.image(id)!;
+    const summary = results.summary(id)!;
+    const meta = await sharp(img.image).metadata();
+    assert.is(meta.width, summary.width);
+    assert.is(meta.height, summary.height);
+    assert.is(img.contentType, `image/${params.format}`);
+    const expected = expectedFilms(lb.members.get('dave')!, params);
+    assert.equal(summary.films.map((f) => f.title), expected.map((f) => f.title));
+    if (params.layout === 'grid' && params.columns) {
+      assert.is(summary.width % params.columns, 0, 'grid is edge to edge: width is a multiple of the columns');
+    }
+  });
+}
+
+test('unknown member ends USER_NOT_FOUND; a member with no films ends NO_FILMS', async () => {
+  const a = await finished(run('nosuchmember', { mode: 'recent', count: 30, layout: 'classic', format: 'jpeg' }));
+  assert.equal([a.status, a.errorCode], ['ERROR', 'USER_NOT_FOUND']);
+  const b = await finished(run('nobody', { mode: 'recent', count: 30, layout: 'classic', format: 'jpeg' }));
+  assert.equal([b.status, b.errorCode], ['ERROR', 'NO_FILMS']);
+  assert.match(b.errorMsg!, /nobody/);
+});
+
+test('stages are reported in order through the feed', async () => {
+  const id = run('erin', { mode: 'recent', count: 10, layout: 'classic', format: 'jpeg' });
+  await finished(id);
+  const stages = db.prepare(`SELECT json_extract(payload, '$.stage') AS s FROM task_events WHERE task_id = ? ORDER BY seq`).pluck().all(id) as string[];
+  const order = ['queued', 'collecting', 'downloading', 'building', 'saving', 'done'];
+  const firstIndex = order.map((s) => stages.indexOf(s));
+  for (const [i, s] of order.entries()) assert.ok(firstIndex[i] >= 0, `stage ${s} seen`);
+  assert.equal([...firstIndex].sort((x, y) => x - y), firstIndex, 'stages in order');
+});
+
+test.run();

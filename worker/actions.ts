@@ -1,4 +1,0 @@
-/** The actions this worker can run, keyed by `tasks.action`. */
-import type { ActionsFactory } from './main.js';
-
-export const createProductionActions: ActionsFactory = () => ({});

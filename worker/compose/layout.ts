@@ -1,0 +1,377 @@
+/**
+ * Mosaic geometry, pure (design §5, §10.2): grid shapes, where every tile and line of text goes, star
+ * strings, title clean-up and fitting, and the size bound. compose.ts draws what this plans.
+ */
+import type { Film, Format, Layout } from '../../common/task.js';
+import { graphemes, textWidth, type Weight } from './metrics.js';
+
+/** Gap around and between classic tiles, in px. */
+export const GAP = 10;
+export const HEADER_HEIGHT = 50;
+export const HEADER_FONT_PX = 22;
+export const TEXT_COLUMN_MAX = 600;
+/** Longest side of any mosaic. */
+export const MAX_SIDE = 8192;
+/**
+ * Pixel budget of a JPEG mosaic. The longest-side bound alone still allows 67 Mpx for a square grid;
+ * 40 Mpx keeps a 3,000-film grid's posters about 94×141 px.
+ */
+export const MAX_PIXELS = 40_000_000;
+/**
+ * PNG and WebP are encoded from the whole raw image at once (JPEG goes strip by strip) and their
+ * encoders are slower and hungrier: a 40 Mpx grid takes seconds and over 300 MB, and a 40 Mpx PNG of
+ * posters is some 100 MB. 16 Mpx keeps both bounded.
+ */
+export const MAX_PIXELS_PNG_WEBP = 16_000_000;
+
+/** The pixel budget of a mosaic in `format`. */
+export function maxPixels(format: Format = 'jpeg'): number {
+  return format === 'jpeg' ? MAX_PIXELS : MAX_PIXELS_PNG_WEBP;
+}
+export const CLASSIC_MAX_FILMS = 100;
+export const DEFAULT_TILE_WIDTH = 120;
+const MIN_TILE_WIDTH = 4;
+const COLUMN_MAX_LINE_HEIGHT = 22;
+const PLACEHOLDER_MIN_TEXT_TILE = 40;
+
+export interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface GridShape {
+  columns: number;
+  rows: number;
+  /** Cells left empty after the last film. */
+  empty: number;
+}
+
+/**
+ * Classic grid shape (§10.2): for m = n, n+1, … the first m with a factor pair columns ≥ rows whose
+ * ratio is in [1, 2.5]; of its pairs the ratio closest to 1.75, ties to fewer rows (13 → 5×3).
+ */
+export function computeGrid(n: number): GridShape {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`computeGrid needs a positive whole number, got ${n}`);
+  for (let m = n; ; m++) {
+    let best: { columns: number; rows: number } | null = null;
+    for (let rows = 1; rows * rows <= m; rows++) {
+      if (m % rows !== 0) continue;
+      const columns = m / rows;
+      const ratio = columns / rows;
+      if (ratio < 1 || ratio > 2.5) continue;
+      const distance = Math.abs(ratio - 1.75);
+      const bestDistance = best ? Math.abs(best.columns / best.rows - 1.75) : Infinity;
+      // Rows ascend, so on a tie the pair already held has fewer rows and stays.
+      if (distance < bestDistance - 1e-9) best = { columns, rows };
+    }
+    if (best) return { ...best, empty: m - n };
+  }
+}
+
+/** Grid-layout columns: the requested number (at most n), else round(sqrt(n·1.5)). */
+export function gridColumns(n: number, columns?: number): number {
+  const chosen = columns ?? Math.round(Math.sqrt(n * 1.5));
+  return Math.max(1, Math.min(n, Math.floor(chosen)));
+}
+
+/** Tile height for a tile width: posters are 2:3. */
+export function tileHeightFor(tileWidth: number): number {
+  return Math.round(tileWidth * 1.5);
+}
+
+/** "★★★½" for 3.5, "½" for 0.5, "—" when unrated; ratings are rounded to the nearest half star. */
+export function ratingStars(rating: number | null): string {
+  if (rating === null || !Number.isFinite(rating) || rating <= 0) return '—';
+  const halves = Math.min(10, Math.max(1, Math.round(rating * 2)));
+  return '★'.repeat(Math.floor(halves / 2)) + (halves % 2 ? '½' : '');
+}
+
+const CONTROLS = /[\u0000-\u001F\u007F-\u009F\u2028\u2029]/g;
+const LONE_SURROGATES = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const NONCHARACTERS = /[\uFDD0-\uFDEF\uFFFE\uFFFF]/g;
+// Directional overrides and isolates in a title would reorder our own line layout.
+const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/g;
+// Stacks of combining marks ("Zalgo") would draw far outside their line.
+const MARK_STACKS = /(\p{M}{2})\p{M}+/gu;
+
+/**
+ * A title (or any user text) made safe to lay out: NFC, no control or bidi-control characters, no lone
+ * surrogates, combining marks capped at two per character, whitespace collapsed, at most `max`
+ * graphemes. Markup escaping is separate (markup.ts); this only keeps the layout predictable.
+ */
+export function cleanText(text: string, max = 200): string {
+  const cleaned = text
+    .normalize('NFC')
+    .replace(CONTROLS, ' ')
+    .replace(LONE_SURROGATES, '')
+    .replace(NONCHARACTERS, '')
+    .replace(BIDI_CONTROLS, '')
+    .replace(MARK_STACKS, '$1')
+    .replace(/\s+/gu, ' ')
+    .trim();
+  const g = graphemes(cleaned);
+  return g.length > max ? g.slice(0, max).join('').trimEnd() + '…' : cleaned;
+}
+
+/** `text` cut at a grapheme boundary and ended with "…" so that it is at most `maxWidth` px wide. */
+export function ellipsize(text: string, maxWidth: number, px: number, weight: Weight = 'regular'): string {
+  if (textWidth(text, px, weight) <= maxWidth) return text;
+  const g = graphemes(text);
+  let lo = 0;
+  let hi = g.length;
+  // Largest prefix that still fits with the ellipsis (widths only grow with the prefix).
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (textWidth(g.slice(0, mid).join('').trimEnd() + '…', px, weight) <= maxWidth) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo === 0 ? '…' : g.slice(0, lo).join('').trimEnd() + '…';
+}
+
+/** Greedy word wrap to `width` px; words wider than a line are broken; the last kept line is ellipsised. */
+export function wrapText(text: string, width: number, px: number, maxLines: number): string[] {
+  if (maxLines < 1 || text === '') return [];
+  const lines: string[] = [];
+  let line = '';
+  const words = text.split(' ');
+  for (let w = 0; w < words.length; w++) {
+    let word = words[w];
+    const candidate = line ? `${line} ${word}` : word;
+    if (textWidth(candidate, px) <= width) {
+      line = candidate;
+      continue;
+    }
+    if (line) {
+      lines.push(line);
+      line = '';
+    }
+    // Break a word too long for a line of its own at grapheme boundaries.
+    while (textWidth(word, px) > width) {
+      const g = graphemes(word);
+      let take = 1;
+      while (take < g.length && textWidth(g.slice(0, take + 1).join(''), px) <= width) take++;
+      lines.push(g.slice(0, take).join(''));
+      word = g.slice(take).join('');
+    }
+    line = word;
+    if (lines.length >= maxLines) break;
+  }
+  if (line) lines.push(line);
+  if (lines.length <= maxLines) return lines;
+  const kept = lines.slice(0, maxLines);
+  kept[maxLines - 1] = ellipsize(`${kept[maxLines - 1]} ${lines[maxLines]}`, width, px);
+  return kept;
+}
+
+/** One film's line in the classic text column. */
+export interface ColumnLine {
+  stars: string;
+  /** Cleaned and, when needed, ellipsised title. */
+  title: string;
+  /** " (1999)" or "" when the year is unknown. */
+  year: string;
+}
+
+export interface TextColumnPlan {
+  box: Rect;
+  fontPx: number;
+  lineHeight: number;
+  /** x of the titles relative to box.x (stars are drawn from box.x). */
+  titleOffset: number;
+  /** One entry per grid row: the y of its first line and its films' lines. */
+  rows: Array<{ top: number; lines: ColumnLine[] }>;
+}
+
+export interface HeaderPlan {
+  box: Rect;
+  fontPx: number;
+  username: string;
+  /** " · November 2026" */
+  rest: string;
+}
+
+export interface PlaceholderStyle {
+  fontPx: number;
+  lineHeight: number;
+  padding: number;
+}
+
+export interface MosaicPlan {
+  /** The layout actually drawn (classic above CLASSIC_MAX_FILMS films is drawn as grid). */
+  layout: Layout;
+  note: string | null;
+  width: number;
+  height: number;
+  tileWidth: number;
+  tileHeight: number;
+  columns: number;
+  rows: number;
+  emptyCells: number;
+  /** Top-left corner of each film's tile, in film order. */
+  cells: Array<{ x: number; y: number }>;
+  header: HeaderPlan | null;
+  textColumn: TextColumnPlan | null;
+  /** How titles are set in placeholder cards; null when tiles are too small for text. */
+  placeholder: PlaceholderStyle | null;
+}
+
+export interface PlanRequest {
+  username: string;
+  label: string;
+  films: ReadonlyArray<Pick<Film, 'title' | 'year' | 'rating'>>;
+  layout: Layout;
+  columns?: number;
+  /** Requested tile width in px (TILE_WIDTH); tiles may come out smaller to respect the size bound. */
+  tileWidth: number;
+  /** The output format decides the pixel budget (default jpeg). */
+  format?: Format;
+}
+
+function placeholderStyle(tileWidth: number): PlaceholderStyle | null {
+  if (tileWidth < PLACEHOLDER_MIN_TEXT_TILE) return null;
+  const fontPx = Math.max(8, Math.min(28, Math.round(tileWidth / 9)));
+  return { fontPx, lineHeight: Math.round(fontPx * 1.3), padding: Math.max(4, Math.round(tileWidth * 0.07)) };
+}
+
+/** The lines of a placeholder card: the wrapped title, then the year (dim) when known. */
+export function placeholderLines(
+  film: Pick<Film, 'title' | 'year'>,
+  tileWidth: number,
+  tileHeight: number,
+  style: PlaceholderStyle,
+): Array<{ text: string; dim: boolean }> {
+  const width = tileWidth - 2 * style.padding;
+  const room = Math.floor((tileHeight - 2 * style.padding) / style.lineHeight);
+  const year = film.year !== null && Number.isFinite(film.year) ? String(film.year) : null;
+  const title = cleanText(film.title) || 'Untitled';
+  const lines = wrapText(title, width, style.fontPx, Math.max(1, room - (year ? 1 : 0))).map((text) => ({ text, dim: false }));
+  if (year && lines.length < room) lines.push({ text: year, dim: true });
+  return lines;
+}
+
+/** Shrinks a tile width so that a layout of that tile width respects MAX_SIDE and the pixel budget. */
+function fitTileWidth(requested: number, budget: number, size: (tileWidth: number) => { width: number; height: number }): number {
+  let tw = requested;
+  for (;;) {
+    const { width, height } = size(tw);
+    const over = Math.max(width / MAX_SIDE, height / MAX_SIDE, Math.sqrt((width * height) / budget));
+    if (over <= 1 || tw <= MIN_TILE_WIDTH) return tw;
+    tw = Math.max(MIN_TILE_WIDTH, Math.min(tw - 1, Math.floor(tw / over)));
+  }
+}
+
+function planGrid(req: PlanRequest, note: string | null): MosaicPlan {
+  const n = req.films.length;
+  const columns = gridColumns(n, req.columns);
+  const rows = Math.ceil(n / columns);
+  const tileWidth = fitTileWidth(req.tileWidth, maxPixels(req.format), (tw) => ({ width: columns * tw, height: rows * tileHeightFor(tw) }));
+  const tileHeight = tileHeightFor(tileWidth);
+  return {
+    layout: 'grid',
+    note,
+    width: columns * tileWidth,
+    height: rows * tileHeight,
+    tileWidth,
+    tileHeight,
+    columns,
+    rows,
+    emptyCells: columns * rows - n,
+    cells: req.films.map((_, i) => ({ x: (i % columns) * tileWidth, y: Math.floor(i / columns) * tileHeight })),
+    header: null,
+    textColumn: null,
+    placeholder: placeholderStyle(tileWidth),
+  };
+}
+
+function classicGeometry(req: PlanRequest, shape: GridShape, tileWidth: number) {
+  const { columns, rows } = shape;
+  const tileHeight = tileHeightFor(tileWidth);
+  const lineHeight = Math.max(1, Math.min(COLUMN_MAX_LINE_HEIGHT, Math.floor(tileHeight / columns)));
+  const fontPx = Math.max(6, Math.min(16, Math.round(lineHeight * 0.72)));
+  const titleOffset = textWidth('★★★★★', fontPx) + Math.round(fontPx * 0.6);
+
+  const lines: ColumnLine[] = req.films.map((film) => {
+    const year = film.year !== null && Number.isFinite(film.year) ? ` (${film.year})` : '';
+    const room = TEXT_COLUMN_MAX - titleOffset - textWidth(year, fontPx);
+    return { stars: ratingStars(film.rating), title: ellipsize(cleanText(film.title) || 'Untitled', room, fontPx), year };
+  });
+  const longest = Math.max(...lines.map((l) => titleOffset + textWidth(l.title + l.year, fontPx)));
+  const columnWidth = Math.min(TEXT_COLUMN_MAX, longest);
+
+  const username = cleanText(req.username, 40);
+  const rest = ` · ${cleanText(req.label, 60)}`;
+  const headerWidth = textWidth(username, HEADER_FONT_PX, 'bold') + textWidth(rest, HEADER_FONT_PX);
+
+  const gridWidth = GAP + columns * (tileWidth + GAP);
+  const width = Math.max(gridWidth + columnWidth + GAP, headerWidth + 2 * GAP);
+  const height = HEADER_HEIGHT + GAP + rows * (tileHeight + GAP);
+  return { tileHeight, lineHeight, fontPx, titleOffset, lines, columnWidth, username, rest, gridWidth, width, height };
+}
+
+function planClassic(req: PlanRequest): MosaicPlan {
+  const n = req.films.length;
+  const shape = computeGrid(n);
+  const tileWidth = fitTileWidth(req.tileWidth, maxPixels(req.format), (tw) => classicGeometry(req, shape, tw));
+  const g = classicGeometry(req, shape, tileWidth);
+  const cellTop = (row: number) => HEADER_HEIGHT + GAP + row * (g.tileHeight + GAP);
+  const rows: TextColumnPlan['rows'] = [];
+  for (let r = 0; r < shape.rows; r++) {
+    const lines = g.lines.slice(r * shape.columns, (r + 1) * shape.columns);
+    if (lines.length) rows.push({ top: cellTop(r), lines });
+  }
+  return {
+    layout: 'classic',
+    note: null,
+    width: g.width,
+    height: g.height,
+    tileWidth,
+    tileHeight: g.tileHeight,
+    columns: shape.columns,
+    rows: shape.rows,
+    emptyCells: shape.empty,
+    cells: req.films.map((_, i) => ({
+      x: GAP + (i % shape.columns) * (tileWidth + GAP),
+      y: cellTop(Math.floor(i / shape.columns)),
+    })),
+    header: {
+      box: { x: GAP, y: 0, width: g.width - 2 * GAP, height: HEADER_HEIGHT },
+      fontPx: HEADER_FONT_PX,
+      username: g.username,
+      rest: g.rest,
+    },
+    textColumn: {
+      box: { x: g.gridWidth, y: HEADER_HEIGHT + GAP, width: g.columnWidth, height: g.height - HEADER_HEIGHT - 2 * GAP },
+      fontPx: g.fontPx,
+      lineHeight: g.lineHeight,
+      titleOffset: g.titleOffset,
+      rows,
+    },
+    placeholder: placeholderStyle(tileWidth),
+  };
+}
+
+/**
+ * Where everything goes. `classic` above CLASSIC_MAX_FILMS films is planned as `grid`, with a note
+ * saying so; tiles shrink (never grow) to keep the image within MAX_SIDE and the format's pixel budget.
+ */
+export function planMosaic(req: PlanRequest): MosaicPlan {
+  const n = req.films.length;
+  if (n < 1) throw new RangeError('A mosaic needs at least one film.');
+  const request = { ...req, tileWidth: Math.max(MIN_TILE_WIDTH, Math.round(req.tileWidth)) };
+  if (request.layout === 'grid') return planGrid(request, null);
+  if (n > CLASSIC_MAX_FILMS) {
+    return planGrid(
+      request,
+      `Drawn as a grid: the classic layout with its film list fits up to ${CLASSIC_MAX_FILMS} films, and this mosaic has ${n}.`,
+    );
+  }
+  return planClassic(request);
+}
+
+/** The tile size a mosaic will be drawn at, so posters can be fetched at exactly that size (§6). */
+export function plannedTileSize(req: PlanRequest): { width: number; height: number } {
+  const plan = planMosaic(req);
+  return { width: plan.tileWidth, height: plan.tileHeight };
+}

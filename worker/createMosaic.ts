@@ -1,0 +1,107 @@
+/**
+ * The `create_mosaic` action: collect films → fetch posters → build the mosaic → hand back the result
+ * (the loop stores it with the COMPLETE, in one transaction). Reads like the product; every part it
+ * calls is given to it, so tests can run it against the fake Letterboxd.
+ */
+import { AppError } from '../common/errors.js';
+import type { Film, Format, Layout, MosaicParams } from '../common/task.js';
+import { periodLabel, normalizeRequest } from '../common/task.js';
+import type { Action, ActionHelpers } from './loop.js';
+import type { CollectResult, CollectedFilm, Progress } from './sources/types.js';
+import type { PosterResult } from './posters.js';
+import { BLOCKED_ADVICE } from './sources/types.js';
+
+export interface ComposeRequest {
+  username: string;
+  label: string;
+  films: Film[];
+  tiles: (Buffer | null)[];
+  layout: Layout;
+  columns?: number;
+  format: Format;
+  tileWidth: number;
+  signal?: AbortSignal;
+}
+export interface ComposedMosaic {
+  image: Buffer;
+  width: number;
+  height: number;
+  contentType: string;
+  note: string | null;
+}
+
+/** What the action needs, each already bound to its collaborators (http, db, cache) by worker/main.ts. */
+export interface MosaicParts {
+  collect(username: string, params: MosaicParams, ctx: { progress: Progress; signal: AbortSignal }): Promise<CollectResult>;
+  fetchPosters(films: readonly CollectedFilm[], tileWidth: number, ctx: { progress: Progress; signal: AbortSignal }): Promise<PosterResult>;
+  compose(request: ComposeRequest): Promise<ComposedMosaic>;
+  tileWidth: number;
+}
+
+/** Stored params are re-validated: a malformed row ends INVALID_REQUEST instead of crashing the worker. */
+function readParams(helpers: ActionHelpers): MosaicParams {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(helpers.task.paramsJson);
+  } catch {
+    throw new AppError('INVALID_REQUEST', 'This task was stored with unreadable parameters; make the mosaic again.');
+  }
+  const body = { ...(raw as object), username: helpers.task.username };
+  return normalizeRequest(body, new Date()).params;
+}
+
+function toFilm(f: CollectedFilm): Film {
+  return { title: f.title, year: f.year, rating: f.rating, slug: f.slug, watchedDate: f.watchedDate };
+}
+
+/** Joins the notes worth telling the viewer, keeping the result's note short. */
+function summarize(notes: (string | null)[], placeholders: string[]): string | null {
+  const out = notes.filter((n): n is string => !!n);
+  if (placeholders.length === 1) out.push(placeholders[0]);
+  else if (placeholders.length > 1) {
+    out.push(`${placeholders.length} posters are placeholders: ${placeholders.slice(0, 3).join(' ')}${placeholders.length > 3 ? ' …' : ''}`);
+  }
+  return out.length ? out.join(' ') : null;
+}
+
+export function createMosaicAction(parts: MosaicParts): Action {
+  return async (helpers) => {
+    const { task, signal, progress } = helpers;
+    const params = readParams(helpers);
+    const ctx = { progress, signal };
+
+    progress('collecting', null, null, 'Collecting data');
+    const collected = await parts.collect(task.username, params, ctx);
+
+    const posters = await parts.fetchPosters(collected.films, parts.tileWidth, ctx);
+    if (posters.refused * 2 > collected.films.length) {
+      throw new AppError('LETTERBOXD_BLOCKED',
+        `Letterboxd refused ${posters.refused} of ${collected.films.length} posters; ${BLOCKED_ADVICE}`, { retryable: false });
+    }
+
+    progress('building', null, null, 'Building mosaic');
+    const films = collected.films.map(toFilm);
+    const mosaic = await parts.compose({
+      username: task.username,
+      label: periodLabel(params),
+      films,
+      tiles: posters.tiles,
+      layout: params.layout,
+      columns: params.columns,
+      format: params.format,
+      tileWidth: parts.tileWidth,
+      signal,
+    });
+
+    progress('saving', null, null, 'Saving mosaic');
+    return {
+      image: mosaic.image,
+      contentType: mosaic.contentType,
+      width: mosaic.width,
+      height: mosaic.height,
+      films,
+      partial: collected.partial,
+      note: summarize([collected.note, mosaic.note], posters.notes),
+    };
+  };
+}

@@ -1,0 +1,51 @@
+/** The feed as a source: one request, up to 50 diary entries with ratings, dates and poster URLs. */
+import { AppError, isAppError } from '../../common/errors.js';
+import { parseRss, type FeedEntry } from './parseRss.js';
+import type { CollectDeps } from './types.js';
+
+/** Letterboxd's feed holds at most this many items (diary entries and lists together). */
+export const FEED_LIMIT = 50;
+
+export interface Feed {
+  /** Diary entries, newest published first. */
+  entries: FeedEntry[];
+  /**
+   * Every viewing watched after this day is in the feed (null: the feed holds the whole diary).
+   * Entries missing from a full feed were published before its oldest item, and a viewing is never
+   * published before the day it was watched, so they were watched on or before that item's day.
+   */
+  completeAfter: string | null;
+}
+
+export async function readFeed(deps: Pick<CollectDeps, 'http' | 'signal' | 'progress'>, username: string): Promise<Feed> {
+  deps.progress('collecting', 0, 1, 'Collecting data: reading the feed');
+  const path = `/${username}/rss/`;
+  let body: string;
+  try {
+    body = (await deps.http.page(path, { signal: deps.signal, kind: 'feed' })).body;
+  } catch (err) {
+    if (isAppError(err) && err.code === 'LETTERBOXD_BLOCKED') {
+      throw new AppError('LETTERBOXD_BLOCKED', `Letterboxd refused the RSS feed of ${username}; try again later, or upload your Letterboxd export on the home page.`, { cause: err });
+    }
+    throw err;
+  }
+  const feed = parseRss(body);
+  if (!feed.isFeed || (feed.entries.length === 0 && feed.unparsed > 0)) {
+    throw new AppError('LETTERBOXD_CHANGED', `Letterboxd's RSS feed for ${username} no longer reads as expected; the app needs an update.`);
+  }
+  deps.progress('collecting', 1, 1, 'Collecting data: read the feed');
+  let completeAfter: string | null = null;
+  if (feed.itemCount >= FEED_LIMIT) {
+    for (const e of feed.entries) {
+      const day = e.publishedDay ?? e.watchedDate;
+      if (day && (completeAfter === null || day < completeAfter)) completeAfter = day;
+    }
+    completeAfter ??= '9999-12-31';
+  }
+  return { entries: feed.entries, completeAfter };
+}
+
+/** Whether the feed holds every viewing from `day` (YYYY-MM-DD) on. */
+export function feedCovers(feed: Feed, day: string): boolean {
+  return feed.completeAfter === null || feed.completeAfter < day;
+}
