@@ -2,9 +2,9 @@
  * Mosaic composition benchmark: node --import tsx bench/compose.ts
  *
  * 1. 100 posters (230×345 JPEG) into a 10×10 JPEG: the straightforward sharp composite() of 100
- *    overlays against composeMosaic, same tiles, alternating runs, medians and their ratio.
+ *    overlays against composeMosaic, same tiles, back-to-back pairs, medians and their ratio.
  * 2. classic with 30 films (120×180 tiles), warm.
- * 3. a 3,000-film grid in a fresh child process: wall time and peak RSS (getrusage maxRSS).
+ * 3. a 3,000-film grid in a fresh child process: wall time and peak RSS (VmHWM, see peakRss).
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -149,7 +149,6 @@ async function grid3000Child(): Promise<void> {
 function benchGrid3000(): void {
   const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--grid3000-child'], {
     encoding: 'utf8',
-    env: { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' },
   });
   const line = child.stdout.trim().split('\n').pop() ?? '';
   if (child.status !== 0 || !line.startsWith('{')) {
