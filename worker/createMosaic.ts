@@ -35,6 +35,8 @@ export interface MosaicParts {
   collect(username: string, params: MosaicParams, ctx: { progress: Progress; signal: AbortSignal }): Promise<CollectResult>;
   fetchPosters(films: readonly CollectedFilm[], tileWidth: number, ctx: { progress: Progress; signal: AbortSignal }): Promise<PosterResult>;
   compose(request: ComposeRequest): Promise<ComposedMosaic>;
+  /** The tile width the mosaic will really be drawn at (smaller than TILE_WIDTH for big sets). */
+  plannedTileWidth(request: Omit<ComposeRequest, 'tiles' | 'signal'>): number;
   tileWidth: number;
 }
 
@@ -73,25 +75,25 @@ export function createMosaicAction(parts: MosaicParts): Action {
     progress('collecting', null, null, 'Collecting data');
     const collected = await parts.collect(task.username, params, ctx);
 
-    const posters = await parts.fetchPosters(collected.films, parts.tileWidth, ctx);
+    const films = collected.films.map(toFilm);
+    const request = {
+      username: task.username,
+      label: periodLabel(params),
+      films,
+      layout: params.layout,
+      columns: params.columns,
+      format: params.format,
+      tileWidth: parts.tileWidth,
+    };
+    // Download posters at the size they will be drawn: a 3,000-film grid draws 94 px tiles, not 120.
+    const posters = await parts.fetchPosters(collected.films, parts.plannedTileWidth(request), ctx);
     if (posters.refused * 2 > collected.films.length) {
       throw new AppError('LETTERBOXD_BLOCKED',
         `Letterboxd refused ${posters.refused} of ${collected.films.length} posters; ${BLOCKED_ADVICE}`, { retryable: false });
     }
 
     progress('building', null, null, 'Building mosaic');
-    const films = collected.films.map(toFilm);
-    const mosaic = await parts.compose({
-      username: task.username,
-      label: periodLabel(params),
-      films,
-      tiles: posters.tiles,
-      layout: params.layout,
-      columns: params.columns,
-      format: params.format,
-      tileWidth: parts.tileWidth,
-      signal,
-    });
+    const mosaic = await parts.compose({ ...request, tiles: posters.tiles, signal });
 
     progress('saving', null, null, 'Saving mosaic');
     return {

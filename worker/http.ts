@@ -231,7 +231,9 @@ export function createHttp(config: HttpConfig, deps: HttpDeps = {}): Http {
     const key = `${url.protocol}//${url.host}`;
     let up = upstreams.get(key);
     if (!up) {
-      const agentOptions = { keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency };
+      // p-limit is the concurrency limit; the agent must never queue behind it (a socket not yet back
+      // in the pool would hold a spaced request and bunch it with the next one on the wire).
+      const agentOptions = { keepAlive: true, maxFreeSockets: concurrency };
       up = {
         limit: pLimit(concurrency),
         agent: { http: new HttpAgent(agentOptions), https: new HttpsAgent(agentOptions) },

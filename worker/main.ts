@@ -22,6 +22,7 @@ import { collectFilms } from './sources/collect.js';
 import { createPosterCache, fetchPosters } from './posters.js';
 import { composeMosaic, configureSharp, warmUpText } from './compose/compose.js';
 import { createMosaicAction } from './createMosaic.js';
+import { plannedTileSize } from './compose/layout.js';
 
 export interface WorkerWiring {
   config: Readonly<Config>;
@@ -53,6 +54,7 @@ export const createProductionActions: ActionsFactory = ({ config, db, log }) => 
       collect: (username, params, ctx) => collectFilms({ http, posterUrls, clock: systemClock, ...ctx }, username, params),
       fetchPosters: (films, tileWidth, ctx) => fetchPosters({ http, cache, ...ctx }, films, tileWidth),
       compose: (request) => composeMosaic(request),
+      plannedTileWidth: (request) => plannedTileSize(request).width,
     }),
   };
 };
