@@ -1,0 +1,121 @@
+/** The REST API (design §3) as typed functions. Every failure is an ApiError; nothing else is thrown. */
+import type { ErrorBody, ErrorCode } from '../common/errors.js';
+import type { MosaicListResponse, MosaicResponse, TaskResponse } from '../common/protocol.js';
+import type { MosaicSummary, Task } from '../common/task.js';
+
+/** `NETWORK`: the request never got an answer (offline, server down, timeout). */
+export type ApiErrorCode = ErrorCode | 'NETWORK';
+
+export class ApiError extends Error {
+  readonly code: ApiErrorCode;
+  /** HTTP status, 0 when there was no response. */
+  readonly status: number;
+  readonly field?: string;
+
+  constructor(code: ApiErrorCode, message: string, status: number, field?: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.status = status;
+    this.field = field;
+  }
+
+  get offline(): boolean {
+    return this.code === 'NETWORK';
+  }
+}
+
+/** The body of `POST /api/mosaics`. */
+export interface MosaicRequestBody {
+  username: string;
+  mode: 'month' | 'recent' | 'year' | 'all';
+  month?: string;
+  count?: number;
+  year?: number;
+  layout: 'classic' | 'grid';
+  columns?: number;
+  format?: 'jpeg' | 'png' | 'webp';
+  refresh?: boolean;
+}
+
+export interface Api {
+  createMosaic(body: MosaicRequestBody): Promise<{ task: Task; created: boolean }>;
+  getTask(id: string): Promise<Task>;
+  cancelTask(id: string): Promise<Task>;
+  getMosaic(taskId: string): Promise<MosaicSummary>;
+  listUserMosaics(username: string): Promise<MosaicSummary[]>;
+  listGallery(limit?: number): Promise<MosaicSummary[]>;
+}
+
+const TIMEOUT_MS = 15_000;
+
+type Fetch = typeof fetch;
+
+/** Builds the API client on a fetch function (tests pass their own). */
+export function createApi(fetchFn: Fetch = (input, init) => fetch(input, init), base = ''): Api {
+  async function request<T>(method: string, path: string, body?: unknown): Promise<{ status: number; data: T }> {
+    let res: Response;
+    try {
+      res = await fetchFn(base + path, {
+        method,
+        headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: typeof AbortSignal.timeout === 'function' ? AbortSignal.timeout(TIMEOUT_MS) : undefined,
+      });
+    } catch (err) {
+      const timedOut = err instanceof DOMException && err.name === 'TimeoutError';
+      throw new ApiError(
+        'NETWORK',
+        timedOut ? 'The server took too long to answer.' : 'The server could not be reached. Check the connection.',
+        0,
+      );
+    }
+    let data: unknown = null;
+    try {
+      data = await res.json();
+    } catch {
+      // A proxy's HTML error page or an empty body: the status decides below.
+    }
+    if (!res.ok) {
+      const e = (data as Partial<ErrorBody> | null)?.error;
+      if (e && typeof e.code === 'string' && typeof e.message === 'string') {
+        throw new ApiError(e.code, e.message, res.status, e.field);
+      }
+      throw new ApiError('INTERNAL', `The server answered ${res.status}. Try again in a moment.`, res.status);
+    }
+    if (data === null) throw new ApiError('INTERNAL', 'The server sent an unreadable answer.', res.status);
+    return { status: res.status, data: data as T };
+  }
+
+  const id = (s: string) => encodeURIComponent(s);
+  return {
+    async createMosaic(body) {
+      const { status, data } = await request<TaskResponse>('POST', '/api/mosaics', body);
+      return { task: data.task, created: status === 202 };
+    },
+    async getTask(taskId) {
+      return (await request<TaskResponse>('GET', `/api/tasks/${id(taskId)}`)).data.task;
+    },
+    async cancelTask(taskId) {
+      return (await request<TaskResponse>('DELETE', `/api/tasks/${id(taskId)}`)).data.task;
+    },
+    async getMosaic(taskId) {
+      return (await request<MosaicResponse>('GET', `/api/tasks/${id(taskId)}/mosaic`)).data.mosaic;
+    },
+    async listUserMosaics(username) {
+      return (await request<MosaicListResponse>('GET', `/api/users/${id(username)}/mosaics`)).data.mosaics;
+    },
+    async listGallery(limit = 24) {
+      return (await request<MosaicListResponse>('GET', `/api/mosaics?limit=${limit}`)).data.mosaics;
+    },
+  };
+}
+
+/**
+ * The URL a list thumbnail loads a result image from. The service worker caches the plain result URL
+ * (the mosaics this device has opened, newest 50); list views add `?via=list` so browsing the gallery
+ * never pushes this device's own mosaics out of that cache. The server ignores the query.
+ */
+export function listImageUrl(resultUrl: string): string {
+  return resultUrl + (resultUrl.includes('?') ? '&' : '?') + 'via=list';
+}

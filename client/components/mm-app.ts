@@ -1,0 +1,171 @@
+import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
+import type { Location } from '../router.js';
+import type { Services } from '../services.js';
+import { base, controls } from '../styles/shared.js';
+import '../pages/page-home.js';
+import '../pages/page-task.js';
+import '../pages/page-user.js';
+import '../pages/page-not-found.js';
+import './mm-offline-indicator.js';
+import './mm-insecure-banner.js';
+import './mm-update-prompt.js';
+
+/** What mm-app may ask of a page element. */
+export interface RoutedPage {
+  updateComplete: Promise<unknown>;
+  /** Where focus goes after navigating to the page, when not its h1 (e.g. an error banner). */
+  focusTarget(): Promise<HTMLElement | null> | HTMLElement | null;
+}
+
+/** The shell: header, banners, and the page for the current route. */
+@customElement('mm-app')
+export class MmApp extends LitElement {
+  static override styles = [
+    base,
+    controls,
+    css`
+      :host {
+        display: flex;
+        flex-direction: column;
+        min-height: 100vh;
+        min-height: 100dvh;
+      }
+      .skip {
+        position: absolute;
+        left: 8px;
+        top: -60px;
+        z-index: 10;
+        background: var(--mm-surface);
+        padding: 0.5em 1em;
+        border-radius: var(--mm-radius);
+      }
+      .skip:focus {
+        top: 8px;
+      }
+      header {
+        display: flex;
+        align-items: center;
+        justify-content: space-between;
+        gap: 1em;
+        padding: 0.6em max(16px, env(safe-area-inset-right)) 0.6em max(16px, env(safe-area-inset-left));
+        border-bottom: 1px solid var(--mm-border);
+        background: var(--mm-surface);
+      }
+      .brand {
+        display: inline-flex;
+        align-items: center;
+        gap: 0.5em;
+        color: var(--mm-text);
+        text-decoration: none;
+        font-weight: 800;
+        font-size: 1.15rem;
+        letter-spacing: -0.01em;
+      }
+      .brand img {
+        width: 28px;
+        height: 28px;
+        border-radius: 6px;
+      }
+      main {
+        flex: 1;
+        width: 100%;
+        max-width: var(--mm-max);
+        margin: 0 auto;
+        padding: 20px max(16px, env(safe-area-inset-left)) 40px;
+      }
+      main:focus {
+        outline: none;
+      }
+      footer {
+        text-align: center;
+        font-size: 0.85rem;
+        padding: 1em 16px calc(1em + env(safe-area-inset-bottom));
+        color: var(--mm-muted);
+      }
+    `,
+  ];
+
+  @property({ attribute: false }) services?: Services;
+  /** Set when a new version is installed and waiting; calling it reloads into that version. */
+  @property({ attribute: false }) applyUpdate: (() => void) | null = null;
+  @state() private location: Location | null = null;
+  #unsubscribe?: () => void;
+  #navigated = false;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.#listen();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('services')) this.#listen();
+  }
+
+  #listen(): void {
+    if (!this.services || this.#unsubscribe) return;
+    const router = this.services.router;
+    this.location = router.current;
+    this.#unsubscribe = router.subscribe((loc) => {
+      this.#navigated = true;
+      this.location = loc;
+    });
+  }
+
+  protected override async updated(changed: PropertyValues): Promise<void> {
+    if (!changed.has('location') || !this.#navigated) return;
+    // After an in-app navigation, move focus to the new page's heading so screen readers announce it
+    // and keyboard users start at the top of the new content (a full load starts there anyway).
+    const page = this.renderRoot.querySelector('main > *') as (HTMLElement & Partial<RoutedPage>) | null;
+    await page?.updateComplete;
+    const target = (await page?.focusTarget?.()) ?? page?.shadowRoot?.querySelector<HTMLElement>('h1');
+    (target ?? this.renderRoot.querySelector<HTMLElement>('main'))?.focus();
+  }
+
+  override render() {
+    const s = this.services;
+    const loc = this.location;
+    return html`
+      <a class="skip" href="#main" @click=${this.#skip}>Skip to content</a>
+      <header>
+        <a class="brand" href="/"><img src="/icons/icon-192.png" alt="" width="28" height="28" />moviemosaic</a>
+        <mm-offline-indicator></mm-offline-indicator>
+      </header>
+      <mm-insecure-banner></mm-insecure-banner>
+      <mm-update-prompt .apply=${this.applyUpdate}></mm-update-prompt>
+      <main id="main" tabindex="-1">${s && loc ? this.#page(s, loc) : nothing}</main>
+      <footer>Posters and data from Letterboxd. Made on your own server.</footer>
+    `;
+  }
+
+  #skip(e: Event): void {
+    e.preventDefault();
+    this.renderRoot.querySelector<HTMLElement>('main')?.focus();
+  }
+
+  #page(s: Services, loc: Location) {
+    const r = loc.route;
+    switch (r.name) {
+      case 'home':
+        return html`<page-home .services=${s} .failedTaskId=${r.taskId} .prefillUser=${r.username} .historyState=${loc.state}></page-home>`;
+      case 'task':
+        return html`<page-task .services=${s} .taskId=${r.id}></page-task>`;
+      case 'user':
+        return html`<page-user .services=${s} .username=${r.username} .taskId=${r.taskId}></page-user>`;
+      case 'not-found':
+        return html`<page-not-found></page-not-found>`;
+    }
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'mm-app': MmApp;
+  }
+}

@@ -1,0 +1,32 @@
+/** URL rules of the service worker, pure so tests can check them without a worker. */
+
+/**
+ * Paths the server answers itself: never replaced by the app shell (design §10.10). Workbox tests
+ * these against pathname + search.
+ */
+export const NAVIGATION_DENYLIST: readonly RegExp[] = [
+  /^\/api(\/|\?|$)/,
+  /^\/ws(\/|\?|$)/,
+  /^\/setup(\/|\?|$)/,
+  /^\/healthz(\?|$)/,
+  // Anything with a file extension (/ca.crt, /sw.js.map, a missing asset) is a file, not a page.
+  /\/[^/?]+\.[^/?]+(\?.*)?$/,
+];
+
+/** Whether a navigation to `pathAndSearch` gets the cached app shell. */
+export function isShellNavigation(pathAndSearch: string): boolean {
+  return !NAVIGATION_DENYLIST.some((re) => re.test(pathAndSearch));
+}
+
+const RESULT_PATH = /^\/api\/tasks\/[^/]+\/result$/;
+
+/**
+ * Whether a request is a result image as the mosaic page loads it (cache-first, kept offline).
+ * List thumbnails carry `?via=list` and stay out, so the gallery never evicts this device's mosaics.
+ */
+export function isCachedResult(url: URL, origin: string, method = 'GET'): boolean {
+  return method === 'GET' && url.origin === origin && url.search === '' && RESULT_PATH.test(url.pathname);
+}
+
+/** The Cache Storage cache of result images; store.ts deletes from it when it evicts a mosaic. */
+export const RESULT_CACHE = 'mosaic-results';

@@ -1,0 +1,66 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ApiError, createApi } from '../../client/api.js';
+
+type Call = { url: string; method: string; body: string | null };
+
+function fakeFetch(respond: (c: Call) => Response | Promise<Response>) {
+  const calls: Call[] = [];
+  const fn = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const c = { url: String(input), method: init?.method ?? 'GET', body: (init?.body as string | undefined) ?? null };
+    calls.push(c);
+    return respond(c);
+  }) as typeof fetch;
+  return { fn, calls };
+}
+
+const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+const task = { id: 't1', username: 'dave', status: 'QUEUED' };
+
+test('createMosaic posts JSON and tells new (202) from deduped (200)', async () => {
+  const f = fakeFetch(() => json(202, { task }));
+  const api = createApi(f.fn);
+  const r = await api.createMosaic({ username: 'dave', mode: 'recent', count: 5, layout: 'grid' });
+  assert.is(r.created, true);
+  assert.is(r.task.id, 't1');
+  assert.equal(f.calls[0], { url: '/api/mosaics', method: 'POST', body: '{"username":"dave","mode":"recent","count":5,"layout":"grid"}' });
+  const again = await createApi(fakeFetch(() => json(200, { task })).fn).createMosaic({ username: 'dave', mode: 'all', layout: 'classic' });
+  assert.is(again.created, false);
+});
+
+test('paths are escaped', async () => {
+  const f = fakeFetch((c) => (c.url.includes('/mosaics') && !c.url.includes('users') ? json(200, { mosaics: [] }) : c.url.endsWith('/mosaic') ? json(200, { mosaic: {} }) : json(200, { task, mosaics: [] })));
+  const api = createApi(f.fn);
+  await api.getTask('a/b');
+  await api.cancelTask('x');
+  await api.getMosaic('m');
+  await api.listUserMosaics('dave');
+  await api.listGallery();
+  assert.equal(
+    f.calls.map((c) => `${c.method} ${c.url}`),
+    ['GET /api/tasks/a%2Fb', 'DELETE /api/tasks/x', 'GET /api/tasks/m/mosaic', 'GET /api/users/dave/mosaics', 'GET /api/mosaics?limit=24'],
+  );
+});
+
+test('error bodies become ApiError with code, status and field', async () => {
+  const api = createApi(fakeFetch(() => json(400, { error: { code: 'INVALID_REQUEST', message: 'count must be…', field: 'count' } })).fn);
+  try {
+    await api.createMosaic({ username: 'dave', mode: 'recent', count: 99, layout: 'classic' });
+    assert.unreachable();
+  } catch (err) {
+    assert.instance(err, ApiError);
+    const e = err as ApiError;
+    assert.equal([e.code, e.status, e.field, e.offline], ['INVALID_REQUEST', 400, 'count', false]);
+  }
+});
+
+test('a non-JSON error page and a network failure are still ApiErrors', async () => {
+  const html = createApi(fakeFetch(() => new Response('<h1>Bad gateway</h1>', { status: 502 })).fn);
+  const e1 = (await html.getTask('x').catch((e: unknown) => e)) as ApiError;
+  assert.equal([e1.code, e1.status], ['INTERNAL', 502]);
+  const down = createApi(fakeFetch(() => Promise.reject(new TypeError('fetch failed'))).fn);
+  const e2 = (await down.getTask('x').catch((e: unknown) => e)) as ApiError;
+  assert.equal([e2.code, e2.status, e2.offline], ['NETWORK', 0, true]);
+});
+
+test.run();
