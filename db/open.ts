@@ -45,7 +45,34 @@ export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): 
   return db.pragma('user_version', { simple: true }) as number;
 }
 
-/** Runs `fn` in a `BEGIN IMMEDIATE` transaction (every write in this app goes through here). */
+interface TxStatements {
+  begin: Database.Statement;
+  commit: Database.Statement;
+  rollback: Database.Statement;
+}
+const txStatements = new WeakMap<Db, TxStatements>();
+
+/**
+ * Runs `fn` in a `BEGIN IMMEDIATE` transaction (every write in this app goes through here); inside an
+ * open transaction it simply joins it. Hand-rolled over three statements prepared once per connection:
+ * better-sqlite3's `db.transaction(fn)` builds its wrapper anew for every closure, which measured
+ * ~19 µs per call, a third of a whole claim.
+ */
 export function writeTx<T>(db: Db, fn: () => T): T {
-  return db.transaction(fn).immediate();
+  if (db.inTransaction) return fn();
+  let s = txStatements.get(db);
+  if (!s) {
+    s = { begin: db.prepare('BEGIN IMMEDIATE'), commit: db.prepare('COMMIT'), rollback: db.prepare('ROLLBACK') };
+    txStatements.set(db, s);
+  }
+  s.begin.run();
+  try {
+    const out = fn();
+    s.commit.run();
+    return out;
+  } catch (err) {
+    // SQLite may already have rolled back on its own (e.g. SQLITE_FULL); only roll back what is open.
+    if (db.inTransaction) s.rollback.run();
+    throw err;
+  }
 }

@@ -165,16 +165,17 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
       ORDER BY t.finished_at DESC LIMIT 1`),
     get: db.prepare<[string], TaskRow>(`SELECT * FROM tasks WHERE id = ?`),
     event: db.prepare(`INSERT INTO task_events (task_id, type, payload, created_at) VALUES (?, ?, ?, ?)`),
-    // One statement picks and leases the oldest runnable tasks: two workers can never take one task,
-    // because SQLite runs the whole UPDATE under the write lock.
+    // One statement picks and leases the oldest runnable task: two workers can never take one task,
+    // because SQLite runs the whole UPDATE under the write lock. (A literal LIMIT 1: a bound
+    // "IN (… LIMIT ?)" measured 4× slower.)
     claim: db.prepare<unknown[], TaskRow>(`
       UPDATE tasks
       SET status = 'RUNNING', attempt = attempt + 1, lease_owner = ?, lease_token = lower(hex(randomblob(16))),
           lease_expires_at = ?, started_at = coalesce(started_at, ?), updated_at = max(?, updated_at + 1),
           stage = 'collecting', progress_msg = 'Starting', progress_done = NULL, progress_total = NULL
-      WHERE id IN (
+      WHERE id = (
         SELECT id FROM tasks WHERE status = 'QUEUED' AND run_at <= ?
-        ORDER BY run_at, created_at LIMIT ?)
+        ORDER BY run_at, created_at LIMIT 1)
       RETURNING *`),
     heartbeat: db.prepare<unknown[], { cancel_requested_at: number | null }>(`
       UPDATE tasks SET lease_expires_at = ?
@@ -295,15 +296,19 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
       return s.get.get(id);
     },
 
-    /** Atomically leases up to `n` runnable tasks, oldest `run_at` first. */
+    /** Atomically leases up to `n` runnable tasks, oldest `run_at` first (one immediate transaction). */
     claim(workerId: string, n: number): ClaimedTask[] {
       if (n <= 0) return [];
       return writeTx(db, () => {
         const now = clock.now();
-        const rows = s.claim.all(workerId, now + leaseMs, now, now, now, n);
-        rows.sort((a, b) => a.run_at - b.run_at || a.created_at - b.created_at);
-        for (const row of rows) appendEvent(row, 'claimed');
-        return rows.map(toClaimed);
+        const out: ClaimedTask[] = [];
+        for (let i = 0; i < n; i++) {
+          const row = s.claim.get(workerId, now + leaseMs, now, now, now);
+          if (!row) break;
+          appendEvent(row, 'claimed');
+          out.push(toClaimed(row));
+        }
+        return out;
       });
     },
 
