@@ -150,12 +150,21 @@ interface RawResponse {
 class Failure extends Error {
   constructor(
     readonly kind: 'network' | 'too-large' | 'redirect' | 'rate-limited' | 'status',
+    /** Technical detail, for logs. */
     message: string,
-    readonly extra: { retryAfterMs?: number; status?: number; cause?: unknown } = {},
+    /** `phrase`: what happened, in words for the person reading the task's error ("did not answer in time"). */
+    readonly extra: { retryAfterMs?: number; status?: number; phrase?: string } = {},
   ) {
     super(message);
     this.name = 'Failure';
   }
+}
+
+function phraseFor(name: string, code: string): string {
+  if (name === 'TimeoutError' || code === 'ETIMEDOUT') return 'did not answer in time';
+  if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH'].includes(code)) return 'could not be reached';
+  if (name === 'ReadError' || ['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE'].includes(code)) return 'dropped the connection';
+  return 'failed to answer';
 }
 
 interface Policy {
@@ -308,24 +317,25 @@ export function createHttp(config: HttpConfig, deps: HttpDeps = {}): Http {
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         size += chunk.length;
-        if (size > policy.maxBytes) throw new Failure('too-large', `${url.pathname} is over ${policy.maxBytes} bytes`);
+        if (size > policy.maxBytes) throw new Failure('too-large', `${url.pathname} is over ${policy.maxBytes} bytes`, { phrase: 'sent more than expected' });
         chunks.push(chunk);
       }
     } catch (err) {
       stream.destroy();
       if (policy.signal.aborted) throw abortReason(policy.signal);
       if (err instanceof Failure) throw err;
-      if (declaredTooLarge) throw new Failure('too-large', `${url.pathname} declares more than ${policy.maxBytes} bytes`);
+      if (declaredTooLarge) throw new Failure('too-large', `${url.pathname} declares more than ${policy.maxBytes} bytes`, { phrase: 'sent more than expected' });
       const code = (err as { code?: string }).code ?? '';
       const name = (err as { name?: string }).name ?? '';
       const network = NETWORK_CODES.has(code) || name === 'TimeoutError' || name === 'ReadError';
+      // Only our own words and got's message text leave: never the got error object itself.
       const message = `${name || 'Error'} ${code} for ${url.pathname}: ${(err as Error).message}`;
-      throw new Failure(network ? 'network' : 'status', message, { cause: err instanceof Error ? err.message : err });
+      throw new Failure(network ? 'network' : 'status', message, { phrase: phraseFor(name, code) });
     }
     // got removes its abort listener only on destroy, even after a complete response; the socket
     // has gone back to the keep-alive pool by now, so this frees the listener and nothing else.
     stream.destroy();
-    if (declaredTooLarge) throw new Failure('too-large', `${url.pathname} declares more than ${policy.maxBytes} bytes`);
+    if (declaredTooLarge) throw new Failure('too-large', `${url.pathname} declares more than ${policy.maxBytes} bytes`, { phrase: 'sent more than expected' });
     return { status, url, headers, body: Buffer.concat(chunks, size) };
   }
 
@@ -352,7 +362,7 @@ export function createHttp(config: HttpConfig, deps: HttpDeps = {}): Http {
           if (!location) break;
           const next = new URL(location, url);
           if (hops >= MAX_REDIRECTS || !policy.mayRedirect(url, next)) {
-            throw new Failure('redirect', `${url.pathname} redirects to ${next.origin}, which is not allowed`);
+            throw new Failure('redirect', `${url.pathname} redirects to ${next.origin}, which is not allowed`, { phrase: `redirected to ${next.host}` });
           }
           url = next;
         }
@@ -414,8 +424,9 @@ export function createHttp(config: HttpConfig, deps: HttpDeps = {}): Http {
     } catch (err) {
       if (!(err instanceof Failure)) throw err;
       if (err.kind === 'rate-limited') throw rateLimitedError(err, path);
-      throw new AppError('LETTERBOXD_UNREACHABLE', `Letterboxd could not be reached for ${path} (${err.message}); the task will be tried again.`, {
-        retryable: err.kind === 'network',
+      const retryable = err.kind === 'network';
+      throw new AppError('LETTERBOXD_UNREACHABLE', `Letterboxd ${err.extra.phrase ?? 'failed to answer'} (${path})${retryable ? '; the task will be tried again' : ''}.`, {
+        retryable,
         cause: err,
       });
     }

@@ -5,7 +5,7 @@
  * note, never a failed task.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
@@ -18,6 +18,8 @@ import type { CollectedFilm, Progress } from './sources/types.js';
 const CDN_SIZE = /-0-\d+-0-\d+-crop(?=\.[a-z]+(?:[?#]|$))/i;
 const MAX_POSTER_BYTES = 2 * 1024 * 1024;
 const DOWNLOAD_CONCURRENCY = 8;
+/** A temp file this old belongs to no download in progress. */
+const STALE_TEMP_MS = 60 * 60 * 1000;
 
 /**
  * The URL of `url` at `tileWidth` × 1.5·`tileWidth`. Only the size part is rewritten, and only in a
@@ -51,6 +53,16 @@ export function createPosterCache(options: PosterCacheOptions): PosterCache {
   const { dir, store, budgetBytes } = options;
   const clock = options.clock ?? systemClock;
   mkdirSync(dir, { recursive: true });
+  // A worker that died between writing a temp file and renaming it leaves the temp file behind.
+  for (const name of readdirSync(dir)) {
+    if (!name.endsWith('.tmp')) continue;
+    const path = join(dir, name);
+    try {
+      if (clock.now() - statSync(path).mtimeMs > STALE_TEMP_MS) unlinkSync(path);
+    } catch {
+      // Another worker renamed or removed it first.
+    }
+  }
 
   return {
     async get(url) {

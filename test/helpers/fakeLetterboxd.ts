@@ -253,6 +253,7 @@ export function sortDiary(diary: readonly FakeViewing[]): FakeViewing[] {
  * - `erin`: a busy diarist, 130 entries every other day: the feed reaches back only ~100 days, so
  *   older months and years come from the diary pages (up to 3 pages a year).
  * - `bigfan`: 1,000 films on the films pages (14 pages), 5 diary entries.
+ * - `marathon`: 30 films this month and 20 the month before, all in the feed (benches, demo).
  * - `nobody`: a member with no films at all.
  */
 export function defaultMembers(now: Date = new Date()): FakeMember[] {
@@ -344,8 +345,17 @@ export function defaultMembers(now: Date = new Date()): FakeMember[] {
   const bigDiary = bigFilms.slice(0, 5).map((e, i) => viewing(now, e.film, dayAt(now, 3 * i + 1), { rating: e.rating }));
   const bigMember: FakeMember = { username: 'bigfan', displayName: 'Big Fan', diary: bigDiary, films: bigFilms, lists: [] };
 
+  // marathon: 30 films this month (the bench's month), 20 the month before.
+  const marathon: FakeViewing[] = [];
+  for (let i = 0; i < 50; i++) {
+    const f = film(`Marathon Reel ${i + 1}`, 1980 + i);
+    const watched = i < 30 ? dayInMonth(now, 0, (29 - i) / 30, 22) : dayInMonth(now, 1, (49 - i) / 20, 22);
+    marathon.push(viewing(now, f, watched, { rating: i % 6 === 5 ? null : 1 + (i % 9) / 2 }));
+  }
+  const marathonMember: FakeMember = { username: 'marathon', displayName: 'Marathon', diary: marathon, films: filmsFromDiary(marathon), lists: [] };
+
   const nobody: FakeMember = { username: 'nobody', displayName: 'Nobody', diary: [], films: [], lists: [] };
-  return [daveMember, erinMember, bigMember, nobody];
+  return [daveMember, erinMember, bigMember, marathonMember, nobody];
 }
 
 /**
@@ -489,19 +499,33 @@ function ratingSpan(rating: number | null, size: string): string {
 // ---------------------------------------------------------------------------------------------
 // Images
 
+/** Grain shared by every poster: -6…6, from a fixed LCG. */
+const GRAIN = (() => {
+  const g = new Int8Array(1 << 16);
+  let seed = 12345;
+  for (let i = 0; i < g.length; i++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    g[i] = ((seed >> 16) % 13) - 6;
+  }
+  return g;
+})();
+
 /** A poster: the film's colour with a gentle vertical gradient and grain, so JPEG sizes scale with area. */
 async function renderPoster(f: FakeFilm, width: number, height: number): Promise<Buffer> {
   const raw = Buffer.alloc(width * height * 3);
-  let seed = f.id;
+  const offset = (f.id * 7919) & 0xffff;
   for (let y = 0; y < height; y++) {
     const shade = 0.85 + (0.3 * y) / height;
-    for (let x = 0; x < width; x++) {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      const grain = ((seed >> 16) % 13) - 6;
-      const i = (y * width + x) * 3;
-      raw[i] = Math.max(0, Math.min(255, f.color[0] * shade + grain));
-      raw[i + 1] = Math.max(0, Math.min(255, f.color[1] * shade + grain));
-      raw[i + 2] = Math.max(0, Math.min(255, f.color[2] * shade + grain));
+    // Clamped away from 0 and 255 so the grain never over- or underflows (Buffer writes wrap).
+    const r = Math.min(249, Math.max(6, Math.round(f.color[0] * shade)));
+    const g = Math.min(249, Math.max(6, Math.round(f.color[1] * shade)));
+    const b = Math.min(249, Math.max(6, Math.round(f.color[2] * shade)));
+    let i = y * width * 3;
+    for (let x = 0; x < width; x++, i += 3) {
+      const n = GRAIN[(offset + i) & 0xffff];
+      raw[i] = r + n;
+      raw[i + 1] = g + n;
+      raw[i + 2] = b + n;
     }
   }
   return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 80 }).toBuffer();

@@ -31,7 +31,7 @@ test('cut-off images, garbage and nothing are not images', async () => {
 
 test('a truncated JPEG probed alongside whole ones is still caught (libvips alone misses ~1 in 200)', async () => {
   const wholes = await Promise.all(Array.from({ length: 20 }, (_, i) => grainy(i)));
-  for (let round = 0; round < 10; round++) {
+  for (let round = 0; round < 5; round++) {
     const results = await Promise.all(wholes.flatMap((w) => [probeImage(w), probeImage(Buffer.from(w.subarray(0, 320)))]));
     results.forEach((r, i) => (i % 2 === 0 ? assert.ok(r, 'whole') : assert.is(r, null, 'truncated')));
   }

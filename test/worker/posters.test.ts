@@ -1,7 +1,7 @@
 /** fetchPosters and the on-disk cache through the fake CDN: sizes, placeholders, refusals, sharing, LRU. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdirSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { openDb } from '../../db/open.js';
@@ -192,6 +192,19 @@ test('a poster whose cached file has gone is downloaded again', async () => {
   const res = await fetchPosters(deps(), films, 120);
   assert.ok(res.tiles[0]);
   assert.is(lb.count('/resized/', 'images'), 1);
+});
+
+test('temp files a dead worker left behind are cleared when a cache opens; fresh ones are left alone', () => {
+  const dir = join(tmp.dir, 'leftovers');
+  mkdirSync(dir);
+  const old = join(dir, '.abc.jpg.123.deadbeef.tmp');
+  const fresh = join(dir, '.def.jpg.456.cafebabe.tmp');
+  writeFileSync(old, 'x');
+  writeFileSync(fresh, 'y');
+  utimesSync(old, new Date(r.clock.now() - 2 * 3_600_000), new Date(r.clock.now() - 2 * 3_600_000));
+  utimesSync(fresh, new Date(r.clock.now() - 60_000), new Date(r.clock.now() - 60_000));
+  createPosterCache({ dir, store: r.store, budgetBytes: 1e6, clock: r.clock });
+  assert.equal(readdirSync(dir), ['.def.jpg.456.cafebabe.tmp']);
 });
 
 test('a cancelled download stops with the abort reason', async () => {

@@ -69,25 +69,28 @@ function shortDay(day: string): string {
   return `${Number(d)} ${MONTH_ABBR[Number(m) - 1]}`;
 }
 
-/** Remembers the feed's poster URLs, so a later `all` or diary collection need not look them up. */
-function rememberFeedPosters(deps: CollectDeps, feed: Feed): void {
-  const latest = new Map<string, string | null>();
-  for (const e of feed.entries) if (e.slug && !e.posterMissing && !latest.has(e.slug)) latest.set(e.slug, e.posterUrl);
-  const known = deps.posterUrls.knownPosterUrls([...latest.keys()]);
-  const changed = [...latest].filter(([slug, url]) => !known.has(slug) || known.get(slug) !== url);
+/**
+ * Reads the feed and its poster per film (the latest entry's), and remembers those posters, so a
+ * later `all` or diary collection need not look them up.
+ */
+async function readFeedPosters(deps: CollectDeps, username: string): Promise<{ feed: Feed; posters: Map<string, string | null> }> {
+  const feed = await readFeed(deps, username);
+  const posters = new Map<string, string | null>();
+  for (const e of feed.entries) if (e.slug && !e.posterMissing && !posters.has(e.slug)) posters.set(e.slug, e.posterUrl);
+  const known = deps.posterUrls.knownPosterUrls([...posters.keys()]);
+  const changed = [...posters].filter(([slug, url]) => !known.has(slug) || known.get(slug) !== url);
   const now = (deps.clock ?? systemClock).now();
   deps.posterUrls.rememberPosterUrls(changed.map(([slug, posterUrl]) => ({ slug, posterUrl, source: 'rss' as const })), now);
+  return { feed, posters };
 }
 
-/** Films from viewings, with unknown posters filled from the feed, the store or Letterboxd. */
-async function finish(deps: CollectDeps, viewings: Viewing[], feed: Feed | null): Promise<CollectedFilm[]> {
-  const fromFeedBySlug = new Map<string, string | null>();
-  for (const e of feed?.entries ?? []) if (e.slug && !e.posterMissing && !fromFeedBySlug.has(e.slug)) fromFeedBySlug.set(e.slug, e.posterUrl);
+/** Films from viewings, with unknown posters filled from the feed's, the store's or Letterboxd's. */
+async function finish(deps: CollectDeps, viewings: Viewing[], feedPosters: Map<string, string | null>): Promise<CollectedFilm[]> {
   const films = viewings.map((v) => v.film);
   const pending: CollectedFilm[] = [];
   for (const v of viewings) {
     if (!v.posterUnknown) continue;
-    if (v.film.slug && fromFeedBySlug.has(v.film.slug)) v.film.posterUrl = fromFeedBySlug.get(v.film.slug)!;
+    if (v.film.slug && feedPosters.has(v.film.slug)) v.film.posterUrl = feedPosters.get(v.film.slug)!;
     else pending.push(v.film);
   }
   await resolvePosterUrls(deps, films, pending);
@@ -111,21 +114,20 @@ async function collectPeriod(
       : { year: params.year, label: periodLabel(params) };
   const prefix = params.mode === 'month' ? `${params.month}-` : `${params.year}-`;
   const firstDay = params.mode === 'month' ? `${params.month}-01` : `${params.year}-01-01`;
-  const feed = await readFeed(deps, username);
-  rememberFeedPosters(deps, feed);
+  const { feed, posters } = await readFeedPosters(deps, username);
   const inFeed = feed.entries.filter((e) => e.watchedDate?.startsWith(prefix)).map(fromFeed);
 
   if (feedCovers(feed, firstDay)) {
     const viewings = latestPerFilm(inFeed);
     if (viewings.length === 0) throw noFilms(username, params);
-    return { films: await finish(deps, viewings, feed), partial: false, note: null };
+    return { films: await finish(deps, viewings, posters), partial: false, note: null };
   }
 
   try {
     const rows = await readDiary(deps, username, period);
     const viewings = latestPerFilm(rows.map((r) => fromList(r, r.watchedDate)));
     if (viewings.length === 0) throw noFilms(username, params);
-    return { films: await finish(deps, viewings, feed), partial: false, note: null };
+    return { films: await finish(deps, viewings, posters), partial: false, note: null };
   } catch (err) {
     if (!(isAppError(err) && err.code === 'LETTERBOXD_BLOCKED') || params.mode !== 'month') throw err;
     // A month the diary refuses: what the feed holds of it is a fair (and labelled) partial mosaic,
@@ -135,7 +137,7 @@ async function collectPeriod(
     if (viewings.length === 0) {
       throw new AppError('LETTERBOXD_BLOCKED', `Letterboxd refused the diary pages for ${period.label}, and the feed only reaches back to ${reach}; ${BLOCKED_ADVICE}`, { cause: err });
     }
-    return { films: await finish(deps, viewings, feed), partial: true, note: `partial: the feed only reaches back to ${reach}` };
+    return { films: await finish(deps, viewings, posters), partial: true, note: `partial: the feed only reaches back to ${reach}` };
   }
 }
 
@@ -146,11 +148,10 @@ async function collectPeriod(
 export async function collectFilms(deps: CollectDeps, username: string, params: MosaicParams): Promise<CollectResult> {
   switch (params.mode) {
     case 'recent': {
-      const feed = await readFeed(deps, username);
-      rememberFeedPosters(deps, feed);
+      const { feed, posters } = await readFeedPosters(deps, username);
       const viewings = latestPerFilm(feed.entries.map(fromFeed)).slice(0, params.count);
       if (viewings.length === 0) throw new AppError('NO_FILMS', `${username} has no diary entries yet.`);
-      return { films: await finish(deps, viewings, feed), partial: false, note: null };
+      return { films: await finish(deps, viewings, posters), partial: false, note: null };
     }
     case 'month':
     case 'year':
@@ -158,7 +159,7 @@ export async function collectFilms(deps: CollectDeps, username: string, params: 
     case 'all': {
       const listed = await readFilmsPages(deps, username);
       if (listed.length === 0) throw noFilms(username, params);
-      return { films: await finish(deps, listed.map((f) => fromList(f, null)), null), partial: false, note: null };
+      return { films: await finish(deps, listed.map((f) => fromList(f, null)), new Map()), partial: false, note: null };
     }
   }
 }

@@ -1,5 +1,6 @@
 /** Diary pages as a source: every viewing of a month or a year, page after page (50 a page). */
-import { AppError, isAppError } from '../../common/errors.js';
+import { AppError } from '../../common/errors.js';
+import { memberPage } from './memberPage.js';
 import { parseDiary, type DiaryRow } from './parseDiary.js';
 import { BLOCKED_ADVICE, type CollectDeps } from './types.js';
 
@@ -21,15 +22,7 @@ export async function readDiary(deps: Pick<CollectDeps, 'http' | 'signal' | 'pro
   for (let page = 1; page <= lastPage; page++) {
     deps.progress('collecting', page - 1, lastPage, `Collecting data: diary page ${page} of ${lastPage}`);
     const path = page === 1 ? base : `${base}page/${page}/`;
-    let body: string;
-    try {
-      body = (await deps.http.page(path, { signal: deps.signal, kind: 'member' })).body;
-    } catch (err) {
-      if (isAppError(err) && err.code === 'LETTERBOXD_BLOCKED') {
-        throw new AppError('LETTERBOXD_BLOCKED', `Letterboxd refused the diary pages for ${period.label}; ${BLOCKED_ADVICE}`, { cause: err });
-      }
-      throw err;
-    }
+    const body = await memberPage(deps, path, 'member', `Letterboxd refused the diary pages for ${period.label}; ${BLOCKED_ADVICE}`);
     const parsed = parseDiary(body);
     if (parsed.rows.length === 0 && (page > 1 || parsed.unparsed > 0 || parsed.filmLinks > 0)) {
       throw new AppError('LETTERBOXD_CHANGED', `Letterboxd's diary page ${path} no longer reads as expected; the app needs an update.`);

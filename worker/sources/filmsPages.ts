@@ -1,5 +1,6 @@
 /** The films pages as a source for `all`: every page, both markups, in the pages' own order. */
-import { AppError, isAppError } from '../../common/errors.js';
+import { AppError } from '../../common/errors.js';
+import { memberPage } from './memberPage.js';
 import type { ListedFilm } from './parseCommon.js';
 import { parseFilmsPage } from './parseFilmsPage.js';
 import { BLOCKED_ADVICE, type CollectDeps } from './types.js';
@@ -13,16 +14,7 @@ export async function readFilmsPages(deps: Pick<CollectDeps, 'http' | 'signal' |
     deps.progress('collecting', page - 1, lastPage, `Collecting data: page ${page} of ${lastPage}`);
     // Page 1 is linked as /films/ (no /page/1/).
     const path = page === 1 ? `/${username}/films/` : `/${username}/films/page/${page}/`;
-    let body: string;
-    try {
-      body = (await deps.http.page(path, { signal: deps.signal, kind: 'member' })).body;
-    } catch (err) {
-      if (isAppError(err) && err.code === 'LETTERBOXD_BLOCKED') {
-        throw new AppError('LETTERBOXD_BLOCKED', `Letterboxd refused the films pages; ${BLOCKED_ADVICE}`, { cause: err });
-      }
-      throw err;
-    }
-    const parsed = parseFilmsPage(body);
+    const parsed = parseFilmsPage(await memberPage(deps, path, 'member', `Letterboxd refused the films pages; ${BLOCKED_ADVICE}`));
     if (parsed.films.length === 0 && (page > 1 || parsed.filmLinks > 0)) {
       throw new AppError('LETTERBOXD_CHANGED', `Letterboxd's films page ${path} no longer reads as expected; the app needs an update.`);
     }

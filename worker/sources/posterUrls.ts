@@ -78,20 +78,17 @@ export async function resolvePosterUrls(deps: CollectDeps, films: readonly Colle
     await Promise.all(
       toLookUp.map((f) =>
         limit(async () => {
-          if (refused > films.length / 2) {
+          // Past half refused, the outcome is settled (design §10.4): stop asking.
+          const settled = refused > films.length / 2;
+          const found = settled ? 'refused' : await lookUp(f.slug!);
+          if (found === 'refused') {
             f.posterUrl = null;
             f.posterRefused = true;
+            if (!settled) refused++;
           } else {
-            const found = await lookUp(f.slug!);
-            if (found === 'refused') {
-              f.posterUrl = null;
-              f.posterRefused = true;
-              refused++;
-            } else {
-              f.posterUrl = found.posterUrl;
-              if (found.source) toRemember.push({ slug: f.slug!, posterUrl: found.posterUrl, source: found.source });
-              if (toRemember.length >= REMEMBER_BATCH) remember();
-            }
+            f.posterUrl = found.posterUrl;
+            if (found.source) toRemember.push({ slug: f.slug!, posterUrl: found.posterUrl, source: found.source });
+            if (toRemember.length >= REMEMBER_BATCH) remember();
           }
           done++;
           deps.progress('collecting', done, total, `Collecting data: poster ${done} of ${total}`);

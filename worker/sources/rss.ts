@@ -1,5 +1,6 @@
 /** The feed as a source: one request, up to 50 diary entries with ratings, dates and poster URLs. */
-import { AppError, isAppError } from '../../common/errors.js';
+import { AppError } from '../../common/errors.js';
+import { memberPage } from './memberPage.js';
 import { parseRss, type FeedEntry } from './parseRss.js';
 import type { CollectDeps } from './types.js';
 
@@ -19,16 +20,12 @@ export interface Feed {
 
 export async function readFeed(deps: Pick<CollectDeps, 'http' | 'signal' | 'progress'>, username: string): Promise<Feed> {
   deps.progress('collecting', 0, 1, 'Collecting data: reading the feed');
-  const path = `/${username}/rss/`;
-  let body: string;
-  try {
-    body = (await deps.http.page(path, { signal: deps.signal, kind: 'feed' })).body;
-  } catch (err) {
-    if (isAppError(err) && err.code === 'LETTERBOXD_BLOCKED') {
-      throw new AppError('LETTERBOXD_BLOCKED', `Letterboxd refused the RSS feed of ${username}; try again later, or upload your Letterboxd export on the home page.`, { cause: err });
-    }
-    throw err;
-  }
+  const body = await memberPage(
+    deps,
+    `/${username}/rss/`,
+    'feed',
+    `Letterboxd refused the RSS feed of ${username}; try again later, or upload your Letterboxd export on the home page.`,
+  );
   const feed = parseRss(body);
   if (!feed.isFeed || (feed.entries.length === 0 && feed.unparsed > 0)) {
     throw new AppError('LETTERBOXD_CHANGED', `Letterboxd's RSS feed for ${username} no longer reads as expected; the app needs an update.`);
