@@ -1,0 +1,81 @@
+/**
+ * The Koa application: every middleware in the order a request meets it, on one screen. The live
+ * socket (/ws) is not here: it attaches to the HTTP server's `upgrade` event (server/live/).
+ */
+import Koa, { type Middleware } from 'koa';
+import Router from 'koa-router';
+import type { Clock } from '../common/clock.js';
+import type { Logger } from '../common/log.js';
+import type { TaskStore } from '../db/tasks.js';
+import type { ResultStore } from '../db/results.js';
+import type { WorkerStore } from '../db/workers.js';
+import type { HostPolicy } from './hosts.js';
+import { requestLog } from './middleware/requestLog.js';
+import { securityHeaders, hostGuard } from './middleware/security.js';
+import { errorHandler, HttpError } from './middleware/errors.js';
+import { createRateLimiter, rateLimit } from './middleware/rateLimit.js';
+import { staticClient, spaFallback, notFoundText } from './middleware/client.js';
+import { taskRoutes } from './routes/tasks.js';
+import { mosaicRoutes } from './routes/mosaics.js';
+import { healthRoutes } from './routes/health.js';
+
+/** What the HTTP app needs; each route narrows it further. */
+export interface AppDeps {
+  tasks: Pick<TaskStore, 'enqueue' | 'get' | 'cancel' | 'queuePosition' | 'counts'>;
+  results: Pick<ResultStore, 'etag' | 'image' | 'summary' | 'listByUser' | 'listRecent'>;
+  workers: Pick<WorkerStore, 'live'>;
+  hosts: HostPolicy;
+  clock: Pick<Clock, 'now'>;
+  log: Logger;
+  /** The built client (dist/client), or null to serve the API alone. */
+  clientDir: string | null;
+  /** `POST /api/mosaics` per client IP per minute (RATE_LIMIT_PER_MIN). */
+  rateLimitPerMin: number;
+  /** With HTTPS on: plain HTTP → HTTPS, except the setup paths (server/tls/redirect.ts). */
+  httpsRedirect?: Middleware | null;
+  /** /setup and the CA downloads (server/setup/routes.ts). */
+  setup?: Middleware | null;
+}
+
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa();
+  // Errors are answered and logged by errorHandler; Koa's own printer would only repeat them.
+  app.silent = true;
+
+  const api = new Router();
+  api.use(async (ctx, next) => {
+    ctx.set('Cache-Control', 'no-store'); // JSON answers are live state; the result route overrides this
+    await next();
+  });
+  taskRoutes(api, deps, rateLimit(createRateLimiter(deps.rateLimitPerMin, deps.clock.now)));
+  mosaicRoutes(api, deps);
+  healthRoutes(api, deps);
+
+  app.use(requestLog(deps.log));           // one line per request, whatever happens below
+  app.use(securityHeaders(deps.hosts));    // CSP & co. on every response, set on the way out
+  app.use(errorHandler(deps.log));         // AppError → {"error": {code, message}}; others → 500 INTERNAL
+  app.use(hostGuard(deps.hosts));          // DNS-rebinding guard: 421 unless Host is one of ours
+  if (deps.httpsRedirect) app.use(deps.httpsRedirect); // HTTPS on: plain HTTP → https, but /setup, CA, /healthz
+  if (deps.setup) app.use(deps.setup);     // /setup, /ca.crt, /ca.der, /ca.mobileconfig
+  app.use(api.routes());                   // /api/..., /healthz
+  app.use(async (ctx, next) => {           // /api and /ws never fall through to files or pages
+    if (ctx.path === '/api' || ctx.path.startsWith('/api/')) throw apiNotFound(ctx.method, ctx.path, (ctx as { matched?: Router.Layer[] }).matched);
+    if (ctx.path === '/ws') throw new HttpError(426, 'INVALID_REQUEST', 'Connect to /ws with a WebSocket.', { headers: { Upgrade: 'websocket' } });
+    return next();
+  });
+  if (deps.clientDir) app.use(staticClient(deps.clientDir)); // files of dist/client, nothing else
+  app.use(spaFallback(deps.clientDir));    // index.html for the client's page routes
+  app.use(notFoundText);                   // everything else: 404
+  return app;
+}
+
+/** 405 with Allow when the path exists under other methods, else 404. */
+function apiNotFound(method: string, path: string, matched: Router.Layer[] | undefined): HttpError {
+  const allow = [...new Set((matched ?? []).flatMap((layer) => layer.methods))];
+  if (allow.length > 0) {
+    return new HttpError(405, 'INVALID_REQUEST', `${method} is not supported here; use ${allow.join(' or ')}.`, {
+      headers: { Allow: allow.join(', ') },
+    });
+  }
+  return new HttpError(404, 'INVALID_REQUEST', `There is no API endpoint at ${path.slice(0, 100)}.`);
+}

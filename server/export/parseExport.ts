@@ -1,0 +1,198 @@
+/**
+ * A Letterboxd data export (letterboxd.md "The member's data export") read from the uploaded ZIP's
+ * bytes: the root-level `watched.csv`, `diary.csv` and `ratings.csv` only (deleted/, orphaned/,
+ * lists/, likes/ are not history), RFC 4180 CSV with CRLF or LF, BOM tolerated, quoted multi-line
+ * fields. Inflating runs in zlib's threads and parsing yields to the event loop between chunks, so the
+ * server stays responsive (design §10.11). Anything wrong is INVALID_EXPORT with a sentence saying what.
+ */
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { CsvError, parse } from 'csv-parse';
+import type { ExportData, ExportFilm, ExportRating, ExportViewing } from '../../db/imports.js';
+import { invalidExport, listZip, megabytes, shown, type ZipLimits, type ZipMember } from './zip.js';
+
+export interface ExportLimits extends ZipLimits {
+  /** Data rows of one CSV. */
+  maxRows: number;
+  /** One CSV record, quoted newlines included (a stray quote would otherwise swallow the file). */
+  maxRecordBytes: number;
+}
+
+export const DEFAULT_EXPORT_LIMITS: Readonly<ExportLimits> = Object.freeze({
+  maxEntries: 10_000,
+  maxEntryBytes: 32 * 1024 * 1024,
+  maxTotalBytes: 256 * 1024 * 1024,
+  maxRows: 100_000,
+  maxRecordBytes: 256 * 1024,
+});
+
+/** Records parsed between two turns of the event loop. */
+const RECORDS_PER_TURN = 500;
+
+type FileName = 'watched.csv' | 'diary.csv' | 'ratings.csv';
+const FILES: readonly FileName[] = ['watched.csv', 'diary.csv', 'ratings.csv'];
+
+/** The documented headers (shown in messages) and the columns this app reads from each file. */
+const HEADERS: Record<FileName, { documented: string; needed: string[] }> = {
+  'watched.csv': { documented: 'Date,Name,Year,Letterboxd URI', needed: ['Date', 'Name', 'Year'] },
+  'diary.csv': {
+    documented: 'Date,Name,Year,Letterboxd URI,Rating,Rewatch,Tags,Watched Date',
+    needed: ['Name', 'Year', 'Rating', 'Rewatch', 'Watched Date'],
+  },
+  'ratings.csv': { documented: 'Date,Name,Year,Letterboxd URI,Rating', needed: ['Name', 'Year', 'Rating'] },
+};
+
+const DAY = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
+
+function day(value: string | undefined): string | null {
+  const v = value?.trim() ?? '';
+  return DAY.test(v) ? v : null;
+}
+
+function year(value: string | undefined): number | null {
+  const v = value?.trim() ?? '';
+  return /^\d{4}$/.test(v) ? Number(v) : null;
+}
+
+/** `4`, `4.5`, `0.5`: 0.5–5 in halves; anything else is unrated. */
+function rating(value: string | undefined): number | null {
+  const v = value?.trim() ?? '';
+  if (!/^\d(\.\d+)?$/.test(v)) return null;
+  const n = Number(v);
+  return n >= 0.5 && n <= 5 && Number.isInteger(n * 2) ? n : null;
+}
+
+/** Column positions by header name (trimmed, case-insensitive), or INVALID_EXPORT naming the file. */
+function columnsOf(file: FileName, header: string[]): Map<string, number> {
+  const at = new Map<string, number>();
+  header.forEach((cell, i) => {
+    const key = cell.trim().toLowerCase();
+    if (!at.has(key)) at.set(key, i);
+  });
+  const missing = HEADERS[file].needed.filter((c) => !at.has(c.toLowerCase()));
+  if (missing.length > 0) {
+    const found = header.join(',').slice(0, 120);
+    throw invalidExport(
+      `${file} does not have the header of a Letterboxd export (${HEADERS[file].documented}): ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing (found ${JSON.stringify(found)}).`,
+    );
+  }
+  return at;
+}
+
+/** The CSV's data rows as objects keyed by the needed column names (plus "Date" and "Letterboxd URI"). */
+async function readCsv(file: FileName, source: Readable, limits: ExportLimits): Promise<Record<string, string>[]> {
+  const parser = parse({
+    bom: true,
+    skip_empty_lines: true,
+    relax_column_count: true,
+    max_record_size: limits.maxRecordBytes,
+  });
+  const flowing = pipeline(source, parser);
+  flowing.catch(() => {}); // the loop below sees the same error through the parser
+  const rows: Record<string, string>[] = [];
+  let columns: Map<string, number> | null = null;
+  const wanted = [...new Set(['Date', 'Letterboxd URI', ...HEADERS[file].needed])];
+  let n = 0;
+  try {
+    for await (const record of parser as AsyncIterable<string[]>) {
+      if (++n % RECORDS_PER_TURN === 0) await nextTurn();
+      if (!columns) {
+        columns = columnsOf(file, record);
+        continue;
+      }
+      if (rows.length >= limits.maxRows) {
+        throw invalidExport(`${file} has more than ${limits.maxRows} rows, more than this server reads from one export.`);
+      }
+      const row: Record<string, string> = {};
+      for (const name of wanted) {
+        const i = columns.get(name.toLowerCase());
+        row[name] = i === undefined ? '' : (record[i] ?? '');
+      }
+      rows.push(row);
+    }
+    await flowing;
+  } catch (err) {
+    source.destroy();
+    parser.destroy();
+    if (err instanceof CsvError) {
+      const line = typeof err.lines === 'number' ? ` near line ${err.lines}` : '';
+      const why = err.code === 'CSV_MAX_RECORD_SIZE' ? 'a record is far too long (an unclosed quote?)' : err.message.replace(/[.:]?\s*$/, '').slice(0, 120);
+      throw invalidExport(`${file} is not valid CSV${line}: ${why}.`, err);
+    }
+    throw err;
+  }
+  if (!columns) throw invalidExport(`${file} is empty: it should start with the header ${HEADERS[file].documented}.`);
+  return rows;
+}
+
+function film(row: Record<string, string>): ExportFilm | null {
+  const name = row.Name.trim();
+  if (!name) return null;
+  const uri = row['Letterboxd URI'].trim();
+  return { date: day(row.Date), name, year: year(row.Year), uri: uri || null };
+}
+
+function toWatched(rows: Record<string, string>[]): ExportFilm[] {
+  return rows.flatMap((r) => film(r) ?? []);
+}
+
+function toDiary(rows: Record<string, string>[]): ExportViewing[] {
+  return rows.flatMap((r) => {
+    const f = film(r);
+    return f ? [{ ...f, rating: rating(r.Rating), rewatch: /^yes$/i.test(r.Rewatch.trim()), watchedDate: day(r['Watched Date']) }] : [];
+  });
+}
+
+function toRatings(rows: Record<string, string>[]): ExportRating[] {
+  return rows.flatMap((r) => {
+    const f = film(r);
+    return f ? [{ ...f, rating: rating(r.Rating) }] : [];
+  });
+}
+
+/** The CSVs sit one folder down: the ZIP was unpacked and packed again. */
+function wrappedFolder(names: string[]): string | null {
+  for (const n of names) {
+    const m = /^([^/]+\/)(watched|diary)\.csv$/i.exec(n);
+    if (m) return m[1];
+  }
+  return null;
+}
+
+/**
+ * Reads a Letterboxd export from the ZIP's bytes. Throws AppError INVALID_EXPORT (with what is wrong)
+ * for anything that is not a sound export: not a ZIP, hostile entries, too large, no CSVs, bad headers.
+ */
+export async function parseExport(zipBytes: Buffer, limits: ExportLimits = DEFAULT_EXPORT_LIMITS): Promise<ExportData> {
+  const pick = (name: string) => (FILES as readonly string[]).includes(name.toLowerCase());
+  const { names, members } = await listZip(zipBytes, limits, pick);
+  const byFile = new Map<FileName, ZipMember>();
+  for (const [name, m] of members) {
+    const file = name.toLowerCase() as FileName;
+    if (byFile.has(file)) throw invalidExport(`The ZIP holds ${file} twice (${shown(byFile.get(file)!.name)} and ${shown(name)}); export your data from Letterboxd again.`);
+    byFile.set(file, m);
+  }
+  if (!byFile.has('watched.csv') && !byFile.has('diary.csv')) {
+    const folder = wrappedFolder(names);
+    if (folder) {
+      throw invalidExport(`The export’s CSV files are inside the folder ${shown(folder)}; upload the ZIP exactly as Letterboxd gave it, with watched.csv and diary.csv at its top level.`);
+    }
+    throw invalidExport('This ZIP holds no watched.csv or diary.csv at its top level, so it is not a Letterboxd data export. Use Letterboxd’s Settings → Import & Export → “Export your data”, then upload that ZIP.');
+  }
+  let total = 0;
+  for (const m of byFile.values()) total += m.declaredBytes;
+  if (total > limits.maxEntryBytes) {
+    throw invalidExport(`The export’s CSV files would take ${megabytes(total)} unpacked, more than the ${megabytes(limits.maxEntryBytes)} this server reads.`);
+  }
+
+  const read = async (file: FileName) => {
+    const m = byFile.get(file);
+    return m ? readCsv(file, await m.open(), limits) : [];
+  };
+  // One file at a time: memory stays at one CSV's worth of records at once.
+  const watched = toWatched(await read('watched.csv'));
+  const diary = toDiary(await read('diary.csv'));
+  const ratings = toRatings(await read('ratings.csv'));
+  return { watched, diary, ratings };
+}

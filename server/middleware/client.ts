@@ -1,0 +1,83 @@
+/**
+ * The built client (dist/client) and the single-page fallback. koa-static serves files from that
+ * folder only: no dotfiles, no directory indexes, and no file whose real path (symlinks resolved)
+ * leaves the folder, since koa-send follows symlinks. Page routes (the client's own `matchRoute`)
+ * get index.html; anything else that reaches the end, including a missing asset, is a plain 404.
+ */
+import { realpathSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, join, sep } from 'node:path';
+import type { Middleware } from 'koa';
+import serve from 'koa-static';
+import { matchRoute } from '../../client/router.js';
+
+/** esbuild's `[name]-[hash]` output: the content decides the name, so the file never changes. */
+const HASHED = /-[A-Z0-9]{8}\.[a-z0-9]+$/;
+
+function realpathOrNull(path: string): string | null {
+  try {
+    return realpathSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/** Whether `path` really (symlinks resolved) lies inside `dir`. */
+function inside(dir: string, path: string): boolean {
+  const root = realpathOrNull(dir);
+  const real = realpathOrNull(path);
+  return root !== null && real !== null && real.startsWith(root + sep);
+}
+
+export function staticClient(clientDir: string): Middleware {
+  const files = serve(clientDir, {
+    index: false,
+    hidden: false,
+    // The build writes no .br/.gz twins; not looking for them also means a refused file never leaves
+    // a Content-Encoding header behind for the 404 that follows.
+    brotli: false,
+    gzip: false,
+    setHeaders(res, path) {
+      // A thrown 404 makes koa-static fall through to the next middleware, as for a missing file.
+      if (!inside(clientDir, path)) throw Object.assign(new Error('Not found'), { status: 404 });
+      res.setHeader('Cache-Control', HASHED.test(basename(path)) ? 'public, max-age=31536000, immutable' : 'no-cache');
+    },
+  });
+  return async function client(ctx, next) {
+    await files(ctx, next);
+    // koa-send sets Last-Modified but never answers a conditional request: do it here.
+    if (ctx.status === 200 && ctx.body && ctx.fresh) {
+      ctx.status = 304;
+      ctx.body = null;
+    }
+  };
+}
+
+/**
+ * index.html for the client's page routes (GET/HEAD), read per request (a few KiB, in the page cache)
+ * so a rebuild shows at once. Never for /api or /ws (those answer before this runs) nor unknown paths.
+ */
+export function spaFallback(clientDir: string | null): Middleware {
+  return async function pages(ctx, next) {
+    if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || matchRoute(ctx.path).name === 'not-found') return next();
+    const index = clientDir ? join(clientDir, 'index.html') : null;
+    const html = index && inside(clientDir!, index) ? await readFile(index).catch(() => null) : null;
+    if (!html) {
+      ctx.status = 503;
+      ctx.type = 'text/plain; charset=utf-8';
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = 'The moviemosaic client is not built yet. Run `npm run build` (or `npm start`, which builds first).\n';
+      return;
+    }
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.body = html;
+  };
+}
+
+/** The end of the line: nothing answered. */
+export const notFoundText: Middleware = async (ctx) => {
+  ctx.status = 404;
+  ctx.type = 'text/plain; charset=utf-8';
+  ctx.body = 'Not found\n';
+};

@@ -1,0 +1,64 @@
+/** Security headers on every response, and the Host check that refuses DNS-rebound requests. */
+import type { Middleware } from 'koa';
+import type { HostPolicy } from '../hosts.js';
+import { connectSources } from '../tls/addresses.js';
+
+/**
+ * The Content-Security-Policy for a page served under `host` (already checked by `hostGuard`). No
+ * inline script or style anywhere: Lit's styles arrive as adopted stylesheets. `connect-src` names the
+ * socket's origin because Safari before 15.4 does not count ws: as 'self'.
+ */
+export function contentSecurityPolicy(host: string | undefined, secure: boolean): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    `connect-src ${connectSources(host, secure).join(' ')}`,
+    "font-src 'self'",
+    "manifest-src 'self'",
+    "worker-src 'self'",
+    "object-src 'none'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+  ].join('; ');
+}
+
+/** Sets the headers on the way out, so they survive whatever a handler or the error translator did. */
+export function securityHeaders(hosts: HostPolicy): Middleware {
+  return async function headers(ctx, next) {
+    try {
+      await next();
+    } finally {
+      if (!ctx.headerSent) {
+        const host = hosts.allows(ctx.get('host')) ? ctx.get('host') : undefined;
+        ctx.set({
+          'Content-Security-Policy': contentSecurityPolicy(host, ctx.secure),
+          'X-Content-Type-Options': 'nosniff',
+          'Referrer-Policy': 'no-referrer',
+          'Cross-Origin-Opener-Policy': 'same-origin',
+          'Cross-Origin-Resource-Policy': 'same-origin',
+          'X-Frame-Options': 'DENY',
+          'Permissions-Policy': 'camera=(), microphone=(), geolocation=(), interest-cohort=()',
+        });
+      }
+    }
+  };
+}
+
+/** 421 for a Host that is not one of ours, with what to do about it (a name the owner really uses). */
+export function hostGuard(hosts: HostPolicy): Middleware {
+  return async function host(ctx, next) {
+    const header = ctx.get('host');
+    if (hosts.allows(header)) return next();
+    ctx.status = 421;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('Connection', 'close');
+    ctx.type = 'text/plain; charset=utf-8';
+    const shown = header ? JSON.stringify(header.slice(0, 100)) : '(none)';
+    ctx.body =
+      `This moviemosaic server does not answer to the host name ${shown}.\n` +
+      'If that is a name you use for it, add it to ALLOWED_HOSTS (comma-separated) and restart the server.\n';
+  };
+}

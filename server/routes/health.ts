@@ -1,0 +1,27 @@
+/** `GET /healthz`: can the database answer, how long is the queue, which workers are alive. */
+import type Router from 'koa-router';
+import type { HealthResponse } from '../../common/protocol.js';
+import type { AppDeps } from '../app.js';
+
+/** A worker not seen for this long is left out (workers heartbeat every few seconds). */
+export const WORKER_SEEN_MS = 30_000;
+
+export function healthRoutes(router: Router, deps: Pick<AppDeps, 'tasks' | 'workers' | 'clock' | 'log'>): void {
+  router.get('/healthz', (ctx) => {
+    let body: HealthResponse;
+    try {
+      body = {
+        ok: true,
+        db: 'ok',
+        queue: deps.tasks.counts(),
+        workers: deps.workers.live(deps.clock.now() - WORKER_SEEN_MS),
+      };
+    } catch (err) {
+      deps.log.error('health check: database unusable', { error: err instanceof Error ? err.message : String(err) });
+      ctx.status = 503;
+      ctx.body = { ok: false, db: 'unavailable', queue: { queued: 0, running: 0 }, workers: [] } satisfies HealthResponse;
+      return;
+    }
+    ctx.body = body;
+  });
+}

@@ -1,0 +1,137 @@
+/**
+ * The HTTP server (and with a TLS source the HTTPS one) with everything attached: the Koa app on
+ * `request`, the live hub on `upgrade`, the feed watcher feeding the hub. Not listening yet: main.ts
+ * (or a test) decides where.
+ */
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Clock } from '../common/clock.js';
+import type { Logger } from '../common/log.js';
+import type { Db } from '../db/open.js';
+import { createTaskStore } from '../db/tasks.js';
+import { createResultStore } from '../db/results.js';
+import { createWorkerStore } from '../db/workers.js';
+import { createEventStore } from '../db/events.js';
+import { createFeedReader } from '../db/feed.js';
+import { createApp } from './app.js';
+import type { HostPolicy } from './hosts.js';
+import { createHub, type Hub } from './live/hub.js';
+import { createFeedWatcher, type FeedWatcher } from './live/feed.js';
+import { createSetupRoutes } from './setup/routes.js';
+import { httpsRedirect, httpsServerOptions, keepSecureContext, type TlsSource } from './tls/index.js';
+
+export interface ServerDeps {
+  /** Read-write connection: enqueue and cancel. */
+  db: Db;
+  /** Read-only connection to the same file: the change feed, replays and snapshots. */
+  readDb: Db;
+  hosts: HostPolicy;
+  clock: Clock;
+  log: Logger;
+  clientDir: string | null;
+  rateLimitPerMin: number;
+  resultFreshSec: number;
+  /** HOST and `os.hostname()`, for the addresses /setup shows. */
+  bindHost?: string;
+  hostname?: string;
+  /** HTTPS on: the certificate source (server/tls); plain HTTP then redirects all but /setup & co. */
+  tls?: TlsSource | null;
+  /** Live tuning (tests shorten these). */
+  feedIntervalMs?: number;
+  heartbeatMs?: number;
+  maxBufferedBytes?: number;
+  maxBurstBytes?: number;
+  /** false: tests call `feed.pollOnce()` themselves. */
+  startFeed?: boolean;
+}
+
+export interface MoviemosaicServer {
+  http: Server;
+  /** The HTTPS server when a TLS source was given. */
+  https: HttpsServer | null;
+  hub: Hub;
+  feed: FeedWatcher;
+  /** Stops the feed, closes sockets (1001) and the listener; connections still open after `graceMs` are cut. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export function createServer(deps: ServerDeps): MoviemosaicServer {
+  const { db, readDb, log, tls } = deps;
+  // Ports are known once listening; the redirect and /setup ask when they need them.
+  let http: Server | null = null;
+  let https: HttpsServer | null = null;
+  const portOf = (s: Server | null) => (s?.address() as AddressInfo | null)?.port ?? 0;
+
+  const tasks = createTaskStore(db, { clock: deps.clock, resultFreshMs: deps.resultFreshSec * 1000 });
+  const app = createApp({
+    tasks,
+    results: createResultStore(db),
+    workers: createWorkerStore(db),
+    hosts: deps.hosts,
+    clock: deps.clock,
+    log,
+    clientDir: deps.clientDir,
+    rateLimitPerMin: deps.rateLimitPerMin,
+    httpsRedirect: tls ? httpsRedirect({ httpsPort: () => portOf(https) }) : null,
+    setup: createSetupRoutes({
+      names: () => deps.hosts.names(),
+      bindHost: deps.bindHost ?? '0.0.0.0',
+      hostname: deps.hostname ?? 'localhost',
+      httpPort: () => portOf(http),
+      https: tls ? { port: () => portOf(https), tls } : null,
+    }),
+  });
+
+  // One deferred read transaction: the reads inside see one snapshot, whatever workers commit meanwhile.
+  const readTx = readDb.transaction((fn: () => unknown) => fn());
+  const hub = createHub({
+    events: createEventStore(readDb),
+    tasks: createTaskStore(readDb),
+    snapshot: (fn) => readTx(fn) as ReturnType<typeof fn>,
+    hosts: deps.hosts,
+    log: log.child({ part: 'live' }),
+    heartbeatMs: deps.heartbeatMs,
+    maxBufferedBytes: deps.maxBufferedBytes,
+    maxBurstBytes: deps.maxBurstBytes,
+  });
+  const feed = createFeedWatcher({
+    reader: createFeedReader(readDb),
+    onEvents: (events) => hub.publish(events),
+    log,
+    intervalMs: deps.feedIntervalMs,
+  });
+
+  const servers: Server[] = [];
+  const attach = (server: Server) => {
+    // Slow-loris bounds: headers within 10 s, a whole request within 30 s.
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 30_000;
+    server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
+    servers.push(server);
+    return server;
+  };
+  http = attach(createHttpServer(app.callback()));
+  if (tls) {
+    https = createHttpsServer(httpsServerOptions(tls), app.callback());
+    attach(https);
+    keepSecureContext(https, tls);
+  }
+  if (deps.startFeed !== false) feed.start();
+
+  return {
+    http,
+    https,
+    hub,
+    feed,
+    async close(graceMs = 5000) {
+      feed.stop();
+      const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+      for (const s of servers) s.closeIdleConnections();
+      await hub.close();
+      const timer = setTimeout(() => servers.forEach((s) => s.closeAllConnections()), graceMs);
+      await Promise.all(closed);
+      clearTimeout(timer);
+    },
+  };
+}

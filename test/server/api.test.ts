@@ -1,0 +1,353 @@
+/** The JSON API through app.callback() on a real port: routes, validation, dedupe, cancel, results. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { testApp, request, postJson, completeWithResult, cleanup } from './helpers.js';
+import type { Task } from '../../common/task.js';
+
+const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
+
+test.after.each(cleanup);
+
+test('POST /api/mosaics: 202 with a queued create_mosaic task, Location and queue position', async () => {
+  const t = await testApp();
+  const res = await postJson(t.port, '/api/mosaics', { username: 'Dave', mode: 'recent', count: 12 });
+  assert.is(res.status, 202);
+  const task = res.json.task as Task;
+  assert.is(task.action, 'create_mosaic');
+  assert.is(task.username, 'dave');
+  assert.equal(task.params, { mode: 'recent', count: 12, layout: 'classic', format: 'jpeg' });
+  assert.is(task.status, 'QUEUED');
+  assert.is(task.queuePosition, 1);
+  assert.is(task.resultUrl, null);
+  assert.is(res.headers.location, `/api/tasks/${task.id}`);
+  assert.is(res.headers['cache-control'], 'no-store');
+  t.clock.advance(1); // same-millisecond tasks are ordered by id
+  const second = await postJson(t.port, '/api/mosaics', { username: 'erin' });
+  assert.is(second.json.task.queuePosition, 2);
+  await t.close();
+});
+
+test('POST /api/mosaics: an identical request returns the same task with 200 (also with refresh while live)', async () => {
+  const t = await testApp();
+  const a = await postJson(t.port, '/api/mosaics', { username: 'dave', mode: 'month', month: '2026-10', columns: 7 });
+  // columns only matter to grid: dropped from the key, so this is the same request.
+  const b = await postJson(t.port, '/api/mosaics', { username: 'DAVE', month: '2026-10' });
+  const c = await postJson(t.port, '/api/mosaics', { username: 'dave', month: '2026-10', refresh: true });
+  assert.equal([a.status, b.status, c.status], [202, 200, 200]);
+  assert.is(b.json.task.id, a.json.task.id);
+  assert.is(c.json.task.id, a.json.task.id);
+  assert.is(b.json.task.queuePosition, 1);
+  const other = await postJson(t.port, '/api/mosaics', { username: 'dave', month: '2026-09' });
+  assert.is(other.status, 202);
+  assert.is.not(other.json.task.id, a.json.task.id);
+  await t.close();
+});
+
+test('POST /api/mosaics: a fresh complete twin is returned as is; refresh makes a new task', async () => {
+  const t = await testApp();
+  const a = await postJson(t.port, '/api/mosaics', { username: 'dave' });
+  completeWithResult(t.tasks, t.results, a.json.task.id, t.clock.now());
+  const b = await postJson(t.port, '/api/mosaics', { username: 'dave' });
+  assert.is(b.status, 200);
+  assert.is(b.json.task.status, 'COMPLETE');
+  assert.is(b.json.task.resultUrl, `/api/tasks/${a.json.task.id}/result`);
+  const c = await postJson(t.port, '/api/mosaics', { username: 'dave', refresh: true });
+  assert.is(c.status, 202);
+  await t.close();
+});
+
+test('POST /api/mosaics: every field validated, 400 INVALID_REQUEST naming it', async () => {
+  const t = await testApp();
+  const cases: [unknown, string][] = [
+    [{}, 'username'],
+    [{ username: 42 }, 'username'],
+    [{ username: 'd' }, 'username'],
+    [{ username: 'dave-smith' }, 'username'],
+    [{ username: 'a_very_long_name_x' }, 'username'],
+    [{ username: 'dave', mode: 'week' }, 'mode'],
+    [{ username: 'dave', mode: 3 }, 'mode'],
+    [{ username: 'dave', month: '2026-13' }, 'month'],
+    [{ username: 'dave', month: '2026-12' }, 'month'],
+    [{ username: 'dave', month: '1999-12' }, 'month'],
+    [{ username: 'dave', month: 202611 }, 'month'],
+    [{ username: 'dave', mode: 'recent', count: 0 }, 'count'],
+    [{ username: 'dave', mode: 'recent', count: 51 }, 'count'],
+    [{ username: 'dave', mode: 'recent', count: 2.5 }, 'count'],
+    [{ username: 'dave', mode: 'recent', count: '30' }, 'count'],
+    [{ username: 'dave', mode: 'year', year: 2027 }, 'year'],
+    [{ username: 'dave', mode: 'year', year: 1999 }, 'year'],
+    [{ username: 'dave', mode: 'year', year: '2026' }, 'year'],
+    [{ username: 'dave', layout: 'mosaic' }, 'layout'],
+    [{ username: 'dave', layout: 'grid', columns: 0 }, 'columns'],
+    [{ username: 'dave', layout: 'grid', columns: 101 }, 'columns'],
+    [{ username: 'dave', layout: 'grid', columns: 3.5 }, 'columns'],
+    [{ username: 'dave', format: 'gif' }, 'format'],
+    [{ username: 'dave', refresh: 'yes' }, 'refresh'],
+    [{ username: 'dave', colour: 'red' }, 'colour'],
+    [[{ username: 'dave' }], 'body'],
+    [null, 'body'],
+    ['dave', 'body'],
+    [7, 'body'],
+  ];
+  for (const [body, field] of cases) {
+    const res = await postJson(t.port, '/api/mosaics', body);
+    assert.is(res.status, 400, JSON.stringify(body));
+    assert.is(res.json.error.code, 'INVALID_REQUEST', JSON.stringify(body));
+    assert.is(res.json.error.field, field, JSON.stringify(body));
+    assert.type(res.json.error.message, 'string');
+    assert.ok(res.json.error.message.length > 10);
+  }
+  assert.is(t.tasks.counts().queued, 0, 'nothing enqueued');
+  await t.close();
+});
+
+test('POST /api/mosaics: body rules (type, size, JSON, encoding)', async () => {
+  const t = await testApp();
+  const form = await request(t.port, '/api/mosaics', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=dave' });
+  assert.is(form.status, 415);
+  assert.equal([form.json.error.code, form.json.error.field], ['INVALID_REQUEST', 'body']);
+  const none = await request(t.port, '/api/mosaics', { method: 'POST', body: '{"username":"dave"}' });
+  assert.is(none.status, 415);
+  const latin1 = await request(t.port, '/api/mosaics', { method: 'POST', headers: { 'content-type': 'application/json; charset=latin1' }, body: '{}' });
+  assert.is(latin1.status, 415);
+  const gz = await request(t.port, '/api/mosaics', { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: '{}' });
+  assert.is(gz.status, 415);
+  const broken = await request(t.port, '/api/mosaics', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username": "dave"' });
+  assert.equal([broken.status, broken.json.error.code, broken.json.error.field], [400, 'INVALID_REQUEST', 'body']);
+  const empty = await request(t.port, '/api/mosaics', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '' });
+  assert.is(empty.status, 400);
+  const big = JSON.stringify({ username: 'dave', pad: 'x'.repeat(5000) });
+  const declared = await request(t.port, '/api/mosaics', { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+  assert.equal([declared.status, declared.json.error.code], [413, 'INVALID_REQUEST']);
+  // Chunked, no Content-Length: the limit holds while reading.
+  const chunked = await request(t.port, '/api/mosaics', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+    chunks: [Buffer.from('{"username":"dave","pad":"'), Buffer.alloc(3000, 'x'), Buffer.alloc(3000, 'x'), Buffer.from('"}')],
+  });
+  assert.is(chunked.status, 413);
+  const ok = await request(t.port, '/api/mosaics', { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8' }, body: '{"username":"dave"}' });
+  assert.is(ok.status, 202);
+  await t.close();
+});
+
+test('POST /api/mosaics: per-IP rate limit, 429 RATE_LIMITED with Retry-After, refills with time', async () => {
+  const t = await testApp({ rateLimitPerMin: 3 });
+  for (let i = 0; i < 3; i++) assert.is((await postJson(t.port, '/api/mosaics', { username: `user${i}` })).status, 202);
+  const limited = await postJson(t.port, '/api/mosaics', { username: 'user9' });
+  assert.is(limited.status, 429);
+  assert.is(limited.json.error.code, 'RATE_LIMITED');
+  assert.is(limited.headers['retry-after'], '20');
+  // Reading is not limited.
+  assert.is((await request(t.port, '/api/mosaics')).status, 200);
+  t.clock.advance(20_000);
+  assert.is((await postJson(t.port, '/api/mosaics', { username: 'user9' })).status, 202);
+  assert.is((await postJson(t.port, '/api/mosaics', { username: 'user10' })).status, 429);
+  await t.close();
+});
+
+test('GET /api/tasks/:id: the task with its queue position; 404 TASK_NOT_FOUND for unknown or malformed ids', async () => {
+  const t = await testApp();
+  const a = (await postJson(t.port, '/api/mosaics', { username: 'dave' })).json.task as Task;
+  t.clock.advance(1);
+  const b = (await postJson(t.port, '/api/mosaics', { username: 'erin' })).json.task as Task;
+  const got = await request(t.port, `/api/tasks/${b.id}`);
+  assert.is(got.status, 200);
+  assert.is(got.json.task.id, b.id);
+  assert.is(got.json.task.queuePosition, 2);
+  t.tasks.claim('w', 1); // a is running now
+  const running = await request(t.port, `/api/tasks/${a.id}`);
+  assert.equal([running.json.task.status, running.json.task.queuePosition], ['RUNNING', null]);
+  assert.is((await request(t.port, `/api/tasks/${b.id}`)).json.task.queuePosition, 1);
+  for (const id of [UNKNOWN_ID, 'nope', 'x'.repeat(300), '%E0%A4%A']) {
+    const res = await request(t.port, `/api/tasks/${id}`);
+    assert.is(res.status, 404, id);
+    assert.is(res.json.error.code, 'TASK_NOT_FOUND');
+  }
+  await t.close();
+});
+
+test('DELETE /api/tasks/:id: queued → CANCELLED at once; running → cancel requested; finished → 409 TASK_FINISHED', async () => {
+  const t = await testApp();
+  const running = (await postJson(t.port, '/api/mosaics', { username: 'dave' })).json.task as Task;
+  t.tasks.claim('w', 1);
+  const queued = (await postJson(t.port, '/api/mosaics', { username: 'erin' })).json.task as Task;
+
+  const q = await request(t.port, `/api/tasks/${queued.id}`, { method: 'DELETE' });
+  assert.is(q.status, 200);
+  assert.equal([q.json.task.status, q.json.task.errorCode], ['CANCELLED', 'CANCELLED']);
+  const again = await request(t.port, `/api/tasks/${queued.id}`, { method: 'DELETE' });
+  assert.equal([again.status, again.json.error.code], [409, 'TASK_FINISHED']);
+
+  const r = await request(t.port, `/api/tasks/${running.id}`, { method: 'DELETE' });
+  assert.is(r.status, 200);
+  assert.is(r.json.task.status, 'RUNNING');
+  assert.is(r.json.task.progressMsg, 'Cancelling…');
+  assert.ok(t.tasks.isCancelRequested(running.id));
+  // Asking twice while the worker winds down is not an error.
+  assert.is((await request(t.port, `/api/tasks/${running.id}`, { method: 'DELETE' })).status, 200);
+
+  const unknown = await request(t.port, `/api/tasks/${UNKNOWN_ID}`, { method: 'DELETE' });
+  assert.equal([unknown.status, unknown.json.error.code], [404, 'TASK_NOT_FOUND']);
+  await t.close();
+});
+
+test('GET /api/tasks/:id/result: 409 before, then bytes with strong ETag and immutable caching; 304 without reading the blob', async () => {
+  let imageReads = 0;
+  const t = await testApp();
+  const wrapped = await testApp({
+    // Same database as `t`, with the image read counted.
+    tasks: t.tasks,
+    results: { ...t.results, image: (id: string) => (imageReads++, t.results.image(id)) },
+  });
+  const task = (await postJson(wrapped.port, '/api/mosaics', { username: 'dave' })).json.task as Task;
+  const early = await request(wrapped.port, `/api/tasks/${task.id}/result`);
+  assert.equal([early.status, early.json.error.code], [409, 'RESULT_NOT_READY']);
+  const unknown = await request(wrapped.port, `/api/tasks/${UNKNOWN_ID}/result`);
+  assert.equal([unknown.status, unknown.json.error.code], [404, 'TASK_NOT_FOUND']);
+
+  completeWithResult(t.tasks, t.results, task.id, t.clock.now(), Buffer.from('JPEGDATA'));
+  const res = await request(wrapped.port, `/api/tasks/${task.id}/result`);
+  assert.is(res.status, 200);
+  assert.is(res.text, 'JPEGDATA');
+  assert.is(res.headers['content-type'], 'image/jpeg');
+  assert.is(res.headers['cache-control'], 'public, max-age=31536000, immutable');
+  const etag = res.headers.etag!;
+  assert.match(etag, /^"[A-Za-z0-9_-]+"$/, 'a strong ETag');
+  assert.is(imageReads, 1);
+
+  const again = await request(wrapped.port, `/api/tasks/${task.id}/result`, { headers: { 'if-none-match': etag } });
+  assert.is(again.status, 304);
+  assert.is(again.body.length, 0);
+  assert.is(again.headers.etag, etag);
+  assert.is(again.headers['cache-control'], 'public, max-age=31536000, immutable');
+  const listed = await request(wrapped.port, `/api/tasks/${task.id}/result?via=list`, { headers: { 'if-none-match': `"other", ${etag}` } });
+  assert.is(listed.status, 304);
+  assert.is(imageReads, 1, 'revalidations never read the image');
+
+  const head = await request(wrapped.port, `/api/tasks/${task.id}/result`, { method: 'HEAD' });
+  assert.equal([head.status, head.body.length, head.headers['content-length']], [200, 0, '8']);
+  const stale = await request(wrapped.port, `/api/tasks/${task.id}/result`, { headers: { 'if-none-match': '"nope"' } });
+  assert.equal([stale.status, stale.text], [200, 'JPEGDATA']);
+  await wrapped.close();
+  await t.close();
+});
+
+test('GET /api/tasks/:id/mosaic and the member and gallery lists', async () => {
+  const t = await testApp();
+  const a = (await postJson(t.port, '/api/mosaics', { username: 'dave', month: '2026-10' })).json.task as Task;
+  assert.equal((await request(t.port, `/api/tasks/${a.id}/mosaic`)).json.error.code, 'RESULT_NOT_READY');
+  completeWithResult(t.tasks, t.results, a.id, t.clock.now());
+  t.clock.advance(1000);
+  const b = (await postJson(t.port, '/api/mosaics', { username: 'dave', mode: 'recent' })).json.task as Task;
+  completeWithResult(t.tasks, t.results, b.id, t.clock.now());
+  t.clock.advance(1000);
+  const c = (await postJson(t.port, '/api/mosaics', { username: 'erin', mode: 'all' })).json.task as Task;
+  completeWithResult(t.tasks, t.results, c.id, t.clock.now());
+
+  const mosaic = await request(t.port, `/api/tasks/${a.id}/mosaic`);
+  assert.is(mosaic.status, 200);
+  assert.equal(
+    { ...mosaic.json.mosaic, createdAt: undefined },
+    {
+      taskId: a.id,
+      username: 'dave',
+      params: { mode: 'month', month: '2026-10', layout: 'classic', format: 'jpeg' },
+      label: 'October 2026',
+      filmCount: 1,
+      width: 10,
+      height: 20,
+      contentType: 'image/jpeg',
+      resultUrl: `/api/tasks/${a.id}/result`,
+      createdAt: undefined,
+      partial: false,
+      note: null,
+      films: [{ title: 'Flow', year: 2024, rating: 4.5, slug: 'flow', watchedDate: '2026-11-02' }],
+    },
+  );
+  assert.is((await request(t.port, `/api/tasks/${UNKNOWN_ID}/mosaic`)).status, 404);
+
+  const dave = await request(t.port, '/api/users/Dave/mosaics');
+  assert.is(dave.status, 200);
+  assert.equal(dave.json.mosaics.map((m: { taskId: string }) => m.taskId), [b.id, a.id], 'newest first');
+  assert.equal((await request(t.port, '/api/users/nobody/mosaics')).json, { mosaics: [] });
+  const bad = await request(t.port, '/api/users/no-such!/mosaics');
+  assert.equal([bad.status, bad.json.error.code, bad.json.error.field], [400, 'INVALID_REQUEST', 'username']);
+
+  const gallery = await request(t.port, '/api/mosaics');
+  assert.equal(gallery.json.mosaics.map((m: { taskId: string }) => m.taskId), [c.id, b.id, a.id]);
+  assert.is((await request(t.port, '/api/mosaics?limit=2')).json.mosaics.length, 2);
+  assert.is((await request(t.port, '/api/mosaics?limit=100')).status, 200);
+  for (const limit of ['0', '101', 'x', '2.5', '-1', '']) {
+    const res = await request(t.port, `/api/mosaics?limit=${limit}`);
+    assert.equal([res.status, res.json.error.field], [400, 'limit'], limit);
+  }
+  assert.is((await request(t.port, '/api/mosaics?limit=1&limit=2')).status, 400);
+  await t.close();
+});
+
+test('GET /healthz: queue and workers; 503 when the database is unusable', async () => {
+  const t = await testApp();
+  await postJson(t.port, '/api/mosaics', { username: 'dave' });
+  const ok = await request(t.port, '/healthz');
+  assert.is(ok.status, 200);
+  assert.equal(ok.json, { ok: true, db: 'ok', queue: { queued: 1, running: 0 }, workers: [] });
+  t.db.close();
+  const down = await request(t.port, '/healthz');
+  assert.is(down.status, 503);
+  assert.equal([down.json.ok, down.json.db], [false, 'unavailable']);
+  assert.ok(t.lines.some((l) => l.msg === 'health check: database unusable'));
+  await t.close();
+});
+
+test('unknown API paths → 404 JSON, wrong methods → 405 with Allow, never the SPA', async () => {
+  const t = await testApp();
+  const missing = await request(t.port, '/api/nope');
+  assert.equal([missing.status, missing.json.error.code], [404, 'INVALID_REQUEST']);
+  const method = await request(t.port, '/api/mosaics', { method: 'PUT' });
+  assert.is(method.status, 405);
+  assert.match(method.headers.allow!, /POST/);
+  assert.match(method.headers.allow!, /GET/);
+  assert.is((await request(t.port, '/api/tasks/00000000-0000-4000-8000-000000000000/nope')).status, 404);
+  await t.close();
+});
+
+test('an unexpected error is 500 INTERNAL without internals, and logged', async () => {
+  const t = await testApp();
+  const broken = await testApp({
+    tasks: t.tasks,
+    results: {
+      ...t.results,
+      listRecent: () => {
+        throw new Error('SQLITE_CORRUPT: /secret/path/moviemosaic.db');
+      },
+    },
+  });
+  const res = await request(broken.port, '/api/mosaics');
+  assert.is(res.status, 500);
+  assert.is(res.json.error.code, 'INTERNAL');
+  assert.not.match(res.text, /secret|SQLITE/);
+  assert.ok(broken.lines.some((l) => l.msg === 'request crashed' && String(l.error).includes('SQLITE_CORRUPT')));
+  await broken.close();
+  await t.close();
+});
+
+test('one structured log line per request', async () => {
+  const t = await testApp();
+  await request(t.port, '/healthz');
+  await postJson(t.port, '/api/mosaics', { username: 'x' });
+  const requests = t.lines.filter((l) => l.msg === 'request');
+  assert.is(requests.length, 2);
+  assert.equal(
+    requests.map((l) => [l.method, l.path, l.status]),
+    [
+      ['GET', '/healthz', 200],
+      ['POST', '/api/mosaics', 400],
+    ],
+  );
+  assert.type(requests[0].ms, 'number');
+  assert.is(requests[0].ip, '127.0.0.1');
+  await t.close();
+});
+
+test.run();

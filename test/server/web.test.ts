@@ -1,0 +1,186 @@
+/** The page side of the app: security headers, the Host guard, the built client and the SPA fallback. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdirSync, symlinkSync, writeFileSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect } from 'node:net';
+import { testApp, request, postJson, cleanup, track } from './helpers.js';
+import { tmpDir } from '../helpers/tmp.js';
+import { createHostPolicy, hostOf } from '../../server/hosts.js';
+
+test.after.each(cleanup);
+
+const INDEX = '<!doctype html><html><head><script type="module" src="/assets/main-ABCD1234.js"></script></head></html>';
+
+/** A dist/client look-alike, with traps: a dotfile, symlinks out of and within the folder. */
+function clientFolder() {
+  const t = tmpDir('mm-client-');
+  const dir = join(t.dir, 'client');
+  mkdirSync(join(dir, 'assets'), { recursive: true });
+  mkdirSync(join(dir, 'icons'));
+  writeFileSync(join(dir, 'index.html'), INDEX);
+  writeFileSync(join(dir, 'assets', 'main-ABCD1234.js'), 'console.log("app")');
+  writeFileSync(join(dir, 'sw.js'), 'self.addEventListener("fetch", () => {})');
+  writeFileSync(join(dir, 'manifest.webmanifest'), '{"name":"moviemosaic"}');
+  writeFileSync(join(dir, 'icons', 'icon-192.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+  writeFileSync(join(dir, '.env'), 'SECRET=1');
+  writeFileSync(join(t.dir, 'outside.txt'), 'private data');
+  symlinkSync(join(t.dir, 'outside.txt'), join(dir, 'leak.txt'));
+  symlinkSync(t.dir, join(dir, 'up'));
+  symlinkSync(join(dir, 'assets', 'main-ABCD1234.js'), join(dir, 'alias.js'));
+  const old = new Date('2026-01-01T00:00:00Z');
+  utimesSync(join(dir, 'sw.js'), old, old);
+  return { dir, cleanup: track(t.cleanup) };
+}
+
+function assertSecurityHeaders(headers: Record<string, unknown>, what: string): void {
+  const csp = String(headers['content-security-policy']);
+  for (const directive of [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "object-src 'none'",
+  ]) {
+    assert.ok(csp.includes(directive), `${what}: CSP has ${directive}`);
+  }
+  assert.not.match(csp, /unsafe-inline|unsafe-eval/, what);
+  assert.is(headers['x-content-type-options'], 'nosniff', what);
+  assert.is(headers['referrer-policy'], 'no-referrer', what);
+  assert.is(headers['cross-origin-opener-policy'], 'same-origin', what);
+}
+
+test('security headers on every kind of response', async () => {
+  const c = clientFolder();
+  const t = await testApp({ clientDir: c.dir });
+  const responses = {
+    page: await request(t.port, '/'),
+    asset: await request(t.port, '/assets/main-ABCD1234.js'),
+    api: await request(t.port, '/api/mosaics'),
+    apiError: await postJson(t.port, '/api/mosaics', { username: '!' }),
+    notFound: await request(t.port, '/nope.js'),
+    badHost: await request(t.port, '/', { headers: { host: 'evil.example' } }),
+    crash: await request(t.port, '/%E0%A4%A'),
+  };
+  for (const [what, res] of Object.entries(responses)) assertSecurityHeaders(res.headers, what);
+  assert.match(String(responses.page.headers['content-security-policy']), new RegExp(`connect-src 'self' ws://127\\.0\\.0\\.1:${t.port};`));
+  await t.close();
+  c.cleanup();
+});
+
+test('Host guard: 421 with guidance for foreign names; our names pass', async () => {
+  const t = await testApp();
+  for (const host of ['evil.example', 'evil.example:80', 'raspberrypi.evil.example', '192.168.1.99', '[::2]', 'localhost.evil.example']) {
+    const res = await request(t.port, '/healthz', { headers: { host } });
+    assert.is(res.status, 421, `host ${JSON.stringify(host)}`);
+    assert.match(res.text, /ALLOWED_HOSTS/);
+  }
+  for (const host of [
+    'localhost',
+    `localhost:${t.port}`,
+    '127.0.0.1',
+    '127.1.2.3:8080',
+    '[::1]:8080',
+    'raspberrypi',
+    'RaspberryPi.local:8080',
+    'raspberrypi.local.',
+    '192.168.1.20:8080',
+    '[fe80::1]',
+    'mosaic.example',
+    'pi.lan',
+    'app.localhost',
+  ]) {
+    const res = await request(t.port, '/healthz', { headers: { host } });
+    assert.is(res.status, 200, host);
+  }
+  // HTTP/1.0 may leave Host out: not one of ours either.
+  const raw = await new Promise<string>((resolve) => {
+    const s = connect(t.port, '127.0.0.1', () => s.end('GET /healthz HTTP/1.0\r\n\r\n'));
+    let out = '';
+    s.on('data', (d) => (out += d));
+    s.on('close', () => resolve(out));
+  });
+  assert.match(raw, /^HTTP\/1\.1 421 /);
+  await t.close();
+});
+
+test('host policy: parsing, and LAN addresses re-read when they change', () => {
+  assert.is(hostOf('Example.COM:8080'), 'example.com');
+  assert.is(hostOf('[::1]:80'), '::1');
+  assert.is(hostOf('[zz]'), null);
+  assert.is(hostOf('a b'), null);
+  assert.is(hostOf(undefined), null);
+  let addresses = ['10.0.0.5'];
+  let now = 0;
+  const policy = createHostPolicy({ extra: [], hostname: 'pi', addresses: () => addresses, now: () => now, refreshMs: 1000 });
+  assert.ok(policy.allows('10.0.0.5:8080'));
+  addresses = ['10.0.0.6'];
+  assert.not.ok(policy.allows('10.0.0.6'), 'within the refresh interval');
+  now = 2000;
+  assert.ok(policy.allows('10.0.0.6'), 'after it, a miss re-reads');
+  assert.ok(policy.names().includes('pi.local'));
+});
+
+test('static files from the client folder only: types, caching, 304, no dotfiles, no symlinks out', async () => {
+  const c = clientFolder();
+  const t = await testApp({ clientDir: c.dir });
+  const js = await request(t.port, '/assets/main-ABCD1234.js');
+  assert.is(js.status, 200);
+  assert.match(js.headers['content-type']!, /javascript/);
+  assert.is(js.headers['cache-control'], 'public, max-age=31536000, immutable');
+  const sw = await request(t.port, '/sw.js');
+  assert.equal([sw.status, sw.headers['cache-control']], [200, 'no-cache']);
+  const revalidated = await request(t.port, '/sw.js', { headers: { 'if-modified-since': sw.headers['last-modified']! } });
+  assert.equal([revalidated.status, revalidated.body.length], [304, 0]);
+  assert.is((await request(t.port, '/manifest.webmanifest')).status, 200);
+  assert.is((await request(t.port, '/icons/icon-192.png')).headers['content-type'], 'image/png');
+  assert.is((await request(t.port, '/alias.js')).status, 200, 'a link inside the folder is fine');
+
+  for (const path of ['/.env', '/leak.txt', '/up/outside.txt', '/../outside.txt', '/%2e%2e/outside.txt', '/assets/', '/assets', '/icons/missing.png', '/nope.js']) {
+    const res = await request(t.port, path);
+    assert.ok(res.status === 404 || res.status === 400 || res.status === 403, `${path}: ${res.status}`);
+    assert.not.match(res.text, /private data|SECRET/, path);
+    assert.not.match(res.text, /<!doctype/i, `${path} is not the SPA`);
+  }
+  await t.close();
+  c.cleanup();
+});
+
+test('SPA fallback: index.html for page routes only; never /api, /ws or missing assets', async () => {
+  const c = clientFolder();
+  const t = await testApp({ clientDir: c.dir });
+  for (const path of ['/', '/?task=abc', '/task/3f0e4a1c-0000-4000-8000-000000000000', '/user/dave', '/user/Dave/', '/user/dave/3f0e4a1c-0000-4000-8000-000000000000']) {
+    const res = await request(t.port, path);
+    assert.is(res.status, 200, path);
+    assert.is(res.text, INDEX, path);
+    assert.match(res.headers['content-type']!, /text\/html/);
+    assert.is(res.headers['cache-control'], 'no-cache');
+  }
+  const head = await request(t.port, '/user/dave', { method: 'HEAD' });
+  assert.equal([head.status, head.body.length], [200, 0]);
+  for (const path of ['/index', '/user', '/user/x', '/user/dave/a/b', '/task', '/task/a/b', '/assets/app.js', '/favicon.ico', '/setup/', '/users/dave']) {
+    const res = await request(t.port, path);
+    assert.is(res.status, 404, path);
+    assert.not.match(res.text, /<!doctype/i, path);
+  }
+  const api = await request(t.port, '/api/tasks');
+  assert.equal([api.status, api.json.error.code], [404, 'INVALID_REQUEST']);
+  const ws = await request(t.port, '/ws');
+  assert.is(ws.status, 426);
+  assert.is((await request(t.port, '/user/dave', { method: 'POST' })).status, 404);
+  await t.close();
+  c.cleanup();
+});
+
+test('pages without a built client: 503 naming the build command', async () => {
+  const t = await testApp({ clientDir: '/nonexistent/dist/client' });
+  const res = await request(t.port, '/');
+  assert.is(res.status, 503);
+  assert.match(res.text, /npm run build/);
+  assert.is((await request(t.port, '/app.js')).status, 404);
+  await t.close();
+});
+
+test.run();
