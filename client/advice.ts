@@ -5,7 +5,12 @@ export interface Advice {
   title: string;
   /** What to do about it, as a sentence. */
   action: string;
+  /** Where the fix is, when it is on this site (the export upload on `/`). */
+  link?: { href: string; label: string };
 }
+
+/** The export upload on the home page: the error banner links here (page-home focuses it). */
+export const EXPORT_UPLOAD_LINK = { href: '#export', label: 'Upload your Letterboxd export' } as const;
 
 const ADVICE: Partial<Record<ErrorCode, Advice>> = {
   INVALID_REQUEST: { title: 'That request was not valid', action: 'Check the username and period, then try again.' },
@@ -21,7 +26,13 @@ const ADVICE: Partial<Record<ErrorCode, Advice>> = {
   LETTERBOXD_BLOCKED: {
     title: 'Letterboxd refused the request',
     action:
-      'Try a recent period (this month or the last films come from the feed), or upload a Letterboxd data export for the whole history.',
+      'Try a recent period (this month or the last films come from the feed), or upload your Letterboxd data export below: the whole history then comes from it.',
+    link: EXPORT_UPLOAD_LINK,
+  },
+  INVALID_EXPORT: {
+    title: 'That file is not a Letterboxd export',
+    action: 'Choose the ZIP that Letterboxd’s “Export your data” gives, without unpacking or renaming what is inside.',
+    link: EXPORT_UPLOAD_LINK,
   },
   LETTERBOXD_RATE_LIMITED: {
     title: 'Letterboxd asked us to slow down',

@@ -1,6 +1,6 @@
 /** The REST API (design §3) as typed functions. Every failure is an ApiError; nothing else is thrown. */
 import type { ErrorBody, ErrorCode } from '../common/errors.js';
-import type { MosaicListResponse, MosaicResponse, TaskResponse } from '../common/protocol.js';
+import type { ImportResponse, MosaicListResponse, MosaicResponse, TaskResponse } from '../common/protocol.js';
 import type { MosaicSummary, Task } from '../common/task.js';
 
 /** `NETWORK`: the request never got an answer (offline, server down, timeout). */
@@ -45,24 +45,43 @@ export interface Api {
   getMosaic(taskId: string): Promise<MosaicSummary>;
   listUserMosaics(username: string): Promise<MosaicSummary[]>;
   listGallery(limit?: number): Promise<MosaicSummary[]>;
+  /** Uploads a Letterboxd data-export ZIP for `username` (the file's raw bytes, not a form). */
+  uploadExport(username: string, zip: Blob, options?: { signal?: AbortSignal }): Promise<ImportResponse['import']>;
 }
 
+/** What the import of an export reports. */
+export type ImportSummary = ImportResponse['import'];
+
 const TIMEOUT_MS = 15_000;
+/** An upload of up to 20 MB over slow Wi-Fi, then the server's read of it. */
+const UPLOAD_TIMEOUT_MS = 180_000;
+/** The server's limit (design §3): larger files are refused here, before a byte is sent. */
+export const EXPORT_MAX_BYTES = 20 * 1024 * 1024;
 
 type Fetch = typeof fetch;
 
 /** Builds the API client on a fetch function (tests pass their own). */
 export function createApi(fetchFn: Fetch = (input, init) => fetch(input, init), base = ''): Api {
-  async function request<T>(method: string, path: string, body?: unknown): Promise<{ status: number; data: T }> {
+  async function request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: { zip?: Blob; timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<{ status: number; data: T }> {
     let res: Response;
+    const timeout = typeof AbortSignal.timeout === 'function' ? AbortSignal.timeout(options.timeoutMs ?? TIMEOUT_MS) : undefined;
+    const signal = options.signal && timeout && typeof AbortSignal.any === 'function' ? AbortSignal.any([options.signal, timeout]) : (options.signal ?? timeout);
     try {
       res = await fetchFn(base + path, {
         method,
-        headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: typeof AbortSignal.timeout === 'function' ? AbortSignal.timeout(TIMEOUT_MS) : undefined,
+        headers: options.zip
+          ? { accept: 'application/json', 'content-type': 'application/zip' }
+          : body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        body: options.zip ?? (body === undefined ? undefined : JSON.stringify(body)),
+        signal,
       });
     } catch (err) {
+      if (options.signal?.aborted) throw err;
       const timedOut = err instanceof DOMException && err.name === 'TimeoutError';
       throw new ApiError(
         'NETWORK',
@@ -107,6 +126,10 @@ export function createApi(fetchFn: Fetch = (input, init) => fetch(input, init), 
     },
     async listGallery(limit = 24) {
       return (await request<MosaicListResponse>('GET', `/api/mosaics?limit=${limit}`)).data.mosaics;
+    },
+    async uploadExport(username, zip, options = {}) {
+      const path = `/api/users/${id(username)}/export`;
+      return (await request<ImportResponse>('POST', path, undefined, { zip, timeoutMs: UPLOAD_TIMEOUT_MS, signal: options.signal })).data.import;
     },
   };
 }

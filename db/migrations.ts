@@ -111,4 +111,57 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX poster_cache_lru ON poster_cache (last_used_at);
     `,
   },
+  {
+    version: 3,
+    name: 'imports: one Letterboxd data export per member',
+    sql: `
+      -- A member's latest data export, parsed (design §3, §6). One row per member: a new upload
+      -- replaces it in one statement, however long the history. \`data\` is gzipped JSON
+      -- {watched, diary, ratings} (db/imports.ts): a 45,000-row history is ~6 MB of JSON, whose write
+      -- measured ~100 ms on the server's event loop; gzipped (off the loop) ~0.5 MB, ~10 ms. The
+      -- worker reads it whole and filters in memory.
+      CREATE TABLE member_imports (
+        username      TEXT PRIMARY KEY,
+        imported_at   INTEGER NOT NULL,
+        films         INTEGER NOT NULL,  -- rows of watched.csv
+        diary_entries INTEGER NOT NULL,  -- rows of diary.csv
+        data          BLOB NOT NULL
+      );
+    `,
+  },
+  {
+    version: 4,
+    name: 'posters by title and year (export films), TMDB matches',
+    sql: `
+      -- Films known by slug also become findable by title and year (an export carries no slug).
+      ALTER TABLE film_posters ADD COLUMN title_key TEXT;
+      ALTER TABLE film_posters ADD COLUMN year INTEGER;
+      CREATE INDEX film_posters_title ON film_posters (title_key, year) WHERE title_key IS NOT NULL;
+
+      -- An export film's poster, remembered per title and year once resolved. year_key is the year,
+      -- or 0 for none (a NULL would defeat the primary key). source 'none': Letterboxd has no film
+      -- page at the slugs the title gives (TMDB may still be asked). poster_url may be 'tmdb:/x.jpg'.
+      CREATE TABLE title_posters (
+        title_key   TEXT NOT NULL,
+        year_key    INTEGER NOT NULL,
+        slug        TEXT,
+        poster_url  TEXT,
+        source      TEXT NOT NULL,
+        resolved_at INTEGER NOT NULL,
+        PRIMARY KEY (title_key, year_key)
+      );
+
+      -- TMDB's answer for a title and year: the chosen movie or series, or a miss (tmdb_id NULL).
+      CREATE TABLE tmdb_matches (
+        title_key   TEXT NOT NULL,
+        year_key    INTEGER NOT NULL,
+        kind        TEXT CHECK (kind IN ('movie','tv')),
+        tmdb_id     INTEGER,
+        title       TEXT,
+        poster_path TEXT,
+        matched_at  INTEGER NOT NULL,
+        PRIMARY KEY (title_key, year_key)
+      );
+    `,
+  },
 ];

@@ -5,14 +5,41 @@
 import type { Db } from './open.js';
 import { writeTx } from './open.js';
 
-/** Where a film's poster URL came from: the feed, the poster lookup endpoint or the film page. */
-export type PosterSource = 'rss' | 'poster-json' | 'film-page';
+/**
+ * Where a film's poster URL came from: the feed, the poster lookup endpoint, the film page, or TMDB
+ * (then the URL is a `tmdb:/path.jpg` reference, drawn from TMDB_IMAGE_URL at the tile's size).
+ */
+export type PosterSource = 'rss' | 'poster-json' | 'film-page' | 'tmdb';
 
 export interface PosterUrlEntry {
   slug: string;
   /** null: the film has no poster (remembered too). */
   posterUrl: string | null;
   source: PosterSource;
+  /** The film's normalised title and year, so an export film (no slug) can find it too. */
+  titleKey?: string | null;
+  year?: number | null;
+}
+
+/** A film known by title and year (export films carry no slug). `yearKey` is the year or 0. */
+export interface TitleKey {
+  titleKey: string;
+  yearKey: number;
+}
+
+/** A poster found for a title and year: from a film known by slug, or remembered for an export film. */
+export interface TitlePoster {
+  slug: string | null;
+  /** null: no poster (source 'none': no film page at the slugs the title gives). */
+  posterUrl: string | null;
+  source: PosterSource | 'none';
+}
+
+export interface TitlePosterEntry extends TitleKey, TitlePoster {}
+
+/** The key `knownPostersByTitle` and `titlePosters` answer under. */
+export function titleId(k: TitleKey): string {
+  return `${k.yearKey}\u0000${k.titleKey}`;
 }
 
 export interface CachedPoster {
@@ -44,10 +71,25 @@ export function createPosterStore(db: Db) {
     knownUrls: db.prepare<[string], { slug: string; poster_url: string | null }>(`
       SELECT slug, poster_url FROM film_posters
       WHERE slug IN (SELECT value FROM json_each(?))`),
-    rememberUrl: db.prepare<[string, string | null, string, number]>(`
-      INSERT INTO film_posters (slug, poster_url, source, resolved_at) VALUES (?, ?, ?, ?)
+    rememberUrl: db.prepare<[string, string | null, string, number, string | null, number | null]>(`
+      INSERT INTO film_posters (slug, poster_url, source, resolved_at, title_key, year) VALUES (?, ?, ?, ?, ?, ?)
       ON CONFLICT (slug) DO UPDATE SET
-        poster_url = excluded.poster_url, source = excluded.source, resolved_at = excluded.resolved_at`),
+        poster_url = excluded.poster_url, source = excluded.source, resolved_at = excluded.resolved_at,
+        title_key = coalesce(excluded.title_key, title_key), year = coalesce(excluded.year, year)`),
+    // The film known by slug under this title and year (several: the latest resolved, then by slug).
+    bySlugTitle: db.prepare<[string], { title_key: string; year: number; slug: string; poster_url: string | null; source: PosterSource }>(`
+      SELECT p.title_key, coalesce(p.year, 0) AS year, p.slug, p.poster_url, p.source
+      FROM film_posters p JOIN json_each(?) k
+        ON p.title_key = json_extract(k.value, '$[1]') AND coalesce(p.year, 0) = json_extract(k.value, '$[0]')
+      ORDER BY p.resolved_at, p.slug DESC`),
+    byTitle: db.prepare<[string], { title_key: string; year_key: number; slug: string | null; poster_url: string | null; source: PosterSource | 'none' }>(`
+      SELECT t.title_key, t.year_key, t.slug, t.poster_url, t.source
+      FROM title_posters t JOIN json_each(?) k
+        ON t.title_key = json_extract(k.value, '$[1]') AND t.year_key = json_extract(k.value, '$[0]')`),
+    rememberTitle: db.prepare<[string, number, string | null, string | null, string, number]>(`
+      INSERT INTO title_posters (title_key, year_key, slug, poster_url, source, resolved_at) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (title_key, year_key) DO UPDATE SET
+        slug = excluded.slug, poster_url = excluded.poster_url, source = excluded.source, resolved_at = excluded.resolved_at`),
     cached: db.prepare<[string], CachedPosterRow>(`
       SELECT url, file, bytes, content_type, etag, width, height FROM poster_cache WHERE url = ?`),
     recordCached: db.prepare<[string, string, number, string | null, string | null, number | null, number | null, number, number]>(`
@@ -79,7 +121,39 @@ export function createPosterStore(db: Db) {
     rememberPosterUrls(entries: readonly PosterUrlEntry[], now: number): void {
       if (entries.length === 0) return;
       writeTx(db, () => {
-        for (const e of entries) s.rememberUrl.run(e.slug, e.posterUrl, e.source, now);
+        for (const e of entries) s.rememberUrl.run(e.slug, e.posterUrl, e.source, now, e.titleKey || null, e.year ?? null);
+      });
+    },
+
+    /**
+     * Posters of films known by slug, found by title and year (feed, films pages, earlier lookups),
+     * keyed by `titleId`. When several films share a title and year, the latest resolved wins.
+     */
+    knownPostersByTitle(keys: readonly TitleKey[]): Map<string, TitlePoster> {
+      const out = new Map<string, TitlePoster>();
+      if (keys.length === 0) return out;
+      const json = JSON.stringify(keys.map((k) => [k.yearKey, k.titleKey]));
+      for (const r of s.bySlugTitle.all(json)) {
+        out.set(titleId({ titleKey: r.title_key, yearKey: r.year }), { slug: r.slug, posterUrl: r.poster_url, source: r.source });
+      }
+      return out;
+    },
+
+    /** What was remembered for export films (no slug) by title and year, keyed by `titleId`. */
+    titlePosters(keys: readonly TitleKey[]): Map<string, TitlePoster> {
+      const out = new Map<string, TitlePoster>();
+      if (keys.length === 0) return out;
+      const json = JSON.stringify(keys.map((k) => [k.yearKey, k.titleKey]));
+      for (const r of s.byTitle.all(json)) {
+        out.set(titleId({ titleKey: r.title_key, yearKey: r.year_key }), { slug: r.slug, posterUrl: r.poster_url, source: r.source });
+      }
+      return out;
+    },
+
+    rememberTitlePosters(entries: readonly TitlePosterEntry[], now: number): void {
+      if (entries.length === 0) return;
+      writeTx(db, () => {
+        for (const e of entries) s.rememberTitle.run(e.titleKey, e.yearKey, e.slug, e.posterUrl, e.source, now);
       });
     },
 

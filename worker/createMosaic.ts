@@ -38,6 +38,14 @@ export interface MosaicParts {
   /** The tile width the mosaic will really be drawn at (smaller than TILE_WIDTH for big sets). */
   plannedTileWidth(request: Omit<ComposeRequest, 'tiles' | 'signal'>): number;
   tileWidth: number;
+  /** Whether TMDB is configured (decides what a "posters refused" message advises). */
+  tmdbEnabled?: boolean;
+}
+
+/** What to do when Letterboxd refused most posters: an export gives films, not posters; TMDB gives posters. */
+function postersAdvice(tmdbEnabled: boolean, fromExport: boolean): string {
+  if (tmdbEnabled) return 'try again later.';
+  return fromExport ? 'set TMDB_API_KEY so posters come from TMDB, or try again later.' : BLOCKED_ADVICE;
 }
 
 /** Stored params are re-validated: a malformed row ends INVALID_REQUEST instead of crashing the worker. */
@@ -89,7 +97,7 @@ export function createMosaicAction(parts: MosaicParts): Action {
     const posters = await parts.fetchPosters(collected.films, parts.plannedTileWidth(request), ctx);
     if (posters.refused * 2 > collected.films.length) {
       throw new AppError('LETTERBOXD_BLOCKED',
-        `Letterboxd refused ${posters.refused} of ${collected.films.length} posters; ${BLOCKED_ADVICE}`, { retryable: false });
+        `Letterboxd refused ${posters.refused} of ${collected.films.length} posters; ${postersAdvice(!!parts.tmdbEnabled, !!collected.fromExport)}`, { retryable: false });
     }
 
     progress('building', null, null, 'Building mosaic');

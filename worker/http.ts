@@ -1,8 +1,9 @@
 /**
  * The worker's only HTTP client (design §6; the only module that imports got). Pages and the feed come
- * from LETTERBOXD_URL, spaced and concurrency-limited; posters come only from LETTERBOXD_IMAGE_HOSTS.
- * Every outcome leaves here as a page, an image, an AppError, a PosterError or the caller's abort
- * reason: got's error classes never do.
+ * from LETTERBOXD_URL, spaced and concurrency-limited; posters come only from LETTERBOXD_IMAGE_HOSTS
+ * (and TMDB_IMAGE_URL's host when TMDB is configured); TMDB's API has its own limiter and rate limit.
+ * Every outcome leaves here as a page, an image, a TMDB answer, an AppError, a PosterError, a
+ * TmdbError or the caller's abort reason: got's error classes never do.
  */
 import got, { type Got } from 'got';
 import { Agent as HttpAgent, type IncomingHttpHeaders } from 'node:http';
@@ -50,6 +51,21 @@ export interface HttpConfig {
   /** Largest page or feed body accepted. Default 5 MiB. */
   maxPageBytes?: number;
   userAgent?: string;
+  /** TMDB as a poster source (TMDB_API_KEY set); its image host joins the allowed image hosts. */
+  tmdb?: TmdbHttpConfig | null;
+}
+
+export interface TmdbHttpConfig {
+  /** TMDB_URL, e.g. https://api.themoviedb.org */
+  apiUrl: string;
+  /** TMDB_IMAGE_URL, e.g. https://image.tmdb.org */
+  imageUrl: string;
+  /** A v3 API key (sent as `api_key`) or a v4 read access token (sent as `Authorization: Bearer`). */
+  apiKey: string;
+  /** Requests at once to the API. Default 4. */
+  concurrency?: number;
+  /** Minimum gap between request starts to the API: 25 ms keeps under TMDB's ~40 requests a second. */
+  spacingMs?: number;
 }
 
 export interface HttpDeps {
@@ -96,9 +112,36 @@ export class PosterError extends Error {
   }
 }
 
+/** A TMDB API answer: any status (401, 404 and the like are the caller's to read), its JSON or null. */
+export interface TmdbResponse {
+  status: number;
+  body: unknown;
+}
+
+export type TmdbFailure = 'not-configured' | 'rate-limited' | 'unreachable' | 'too-large';
+
+/** TMDB could not be asked: the caller falls back to Letterboxd for this film (or the whole task). */
+export class TmdbError extends Error {
+  constructor(
+    readonly reason: TmdbFailure,
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'TmdbError';
+  }
+}
+
+/** A v4 read access token (a JWT: three base64url parts) rather than a v3 API key (32 hex digits). */
+export function isTmdbBearerToken(key: string): boolean {
+  return /^[\w-]+\.[\w-]+\.[\w-]+$/.test(key) && key.length > 40;
+}
+
 export interface Http {
   /** GETs a Letterboxd page or feed (a path, or an absolute URL on LETTERBOXD_URL's origin). */
   page(pathOrUrl: string, options: { signal: AbortSignal; kind: PageKind }): Promise<PageResponse>;
+  /** GETs TMDB API JSON (`/3/...`), authenticated; TmdbError 'not-configured' without TMDB_API_KEY. */
+  tmdb(path: string, query: Record<string, string | number | null | undefined>, options: { signal: AbortSignal }): Promise<TmdbResponse>;
   /** GETs a poster from an allowed image host; the bytes are checked to decode as an image. */
   image(url: string, options: { signal: AbortSignal; maxBytes?: number }): Promise<ImageResponse>;
   /** Whether `url` may be fetched as a poster (scheme, host and port in the allow list). */
@@ -117,7 +160,8 @@ const DEFAULT_TIMEOUTS: Timeouts = {
 };
 const DEFAULT_USER_AGENT =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36';
-const ACCEPT: Record<PageKind | 'image', string> = {
+const ACCEPT: Record<PageKind | 'image' | 'tmdb', string> = {
+  tmdb: 'application/json',
   feed: 'application/rss+xml,application/xml;q=0.9,text/xml;q=0.8,*/*;q=0.5',
   member: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
   film: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
@@ -170,6 +214,8 @@ function phraseFor(name: string, code: string): string {
 interface Policy {
   upstream: Upstream;
   accept: string;
+  /** Extra headers (undefined removes a default one, e.g. Letterboxd's Referer for TMDB). */
+  headers?: Record<string, string | undefined>;
   maxBytes: number;
   signal: AbortSignal;
   /** Whether a redirect to `to` may be followed (pages: same origin; posters: same allowed host). */
@@ -219,6 +265,11 @@ export function createHttp(config: HttpConfig, deps: HttpDeps = {}): Http {
   const maxPageBytes = config.maxPageBytes ?? 5 * 1024 * 1024;
   const base = new URL(config.letterboxdUrl);
   const allowedImageHosts = new Set(config.imageHosts.map((h) => h.trim().toLowerCase()).filter(Boolean));
+  const tmdbConfig = config.tmdb ?? null;
+  const tmdbBase = tmdbConfig ? new URL(tmdbConfig.apiUrl) : null;
+  // TMDB's image CDN is an allowed poster host only while TMDB is configured.
+  const tmdbImageHost = tmdbConfig ? new URL(tmdbConfig.imageUrl).host.toLowerCase() : null;
+  if (tmdbImageHost) allowedImageHosts.add(tmdbImageHost);
 
   // got's own retry is off: the loop below owns retries, so that every attempt passes the per-host
   // limiter and the spacing gate, and backoff sleeps on the injected clock (tests need not wait).
@@ -254,6 +305,7 @@ export function createHttp(config: HttpConfig, deps: HttpDeps = {}): Http {
     return up;
   }
   const letterboxd = upstream(base, config.pageConcurrency ?? 2, config.spacingMs ?? 1000);
+  const tmdbApi = tmdbBase ? upstream(tmdbBase, tmdbConfig!.concurrency ?? 4, tmdbConfig!.spacingMs ?? 25) : null;
 
   function isAllowedImageUrl(raw: string): boolean {
     let u: URL;
@@ -297,7 +349,7 @@ export function createHttp(config: HttpConfig, deps: HttpDeps = {}): Http {
     const stream = client.stream(url, {
       agent: policy.upstream.agent,
       signal: policy.signal,
-      headers: { accept: policy.accept },
+      headers: { ...policy.headers, accept: policy.accept },
     });
     let status = 0;
     let headers: IncomingHttpHeaders = {};
@@ -446,6 +498,43 @@ export function createHttp(config: HttpConfig, deps: HttpDeps = {}): Http {
     return { status: res.status, url: res.url.href, headers: res.headers, body: res.body.toString('utf8') };
   }
 
+  async function tmdb(
+    path: string,
+    query: Record<string, string | number | null | undefined>,
+    options: { signal: AbortSignal },
+  ): Promise<TmdbResponse> {
+    if (!tmdbConfig || !tmdbBase || !tmdbApi) throw new TmdbError('not-configured', 'TMDB_API_KEY is not set');
+    const url = new URL(path, tmdbBase);
+    if (url.origin !== tmdbBase.origin) throw new Error(`tmdb(): ${url.origin} is not the TMDB origin ${tmdbBase.origin}`);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, String(v));
+    const bearer = isTmdbBearerToken(tmdbConfig.apiKey);
+    if (!bearer) url.searchParams.set('api_key', tmdbConfig.apiKey);
+    let res: RawResponse;
+    try {
+      res = await request(url, {
+        upstream: tmdbApi,
+        accept: ACCEPT.tmdb,
+        // TMDB is no browser's business: our own name, and no Letterboxd referer.
+        headers: { referer: undefined, 'user-agent': 'moviemosaic (self-hosted poster mosaics)', authorization: bearer ? `Bearer ${tmdbConfig.apiKey}` : undefined },
+        maxBytes: 2 * 1024 * 1024,
+        signal: options.signal,
+        mayRedirect: (_from, to) => to.origin === tmdbBase.origin,
+      });
+    } catch (err) {
+      if (!(err instanceof Failure)) throw err;
+      // The key is in the query: only the path goes into messages.
+      if (err.kind === 'rate-limited') throw new TmdbError('rate-limited', `TMDB is rate limiting requests (${url.pathname})`, err.extra.retryAfterMs);
+      throw new TmdbError(err.kind === 'too-large' ? 'too-large' : 'unreachable', `TMDB ${err.extra.phrase ?? 'failed to answer'} (${url.pathname})`);
+    }
+    let body: unknown = null;
+    try {
+      body = JSON.parse(res.body.toString('utf8'));
+    } catch {
+      // A proxy's HTML page: the status says enough.
+    }
+    return { status: res.status, body };
+  }
+
   async function image(raw: string, options: { signal: AbortSignal; maxBytes?: number }): Promise<ImageResponse> {
     if (!isAllowedImageUrl(raw)) throw new PosterError('not-allowed', `${raw} is not on an allowed image host`);
     const url = new URL(raw);
@@ -460,7 +549,8 @@ export function createHttp(config: HttpConfig, deps: HttpDeps = {}): Http {
       });
     } catch (err) {
       if (!(err instanceof Failure)) throw err;
-      if (err.kind === 'rate-limited') throw rateLimitedError(err, 'posters');
+      // Letterboxd's CDN rate limiting holds up the whole task; TMDB's costs only that poster.
+      if (err.kind === 'rate-limited' && url.host.toLowerCase() !== tmdbImageHost) throw rateLimitedError(err, 'posters');
       const reason: PosterFailure = err.kind === 'too-large' ? 'too-large' : err.kind === 'redirect' ? 'not-allowed' : 'unreachable';
       throw new PosterError(reason, err.message);
     }
@@ -482,6 +572,7 @@ export function createHttp(config: HttpConfig, deps: HttpDeps = {}): Http {
 
   return {
     page,
+    tmdb,
     image,
     isAllowedImageUrl,
     close() {

@@ -41,6 +41,8 @@ export interface LoopDeps {
   progressIntervalMs?: number;
   /** At most this many delayed retries (429) before the task ends LETTERBOXD_RATE_LIMITED. */
   maxDelays?: number;
+  /** The most 429s may hold a task back in all (design §10.4: 10 minutes); each delay gets its share. */
+  maxDelayTotalMs?: number;
 }
 
 class CancelledError extends Error {
@@ -56,6 +58,15 @@ class ShutdownError extends Error {
   }
 }
 
+/** "40 seconds", "60 minutes", "3 hours", "11574 days". */
+function waitPhrase(ms: number): string {
+  const s = Math.ceil(ms / 1000);
+  if (s < 120) return `${s} seconds`;
+  if (s < 2 * 3600) return `${Math.ceil(s / 60)} minutes`;
+  if (s < 2 * 86_400) return `${Math.ceil(s / 3600)} hours`;
+  return `${Math.ceil(s / 86_400)} days`;
+}
+
 function isSqliteBusy(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
   return typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY'));
@@ -66,6 +77,9 @@ export function createWorkerLoop(deps: LoopDeps) {
   const cancelCheckMs = deps.cancelCheckMs ?? 1000;
   const progressIntervalMs = deps.progressIntervalMs ?? 250;
   const maxDelays = deps.maxDelays ?? 3;
+  // The queue keeps no running total of past delays, so each may take an equal share of the budget:
+  // a Retry-After of an hour (or of years) ends the task now instead of parking it, live, that long.
+  const maxDelayMs = (deps.maxDelayTotalMs ?? 600_000) / maxDelays;
   const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
   let stopping = false;
 
@@ -181,14 +195,25 @@ export function createWorkerLoop(deps: LoopDeps) {
       return;
     }
     if (isAppError(err)) {
-      if (err.retryAfterMs !== undefined && task.delayCount < maxDelays) {
-        const at = new Date(deps.clock.now() + err.retryAfterMs);
-        deps.tasks.retryAfter(task.id, task.leaseToken, err.retryAfterMs,
-          `Letterboxd asked us to slow down; trying again at ${at.toISOString().slice(11, 19)} UTC.`);
-        log.warn('task delayed', { code: err.code, retryAfterMs: err.retryAfterMs });
+      if (err.retryAfterMs !== undefined) {
+        if (task.delayCount < maxDelays && err.retryAfterMs <= maxDelayMs) {
+          const at = new Date(deps.clock.now() + err.retryAfterMs);
+          deps.tasks.retryAfter(task.id, task.leaseToken, err.retryAfterMs,
+            `Letterboxd asked us to slow down; trying again at ${at.toISOString().slice(11, 19)} UTC.`);
+          log.warn('task delayed', { code: err.code, retryAfterMs: err.retryAfterMs });
+          return;
+        }
+        // Final: the upstream's sentence promised a retry that will not happen, so say what is true.
+        const msg = err.code !== 'LETTERBOXD_RATE_LIMITED'
+          ? err.message
+          : err.retryAfterMs > maxDelayMs
+            ? `Letterboxd is rate limiting this server and asked it to wait ${waitPhrase(err.retryAfterMs)}; try again after that.`
+            : `Letterboxd kept rate limiting this server (asked to wait ${task.delayCount} times); try again in a few minutes.`;
+        deps.tasks.fail(task.id, task.leaseToken, err.code, msg, false);
+        log.warn('task failed: rate limited', { code: err.code, retryAfterMs: err.retryAfterMs, delays: task.delayCount });
         return;
       }
-      deps.tasks.fail(task.id, task.leaseToken, err.code, err.message, err.retryable && err.retryAfterMs === undefined);
+      deps.tasks.fail(task.id, task.leaseToken, err.code, err.message, err.retryable);
       log.warn('task failed', { code: err.code, error: err.message });
       return;
     }

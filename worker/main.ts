@@ -17,7 +17,10 @@ import { pruneEvents } from '../db/events.js';
 import { pruneResults } from '../db/results.js';
 import { createWorkerLoop, type Action } from './loop.js';
 import { createPosterStore } from '../db/posters.js';
+import { createImportStore } from '../db/imports.js';
+import { createTmdbStore } from '../db/tmdb.js';
 import { createHttp } from './http.js';
+import { createTmdb } from './tmdb.js';
 import { collectFilms } from './sources/collect.js';
 import { createPosterCache, fetchPosters } from './posters.js';
 import { composeMosaic, configureSharp, warmUpText } from './compose/compose.js';
@@ -38,10 +41,14 @@ const DAY = 86_400_000;
 export const createProductionActions: ActionsFactory = ({ config, db, log }) => {
   configureSharp();
   void warmUpText().catch((err) => log.warn('font warm-up failed', { error: String(err) }));
+  const tmdbConfig = config.tmdbApiKey ? { apiUrl: config.tmdbUrl, imageUrl: config.tmdbImageUrl, apiKey: config.tmdbApiKey } : null;
   const http = createHttp(
-    { letterboxdUrl: config.letterboxdUrl, imageHosts: config.imageHosts, spacingMs: config.spacingMs },
+    { letterboxdUrl: config.letterboxdUrl, imageHosts: config.imageHosts, spacingMs: config.spacingMs, tmdb: tmdbConfig },
     { clock: systemClock, log },
   );
+  const tmdb = tmdbConfig ? createTmdb({ http, store: createTmdbStore(db), clock: systemClock, log }) : null;
+  if (tmdbConfig) log.info('TMDB is a poster source', { api: tmdbConfig.apiUrl, images: tmdbConfig.imageUrl });
+  const imports = createImportStore(db);
   const posterUrls = createPosterStore(db);
   const cache = createPosterCache({
     dir: join(resolve(config.dataDir), 'posters'),
@@ -51,8 +58,11 @@ export const createProductionActions: ActionsFactory = ({ config, db, log }) => 
   return {
     create_mosaic: createMosaicAction({
       tileWidth: config.tileWidth,
-      collect: (username, params, ctx) => collectFilms({ http, posterUrls, clock: systemClock, ...ctx }, username, params),
-      fetchPosters: (films, tileWidth, ctx) => fetchPosters({ http, cache, ...ctx }, films, tileWidth),
+      tmdbEnabled: tmdb !== null,
+      collect: (username, params, ctx) =>
+        collectFilms({ http, posterUrls, imports, tmdb: tmdb?.session() ?? null, clock: systemClock, ...ctx }, username, params),
+      fetchPosters: (films, tileWidth, ctx) =>
+        fetchPosters({ http, cache, tmdbImageUrl: tmdbConfig?.imageUrl ?? null, ...ctx }, films, tileWidth),
       compose: (request) => composeMosaic(request),
       plannedTileWidth: (request) => plannedTileSize(request).width,
     }),

@@ -1,5 +1,6 @@
 /**
- * Posters (design §6, §10.4): downloaded once at the tile size from the allowed image hosts, kept on
+ * Posters (design §6, §10.4): downloaded once at the tile size from the allowed image hosts (TMDB's
+ * at the smallest of its sizes at least the tile's width), kept on
  * disk (shared by every worker process: temp file, then rename) with metadata in SQLite, pruned least
  * recently used first under a byte budget. A missing, refused or broken poster is a null tile and a
  * note, never a failed task.
@@ -12,6 +13,7 @@ import pLimit from 'p-limit';
 import { systemClock, type Clock } from '../common/clock.js';
 import type { PosterStore } from '../db/posters.js';
 import { PosterError, type Http, type ImageResponse } from './http.js';
+import { isTmdbRef, tmdbImageUrl } from './tmdb.js';
 import type { CollectedFilm, Progress } from './sources/types.js';
 
 /** The CDN renders any `-0-{W}-0-{H}-crop` size of a poster it was asked for. */
@@ -118,6 +120,8 @@ export interface PosterDeps {
   cache: PosterCache;
   progress: Progress;
   signal: AbortSignal;
+  /** TMDB_IMAGE_URL when TMDB is configured: where `tmdb:` posters are drawn from (else placeholders). */
+  tmdbImageUrl?: string | null;
 }
 
 export interface PosterResult {
@@ -133,7 +137,14 @@ function named(f: CollectedFilm): string {
   return f.year === null ? `"${f.title}"` : `"${f.title} (${f.year})"`;
 }
 
-function failureNote(f: CollectedFilm, err: PosterError): string {
+function failureNote(f: CollectedFilm, err: PosterError, fromTmdb: boolean): string {
+  if (fromTmdb) {
+    return err.reason === 'refused' || err.reason === 'not-found'
+      ? `TMDB has no poster image for ${named(f)} any more.`
+      : err.reason === 'not-allowed'
+        ? `The poster of ${named(f)} is not on the TMDB image host (TMDB_IMAGE_URL).`
+        : `The poster of ${named(f)} could not be downloaded from TMDB.`;
+  }
   switch (err.reason) {
     case 'refused':
       return `Letterboxd refused the poster of ${named(f)}.`;
@@ -187,14 +198,20 @@ export async function fetchPosters(deps: PosterDeps, films: readonly CollectedFi
             refused++;
             notes[i] = `Letterboxd refused the poster lookup of ${named(f)}.`;
           } else if (!f.posterUrl) {
-            notes[i] = `${named(f)} has no poster on Letterboxd.`;
+            notes[i] = `${named(f)} has no poster on Letterboxd${deps.tmdbImageUrl ? ' or TMDB' : ''}.`;
+          } else if (isTmdbRef(f.posterUrl) && !deps.tmdbImageUrl) {
+            // Remembered while TMDB was configured; never fetched from a host that is not allowed now.
+            notes[i] = `The poster of ${named(f)} is on TMDB, which is not configured (TMDB_API_KEY).`;
           } else {
+            const fromTmdb = isTmdbRef(f.posterUrl);
+            const url = fromTmdb ? tmdbImageUrl(deps.tmdbImageUrl!, f.posterUrl, tileWidth) : sizedPosterUrl(f.posterUrl, tileWidth);
             try {
-              tiles[i] = await download(sizedPosterUrl(f.posterUrl, tileWidth));
+              tiles[i] = await download(url);
             } catch (err) {
               if (!(err instanceof PosterError)) throw err;
-              if (err.reason === 'refused') refused++;
-              notes[i] = failureNote(f, err);
+              // Only Letterboxd's refusals count toward design §10.4's "more than half refused".
+              if (err.reason === 'refused' && !fromTmdb) refused++;
+              notes[i] = failureNote(f, err, fromTmdb);
             }
           }
           done++;

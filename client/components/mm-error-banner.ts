@@ -58,6 +58,9 @@ export class MmErrorBanner extends LitElement {
       <h2 id="error-title" tabindex="-1">${advice.title}: ${mosaicTitle(t)}</h2>
       <p>${message}</p>
       ${cancelled ? nothing : html`<p class="what">${advice.action}</p>`}
+      ${!cancelled && advice.link
+        ? html`<p><a href=${advice.link.href} @click=${() => this.#fire('mm-show-export')}>${advice.link.label}</a></p>`
+        : nothing}
       <div class="actions">
         <button type="button" class="primary" @click=${() => this.#fire('mm-retry')}>${cancelled ? 'Start it again' : 'Try again'}</button>
         <button type="button" @click=${() => this.#fire('mm-dismiss')}>Dismiss</button>
@@ -70,7 +73,7 @@ export class MmErrorBanner extends LitElement {
     return this.renderRoot.querySelector('h2');
   }
 
-  #fire(type: 'mm-retry' | 'mm-dismiss'): void {
+  #fire(type: 'mm-retry' | 'mm-dismiss' | 'mm-show-export'): void {
     this.dispatchEvent(new CustomEvent(type, { detail: this.task, bubbles: true, composed: true }));
   }
 }

@@ -9,7 +9,11 @@ import { base, controls } from '../styles/shared.js';
 import '../components/mm-error-banner.js';
 import '../components/mm-mosaic-form.js';
 import '../components/mm-mosaic-list.js';
+import '../components/mm-export-upload.js';
 import type { MosaicSubmitEvent } from '../components/mm-mosaic-form.js';
+
+/** The fragment that leads to the export upload (the error banner's link, README, bookmarks). */
+const EXPORT_HASH = '#export';
 
 const LAST_USERNAME = 'mm-last-username';
 
@@ -56,6 +60,10 @@ export class PageHome extends LitElement {
       .banner-note {
         margin: 0;
       }
+      .about p {
+        margin: 0 0 0.6em;
+        max-width: 42rem;
+      }
     `,
   ];
 
@@ -75,11 +83,28 @@ export class PageHome extends LitElement {
   @state() private savedIds: ReadonlySet<string> = new Set();
   @state() private gallery: MosaicSummary[] | null = null;
   @state() private galleryError: string | null = null;
+  /** The username as typed in the form, so the export upload starts from it. */
+  @state() private formUsername = '';
+
+  #onHashChange = () => {
+    if (location.hash === EXPORT_HASH) this.#showExport();
+  };
 
   override connectedCallback(): void {
     super.connectedCallback();
     document.title = 'moviemosaic';
+    window.addEventListener('hashchange', this.#onHashChange);
     void this.#loadLists();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    window.removeEventListener('hashchange', this.#onHashChange);
+  }
+
+  protected override firstUpdated(): void {
+    // A visit to /#export (a bookmark, the README) starts at the upload.
+    if (location.hash === EXPORT_HASH) this.#showExport();
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -94,6 +119,7 @@ export class PageHome extends LitElement {
     if (changed.has('failedTaskId') || changed.has('prefillUser') || changed.has('services')) {
       const t = this.failedTask;
       this.formInitial = t ? formFromParams(t.username, t.params, now) : initialForm(now, this.prefillUser ?? remembered());
+      this.formUsername = this.formInitial.username;
     }
   }
 
@@ -112,7 +138,10 @@ export class PageHome extends LitElement {
       }
       const hadTask = this.failedTask !== null;
       this.failedTask = task;
-      if (!hadTask) this.formInitial = formFromParams(task.username, task.params, new Date(this.services!.now()));
+      if (!hadTask) {
+        this.formInitial = formFromParams(task.username, task.params, new Date(this.services!.now()));
+        this.formUsername = this.formInitial.username;
+      }
     } catch (err) {
       if (id !== this.failedTaskId || this.failedTask) return;
       this.failedLookup =
@@ -142,11 +171,12 @@ export class PageHome extends LitElement {
         <p class="muted">Type a Letterboxd username, pick a period, and get one image of every poster, ready to share.</p>
       </div>
       ${this.failedTask
-        ? html`<mm-error-banner .task=${this.failedTask} @mm-retry=${this.#retry} @mm-dismiss=${this.#dismiss}></mm-error-banner>`
+        ? html`<mm-error-banner .task=${this.failedTask} @mm-retry=${this.#retry} @mm-dismiss=${this.#dismiss} @mm-show-export=${this.#showExport}></mm-error-banner>`
         : this.failedLookup
           ? html`<p class="banner-note" role="status">${this.failedLookup} <button class="link" type="button" @click=${this.#dismiss}>Dismiss</button></p>`
           : nothing}
-      <mm-mosaic-form .initial=${this.formInitial} .busy=${this.busy} .serverErrors=${this.serverErrors} .now=${new Date(this.services?.now() ?? Date.now())} @mm-submit=${this.#onSubmit}></mm-mosaic-form>
+      <mm-mosaic-form .initial=${this.formInitial} .busy=${this.busy} .serverErrors=${this.serverErrors} .now=${new Date(this.services?.now() ?? Date.now())} @mm-submit=${this.#onSubmit} @input=${this.#onFormInput}></mm-mosaic-form>
+      <mm-export-upload id="export" .api=${this.services?.api} .username=${this.formUsername}></mm-export-upload>
       <section aria-labelledby="mine">
         <h2 id="mine">On this device</h2>
         <mm-mosaic-list .mosaics=${this.local} .savedIds=${this.savedIds} empty="Mosaics you open are kept here, also for offline use."></mm-mosaic-list>
@@ -159,15 +189,38 @@ export class PageHome extends LitElement {
             ? html`<p class="muted">Loading…</p>`
             : html`<mm-mosaic-list .mosaics=${this.gallery} .savedIds=${this.savedIds} empty="No mosaics yet. Make the first one."></mm-mosaic-list>`}
       </section>
+      <section class="about" aria-labelledby="about">
+        <h2 id="about">About</h2>
+        <p class="muted">
+          moviemosaic runs on its owner’s own server. Films, ratings and posters come from Letterboxd’s public pages and feed, or
+          from the data export a member uploads; when the server has a TMDB API key, posters may also come from TMDB.
+        </p>
+        <p class="muted">This product uses the TMDB API but is not endorsed or certified by TMDB.</p>
+      </section>
     `;
   }
 
-  /** After a failed task sends the person here, focus lands on the explanation. */
+  /** After a failed task sends the person here, focus lands on the explanation (on /#export: the upload). */
   async focusTarget(): Promise<HTMLElement | null> {
+    if (location.hash === EXPORT_HASH) {
+      const upload = this.renderRoot.querySelector('mm-export-upload');
+      await upload?.updateComplete;
+      return upload?.shadowRoot?.querySelector<HTMLElement>('#export-file') ?? null;
+    }
     const banner = this.renderRoot.querySelector('mm-error-banner');
     if (!banner) return null;
     await banner.updateComplete;
     return banner.heading;
+  }
+
+  /** The form's username field, as typed (input events cross its shadow root). */
+  #onFormInput(ev: Event): void {
+    const field = ev.composedPath()[0];
+    if (field instanceof HTMLInputElement && field.id === 'username') this.formUsername = field.value;
+  }
+
+  #showExport(): void {
+    void this.updateComplete.then(() => this.renderRoot.querySelector('mm-export-upload')?.focusUpload());
   }
 
   #onSubmit(ev: MosaicSubmitEvent): void {

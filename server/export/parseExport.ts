@@ -80,8 +80,14 @@ function columnsOf(file: FileName, header: string[]): Map<string, number> {
   return at;
 }
 
-/** The CSV's data rows as objects keyed by the needed column names (plus "Date" and "Letterboxd URI"). */
-async function readCsv(file: FileName, source: Readable, limits: ExportLimits): Promise<Record<string, string>[]> {
+/** A data row's cell by column name ("" when the file has no such column or the row is short). */
+type Cell = (column: string) => string;
+
+/**
+ * The CSV's data rows, each turned into a `T` by `convert` (null: skipped) as it is parsed, so the
+ * work is spread over the turns of the event loop like the parsing itself.
+ */
+async function readCsv<T>(file: FileName, source: Readable, limits: ExportLimits, convert: (cell: Cell) => T | null): Promise<T[]> {
   const parser = parse({
     bom: true,
     skip_empty_lines: true,
@@ -90,26 +96,27 @@ async function readCsv(file: FileName, source: Readable, limits: ExportLimits): 
   });
   const flowing = pipeline(source, parser);
   flowing.catch(() => {}); // the loop below sees the same error through the parser
-  const rows: Record<string, string>[] = [];
+  const out: T[] = [];
   let columns: Map<string, number> | null = null;
-  const wanted = [...new Set(['Date', 'Letterboxd URI', ...HEADERS[file].needed])];
+  let record: string[] = [];
+  const cell: Cell = (column) => {
+    const i = columns!.get(column.toLowerCase());
+    return i === undefined ? '' : (record[i] ?? '');
+  };
   let n = 0;
   try {
-    for await (const record of parser as AsyncIterable<string[]>) {
+    for await (const r of parser as AsyncIterable<string[]>) {
       if (++n % RECORDS_PER_TURN === 0) await nextTurn();
       if (!columns) {
-        columns = columnsOf(file, record);
+        columns = columnsOf(file, r);
         continue;
       }
-      if (rows.length >= limits.maxRows) {
+      if (n - 1 > limits.maxRows) {
         throw invalidExport(`${file} has more than ${limits.maxRows} rows, more than this server reads from one export.`);
       }
-      const row: Record<string, string> = {};
-      for (const name of wanted) {
-        const i = columns.get(name.toLowerCase());
-        row[name] = i === undefined ? '' : (record[i] ?? '');
-      }
-      rows.push(row);
+      record = r;
+      const row = convert(cell);
+      if (row !== null) out.push(row);
     }
     await flowing;
   } catch (err) {
@@ -123,39 +130,32 @@ async function readCsv(file: FileName, source: Readable, limits: ExportLimits): 
     throw err;
   }
   if (!columns) throw invalidExport(`${file} is empty: it should start with the header ${HEADERS[file].documented}.`);
-  return rows;
+  return out;
 }
 
-function film(row: Record<string, string>): ExportFilm | null {
-  const name = row.Name.trim();
+function film(cell: Cell): ExportFilm | null {
+  const name = cell('Name').trim();
   if (!name) return null;
-  const uri = row['Letterboxd URI'].trim();
-  return { date: day(row.Date), name, year: year(row.Year), uri: uri || null };
+  const uri = cell('Letterboxd URI').trim();
+  return { date: day(cell('Date')), name, year: year(cell('Year')), uri: uri || null };
 }
 
-function toWatched(rows: Record<string, string>[]): ExportFilm[] {
-  return rows.flatMap((r) => film(r) ?? []);
+function viewing(cell: Cell): ExportViewing | null {
+  const f = film(cell);
+  return f && { ...f, rating: rating(cell('Rating')), rewatch: /^yes$/i.test(cell('Rewatch').trim()), watchedDate: day(cell('Watched Date')) };
 }
 
-function toDiary(rows: Record<string, string>[]): ExportViewing[] {
-  return rows.flatMap((r) => {
-    const f = film(r);
-    return f ? [{ ...f, rating: rating(r.Rating), rewatch: /^yes$/i.test(r.Rewatch.trim()), watchedDate: day(r['Watched Date']) }] : [];
-  });
-}
-
-function toRatings(rows: Record<string, string>[]): ExportRating[] {
-  return rows.flatMap((r) => {
-    const f = film(r);
-    return f ? [{ ...f, rating: rating(r.Rating) }] : [];
-  });
+function rated(cell: Cell): ExportRating | null {
+  const f = film(cell);
+  return f && { ...f, rating: rating(cell('Rating')) };
 }
 
 /** The CSVs sit one folder down: the ZIP was unpacked and packed again. */
 function wrappedFolder(names: string[]): string | null {
   for (const n of names) {
     const m = /^([^/]+\/)(watched|diary)\.csv$/i.exec(n);
-    if (m) return m[1];
+    // deleted/ and orphaned/ hold CSVs of those names in every export: they are not the history.
+    if (m && !/^(deleted|orphaned|likes|lists)\/$/i.test(m[1])) return m[1];
   }
   return null;
 }
@@ -186,13 +186,13 @@ export async function parseExport(zipBytes: Buffer, limits: ExportLimits = DEFAU
     throw invalidExport(`The export’s CSV files would take ${megabytes(total)} unpacked, more than the ${megabytes(limits.maxEntryBytes)} this server reads.`);
   }
 
-  const read = async (file: FileName) => {
+  const read = async <T>(file: FileName, convert: (cell: Cell) => T | null): Promise<T[]> => {
     const m = byFile.get(file);
-    return m ? readCsv(file, await m.open(), limits) : [];
+    return m ? readCsv(file, await m.open(), limits, convert) : [];
   };
-  // One file at a time: memory stays at one CSV's worth of records at once.
-  const watched = toWatched(await read('watched.csv'));
-  const diary = toDiary(await read('diary.csv'));
-  const ratings = toRatings(await read('ratings.csv'));
+  // One file at a time: memory holds one inflating CSV at once.
+  const watched = await read('watched.csv', film);
+  const diary = await read('diary.csv', viewing);
+  const ratings = await read('ratings.csv', rated);
   return { watched, diary, ratings };
 }

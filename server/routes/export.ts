@@ -120,7 +120,7 @@ export function createExportRoutes(deps: ExportRouteDeps): Router {
       const started = deps.clock.now();
       const body = await readRaw(ctx, maxBytes);
       const data = await parseExport(body, limits);
-      const summary = deps.imports.replace(username, data, deps.clock.now());
+      const summary = await deps.imports.replace(username, data, deps.clock.now());
       deps.log?.info('export imported', {
         username,
         bytes: body.length,

@@ -1,36 +1,43 @@
 /**
  * Collecting the films of a period (design §6, §10.1, §10.4): `month` and `recent` from the feed
  * (diary pages for a month the feed does not fully reach), `year` from the feed when it reaches the
- * whole year and the diary pages otherwise, `all` from the films pages.
+ * whole year and the diary pages otherwise, `all` from the films pages. With an imported export, `all`,
+ * `year` and months older than the feed come from it (with the feed's newer films folded in) and no
+ * films or diary page is requested.
  */
-import { AppError, isAppError } from '../../common/errors.js';
+import { AppError, isAppError, type ErrorCode } from '../../common/errors.js';
 import { systemClock } from '../../common/clock.js';
 import { periodLabel, type MosaicParams } from '../../common/task.js';
+import type { StoredImport } from '../../db/imports.js';
 import type { ListedFilm } from './parseCommon.js';
 import type { FeedEntry } from './parseRss.js';
 import { feedCovers, readFeed, type Feed } from './rss.js';
 import { readDiary, type DiaryPeriod } from './diary.js';
 import { readFilmsPages } from './filmsPages.js';
 import { resolvePosterUrls } from './posterUrls.js';
-import { BLOCKED_ADVICE, type CollectDeps, type CollectResult, type CollectedFilm } from './types.js';
+import { exportFilms, exportReach, exportViewings, lend, matchKey, withFeedFilms, type Viewing } from './fromExport.js';
+import { titleKey } from './titles.js';
+import { BLOCKED_ADVICE, type CollectDeps, type CollectResult, type CollectedFilm, type TmdbId } from './types.js';
 
 export type { CollectDeps, CollectResult, CollectedFilm } from './types.js';
 
 const MONTH_ABBR = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-/** A viewing, before rewatches are folded into one film. */
-interface Viewing {
-  film: CollectedFilm;
-  /** The poster is unknown (not "none"): resolve it like a films-page film. */
-  posterUnknown: boolean;
-}
+/** With an export, the feed only adds what came after it: these failures leave the export to stand alone. */
+const FEED_OPTIONAL: ReadonlySet<ErrorCode> = new Set([
+  'LETTERBOXD_BLOCKED', 'LETTERBOXD_UNREACHABLE', 'LETTERBOXD_RATE_LIMITED', 'LETTERBOXD_CHANGED', 'USER_NOT_FOUND',
+]);
 
 function filmKey(f: { slug: string | null; title: string; year: number | null }): string {
   return f.slug ?? `${f.title}\u0000${f.year ?? ''}`;
 }
 
-/** Newest watched first (stable: the source's own order breaks ties), one entry per film: its latest viewing. */
-function latestPerFilm(viewings: readonly Viewing[]): Viewing[] {
+/**
+ * Newest watched first (stable: the source's own order breaks ties), one entry per film: its latest
+ * viewing. `key` says which viewings are one film (slugs; title and year when an export is involved,
+ * and then an export film takes the slug and poster of a feed viewing of the same film).
+ */
+function latestPerFilm(viewings: readonly Viewing[], key: (f: CollectedFilm) => string = filmKey): Viewing[] {
   const sorted = viewings
     .map((v, i) => ({ v, i }))
     .sort((a, b) => {
@@ -38,21 +45,28 @@ function latestPerFilm(viewings: readonly Viewing[]): Viewing[] {
       const db = b.v.film.watchedDate ?? '';
       return da === db ? a.i - b.i : da < db ? 1 : -1;
     });
-  const seen = new Set<string>();
-  const out: Viewing[] = [];
+  const chosen = new Map<string, Viewing>();
   for (const { v } of sorted) {
-    const key = filmKey(v.film);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(v);
+    const k = key(v.film);
+    const first = chosen.get(k);
+    if (first) lend(first, v);
+    else chosen.set(k, v);
   }
-  return out;
+  return [...chosen.values()];
 }
 
 function fromFeed(e: FeedEntry): Viewing {
   return {
-    film: { title: e.title, year: e.year, rating: e.rating, slug: e.slug, watchedDate: e.watchedDate, posterUrl: e.posterUrl },
+    film: {
+      title: e.title,
+      year: e.year,
+      rating: e.rating,
+      slug: e.slug,
+      watchedDate: e.watchedDate,
+      posterUrl: e.posterUrl,
+    },
     posterUnknown: e.posterMissing,
+    tmdb: e.tmdbMovieId ? { kind: 'movie', id: e.tmdbMovieId } : e.tmdbTvId ? { kind: 'tv', id: e.tmdbTvId } : null,
   };
 }
 
@@ -73,27 +87,66 @@ function shortDay(day: string): string {
  * Reads the feed and its poster per film (the latest entry's), and remembers those posters, so a
  * later `all` or diary collection need not look them up.
  */
-async function readFeedPosters(deps: CollectDeps, username: string): Promise<{ feed: Feed; posters: Map<string, string | null> }> {
+async function readFeedPosters(deps: CollectDeps, username: string): Promise<FeedRead> {
   const feed = await readFeed(deps, username);
   const posters = new Map<string, string | null>();
-  for (const e of feed.entries) if (e.slug && !e.posterMissing && !posters.has(e.slug)) posters.set(e.slug, e.posterUrl);
+  const named = new Map<string, FeedEntry>();
+  for (const e of feed.entries) {
+    if (!e.slug || e.posterMissing || posters.has(e.slug)) continue;
+    posters.set(e.slug, e.posterUrl);
+    named.set(e.slug, e);
+  }
   const known = deps.posterUrls.knownPosterUrls([...posters.keys()]);
   const changed = [...posters].filter(([slug, url]) => !known.has(slug) || known.get(slug) !== url);
   const now = (deps.clock ?? systemClock).now();
-  deps.posterUrls.rememberPosterUrls(changed.map(([slug, posterUrl]) => ({ slug, posterUrl, source: 'rss' as const })), now);
+  // With title and year, so that an export film (no slug) finds these posters too.
+  deps.posterUrls.rememberPosterUrls(
+    changed.map(([slug, posterUrl]) => ({ slug, posterUrl, source: 'rss' as const, titleKey: titleKey(named.get(slug)!.title), year: named.get(slug)!.year })),
+    now,
+  );
   return { feed, posters };
+}
+
+interface FeedRead {
+  feed: Feed;
+  posters: Map<string, string | null>;
+}
+
+/** "2026-10-03" → "3 Oct 2026". */
+function longDay(day: string): string {
+  return `${shortDay(day)} ${day.slice(0, 4)}`;
+}
+
+/**
+ * The feed beside an export: it adds the films logged since the export was made. When it cannot be
+ * read the export stands alone, and the note says what may be missing.
+ */
+async function feedBesideExport(deps: CollectDeps, username: string, data: StoredImport): Promise<{ read: FeedRead | null; note: string | null }> {
+  try {
+    return { read: await readFeedPosters(deps, username), note: null };
+  } catch (err) {
+    if (!isAppError(err) || !FEED_OPTIONAL.has(err.code)) throw err;
+    return { read: null, note: feedMissingNote(data) };
+  }
+}
+
+function feedMissingNote(data: StoredImport): string {
+  const reach = exportReach(data);
+  return `The RSS feed could not be read, so films logged after your export${reach ? ` (its latest entry is from ${longDay(reach)})` : ''} are missing.`;
 }
 
 /** Films from viewings, with unknown posters filled from the feed's, the store's or Letterboxd's. */
 async function finish(deps: CollectDeps, viewings: Viewing[], feedPosters: Map<string, string | null>): Promise<CollectedFilm[]> {
   const films = viewings.map((v) => v.film);
   const pending: CollectedFilm[] = [];
+  const tmdbIds = new Map<CollectedFilm, TmdbId>();
   for (const v of viewings) {
     if (!v.posterUnknown) continue;
     if (v.film.slug && feedPosters.has(v.film.slug)) v.film.posterUrl = feedPosters.get(v.film.slug)!;
     else pending.push(v.film);
+    if (v.tmdb) tmdbIds.set(v.film, v.tmdb);
   }
-  await resolvePosterUrls(deps, films, pending);
+  await resolvePosterUrls(deps, films, pending, tmdbIds);
   return films;
 }
 
@@ -114,7 +167,23 @@ async function collectPeriod(
       : { year: params.year, label: periodLabel(params) };
   const prefix = params.mode === 'month' ? `${params.month}-` : `${params.year}-`;
   const firstDay = params.mode === 'month' ? `${params.month}-01` : `${params.year}-01-01`;
-  const { feed, posters } = await readFeedPosters(deps, username);
+  // The export is read only when it is needed: a month the feed covers never parses it.
+  let loaded: StoredImport | null | undefined;
+  const exported = () => (loaded === undefined ? (loaded = deps.imports?.load(username) ?? null) : loaded);
+  if (params.mode === 'year' && exported()) {
+    return exportPeriod(deps, username, params, prefix, exported()!, await feedBesideExport(deps, username, exported()!));
+  }
+
+  let read: FeedRead;
+  try {
+    read = await readFeedPosters(deps, username);
+  } catch (err) {
+    if (isAppError(err) && FEED_OPTIONAL.has(err.code) && exported()) {
+      return exportPeriod(deps, username, params, prefix, exported()!, { read: null, note: feedMissingNote(exported()!) });
+    }
+    throw err;
+  }
+  const { feed, posters } = read;
   const inFeed = feed.entries.filter((e) => e.watchedDate?.startsWith(prefix)).map(fromFeed);
 
   if (feedCovers(feed, firstDay)) {
@@ -122,6 +191,9 @@ async function collectPeriod(
     if (viewings.length === 0) throw noFilms(username, params);
     return { films: await finish(deps, viewings, posters), partial: false, note: null };
   }
+  // A month older than the feed reaches: from the export, never the diary pages (design §6).
+  const data = exported();
+  if (data) return exportPeriod(deps, username, params, prefix, data, { read, note: null });
 
   try {
     const rows = await readDiary(deps, username, period);
@@ -141,25 +213,75 @@ async function collectPeriod(
   }
 }
 
-/**
- * Collects the films of `params`' period for `username` (lowercase), newest watched first (films
- * pages' order for `all`), each with the poster URL Letterboxd gives for it.
- */
-export async function collectFilms(deps: CollectDeps, username: string, params: MosaicParams): Promise<CollectResult> {
+/** A month or year from the export's diary, with the feed's viewings of that period folded in. */
+async function exportPeriod(
+  deps: CollectDeps,
+  username: string,
+  params: Extract<MosaicParams, { mode: 'month' | 'year' }>,
+  prefix: string,
+  data: StoredImport,
+  beside: { read: FeedRead | null; note: string | null },
+): Promise<CollectResult> {
+  const inFeed = (beside.read?.feed.entries ?? []).filter((e) => e.watchedDate?.startsWith(prefix)).map(fromFeed);
+  // The feed's viewings first: on the same day they win, carrying their slug and poster.
+  const viewings = latestPerFilm([...inFeed, ...exportViewings(data, prefix)], (f) => matchKey(f));
+  if (viewings.length === 0) throw noFilms(username, params);
+  return { films: await finish(deps, viewings, beside.read?.posters ?? new Map()), partial: false, note: beside.note, fromExport: true };
+}
+
+/** `all` from the export: every film of watched.csv, the feed's newer films folded in. */
+async function exportAll(deps: CollectDeps, username: string, params: MosaicParams, data: StoredImport): Promise<CollectResult> {
+  const beside = await feedBesideExport(deps, username, data);
+  const feedFilms = latestPerFilm((beside.read?.feed.entries ?? []).map(fromFeed), (f) => matchKey(f));
+  const viewings = withFeedFilms(exportFilms(data), feedFilms);
+  if (viewings.length === 0) throw noFilms(username, params);
+  return { films: await finish(deps, viewings, beside.read?.posters ?? new Map()), partial: false, note: beside.note, fromExport: true };
+}
+
+/** `recent` when Letterboxd refuses the feed but the member imported an export: its latest viewings. */
+async function exportRecent(deps: CollectDeps, count: number, data: StoredImport): Promise<CollectResult> {
+  const viewings = latestPerFilm(exportViewings(data, ''), (f) => matchKey(f)).slice(0, count);
+  if (viewings.length === 0) throw new AppError('NO_FILMS', 'Your export holds no diary entries.');
+  const reach = exportReach(data);
+  const note = `Letterboxd refused the RSS feed, so these are the latest films of your export${reach ? ` (up to ${longDay(reach)})` : ''}.`;
+  return { films: await finish(deps, viewings, new Map()), partial: false, note, fromExport: true };
+}
+
+async function collect(deps: CollectDeps, username: string, params: MosaicParams): Promise<CollectResult> {
   switch (params.mode) {
     case 'recent': {
-      const { feed, posters } = await readFeedPosters(deps, username);
-      const viewings = latestPerFilm(feed.entries.map(fromFeed)).slice(0, params.count);
+      let read: FeedRead;
+      try {
+        read = await readFeedPosters(deps, username);
+      } catch (err) {
+        const data = isAppError(err) && err.code === 'LETTERBOXD_BLOCKED' ? (deps.imports?.load(username) ?? null) : null;
+        if (data) return exportRecent(deps, params.count, data);
+        throw err;
+      }
+      const viewings = latestPerFilm(read.feed.entries.map(fromFeed)).slice(0, params.count);
       if (viewings.length === 0) throw new AppError('NO_FILMS', `${username} has no diary entries yet.`);
-      return { films: await finish(deps, viewings, posters), partial: false, note: null };
+      return { films: await finish(deps, viewings, read.posters), partial: false, note: null };
     }
     case 'month':
     case 'year':
       return collectPeriod(deps, username, params);
     case 'all': {
+      const data = deps.imports?.load(username) ?? null;
+      if (data) return exportAll(deps, username, params, data);
       const listed = await readFilmsPages(deps, username);
       if (listed.length === 0) throw noFilms(username, params);
       return { films: await finish(deps, listed.map((f) => fromList(f, null)), new Map()), partial: false, note: null };
     }
   }
+}
+
+/**
+ * Collects the films of `params`' period for `username` (lowercase), newest watched first (films
+ * pages' order for `all` without an export), each with its poster URL (Letterboxd's or TMDB's).
+ */
+export async function collectFilms(deps: CollectDeps, username: string, params: MosaicParams): Promise<CollectResult> {
+  const result = await collect(deps, username, params);
+  const problem = deps.tmdb?.problem;
+  if (problem) result.note = result.note ? `${result.note} ${problem}` : problem;
+  return result;
 }

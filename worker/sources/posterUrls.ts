@@ -1,13 +1,19 @@
 /**
- * Poster URLs for films whose list gave none (films pages, diary): remembered ones first, then
- * Letterboxd once per film (the poster lookup JSON, else the film page's JSON-LD), remembered for good.
+ * Poster URLs for films whose list gave none (films pages, diary, export), in the order of design §6:
+ * Letterboxd poster URLs already known (feed, earlier lookups: by slug, or by title and year for an
+ * export film, which has no slug), then TMDB when configured, then Letterboxd's film endpoints (the
+ * poster lookup JSON, else the film page's JSON-LD; for an export film the film page at the slug its
+ * title gives, then title-year, accepted when the page's year matches). Each film's answer is
+ * remembered for good, so a second mosaic resolves nothing.
  */
 import pLimit from 'p-limit';
 import { isAppError } from '../../common/errors.js';
 import { systemClock } from '../../common/clock.js';
-import type { PosterSource, PosterUrlEntry } from '../../db/posters.js';
+import { titleId, type PosterSource, type PosterUrlEntry, type TitlePoster, type TitlePosterEntry } from '../../db/posters.js';
+import { isTmdbRef } from '../tmdb.js';
 import { parseFilmPage, parsePosterJson } from './parseFilmPage.js';
-import type { CollectDeps, CollectedFilm } from './types.js';
+import { slugCandidates, titleKey, yearKey } from './titles.js';
+import type { CollectDeps, CollectedFilm, TmdbId } from './types.js';
 
 /** The width asked of `/film/{slug}/poster/std/{W}/`; posters.ts rewrites the size anyway. */
 export const POSTER_LOOKUP_WIDTH = 230;
@@ -16,39 +22,102 @@ const LOOKUP_CONCURRENCY = 4;
 /** Resolved URLs are written in batches, so a task that fails midway keeps what it learned. */
 const REMEMBER_BATCH = 25;
 
-type Lookup = { posterUrl: string | null; source: PosterSource | null } | 'refused';
+type Found = { posterUrl: string | null; source: PosterSource | null; slug?: string };
+/** 'missing': Letterboxd has no film page at the title's slugs (export films only). */
+type Lookup = Found | 'refused' | 'missing';
 
 function isBlocked(err: unknown): boolean {
   return isAppError(err) && err.code === 'LETTERBOXD_BLOCKED';
 }
 
+function keyOf(f: CollectedFilm): { titleKey: string; yearKey: number } {
+  return { titleKey: titleKey(f.title), yearKey: yearKey(f.year) };
+}
+
+/** One lookup per slug, or per title and year for films without slug. */
+interface Group {
+  films: CollectedFilm[];
+  slug: string | null;
+  /** Known missing from Letterboxd's film pages (title_posters 'none'): only TMDB may still answer. */
+  noFilmPage: boolean;
+}
+
 /**
- * Fills in `posterUrl` of each film in `pending` (all of them members of `films`). A film whose
- * lookup Letterboxd refused gets `posterRefused`; once refusals pass half of `films` the outcome is
- * settled (design §10.4), so the rest are marked refused without asking.
+ * Fills in `posterUrl` (and, for an export film found on Letterboxd, `slug`) of each film in `pending`
+ * (all of them members of `films`; `tmdbIds` names the TMDB id of those the feed gave one). A film whose lookup Letterboxd refused gets `posterRefused`;
+ * once refusals pass half of `films` the outcome is settled (design §10.4), so the rest are not asked
+ * of Letterboxd (TMDB still is).
  */
-export async function resolvePosterUrls(deps: CollectDeps, films: readonly CollectedFilm[], pending: readonly CollectedFilm[]): Promise<void> {
+export async function resolvePosterUrls(
+  deps: CollectDeps,
+  films: readonly CollectedFilm[],
+  pending: readonly CollectedFilm[],
+  tmdbIds: ReadonlyMap<CollectedFilm, TmdbId> = new Map(),
+): Promise<void> {
   const clock = deps.clock ?? systemClock;
+  const tmdb = deps.tmdb ?? null;
+  // A remembered TMDB poster counts only while TMDB is configured (its image host is allowed only then).
+  const usable = (url: string | null) => !isTmdbRef(url) || tmdb !== null;
+
   const slugs = [...new Set(pending.flatMap((f) => (f.slug ? [f.slug] : [])))];
   const known = deps.posterUrls.knownPosterUrls(slugs);
-  const toLookUp: CollectedFilm[] = [];
+  const titled = pending.filter((f) => !f.slug);
+  const keys = titled.map(keyOf);
+  const byTitle = deps.posterUrls.knownPostersByTitle(keys);
+  const remembered = deps.posterUrls.titlePosters(keys);
+
+  const groups = new Map<string, Group>();
+  const group = (id: string, f: CollectedFilm, slug: string | null, noFilmPage = false) => {
+    const g = groups.get(id);
+    if (g) g.films.push(f);
+    else groups.set(id, { films: [f], slug, noFilmPage });
+  };
   for (const f of pending) {
-    if (f.slug && known.has(f.slug)) f.posterUrl = known.get(f.slug)!;
-    else if (f.slug) toLookUp.push(f);
-    else f.posterUrl = null;
+    if (f.slug) {
+      if (known.has(f.slug) && usable(known.get(f.slug)!)) f.posterUrl = known.get(f.slug)!;
+      else group(`slug:${f.slug}`, f, f.slug);
+      continue;
+    }
+    const id = titleId(keyOf(f));
+    const lb: TitlePoster | undefined = byTitle.get(id);
+    const mine: TitlePoster | undefined = remembered.get(id);
+    // Letterboxd's own URL for the film first; then what an earlier lookup of this title found.
+    const hit = [lb, mine].find((t) => t && t.source !== 'none' && usable(t.posterUrl) && !isTmdbRef(t.posterUrl)) ??
+      [lb, mine].find((t) => t && t.source !== 'none' && usable(t.posterUrl));
+    if (hit) {
+      f.posterUrl = hit.posterUrl;
+      f.slug = hit.slug;
+    } else {
+      group(`title:${id}`, f, null, mine?.source === 'none');
+    }
   }
-  if (toLookUp.length === 0) return;
+  if (groups.size === 0) return;
 
   const failed = new AbortController();
   const signal = AbortSignal.any([deps.signal, failed.signal]);
   const limit = pLimit(LOOKUP_CONCURRENCY);
   const toRemember: PosterUrlEntry[] = [];
-  const remember = () => deps.posterUrls.rememberPosterUrls(toRemember.splice(0), clock.now());
+  const titlesToRemember: TitlePosterEntry[] = [];
+  const remember = () => {
+    const now = clock.now();
+    deps.posterUrls.rememberPosterUrls(toRemember.splice(0), now);
+    deps.posterUrls.rememberTitlePosters(titlesToRemember.splice(0), now);
+  };
   let refused = films.filter((f) => f.posterRefused).length;
   let jsonRefused = false;
   let done = 0;
 
-  async function lookUp(slug: string): Promise<Lookup> {
+  async function fromTmdb(f: CollectedFilm): Promise<string | null> {
+    if (!tmdb?.usable) return null;
+    const known = tmdbIds.get(f);
+    if (known) {
+      const ref = await tmdb.posterById(known.kind, known.id, signal);
+      if (ref) return ref;
+    }
+    return tmdb.posterByTitle(f.title, f.year, signal);
+  }
+
+  async function bySlug(slug: string): Promise<Lookup> {
     const film = `/film/${encodeURIComponent(slug)}/`;
     // The lookup JSON is challenged more often than film pages: after one refusal, skip it.
     if (!jsonRefused) {
@@ -72,25 +141,75 @@ export async function resolvePosterUrls(deps: CollectDeps, films: readonly Colle
     }
   }
 
-  const total = toLookUp.length;
+  /** An export film on Letterboxd: the film page at the title's slugs, accepted when its year matches. */
+  async function byTitleSlugs(f: CollectedFilm): Promise<Lookup> {
+    let unreadable = false;
+    for (const slug of slugCandidates(f.title, f.year)) {
+      try {
+        const res = await deps.http.page(`/film/${encodeURIComponent(slug)}/`, { signal, kind: 'film' });
+        if (res.status !== 200) continue;
+        const parsed = parseFilmPage(res.body);
+        if (!parsed.found) {
+          unreadable = true;
+          continue;
+        }
+        if (parsed.year === f.year) return { posterUrl: parsed.posterUrl, source: 'film-page', slug };
+      } catch (err) {
+        if (isBlocked(err)) return 'refused';
+        throw err;
+      }
+    }
+    // A page that did not read as a film page says nothing for sure: ask again next time.
+    return unreadable ? { posterUrl: null, source: null } : 'missing';
+  }
+
+  async function lookUp(g: Group): Promise<Lookup> {
+    const first = g.films[0];
+    const ref = await fromTmdb(first);
+    if (ref) return { posterUrl: ref, source: 'tmdb' };
+    // Past half refused, the outcome is settled (design §10.4): stop asking Letterboxd.
+    if (refused > films.length / 2) return 'refused';
+    if (g.slug) return bySlug(g.slug);
+    if (g.noFilmPage) return { posterUrl: null, source: null };
+    return byTitleSlugs(first);
+  }
+
+  function settle(g: Group, found: Lookup): void {
+    const first = g.films[0];
+    if (found === 'refused') {
+      for (const f of g.films) {
+        f.posterUrl = null;
+        f.posterRefused = true;
+        refused++;
+      }
+      return;
+    }
+    const key = keyOf(first);
+    if (found === 'missing') {
+      for (const f of g.films) f.posterUrl = null;
+      titlesToRemember.push({ ...key, slug: null, posterUrl: null, source: 'none' });
+      return;
+    }
+    const slug = g.slug ?? found.slug ?? null;
+    for (const f of g.films) {
+      f.posterUrl = found.posterUrl;
+      if (!f.slug && slug) f.slug = slug;
+    }
+    if (!found.source) return;
+    if (slug) toRemember.push({ slug, posterUrl: found.posterUrl, source: found.source, titleKey: key.titleKey, year: first.year });
+    if (!g.slug) titlesToRemember.push({ ...key, slug, posterUrl: found.posterUrl, source: found.source });
+  }
+
+  const list = [...groups.values()];
+  const total = list.reduce((n, g) => n + g.films.length, 0);
   deps.progress('collecting', 0, total, `Collecting data: poster 0 of ${total}`);
   try {
     await Promise.all(
-      toLookUp.map((f) =>
+      list.map((g) =>
         limit(async () => {
-          // Past half refused, the outcome is settled (design §10.4): stop asking.
-          const settled = refused > films.length / 2;
-          const found = settled ? 'refused' : await lookUp(f.slug!);
-          if (found === 'refused') {
-            f.posterUrl = null;
-            f.posterRefused = true;
-            if (!settled) refused++;
-          } else {
-            f.posterUrl = found.posterUrl;
-            if (found.source) toRemember.push({ slug: f.slug!, posterUrl: found.posterUrl, source: found.source });
-            if (toRemember.length >= REMEMBER_BATCH) remember();
-          }
-          done++;
+          settle(g, await lookUp(g));
+          if (toRemember.length + titlesToRemember.length >= REMEMBER_BATCH) remember();
+          done += g.films.length;
           deps.progress('collecting', done, total, `Collecting data: poster ${done} of ${total}`);
         }),
       ),

@@ -1,21 +1,32 @@
 /** What the sources hand the pipeline, and the small bag of collaborators they get. */
 import type { Clock } from '../../common/clock.js';
 import type { Film, Stage } from '../../common/task.js';
+import type { ImportStore } from '../../db/imports.js';
 import type { PosterStore } from '../../db/posters.js';
 import type { Http } from '../http.js';
+import type { TmdbSession } from '../tmdb.js';
 
 /**
- * A film to draw, with the poster URL Letterboxd gave for it (null: no poster, or none could be had).
- * `posterRefused` marks a film whose poster lookup Letterboxd refused (counts toward design §10.4).
+ * A film to draw, with the poster URL Letterboxd gave for it (null: no poster, or none could be had;
+ * `tmdb:/x.jpg`: a TMDB poster). `posterRefused` marks a film whose poster lookup Letterboxd refused
+ * (counts toward design §10.4).
  */
 export type CollectedFilm = Film & { posterUrl: string | null; posterRefused?: boolean };
 
+/** A film's TMDB id, as the feed names it (`tmdb:movieId` / `tmdb:tvId`). */
+export interface TmdbId {
+  kind: 'movie' | 'tv';
+  id: number;
+}
+
 export interface CollectResult {
-  /** Newest watched first (feed, diary), or the films pages' own order (`all`). */
+  /** Newest watched first (feed, diary, export), or the films pages' own order (`all`). */
   films: CollectedFilm[];
   /** True when the list is knowingly incomplete (a month the feed only partly covers). */
   partial: boolean;
   note: string | null;
+  /** The list came from the member's imported export (design §6). */
+  fromExport?: boolean;
 }
 
 /** The worker loop's progress call (throttled there; throws when the task was cancelled). */
@@ -23,7 +34,14 @@ export type Progress = (stage: Stage, done: number | null, total: number | null,
 
 export interface CollectDeps {
   http: Pick<Http, 'page'>;
-  posterUrls: Pick<PosterStore, 'knownPosterUrls' | 'rememberPosterUrls'>;
+  posterUrls: Pick<
+    PosterStore,
+    'knownPosterUrls' | 'rememberPosterUrls' | 'knownPostersByTitle' | 'titlePosters' | 'rememberTitlePosters'
+  >;
+  /** Members' imported exports; absent: Letterboxd's pages are the only source. */
+  imports?: Pick<ImportStore, 'load'> | null;
+  /** TMDB for this task (TMDB_API_KEY set); absent: posters come from Letterboxd only. */
+  tmdb?: TmdbSession | null;
   progress: Progress;
   signal: AbortSignal;
   clock?: Clock;

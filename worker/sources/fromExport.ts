@@ -1,0 +1,141 @@
+/**
+ * Films from a member's imported export (design §6, §10.1): pure functions from the parsed CSVs to
+ * viewings. An export names films by title and year only, so films meet under `matchKey`.
+ */
+import type { ExportData, ExportViewing } from '../../db/imports.js';
+import type { CollectedFilm, TmdbId } from './types.js';
+import { titleKey, yearKey } from './titles.js';
+
+/** A viewing, before rewatches are folded into one film. */
+export interface Viewing {
+  film: CollectedFilm;
+  /** The poster is unknown (not "none"): resolve it like a films-page film. */
+  posterUnknown: boolean;
+  /** The film's TMDB id when the feed named it (a poster source when TMDB is configured). */
+  tmdb?: TmdbId | null;
+}
+
+/** Where the same film from the feed, the films pages and the export meet. */
+export function matchKey(f: { title: string; year: number | null }): string {
+  return `${yearKey(f.year)}\u0000${titleKey(f.title)}`;
+}
+
+function ratingsOf(data: ExportData): Map<string, number | null> {
+  const out = new Map<string, number | null>();
+  for (const r of data.ratings) out.set(matchKey({ title: r.name, year: r.year }), r.rating);
+  return out;
+}
+
+function viewing(title: string, year: number | null, rating: number | null, watchedDate: string | null): Viewing {
+  return { film: { title, year, rating, slug: null, watchedDate, posterUrl: null }, posterUnknown: true };
+}
+
+/**
+ * The diary's viewings whose Watched Date starts with `prefix` ("2025-", "2025-10-"; "" for all), newest
+ * logged first, as the feed lists them: the file is oldest first, so it is read backwards. A viewing's
+ * rating is the diary row's, else the member's rating in ratings.csv.
+ */
+export function exportViewings(data: ExportData, prefix: string): Viewing[] {
+  const ratings = ratingsOf(data);
+  const out: Viewing[] = [];
+  for (let i = data.diary.length - 1; i >= 0; i--) {
+    const v: ExportViewing = data.diary[i];
+    if (!v.watchedDate?.startsWith(prefix)) continue;
+    out.push(viewing(v.name, v.year, v.rating ?? ratings.get(matchKey({ title: v.name, year: v.year })) ?? null, v.watchedDate));
+  }
+  return out;
+}
+
+/**
+ * Every film of watched.csv (or of the diary, when the export has no watched.csv), newest first by its
+ * latest diary Watched Date, else by its watched.csv Date; ties keep the later row first. Rated as in
+ * ratings.csv, else as at its latest viewing. Two rows with the same title and year stay two films:
+ * watched.csv has one row per film.
+ */
+export function exportFilms(data: ExportData): Viewing[] {
+  const ratings = ratingsOf(data);
+  const latest = new Map<string, { date: string; rating: number | null }>();
+  for (const v of data.diary) {
+    if (!v.watchedDate) continue;
+    const key = matchKey({ title: v.name, year: v.year });
+    const seen = latest.get(key);
+    if (!seen || v.watchedDate >= seen.date) latest.set(key, { date: v.watchedDate, rating: v.rating });
+  }
+  const rows =
+    data.watched.length > 0
+      ? data.watched.map((w) => ({ title: w.name, year: w.year, date: w.date }))
+      : distinctDiaryFilms(data);
+  const films = rows.map((w, i) => {
+    const key = matchKey(w);
+    const last = latest.get(key);
+    const rating = ratings.has(key) ? ratings.get(key)! : (last?.rating ?? null);
+    return { v: viewing(w.title, w.year, rating, last?.date ?? w.date), i };
+  });
+  films.sort((a, b) => {
+    const da = a.v.film.watchedDate ?? '';
+    const db = b.v.film.watchedDate ?? '';
+    return da === db ? b.i - a.i : da < db ? 1 : -1;
+  });
+  return films.map((f) => f.v);
+}
+
+function distinctDiaryFilms(data: ExportData): { title: string; year: number | null; date: string | null }[] {
+  const seen = new Set<string>();
+  const out: { title: string; year: number | null; date: string | null }[] = [];
+  for (const v of data.diary) {
+    const key = matchKey({ title: v.name, year: v.year });
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ title: v.name, year: v.year, date: v.watchedDate ?? v.date });
+  }
+  return out;
+}
+
+/** The latest day the export knows of (its diary's or watched.csv's), for "since your export" notes. */
+export function exportReach(data: ExportData): string | null {
+  let max: string | null = null;
+  for (const v of data.diary) for (const d of [v.watchedDate, v.date]) if (d && (max === null || d > max)) max = d;
+  for (const w of data.watched) if (w.date && (max === null || w.date > max)) max = w.date;
+  return max;
+}
+
+/**
+ * Films watched since the export, as the feed shows them, folded into the export's films: a feed
+ * viewing of a film the export has lends it its slug, poster and TMDB id (and its date and rating
+ * when newer); any other feed film is added. Newest first again afterwards.
+ */
+export function withFeedFilms(exported: Viewing[], feed: readonly Viewing[]): Viewing[] {
+  const byKey = new Map<string, Viewing>();
+  for (const v of exported) if (!byKey.has(matchKey(v.film))) byKey.set(matchKey(v.film), v);
+  const out = [...exported];
+  for (const f of feed) {
+    const mine = byKey.get(matchKey(f.film));
+    if (!mine) {
+      byKey.set(matchKey(f.film), f);
+      out.push(f);
+      continue;
+    }
+    lend(mine, f);
+    if ((f.film.watchedDate ?? '') > (mine.film.watchedDate ?? '')) {
+      mine.film.watchedDate = f.film.watchedDate;
+      mine.film.rating = f.film.rating;
+    }
+  }
+  return out
+    .map((v, i) => ({ v, i }))
+    .sort((a, b) => {
+      const da = a.v.film.watchedDate ?? '';
+      const db = b.v.film.watchedDate ?? '';
+      return da === db ? a.i - b.i : da < db ? 1 : -1;
+    })
+    .map((x) => x.v);
+}
+
+/** Gives `to` (an export film, no slug) what the feed knows of the same film. */
+export function lend(to: Viewing, from: Viewing): void {
+  if (to.film.slug || !from.film.slug) return;
+  to.film.slug = from.film.slug;
+  to.tmdb = from.tmdb ?? null;
+  to.film.posterUrl = from.film.posterUrl;
+  to.posterUnknown = from.posterUnknown;
+}
