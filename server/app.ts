@@ -9,6 +9,7 @@ import type { Logger } from '../common/log.js';
 import type { TaskStore } from '../db/tasks.js';
 import type { ResultStore } from '../db/results.js';
 import type { WorkerStore } from '../db/workers.js';
+import type { ImportStore } from '../db/imports.js';
 import type { HostPolicy } from './hosts.js';
 import { requestLog } from './middleware/requestLog.js';
 import { securityHeaders, hostGuard } from './middleware/security.js';
@@ -18,12 +19,15 @@ import { staticClient, spaFallback, notFoundText } from './middleware/client.js'
 import { taskRoutes } from './routes/tasks.js';
 import { mosaicRoutes } from './routes/mosaics.js';
 import { healthRoutes } from './routes/health.js';
+import { createExportRoutes } from './routes/export.js';
 
 /** What the HTTP app needs; each route narrows it further. */
 export interface AppDeps {
   tasks: Pick<TaskStore, 'enqueue' | 'get' | 'cancel' | 'queuePosition' | 'counts'>;
   results: Pick<ResultStore, 'etag' | 'image' | 'summary' | 'listByUser' | 'listRecent'>;
   workers: Pick<WorkerStore, 'live'>;
+  /** Members' Letterboxd exports: the upload route replaces them; an import makes older results stale. */
+  imports: Pick<ImportStore, 'replace' | 'importedAt'>;
   hosts: HostPolicy;
   clock: Pick<Clock, 'now'>;
   log: Logger;
@@ -47,6 +51,11 @@ export function createApp(deps: AppDeps): Koa {
     ctx.set('Cache-Control', 'no-store'); // JSON answers are live state; the result route overrides this
     await next();
   });
+  // The export upload reads its own raw body (20 MB cap); there is no global body parser to bypass.
+  api.use(createExportRoutes({
+    imports: deps.imports, clock: deps.clock, log: deps.log,
+    limit: rateLimit(createRateLimiter(10, deps.clock.now)), // uploads per IP per minute
+  }).routes());
   taskRoutes(api, deps, rateLimit(createRateLimiter(deps.rateLimitPerMin, deps.clock.now)));
   mosaicRoutes(api, deps);
   healthRoutes(api, deps);

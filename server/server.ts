@@ -11,6 +11,7 @@ import type { Logger } from '../common/log.js';
 import type { Db } from '../db/open.js';
 import { createTaskStore } from '../db/tasks.js';
 import { createResultStore } from '../db/results.js';
+import { createImportStore } from '../db/imports.js';
 import { createWorkerStore } from '../db/workers.js';
 import { createEventStore } from '../db/events.js';
 import { createFeedReader } from '../db/feed.js';
@@ -68,6 +69,7 @@ export function createServer(deps: ServerDeps): MoviemosaicServer {
     tasks,
     results: createResultStore(db),
     workers: createWorkerStore(db),
+    imports: createImportStore(db),
     hosts: deps.hosts,
     clock: deps.clock,
     log,

@@ -11,7 +11,7 @@ import { isTaskId } from '../taskId.js';
 /** The action a mosaic request runs in the worker. */
 export const CREATE_MOSAIC = 'create_mosaic';
 
-type Deps = Pick<AppDeps, 'tasks' | 'results' | 'clock'>;
+type Deps = Pick<AppDeps, 'tasks' | 'results' | 'clock' | 'imports'>;
 
 function taskNotFound(): AppError {
   return new AppError('TASK_NOT_FOUND', 'There is no mosaic task with this id. It may have been cleaned up; start a new mosaic.');
@@ -34,7 +34,9 @@ export function taskRoutes(router: Router, deps: Deps, limitNewTasks: Middleware
 
   router.post('/api/mosaics', limitNewTasks, async (ctx) => {
     const request = normalizeRequest(await readJson(ctx), new Date(clock.now()));
-    const { task, deduped } = tasks.enqueue({ action: CREATE_MOSAIC, ...request });
+    // A newer export import makes that member's earlier results stale for dedupe (design §10.3).
+    const staleBefore = deps.imports.importedAt(request.username) ?? undefined;
+    const { task, deduped } = tasks.enqueue({ action: CREATE_MOSAIC, ...request, staleBefore });
     ctx.status = deduped ? 200 : 202;
     if (!deduped) ctx.set('Location', `/api/tasks/${task.id}`);
     ctx.body = { task: withQueuePosition(tasks, task) } satisfies TaskResponse;

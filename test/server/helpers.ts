@@ -7,6 +7,7 @@ import type { ServerMessage } from '../../common/protocol.js';
 import { openDb, type Db } from '../../db/open.js';
 import { createTaskStore, type TaskStore } from '../../db/tasks.js';
 import { createResultStore, type ResultStore } from '../../db/results.js';
+import { createImportStore } from '../../db/imports.js';
 import { createWorkerStore } from '../../db/workers.js';
 import { createHostPolicy } from '../../server/hosts.js';
 import { createApp, type AppDeps } from '../../server/app.js';
@@ -126,6 +127,7 @@ export async function testApp(overrides: Partial<AppDeps> = {}) {
     tasks,
     results,
     workers: createWorkerStore(db),
+    imports: createImportStore(db),
     hosts: testHosts(),
     clock,
     log,
