@@ -4,31 +4,17 @@
  * calls is given to it, so tests can run it against the fake Letterboxd.
  */
 import { AppError } from '../common/errors.js';
-import type { Film, Format, Layout, MosaicParams } from '../common/task.js';
+import type { Film, MosaicParams } from '../common/task.js';
+import type { ComposeInput, ComposeOutput } from './compose/compose.js';
 import { periodLabel, normalizeRequest } from '../common/task.js';
 import type { Action, ActionHelpers } from './loop.js';
 import type { CollectResult, CollectedFilm, Progress } from './sources/types.js';
 import type { PosterResult } from './posters.js';
 import { BLOCKED_ADVICE } from './sources/types.js';
 
-export interface ComposeRequest {
-  username: string;
-  label: string;
-  films: Film[];
-  tiles: (Buffer | null)[];
-  layout: Layout;
-  columns?: number;
-  format: Format;
-  tileWidth: number;
-  signal?: AbortSignal;
-}
-export interface ComposedMosaic {
-  image: Buffer;
-  width: number;
-  height: number;
-  contentType: string;
-  note: string | null;
-}
+/** The compose step's contract is compose.ts's own (a type-only import: sharp is not loaded here). */
+export type ComposeRequest = ComposeInput;
+export type ComposedMosaic = Pick<ComposeOutput, 'image' | 'width' | 'height' | 'contentType' | 'note'>;
 
 /** What the action needs, each already bound to its collaborators (http, db, cache) by worker/main.ts. */
 export interface MosaicParts {

@@ -12,6 +12,7 @@ import type { Logger } from '../../common/log.js';
 import { normalizeUsername } from '../../common/task.js';
 import type { ImportResponse } from '../../common/protocol.js';
 import type { ImportStore } from '../../db/imports.js';
+import { readBody } from '../middleware/body.js';
 import { HttpError } from '../middleware/errors.js';
 import { DEFAULT_EXPORT_LIMITS, parseExport, type ExportLimits } from '../export/parseExport.js';
 
@@ -42,46 +43,11 @@ function tooLarge(max: number): HttpError {
   });
 }
 
-/** The raw request body, at most `max` bytes (a declared Content-Length over it is refused unread). */
+/** The raw request body, at most `max` bytes (the shared bounded reader, with the export's errors). */
 function readRaw(ctx: Context, max: number): Promise<Buffer> {
-  const declared = ctx.request.length;
-  if (declared !== undefined && declared > max) return Promise.reject(tooLarge(max));
-  return new Promise((resolve, reject) => {
-    const req = ctx.req;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const cleanup = () => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('aborted', onAborted);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        cleanup();
-        req.pause();
-        reject(tooLarge(max));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(Buffer.concat(chunks, size));
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
-    const onAborted = () => {
-      cleanup();
-      reject(new HttpError(400, 'INVALID_EXPORT', 'The upload was cut short; try again.'));
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('aborted', onAborted);
+  return readBody(ctx, max, {
+    tooLarge: () => tooLarge(max),
+    cutShort: () => new HttpError(400, 'INVALID_EXPORT', 'The upload was cut short; try again.'),
   });
 }
 
