@@ -139,6 +139,7 @@ ${v.mode === 'own-ca' ? ABOUT_CA : ''}`;
 <meta name="robots" content="noindex">
 <title>Set up moviemosaic on this device</title>
 <link rel="stylesheet" href="/setup/setup.css">
+<link rel="icon" href="data:,">
 </head>
 <body>
 <main>

@@ -1,0 +1,404 @@
+/**
+ * The PWA in real Chromium against the whole app (helpers/app.ts): the real server and worker
+ * processes making real mosaics from the fake Letterboxd, on http://localhost (a secure context) and
+ * on a LAN-style name over plain HTTP (not one). One persistent browser profile for the file: later
+ * tests use what earlier ones left (mosaics seen, the service worker). Screenshots of each page at
+ * phone and desktop widths go to test-output/screenshots/.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { currentMonth, periodLabel, type MosaicParams } from '../../common/task.js';
+import { expectedFilms } from '../helpers/fakeLetterboxd.js';
+import { launchTrustingBrowser, type TrustingBrowser } from '../tls/browser.js';
+import { startApp, type App } from './helpers/app.js';
+import {
+  DESKTOP,
+  DEVICE_THUMBS,
+  ID,
+  MOSAIC_IMG,
+  installPageHelpers,
+  screenshots,
+  taskFrames,
+  waitForImages,
+  waitForProgress,
+  watchSockets,
+  type SocketLog,
+} from './helpers/page.js';
+
+/** A LAN-style name (mapped to 127.0.0.1 in the browser): plain HTTP there is not a secure context. */
+const LAN = 'moviemosaic-test.lan';
+
+let app: App;
+let base = '';
+let b: TrustingBrowser;
+let sockets: SocketLog;
+/** Mosaic pages made by earlier tests, reused by the offline and layout tests. */
+const made: { marathon?: string; dave?: string } = {};
+
+test.before(async () => {
+  // marathon's posters come through the gate: the progress tests decide how far downloads get.
+  const [started, launched] = await Promise.allSettled([
+    startApp({ allowedHosts: [LAN], gated: ['marathon'] }),
+    launchTrustingBrowser({ caPem: null, hostMap: [LAN], viewport: DESKTOP }),
+  ]);
+  if (started.status === 'fulfilled') app = started.value;
+  if (launched.status === 'fulfilled') b = launched.value;
+  for (const r of [started, launched]) if (r.status === 'rejected') throw r.reason;
+  base = `http://localhost:${app.httpPort}`;
+  b.context.setDefaultTimeout(20_000);
+  await installPageHelpers(b.context);
+  sockets = watchSockets(b.page);
+});
+
+test.after(async () => {
+  await b?.close();
+  await app?.stop();
+});
+
+const form = (page: Page) => page.locator('page-home mm-mosaic-form');
+
+/** Opens `/` and fills the form for `username` (period as its label, e.g. "A chosen month"). */
+async function fillForm(page: Page, username: string, period?: string): Promise<void> {
+  await page.goto(`${base}/`);
+  await form(page).locator('#username').fill(username);
+  if (period) await form(page).locator('label', { hasText: period }).click();
+}
+
+function monthBefore(now = new Date()): string {
+  return currentMonth(new Date(now.getFullYear(), now.getMonth() - 1, 1));
+}
+
+test('the shell loads under the strict CSP, is installable, and its service worker takes control', async () => {
+  const { page } = b;
+  const res = await page.goto(`${base}/`);
+  assert.match(res?.headers()['content-security-policy'] ?? '', /script-src 'self'; style-src 'self'/);
+  await page.locator('page-home h1').waitFor();
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+
+  const manifest = await page.evaluate(async () => (await fetch('/manifest.webmanifest')).json());
+  assert.is(manifest.display, 'standalone');
+  assert.is(manifest.start_url, '/');
+  assert.is(manifest.id, '/');
+  assert.ok(manifest.name && manifest.short_name && manifest.theme_color && manifest.background_color);
+  const icons = manifest.icons as { src: string; sizes: string; purpose: string }[];
+  for (const [sizes, purpose] of [['192x192', 'any'], ['512x512', 'any'], ['512x512', 'maskable']]) {
+    const icon = icons.find((i) => i.sizes === sizes && i.purpose === purpose);
+    assert.ok(icon, `${sizes} ${purpose}`);
+    const png = Buffer.from(await (await fetch(base + icon.src)).arrayBuffer());
+    assert.is(`${png.readUInt32BE(16)}x${png.readUInt32BE(20)}`, sizes, `${icon.src} really is ${sizes}`);
+  }
+
+  // A persistent profile on http://localhost: nothing stands in the way of installing.
+  const cdp = await b.context.newCDPSession(page);
+  const { installabilityErrors } = (await cdp.send('Page.getInstallabilityErrors')) as { installabilityErrors: { errorId: string }[] };
+  assert.equal(installabilityErrors.map((e) => e.errorId), []);
+  await cdp.detach();
+  assert.equal(b.problems, [], 'no console errors or CSP violations');
+});
+
+test('a mosaic through the form: socket frames move the progress bar, without a reload, until the mosaic shows', async () => {
+  const { page } = b;
+  const month = currentMonth(new Date());
+  const total = expectedFilms(app.lb.members.get('marathon')!, { mode: 'month', month } as MosaicParams).length;
+  assert.ok(total >= 30, `marathon watched ${total} films this month`);
+
+  await fillForm(page, 'marathon');
+  // A reload would lose this; a single-page navigation keeps it.
+  await page.evaluate(() => (window.mmSameDocument = true));
+  app.gate.hold();
+  try {
+    await form(page).locator('button[type=submit]').click();
+    await page.waitForURL(new RegExp(`/task/${ID}$`));
+    const taskId = page.url().split('/').pop()!;
+    await app.gate.held(1);
+    assert.is(await waitForProgress(page, total, 0), 0, 'downloading: 0 so far');
+    app.gate.release(10);
+    const first = await waitForProgress(page, total, 10);
+    app.gate.release(10);
+    const second = await waitForProgress(page, total, 20);
+    assert.ok(first < second && second < total, `the bar moved: ${first} → ${second} of ${total}`);
+    assert.match((await page.locator('page-task mm-task-progress .row').textContent()) ?? '', `${second} of ${total}`);
+    app.gate.release();
+
+    await page.waitForURL(new RegExp(`/user/marathon/${taskId}$`));
+    made.marathon = page.url();
+    await page.locator('page-user h1', { hasText: `marathon · ${periodLabel({ mode: 'month', month } as MosaicParams)}` }).waitFor();
+    await waitForImages(page, MOSAIC_IMG);
+    assert.is(await page.evaluate(() => window.mmSameDocument), true, 'no page load from submit to mosaic');
+
+    // What the socket delivered: this task's changes in seq order, moving forward, ending COMPLETE.
+    const frames = taskFrames(sockets, taskId);
+    assert.ok(frames.length >= 4, `${frames.length} task frames`);
+    assert.ok(frames.every((f) => f.url === `ws://localhost:${app.httpPort}/ws`), 'over the page’s own socket');
+    const seqs = frames.map((f) => f.seq);
+    assert.equal(seqs, [...seqs].sort((x, y) => x - y), 'in seq order');
+    const done = frames.filter((f) => f.task.stage === 'downloading').map((f) => f.task.progress?.done ?? -1);
+    assert.equal(done, [...done].sort((x, y) => x - y), 'progress never goes back');
+    assert.ok(done.includes(first) && done.includes(second), `frames carried ${first} and ${second}: ${done.join(', ')}`);
+    assert.is(frames[frames.length - 1].task.status, 'COMPLETE');
+  } finally {
+    app.gate.release();
+  }
+  const { phoneScrollWidth } = await screenshots(page, 'mosaic');
+  assert.ok(phoneScrollWidth <= 360, `mosaic page is ${phoneScrollWidth} px wide at 360`);
+  assert.equal(b.problems, []);
+});
+
+test('the mosaic page: image, alt text, download name, escaped film list, make another; survives a reload', async () => {
+  const { page } = b;
+  const params = { mode: 'recent', count: 5 } as MosaicParams;
+  const films = expectedFilms(app.lb.members.get('dave')!, params);
+  await fillForm(page, 'Dave', 'The last films watched');
+  await form(page).locator('#count').fill('5');
+  await form(page).locator('#username').press('Enter');
+  await page.waitForURL(new RegExp(`/user/dave/${ID}$`));
+  made.dave = page.url();
+  const taskId = made.dave.split('/').pop()!;
+
+  const check = async () => {
+    await page.locator('page-user h1', { hasText: 'dave · last 5 films' }).waitFor();
+    await waitForImages(page, MOSAIC_IMG);
+    const alt = `Poster mosaic of 5 films dave watched, last 5 films: ${films.map((f) => (f.year ? `${f.title} (${f.year})` : f.title)).join('; ')}.`;
+    assert.is(await page.locator('page-user mm-mosaic-view img').getAttribute('alt'), alt);
+    const download = page.locator('page-user a[download]');
+    assert.is(await download.getAttribute('download'), 'dave-last-5-films.jpg');
+    assert.is(await download.getAttribute('href'), `/api/tasks/${taskId}/result`);
+    const list = (await page.locator('page-user mm-film-list ol').textContent())?.replace(/\s+/g, ' ') ?? '';
+    for (const f of films) assert.ok(list.includes(f.title), `the list names ${f.title}`);
+    assert.ok(films.some((f) => /[&<"]/.test(f.title)), 'titles that need escaping are among them');
+    assert.match(list, '★');
+    assert.is(await page.locator('page-user a', { hasText: 'Make another' }).getAttribute('href'), '/?user=dave');
+  };
+  await check();
+  await page.reload();
+  await check();
+  assert.equal(b.problems, []);
+});
+
+test('the progress page: stage, counts and time; survives a reload and keeps moving; cancel goes home saying so', async () => {
+  const { page } = b;
+  const month = monthBefore();
+  const total = expectedFilms(app.lb.members.get('marathon')!, { mode: 'month', month } as MosaicParams).length;
+  const label = periodLabel({ mode: 'month', month } as MosaicParams);
+  app.gate.hold();
+  try {
+    await fillForm(page, 'marathon', 'A chosen month');
+    await form(page).locator('#month').fill(month);
+    await form(page).locator('button[type=submit]').click();
+    await page.waitForURL(new RegExp(`/task/${ID}$`));
+    const taskUrl = page.url();
+    await app.gate.held(1);
+    app.gate.release(5);
+    await waitForProgress(page, total, 5);
+    const live = page.locator('page-task mm-task-progress [aria-live="polite"]');
+    assert.match((await live.textContent()) ?? '', 'Fetching posters');
+    assert.match((await page.locator('page-task mm-task-progress .row').textContent()) ?? '', new RegExp(`5 of ${total}[\\s\\S]*\\d:\\d\\d`));
+    assert.match((await page.locator('page-task h1').textContent()) ?? '', `Making marathon · ${label}`);
+    const { phoneScrollWidth } = await screenshots(page, 'task-progress');
+    assert.ok(phoneScrollWidth <= 360, `progress page is ${phoneScrollWidth} px wide at 360`);
+
+    await page.reload();
+    assert.is(page.url(), taskUrl);
+    await waitForProgress(page, total, 5);
+    // Only the socket can bring what happens after the reloaded page's first REST read.
+    app.gate.release(5);
+    await waitForProgress(page, total, 10);
+
+    await page.locator('page-task button', { hasText: 'Cancel' }).click();
+    await page.waitForURL(new RegExp(`/\\?task=${ID}$`));
+    const banner = page.locator('page-home mm-error-banner section');
+    assert.match((await banner.textContent()) ?? '', `You cancelled the mosaic marathon · ${label}`);
+    await page.reload();
+    await banner.waitFor();
+    assert.match((await banner.textContent()) ?? '', 'You cancelled');
+  } finally {
+    app.gate.release();
+  }
+  assert.equal(b.problems, []);
+});
+
+test('an unknown member: back on / with the message and what to do, focused, and after a reload too', async () => {
+  const { page } = b;
+  await fillForm(page, 'nosuchmember');
+  await form(page).locator('button[type=submit]').click();
+  await page.waitForURL(new RegExp(`/\\?task=${ID}$`));
+  const banner = page.locator('page-home mm-error-banner section[role="alert"]');
+  await banner.waitFor();
+  const text = (await banner.textContent())?.replace(/\s+/g, ' ') ?? '';
+  assert.match(text, 'No such Letterboxd member');
+  assert.match(text, 'Letterboxd has no member called "nosuchmember"');
+  assert.match(text, 'letterboxd.com/name');
+  await page.waitForFunction(() => {
+    const banner = window.mmQueryAll?.(['mm-app', 'page-home', 'mm-error-banner'])[0];
+    return banner?.shadowRoot?.activeElement?.id === 'error-title';
+  });
+  const { phoneScrollWidth } = await screenshots(page, 'error-banner');
+  assert.ok(phoneScrollWidth <= 360, `error page is ${phoneScrollWidth} px wide at 360`);
+  await page.reload();
+  await banner.waitFor();
+  assert.is(await form(page).locator('#username').inputValue(), 'nosuchmember', 'the form keeps the request');
+  await page.locator('page-home mm-error-banner button', { hasText: 'Dismiss' }).click();
+  assert.is(new URL(page.url()).search, '');
+  assert.is(await page.locator('page-home mm-error-banner section').count(), 0);
+  assert.equal(b.problems, []);
+});
+
+test('offline: after two mosaics, reloading / and each /user/... page still shows both images', async () => {
+  const { page, context } = b;
+  assert.ok(made.marathon && made.dave, 'needs the mosaics of the earlier tests');
+  await page.goto(`${base}/`);
+  const deviceList = page.locator('page-home mm-mosaic-list').first();
+  await deviceList.scrollIntoViewIfNeeded();
+  await waitForImages(page, DEVICE_THUMBS, 2);
+  // The gallery's thumbnails load lazily: bring them in for the screenshot.
+  await page.locator('page-home section[aria-labelledby="gallery"] mm-mosaic-list').scrollIntoViewIfNeeded();
+  await waitForImages(page, ['mm-app', 'page-home', 'section[aria-labelledby="gallery"] mm-mosaic-list', 'img'], 2);
+  const { phoneScrollWidth } = await screenshots(page, 'home');
+  assert.ok(phoneScrollWidth <= 360, `home is ${phoneScrollWidth} px wide at 360`);
+
+  await context.setOffline(true);
+  try {
+    await page.reload();
+    await page.locator('page-home p', { hasText: 'The gallery needs a connection to the server.' }).waitFor();
+    await deviceList.scrollIntoViewIfNeeded();
+    await waitForImages(page, DEVICE_THUMBS, 2);
+    for (const path of [made.marathon, made.dave].map((u) => new URL(u).pathname)) {
+      assert.is(await deviceList.locator(`a[href="${path}"]`).count(), 1, `${path} is listed on this device`);
+    }
+    await page.locator('mm-offline-indicator span', { hasText: 'Offline' }).waitFor();
+    for (const [url, title] of [
+      [made.marathon, 'marathon · '],
+      [made.dave, 'dave · last 5 films'],
+    ]) {
+      await page.goto(url);
+      await page.reload();
+      await page.locator('page-user h1', { hasText: title }).waitFor();
+      await waitForImages(page, MOSAIC_IMG);
+    }
+  } finally {
+    await context.setOffline(false);
+    // Offline fetches (the gallery, the socket) log network errors by design.
+    b.problems.length = 0;
+  }
+});
+
+test('keyboard only: fill in and send the form without a mouse', async () => {
+  const { page } = b;
+  await page.goto(`${base}/`);
+  await page.locator('page-home h1').waitFor();
+  const focused = () =>
+    page.evaluate(() => {
+      let a: Element | null = document.activeElement;
+      while (a?.shadowRoot?.activeElement) a = a.shadowRoot.activeElement;
+      return a ? `${a.tagName.toLowerCase()}${a.id ? '#' + a.id : ''}${a instanceof HTMLInputElement ? `[${a.type}=${a.value}]` : ''}` : '';
+    });
+  let presses = 0;
+  while (!(await focused()).startsWith('input#username') && presses++ < 10) await page.keyboard.press('Tab');
+  assert.match(await focused(), /^input#username/);
+  assert.ok(presses <= 3, `the username is among the first stops (${presses} tabs)`);
+  // The form remembers the last name used on this device; replace it.
+  await page.keyboard.press('ControlOrMeta+A');
+  await page.keyboard.type('dave');
+  await page.keyboard.press('Tab');
+  assert.is(await focused(), 'input[radio=this-month]');
+  for (let i = 0; i < 4; i++) await page.keyboard.press('ArrowDown');
+  assert.is(await focused(), 'input[radio=all]');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('ArrowDown');
+  assert.is(await focused(), 'input[radio=grid]');
+  await page.keyboard.press('Tab');
+  assert.is(await focused(), 'button');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(new RegExp(`/user/dave/${ID}$`));
+  await page.locator('page-user h1', { hasText: 'dave · all films' }).waitFor();
+  await waitForImages(page, MOSAIC_IMG);
+  assert.is(await page.locator('page-user a[download]').getAttribute('download'), 'dave-all-films-grid.jpg');
+  assert.equal(b.problems, []);
+});
+
+test('from 360 px phones to desktops, light and dark: no page scrolls sideways', async () => {
+  const { page } = b;
+  await page.setViewportSize({ width: 360, height: 740 });
+  try {
+    for (const url of [`${base}/`, made.dave!, `${base}/user/dave`, `${base}/nope`]) {
+      await page.goto(url);
+      await page.locator('main h1, main > * >> h1').first().waitFor();
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= 360, `${url}: ${width} px wide`);
+    }
+    const bg = () => page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    await page.emulateMedia({ colorScheme: 'light' });
+    const light = await bg();
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const dark = await bg();
+    assert.is.not(light, dark);
+  } finally {
+    await page.emulateMedia({ colorScheme: null });
+    await page.setViewportSize(DESKTOP);
+  }
+});
+
+test('a new version: after a rebuild the waiting service worker shows a prompt, and Reload switches to it', async () => {
+  const { page } = b;
+  await page.goto(`${base}/`);
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+  // A change to any precached file gives sw.js a new precache manifest: the browser installs it as an update.
+  const template = join(app.root, 'client/index.html');
+  const marker = `<!-- changed ${Date.now()} -->`;
+  writeFileSync(template, readFileSync(template, 'utf8').replace('</body>', `${marker}</body>`));
+  await app.rebuild();
+  await page.evaluate(async () => {
+    await (await navigator.serviceWorker.getRegistration())?.update();
+  });
+  const prompt = page.locator('mm-update-prompt .box');
+  await prompt.waitFor();
+  assert.match((await prompt.textContent()) ?? '', 'A new version of moviemosaic is ready.');
+  const reloaded = page.waitForEvent('load');
+  await prompt.locator('button', { hasText: 'Reload' }).click();
+  await reloaded;
+  await page.locator('page-home h1').waitFor();
+  const state = await page.evaluate(async () => {
+    const reg = await navigator.serviceWorker.getRegistration();
+    return { waiting: reg?.waiting ?? null, controlled: navigator.serviceWorker.controller !== null };
+  });
+  assert.equal(state, { waiting: null, controlled: true });
+  assert.is(await page.locator('mm-update-prompt .box').count(), 0);
+  assert.ok((await page.content()).includes(marker), 'the page now comes from the new build');
+  assert.equal(b.problems, []);
+});
+
+test('plain HTTP on a LAN name with HTTPS off: a banner says why install and offline are off and links to /setup', async () => {
+  const page = await b.context.newPage();
+  try {
+    const origin = `http://${LAN}:${app.httpPort}`;
+    await page.goto(`${origin}/`);
+    await page.locator('page-home h1').waitFor();
+    assert.is(await page.evaluate(() => window.isSecureContext), false);
+    const banner = page.locator('mm-insecure-banner aside');
+    assert.match((await banner.textContent()) ?? '', 'install');
+    assert.is(await page.evaluate(() => 'serviceWorker' in navigator), false);
+    // Everything else works: the form makes a mosaic over REST and the ws: socket.
+    await page.locator('page-home mm-mosaic-form #username').fill('erin');
+    await page.locator('page-home mm-mosaic-form button[type=submit]').click();
+    await page.waitForURL(new RegExp(`/user/erin/${ID}$`));
+    await waitForImages(page, MOSAIC_IMG);
+    // The banner's link leads to the server's setup page.
+    await page.goto(`${origin}/`);
+    assert.is(await banner.locator('a').getAttribute('href'), '/setup');
+    const setup = await page.evaluate(async () => {
+      const res = await fetch('/setup');
+      return { status: res.status, html: await res.text() };
+    });
+    assert.is(setup.status, 200);
+    assert.match(setup.html, '<h1>Set up moviemosaic on this device</h1>');
+  } finally {
+    await page.close();
+  }
+  // Chromium notes that the server's COOP header does not apply to an untrustworthy origin: expected here.
+  assert.equal(b.problems.filter((p) => !p.includes('Cross-Origin-Opener-Policy header has been ignored')), []);
+});
+
+test.run();
