@@ -11,6 +11,7 @@ import type { ResultStore } from '../db/results.js';
 import type { WorkerStore } from '../db/workers.js';
 import type { ImportStore } from '../db/imports.js';
 import type { HostPolicy } from './hosts.js';
+import type { RetryBusy } from './busy.js';
 import { requestLog } from './middleware/requestLog.js';
 import { securityHeaders, hostGuard } from './middleware/security.js';
 import { errorHandler, HttpError } from './middleware/errors.js';
@@ -35,6 +36,8 @@ export interface AppDeps {
   clientDir: string | null;
   /** `POST /api/mosaics` per client IP per minute (RATE_LIMIT_PER_MIN). */
   rateLimitPerMin: number;
+  /** Runs a task write, waiting out a lock held elsewhere without blocking the loop (server/busy.ts). */
+  retryBusy?: RetryBusy;
   /** With HTTPS on: plain HTTP → HTTPS, except the setup paths (server/tls/redirect.ts). */
   httpsRedirect?: Middleware | null;
   /** /setup and the CA downloads (server/setup/routes.ts). */

@@ -16,6 +16,7 @@ import { createWorkerStore } from '../db/workers.js';
 import { createEventStore } from '../db/events.js';
 import { createFeedReader } from '../db/feed.js';
 import { createApp } from './app.js';
+import { createRetryBusy, SYNC_BUSY_MS } from './busy.js';
 import type { HostPolicy } from './hosts.js';
 import { createHub, type Hub } from './live/hub.js';
 import { createFeedWatcher, type FeedWatcher } from './live/feed.js';
@@ -43,6 +44,8 @@ export interface ServerDeps {
   heartbeatMs?: number;
   maxBufferedBytes?: number;
   maxBurstBytes?: number;
+  /** How long a task write waits out a database locked by another program before a 503 (default 5000). */
+  busyRetryMs?: number;
   /** false: tests call `feed.pollOnce()` themselves. */
   startFeed?: boolean;
 }
@@ -64,6 +67,8 @@ export function createServer(deps: ServerDeps): MoviemosaicServer {
   let https: HttpsServer | null = null;
   const portOf = (s: Server | null) => (s?.address() as AddressInfo | null)?.port ?? 0;
 
+  // Never freeze the event loop for long on a lock held elsewhere: wait briefly, then retry async.
+  db.pragma(`busy_timeout = ${SYNC_BUSY_MS}`);
   const tasks = createTaskStore(db, { clock: deps.clock, resultFreshMs: deps.resultFreshSec * 1000 });
   const app = createApp({
     tasks,
@@ -75,6 +80,7 @@ export function createServer(deps: ServerDeps): MoviemosaicServer {
     log,
     clientDir: deps.clientDir,
     rateLimitPerMin: deps.rateLimitPerMin,
+    retryBusy: createRetryBusy(deps.clock, deps.busyRetryMs),
     httpsRedirect: tls ? httpsRedirect({ httpsPort: () => portOf(https) }) : null,
     setup: createSetupRoutes({
       names: () => deps.hosts.names(),

@@ -43,6 +43,8 @@ export interface LoopDeps {
   maxDelays?: number;
   /** The most 429s may hold a task back in all (design §10.4: 10 minutes); each delay gets its share. */
   maxDelayTotalMs?: number;
+  /** How long a task's final write keeps retrying while another program holds the database lock. */
+  busyWriteMs?: number;
 }
 
 class CancelledError extends Error {
@@ -80,7 +82,25 @@ export function createWorkerLoop(deps: LoopDeps) {
   // The queue keeps no running total of past delays, so each may take an equal share of the budget:
   // a Retry-After of an hour (or of years) ends the task now instead of parking it, live, that long.
   const maxDelayMs = (deps.maxDelayTotalMs ?? 600_000) / maxDelays;
+  const busyWriteMs = deps.busyWriteMs ?? 60_000;
   const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+
+  /**
+   * A task's final write (its result, its error), retried while the database is locked past the busy
+   * timeout (a backup tool, a `sqlite3` shell): the finished work is not thrown away to be redone. If
+   * the lease was swept meanwhile, the write fails as LeaseLostError and the work is dropped as usual.
+   */
+  async function finalWrite(write: () => void): Promise<void> {
+    const deadline = deps.clock.now() + busyWriteMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return write();
+      } catch (err) {
+        if (!isSqliteBusy(err) || deps.clock.now() >= deadline) throw err;
+        await deps.clock.sleep(Math.min(1000, 100 * 2 ** attempt));
+      }
+    }
+  }
   let stopping = false;
 
   async function runTask(task: ClaimedTask): Promise<void> {
@@ -162,12 +182,18 @@ export function createWorkerLoop(deps: LoopDeps) {
       const result = await Promise.race([action(helpers), aborted]);
       if (controller.signal.aborted) throw controller.signal.reason;
       if (flushTimer) clearTimeout(flushTimer);
-      deps.tasks.complete(task.id, task.leaseToken, result ? () => deps.storeResult(task.id, result) : undefined);
+      try {
+        await finalWrite(() => deps.tasks.complete(task.id, task.leaseToken, result ? () => deps.storeResult(task.id, result) : undefined));
+      } catch (err) {
+        // The result could not be stored: that, not a heartbeat's hiccup meanwhile, is the outcome.
+        controller.abort(err);
+        throw err;
+      }
       log.info('task complete');
     } catch (raw) {
       const err = controller.signal.aborted ? controller.signal.reason : raw;
       try {
-        finishWithError(task, err, log);
+        await finalWrite(() => finishWithError(task, err, log));
       } catch (finishErr) {
         if (finishErr instanceof LeaseLostError) log.warn('lease lost; work discarded');
         else log.error('could not record task outcome', { error: String(finishErr) });

@@ -19,6 +19,20 @@ export class HttpError extends AppError {
   }
 }
 
+/** SQLite's "database is locked": another connection held the write lock past our busy timeout. */
+export function isSqliteBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+/** Busy, not broken: 503 with Retry-After and what to do (see server/busy.ts). */
+export function busyError(): HttpError {
+  return new HttpError(503, 'INTERNAL', 'The database is busy: another program is writing to it. Try again in a moment.', {
+    expose: true,
+    headers: { 'Retry-After': '2' },
+  });
+}
+
 interface HttpLikeError {
   status?: unknown;
   expose?: unknown;
@@ -30,7 +44,9 @@ export function errorHandler(log: Logger): Middleware {
   return async function errors(ctx, next) {
     try {
       await next();
-    } catch (err) {
+    } catch (caught) {
+      // A write that found the database locked by another program: busy, not broken (server/busy.ts).
+      const err = isSqliteBusy(caught) ? busyError() : caught;
       let status: number;
       let body: ErrorBody;
       let headers: Record<string, string> = {};

@@ -11,7 +11,7 @@ import { isTaskId } from '../taskId.js';
 /** The action a mosaic request runs in the worker. */
 export const CREATE_MOSAIC = 'create_mosaic';
 
-type Deps = Pick<AppDeps, 'tasks' | 'results' | 'clock' | 'imports'>;
+type Deps = Pick<AppDeps, 'tasks' | 'results' | 'clock' | 'imports' | 'retryBusy'>;
 
 function taskNotFound(): AppError {
   return new AppError('TASK_NOT_FOUND', 'There is no mosaic task with this id. It may have been cleaned up; start a new mosaic.');
@@ -31,12 +31,14 @@ function taskId(ctx: { params: Record<string, string> }): string {
 
 export function taskRoutes(router: Router, deps: Deps, limitNewTasks: Middleware): void {
   const { tasks, results, clock } = deps;
+  // Without a retry policy a busy database is answered by the error handler (503) at once.
+  const write = deps.retryBusy ?? (async <T>(fn: () => T) => fn());
 
   router.post('/api/mosaics', limitNewTasks, async (ctx) => {
     const request = normalizeRequest(await readJson(ctx), new Date(clock.now()));
     // A newer export import makes that member's earlier results stale for dedupe (design §10.3).
     const staleBefore = deps.imports.importedAt(request.username) ?? undefined;
-    const { task, deduped } = tasks.enqueue({ action: CREATE_MOSAIC, ...request, staleBefore });
+    const { task, deduped } = await write(() => tasks.enqueue({ action: CREATE_MOSAIC, ...request, staleBefore }));
     ctx.status = deduped ? 200 : 202;
     if (!deduped) ctx.set('Location', `/api/tasks/${task.id}`);
     ctx.body = { task: withQueuePosition(tasks, task) } satisfies TaskResponse;
@@ -48,8 +50,9 @@ export function taskRoutes(router: Router, deps: Deps, limitNewTasks: Middleware
     ctx.body = { task: withQueuePosition(tasks, task) } satisfies TaskResponse;
   });
 
-  router.delete('/api/tasks/:id', (ctx) => {
-    const outcome = tasks.cancel(taskId(ctx));
+  router.delete('/api/tasks/:id', async (ctx) => {
+    const id = taskId(ctx);
+    const outcome = await write(() => tasks.cancel(id));
     if (!outcome) throw taskNotFound();
     if (outcome.finished) {
       const status = outcome.task.status.toLowerCase();
