@@ -12,15 +12,15 @@ import { busyError, isSqliteBusy } from './middleware/errors.js';
 /** The longest the server's connection blocks the event loop waiting for the write lock. */
 export const SYNC_BUSY_MS = 10;
 
-/** Runs a synchronous write, retrying it while the lock is held elsewhere. */
-export type RetryBusy = <T>(write: () => T) => Promise<T>;
+/** Runs a write (synchronous, or async like the export import), retrying it while the lock is held elsewhere. */
+export type RetryBusy = <T>(write: () => T | Promise<T>) => Promise<T>;
 
 export function createRetryBusy(clock: Pick<Clock, 'now' | 'sleep'>, forMs = 5000, random: () => number = Math.random): RetryBusy {
   return async (write) => {
     const deadline = clock.now() + forMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        return write();
+        return await write();
       } catch (err) {
         if (!isSqliteBusy(err)) throw err;
         if (clock.now() >= deadline) throw busyError();

@@ -70,17 +70,20 @@ export function createServer(deps: ServerDeps): MoviemosaicServer {
   // Never freeze the event loop for long on a lock held elsewhere: wait briefly, then retry async.
   db.pragma(`busy_timeout = ${SYNC_BUSY_MS}`);
   const tasks = createTaskStore(db, { clock: deps.clock, resultFreshMs: deps.resultFreshSec * 1000 });
+  const retryBusy = createRetryBusy(deps.clock, deps.busyRetryMs);
+  const importStore = createImportStore(db);
   const app = createApp({
     tasks,
     results: createResultStore(db),
     workers: createWorkerStore(db),
-    imports: createImportStore(db),
+    // The export upload's one write waits out a busy database like the task writes do.
+    imports: { ...importStore, replace: (...args) => retryBusy(() => importStore.replace(...args)) },
     hosts: deps.hosts,
     clock: deps.clock,
     log,
     clientDir: deps.clientDir,
     rateLimitPerMin: deps.rateLimitPerMin,
-    retryBusy: createRetryBusy(deps.clock, deps.busyRetryMs),
+    retryBusy,
     httpsRedirect: tls ? httpsRedirect({ httpsPort: () => portOf(https) }) : null,
     setup: createSetupRoutes({
       names: () => deps.hosts.names(),

@@ -12,13 +12,16 @@ import { createWorkerLoop, type Action } from '../../worker/loop.js';
 import { AppError } from '../../common/errors.js';
 import { silentLogger } from '../../common/log.js';
 import { fakeClock } from '../helpers/fakeClock.js';
-import { tmpDir } from '../helpers/tmp.js';
+import { cleanup, tmp, track } from '../server/helpers.js';
 import { systemClock } from '../../common/clock.js';
 import Database from 'better-sqlite3';
 
+test.after.each(cleanup);
+
 function setup(actions: Record<string, Action>) {
-  const t = tmpDir();
+  const t = tmp();
   const db = openDb(join(t.dir, 'q.db'));
+  track(() => db.open && db.close());
   const clock = fakeClock();
   const tasks = createTaskStore(db, { clock });
   const results = createResultStore(db);
@@ -33,7 +36,7 @@ function setup(actions: Record<string, Action>) {
     clock,
     log: silentLogger,
   });
-  return { db, clock, tasks, loop, cleanup: () => (db.close(), t.cleanup()) };
+  return { db, clock, tasks, loop };
 }
 
 const rateLimited = (retryAfterMs: number): Action => async () => {
@@ -56,7 +59,6 @@ test('a Retry-After beyond the 10-minute budget ends the task now, not hours (or
     assert.match(row.error_msg!, /try again/i);
   }
   assert.match(s.tasks.getRow(hour)!.error_msg!, /60 minutes/);
-  s.cleanup();
 });
 
 test('429s hold a task back at most 10 minutes in all: three 40 s delays, then an honest ERROR', async () => {
@@ -75,16 +77,17 @@ test('429s hold a task back at most 10 minutes in all: three 40 s delays, then a
   assert.equal([row.status, row.error_code, row.delay_count, row.attempt], ['ERROR', 'LETTERBOXD_RATE_LIMITED', 3, 1]);
   assert.equal(runAts, [40_000, 40_000, 40_000]);
   assert.not.match(row.error_msg!, /tried again/);
-  s.cleanup();
 });
 
 test('a finished mosaic is stored even when another program holds the write lock past the busy timeout', async () => {
-  const t = tmpDir();
+  const t = tmp();
   const path = join(t.dir, 'q.db');
   const db = openDb(path, { busyTimeoutMs: 50 });
+  track(() => db.open && db.close());
   const tasks = createTaskStore(db);
   const results = createResultStore(db);
   const holder = new Database(path);
+  track(() => holder.open && holder.close());
   let release: () => void = () => {};
   const loop = createWorkerLoop({
     tasks,
@@ -111,9 +114,6 @@ test('a finished mosaic is stored even when another program holds the write lock
   const row = tasks.getRow(id)!;
   assert.equal([row.status, row.attempt], ['COMPLETE', 1], 'stored once the lock was free, without re-running the task');
   assert.is(results.image(id)!.image.toString(), 'mosaic');
-  holder.close();
-  db.close();
-  t.cleanup();
 });
 
 test.run();
