@@ -79,6 +79,11 @@ export interface EnqueueInput {
   username: string;
   params: MosaicParams;
   refresh?: boolean;
+  /**
+   * When the request arrived. A refresh still takes a COMPLETE twin that finished after this moment:
+   * it is newer than what was asked for, so a crowd of refreshes at once makes one new mosaic.
+   */
+  requestedAt?: number;
   /** Complete results finished before this time are stale (e.g. the member imported an export since). */
   staleBefore?: number;
 }
@@ -262,8 +267,10 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
       const key = dedupeKey(input.action, input.username, input.params);
       return writeTx(db, () => {
         const now = clock.now();
-        if (!input.refresh) {
-          const freshSince = Math.max(now - resultFreshMs, input.staleBefore ?? 0);
+        const freshSince = input.refresh
+          ? input.requestedAt === undefined ? undefined : Math.max(input.requestedAt, input.staleBefore ?? 0)
+          : Math.max(now - resultFreshMs, input.staleBefore ?? 0);
+        if (freshSince !== undefined) {
           const done = s.fresh.get(key, freshSince);
           if (done) return { task: rowToTask(done), deduped: true };
         }

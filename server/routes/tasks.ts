@@ -35,10 +35,11 @@ export function taskRoutes(router: Router, deps: Deps, limitNewTasks: Middleware
   const write = deps.retryBusy ?? (async <T>(fn: () => T) => fn());
 
   router.post('/api/mosaics', limitNewTasks, async (ctx) => {
+    const requestedAt = clock.now();
     const request = normalizeRequest(await readJson(ctx), new Date(clock.now()));
     // A newer export import makes that member's earlier results stale for dedupe (design §10.3).
     const staleBefore = deps.imports.importedAt(request.username) ?? undefined;
-    const { task, deduped } = await write(() => tasks.enqueue({ action: CREATE_MOSAIC, ...request, staleBefore }));
+    const { task, deduped } = await write(() => tasks.enqueue({ action: CREATE_MOSAIC, ...request, staleBefore, requestedAt }));
     ctx.status = deduped ? 200 : 202;
     if (!deduped) ctx.set('Location', `/api/tasks/${task.id}`);
     ctx.body = { task: withQueuePosition(tasks, task) } satisfies TaskResponse;

@@ -81,6 +81,28 @@ test('dedupe: a live twin is returned; a fresh COMPLETE is returned unless refre
   assert.is(stale.task.id, other.task.id, 'the live recent task is still returned');
 });
 
+test('refresh: a twin that finished after the refresh arrived is returned; an older one is not', () => {
+  const store = createResultStore(ctx.db);
+  const finish = () => {
+    const [c] = ctx.tasks.claim('w', 1);
+    ctx.tasks.complete(c.id, c.leaseToken, () => store.insert(c.id, { image: Buffer.from('x'), contentType: 'image/jpeg', width: 1, height: 1, films: [], partial: false, note: null }, ctx.clock.now()));
+    return c.id;
+  };
+  ctx.tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: month });
+  const old = finish();
+  ctx.clock.advance(1000);
+  const arrivedB = ctx.clock.now();
+  const a = ctx.tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: month, refresh: true, requestedAt: ctx.clock.now() });
+  assert.is(a.deduped, false, 'refresh ignores the older result');
+  ctx.clock.advance(50);
+  const newer = finish();
+  assert.is(newer, a.task.id);
+  // B arrived while A was running; by the time B is enqueued, A has finished: B gets A.
+  const b = ctx.tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: month, refresh: true, requestedAt: arrivedB });
+  assert.equal([b.deduped, b.task.id], [true, a.task.id]);
+  assert.is.not(b.task.id, old);
+});
+
 test('claim: oldest run_at first, at most n, never the same task twice', () => {
   const ids = [];
   for (let i = 0; i < 5; i++) {
