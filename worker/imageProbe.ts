@@ -5,6 +5,15 @@ import sharp from 'sharp';
 // (pooled small buffers, freed ones), so a cached result can answer for other bytes. Keep it off.
 sharp.cache(false);
 
+/** Raster formats a poster may be; SVG and the rest can reference files or hide huge canvases. */
+const POSTER_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif']);
+/**
+ * The largest poster we decode: 2000×3000 (Letterboxd serves up to 1000×1500, TMDB's `original` more).
+ * Checked from the header before any pixel is decoded, so a 31 KB PNG declaring 16000×16000 (a
+ * decompression bomb: ~1 GB of pixels) never reaches the decoder; also passed to sharp as a limit.
+ */
+export const MAX_POSTER_PIXELS = 2000 * 3000;
+
 export interface ImageInfo {
   width: number;
   height: number;
@@ -43,10 +52,12 @@ function isComplete(buf: Buffer, format: string): boolean {
 export async function probeImage(buf: Buffer): Promise<ImageInfo | null> {
   if (buf.length === 0) return null;
   try {
-    const meta = await sharp(buf, { failOn: 'truncated' }).metadata();
-    if (!meta.format || !meta.width || !meta.height || !isComplete(buf, meta.format)) return null;
+    const options = { failOn: 'truncated', limitInputPixels: MAX_POSTER_PIXELS } as const;
+    const meta = await sharp(buf, options).metadata();
+    if (!meta.format || !POSTER_FORMATS.has(meta.format) || !meta.width || !meta.height) return null;
+    if (meta.width * meta.height > MAX_POSTER_PIXELS || !isComplete(buf, meta.format)) return null;
     // Decoding to raw pixels is the cheapest full decode (stats() costs ~8× more for its statistics).
-    await sharp(buf, { failOn: 'truncated' }).raw().toBuffer();
+    await sharp(buf, options).raw().toBuffer();
     return { width: meta.width, height: meta.height, format: meta.format };
   } catch {
     return null;
