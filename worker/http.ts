@@ -477,7 +477,7 @@ export function createHttp(config: HttpConfig, deps: HttpDeps = {}): Http {
       if (!(err instanceof Failure)) throw err;
       if (err.kind === 'rate-limited') throw rateLimitedError(err, path);
       const retryable = err.kind === 'network';
-      throw new AppError('LETTERBOXD_UNREACHABLE', `Letterboxd ${err.extra.phrase ?? 'failed to answer'} (${path})${retryable ? '; the task will be tried again' : ''}.`, {
+      throw new AppError('LETTERBOXD_UNREACHABLE', `Letterboxd ${err.extra.phrase ?? 'failed to answer'} (${path}); Letterboxd may be down or your connection may be out: try again in a few minutes.`, {
         retryable,
         cause: err,
       });
@@ -491,7 +491,7 @@ export function createHttp(config: HttpConfig, deps: HttpDeps = {}): Http {
       throw new AppError('USER_NOT_FOUND', `Letterboxd has no member called "${user}": check the spelling of the username.`);
     }
     if (res.status >= 500 || (memberKind && (res.status < 200 || res.status >= 300))) {
-      throw new AppError('LETTERBOXD_UNREACHABLE', `Letterboxd answered ${res.status} for ${path}; the task will be tried again.`, {
+      throw new AppError('LETTERBOXD_UNREACHABLE', `Letterboxd answered ${res.status} for ${path}; it may be down: try again in a few minutes.`, {
         retryable: res.status >= 500,
       });
     }

@@ -130,7 +130,7 @@ test('a slow response times out and is retried; persistent slowness is LETTERBOX
   lb.setFaults([{ path: '/rss/', kind: 'slow', delayMs: 2000 }]);
   const err = await appError(http.page('/dave/rss/', { signal: signal(), kind: 'feed' }), 'LETTERBOXD_UNREACHABLE');
   assert.ok(err.retryable);
-  assert.is(err.message, 'Letterboxd did not answer in time (/dave/rss/); the task will be tried again.');
+  assert.is(err.message, 'Letterboxd did not answer in time (/dave/rss/); Letterboxd may be down or your connection may be out: try again in a few minutes.');
   assert.is(lb.count('/rss/'), 3);
   for (let e: unknown = err; e; e = (e as Error).cause) assert.not.instance(e, RequestError, 'no got error leaves http.ts, even as a cause');
 });
