@@ -80,7 +80,8 @@ export interface EnqueueInput {
   params: MosaicParams;
   refresh?: boolean;
   /**
-   * When the request arrived. A refresh still takes a COMPLETE twin that finished after this moment:
+   * When the request arrived. A refresh still takes a COMPLETE twin that finished after this moment
+   * (strictly: a result of the same millisecond may predate the request):
    * it is newer than what was asked for, so a crowd of refreshes at once makes one new mosaic.
    */
   requestedAt?: number;
@@ -268,7 +269,7 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
       return writeTx(db, () => {
         const now = clock.now();
         const freshSince = input.refresh
-          ? input.requestedAt === undefined ? undefined : Math.max(input.requestedAt, input.staleBefore ?? 0)
+          ? input.requestedAt === undefined ? undefined : Math.max(input.requestedAt + 1, input.staleBefore ?? 0)
           : Math.max(now - resultFreshMs, input.staleBefore ?? 0);
         if (freshSince !== undefined) {
           const done = s.fresh.get(key, freshSince);
