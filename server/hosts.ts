@@ -41,7 +41,8 @@ function stripPort(entry: string): string {
   return hostOf(entry) ?? entry.toLowerCase();
 }
 
-function isLoopback(host: string): boolean {
+/** localhost, *.localhost and loopback addresses (IPv4, ::1, IPv4-mapped 127.x). */
+export function isLoopback(host: string): boolean {
   if (host === 'localhost' || host.endsWith('.localhost')) return true;
   if (isIP(host) === 4) return host.startsWith('127.');
   if (isIP(host) === 6) return host === '::1' || host.startsWith('::ffff:127.');

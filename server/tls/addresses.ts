@@ -1,6 +1,6 @@
 /** The addresses to open the app at, the one to put in a QR code, and the socket origin for CSP. */
 import { isIP } from 'node:net';
-import { hostOf } from '../hosts.js';
+import { hostOf, isLoopback } from '../hosts.js';
 
 export interface AddressOptions {
   /** Every name and address the server answers to (`hosts.names()`). */
@@ -9,10 +9,6 @@ export interface AddressOptions {
   bindHost: string;
   /** Keep only hosts the certificate is valid for (`tls.covers`): a brought-in certificate names few. */
   covers?: (host: string) => boolean;
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 }
 
 /**
