@@ -31,13 +31,17 @@ export function createEventStore(db: Db) {
     after: db.prepare<[number, number], EventRow>(
       `SELECT seq, task_id, type, payload, created_at FROM task_events WHERE seq > ? ORDER BY seq LIMIT ?`,
     ),
-    taskAfter: db.prepare<[string, number, number], EventRow>(
-      `SELECT seq, task_id, type, payload, created_at FROM task_events WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
-    ),
-    taskLatest: db.prepare<[string], EventRow>(
-      `SELECT seq, task_id, type, payload, created_at FROM task_events WHERE task_id = ? ORDER BY seq DESC LIMIT 1`,
-    ),
-    taskFirst: db.prepare<[string], { seq: number }>(`SELECT min(seq) AS seq FROM task_events WHERE task_id = ?`),
+    // A task's events lie between its first_seq and last_seq (db/tasks.ts keeps both): a range of
+    // the rowid, filtered by task_id. No (task_id, seq) index, which every queue write would pay for;
+    // the range holds only the events written while this task was live, read when a socket subscribes.
+    taskAfter: db.prepare<[number, string, string, string, number], EventRow>(`
+      SELECT seq, task_id, type, payload, created_at FROM task_events
+      WHERE seq > max(?, (SELECT first_seq - 1 FROM tasks WHERE id = ?))
+        AND seq <= (SELECT last_seq FROM tasks WHERE id = ?) AND task_id = ?
+      ORDER BY seq LIMIT ?`),
+    taskLatest: db.prepare<[string], EventRow>(`
+      SELECT e.seq, e.task_id, e.type, e.payload, e.created_at
+      FROM tasks t JOIN task_events e ON e.seq = t.last_seq WHERE t.id = ?`),
     maxSeq: db.prepare<[], { seq: number | null }>(`SELECT max(seq) AS seq FROM task_events`),
     dataVersion: db.prepare(`PRAGMA data_version`).pluck(),
   };
@@ -48,15 +52,12 @@ export function createEventStore(db: Db) {
     },
     /** One task's events with seq > `after`, oldest first. */
     listTaskAfter(taskId: string, after: number, limit = 1000): TaskEvent[] {
-      return s.taskAfter.all(taskId, after, limit).map(toEvent);
+      return s.taskAfter.all(after, taskId, taskId, taskId, limit).map(toEvent);
     },
+    /** The task's latest event (undefined when the task is unknown or that event was pruned). */
     latestForTask(taskId: string): TaskEvent | undefined {
       const r = s.taskLatest.get(taskId);
       return r ? toEvent(r) : undefined;
-    },
-    /** The oldest seq still stored for a task (events before it were pruned), or null. */
-    firstSeqForTask(taskId: string): number | null {
-      return s.taskFirst.get(taskId)?.seq ?? null;
     },
     maxSeq(): number {
       return s.maxSeq.get()?.seq ?? 0;

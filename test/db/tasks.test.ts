@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { openDb, type Db } from '../../db/open.js';
+import { MIGRATIONS } from '../../db/migrations.js';
 import { createTaskStore, LeaseLostError, type TaskStore } from '../../db/tasks.js';
 import { createResultStore } from '../../db/results.js';
 import { createEventStore, pruneEvents } from '../../db/events.js';
@@ -45,9 +46,10 @@ test('enqueue → claim → progress → complete, one event per change, with th
   ctx.clock.advance(10);
   ctx.tasks.progress(c.id, c.leaseToken, 'downloading', 3, 10, 'Downloading posters: 3 of 10');
   ctx.clock.advance(10);
-  const done = ctx.tasks.complete(c.id, c.leaseToken, () =>
+  ctx.tasks.complete(c.id, c.leaseToken, () =>
     createResultStore(ctx.db).insert(c.id, { image: Buffer.from('img'), contentType: 'image/jpeg', width: 1, height: 1, films: [], partial: false, note: null }, ctx.clock.now()),
   );
+  const done = ctx.tasks.get(c.id)!;
   assert.is(done.status, 'COMPLETE');
   assert.is(done.resultUrl, `/api/tasks/${c.id}/result`);
   assert.equal(events(c.id), ['created', 'claimed', 'progress', 'completed']);
@@ -142,7 +144,8 @@ test('fencing: a stale worker cannot progress, complete or fail after its lease 
   assert.throws(() => ctx.tasks.complete(old.id, old.leaseToken, () => { throw new Error('must not store'); }), (e: unknown) => e instanceof LeaseLostError);
   assert.throws(() => ctx.tasks.fail(old.id, old.leaseToken, 'INTERNAL', 'x'), (e: unknown) => e instanceof LeaseLostError);
   assert.throws(() => ctx.tasks.heartbeat(old.id, old.leaseToken), (e: unknown) => e instanceof LeaseLostError);
-  assert.is(ctx.tasks.complete(fresh.id, fresh.leaseToken).status, 'COMPLETE');
+  ctx.tasks.complete(fresh.id, fresh.leaseToken);
+  assert.is(ctx.tasks.get(fresh.id)!.status, 'COMPLETE');
 });
 
 test('a result insert that fails rolls back the COMPLETE', () => {
@@ -241,8 +244,8 @@ test('cancel racing complete: whichever commits first wins, the other is a clean
   ctx.tasks.enqueue({ action: 'a', username: 'u', params: month });
   const [c] = ctx.tasks.claim('w', 1);
   ctx.tasks.cancel(c.id); // flag set while the worker was about to complete
-  const done = ctx.tasks.complete(c.id, c.leaseToken);
-  assert.is(done.status, 'COMPLETE', 'a finished mosaic is kept even when a cancel arrived late');
+  ctx.tasks.complete(c.id, c.leaseToken);
+  assert.is(ctx.tasks.get(c.id)!.status, 'COMPLETE', 'a finished mosaic is kept even when a cancel arrived late');
   assert.is(ctx.tasks.cancel(c.id)!.finished, true);
   assert.throws(() => ctx.tasks.finishCancelled(c.id, c.leaseToken), (e: unknown) => e instanceof LeaseLostError);
 });
@@ -275,6 +278,98 @@ test('pruning keeps the newest event, so seq never goes back even when everythin
   assert.is(pruneEvents(ctx.db, ctx.clock.now()), 4);
   ctx.tasks.enqueue({ action: 'a', username: 'later', params: month });
   assert.is(createEventStore(ctx.db).maxSeq(), max + 1);
+});
+
+test('the Task JSON SQLite builds matches the public Task shape in every state', () => {
+  // Timestamps at millisecond edges; the expectation is built here the plain way, with Date.
+  const expected = (r: ReturnType<typeof row>, params: unknown) => ({
+    id: r.id, action: r.action, username: r.username, params, status: r.status, stage: r.stage,
+    progressMsg: r.progress_msg,
+    progress: r.progress_done !== null && r.progress_total !== null ? { done: r.progress_done, total: r.progress_total } : null,
+    queuePosition: null, errorCode: r.error_code, errorMsg: r.error_msg,
+    createdAt: new Date(r.created_at).toISOString(), updatedAt: new Date(r.updated_at).toISOString(),
+    resultUrl: r.status === 'COMPLETE' ? `/api/tasks/${r.id}/result` : null,
+  });
+  const paramsOf = new Map<string, unknown>();
+  const check = (id: string, params: unknown = paramsOf.get(id)) => {
+    paramsOf.set(id, params);
+    assert.equal(ctx.tasks.get(id), expected(row(id), params));
+    const latest = createEventStore(ctx.db).latestForTask(id)!;
+    assert.equal(latest.task, expected(row(id), params), 'the event payload is the same Task');
+  };
+  for (const ms of [1_764_366_671_000, 1_764_366_671_999, 1_764_366_671_005, 86_400_000 * 365 * 60 + 123]) {
+    ctx.clock.set(ms);
+    const t = ctx.tasks.enqueue({ action: 'create_mosaic', username: `u${ms}`, params: month }).task;
+    check(t.id, month);
+  }
+  ctx.clock.set(1_764_366_671_500);
+  const bad = ctx.tasks.enqueueRaw('create_mosaic', 'dave', '{not json');
+  check(bad.id, {});
+  const scalar = ctx.tasks.enqueueRaw('create_mosaic', 'dave', '"just a string"');
+  check(scalar.id, 'just a string');
+  const titled = ctx.tasks.enqueueRaw('create_mosaic', 'erin', JSON.stringify({ note: 'Amélie "quoted" \\ back\nslash 🎬' }));
+  check(titled.id, { note: 'Amélie "quoted" \\ back\nslash 🎬' });
+  const claimed = ctx.tasks.claim('w1', 10);
+  const [a, b, c] = claimed;
+  ctx.clock.advance(1);
+  ctx.tasks.progress(a.id, a.leaseToken, 'downloading', 0, 12, 'Downloading posters: 0 of 12');
+  check(a.id);
+  assert.equal(ctx.tasks.get(a.id)!.progress, { done: 0, total: 12 }, 'progress is an object, not a string');
+  ctx.tasks.complete(a.id, a.leaseToken);
+  check(a.id);
+  ctx.tasks.fail(b.id, b.leaseToken, 'NO_FILMS', 'No films "logged" in that month.');
+  check(b.id);
+  ctx.tasks.cancel(c.id);
+  check(c.id);
+  ctx.tasks.finishCancelled(c.id, c.leaseToken);
+  check(c.id);
+  for (const t of claimed) check(t.id);
+});
+
+test("a task's first_seq and last_seq bracket exactly its events, interleaved with other tasks' events", () => {
+  const ids = ['a', 'b', 'c'].map((u) => ctx.tasks.enqueue({ action: 'create_mosaic', username: u, params: month }).task.id);
+  const claimed = ctx.tasks.claim('w1', 3);
+  for (let i = 1; i <= 4; i++) for (const c of claimed) ctx.tasks.progress(c.id, c.leaseToken, 'downloading', i, 4, `Poster ${i} of 4`);
+  ctx.tasks.complete(claimed[1].id, claimed[1].leaseToken);
+  ctx.tasks.fail(claimed[0].id, claimed[0].leaseToken, 'NO_FILMS', 'none');
+  ctx.tasks.cancel(claimed[2].id);
+  ctx.tasks.sweep();
+  const all = createEventStore(ctx.db).listAfter(0);
+  const store = createEventStore(ctx.db);
+  for (const id of ids) {
+    const mine = all.filter((e) => e.taskId === id);
+    assert.is(row(id).first_seq, mine[0].seq, 'first_seq is the created event');
+    assert.is(row(id).last_seq, mine[mine.length - 1].seq, 'last_seq is the latest event');
+    assert.equal(store.listTaskAfter(id, 0).map((e) => e.seq), mine.map((e) => e.seq));
+    assert.equal(store.listTaskAfter(id, mine[3].seq, 2).map((e) => e.seq), mine.slice(4, 6).map((e) => e.seq));
+    assert.is(store.latestForTask(id)!.seq, mine[mine.length - 1].seq);
+  }
+  assert.equal(all.map((e) => e.seq), all.map((_, i) => i + 1), 'seq stays contiguous');
+  assert.equal(store.listTaskAfter('no-such-task', 0), []);
+  assert.is(store.latestForTask('no-such-task'), undefined);
+});
+
+test('migration 5 fills first_seq and last_seq from the events of a database made before it', () => {
+  const t = tmpDir();
+  const path = join(t.dir, 'old.db');
+  const old = openDb(path, { migrations: MIGRATIONS.filter((m) => m.version < 5) });
+  const ins = old.prepare(`INSERT INTO tasks (id, action, username, params, dedupe_key, status, live, run_at, created_at, updated_at)
+                           VALUES (?, 'a', 'u', '{}', ?, 'QUEUED', 1, 0, 0, 0)`);
+  const ev = old.prepare(`INSERT INTO task_events (task_id, type, payload, created_at) VALUES (?, 'x', '{}', 0)`);
+  ins.run('t1', 'k1');
+  ins.run('t2', 'k2');
+  ins.run('t3', 'k3');
+  for (const id of ['t1', 't2', 't1', 't2', 't1']) ev.run(id);
+  old.close();
+  const db = openDb(path);
+  const get = db.prepare<[string], { first_seq: number | null; last_seq: number | null }>(`SELECT first_seq, last_seq FROM tasks WHERE id = ?`);
+  assert.equal(get.get('t1'), { first_seq: 1, last_seq: 5 });
+  assert.equal(get.get('t2'), { first_seq: 2, last_seq: 4 });
+  assert.equal(get.get('t3'), { first_seq: null, last_seq: null }, 'no events left: a snapshot, as before');
+  assert.equal(createEventStore(db).listTaskAfter('t2', 0).map((e) => e.seq), [2, 4]);
+  assert.is((db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE name = 'task_events_task'`).get() as { n: number }).n, 0);
+  db.close();
+  t.cleanup();
 });
 
 test.run();

@@ -314,6 +314,8 @@ function fatEvents(w: World, taskId: string, n: number): void {
   const payload = JSON.stringify({ ...row.task, progressMsg: 'x'.repeat(4000) });
   w.db.transaction(() => {
     for (let i = 0; i < n; i++) insert.run(taskId, payload, Date.now());
+    // As db/tasks.ts does for every event: the task row knows its latest seq.
+    w.db.prepare(`UPDATE tasks SET last_seq = (SELECT max(seq) FROM task_events) WHERE id = ?`).run(taskId);
   })();
 }
 

@@ -12,6 +12,7 @@ import { silentLogger } from '../../common/log.js';
 import type { MosaicParams } from '../../common/task.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { testActions } from '../helpers/testActions.js';
+import { waitFor } from '../helpers/processes.js';
 
 const params: MosaicParams = { mode: 'all', layout: 'grid', format: 'jpeg' };
 
@@ -42,6 +43,28 @@ test('runs an action to COMPLETE and stores its result', async () => {
   await s.loop.runUntilIdle();
   assert.is(s.tasks.get(id)!.status, 'COMPLETE');
   assert.is(s.results.image(id)!.image.toString(), `result of ${id}`);
+  s.cleanup();
+});
+
+test('a finished task hands its slot to the next queued one in the same transaction, without another claim pass', async () => {
+  const s = setup(testActions, { concurrency: 1 });
+  const claims: boolean[] = [];
+  const spied = { ...s.tasks, claim: (w: string, n: number) => (claims.push(s.db.inTransaction), s.tasks.claim(w, n)) };
+  const loop = createWorkerLoop({
+    tasks: spied, storeResult: (id, r) => s.results.insert(id, r, Date.now()), hasRunnable: () => s.tasks.hasRunnable(),
+    isCancelRequested: (id) => s.tasks.isCancelRequested(id), actions: testActions, workerId: 'w1', concurrency: 1,
+    clock: systemClock, log: silentLogger,
+  });
+  const ids = [1, 2, 3].map((i) => s.tasks.enqueueRaw('steps', `u${i}`, JSON.stringify({ steps: 1, stepMs: 1 })).id);
+  assert.is(loop.runOnce(), 1, 'one slot: one task claimed by the pass');
+  const events = createEventStore(s.db);
+  // No more passes: only the hand-off can start tasks 2 and 3.
+  await waitFor(() => s.tasks.get(ids[2])!.status === 'COMPLETE', 5000, 'the third task to complete');
+  assert.equal(ids.map((id) => s.tasks.get(id)!.status), ['COMPLETE', 'COMPLETE', 'COMPLETE']);
+  assert.equal(claims, [false, true, true, true], 'the pass claims alone; each completion claims inside its transaction');
+  const feed = events.listAfter(0).filter((e) => e.type === 'completed' || e.type === 'claimed').map((e) => `${e.type} ${ids.indexOf(e.taskId) + 1}`);
+  assert.equal(feed, ['claimed 1', 'completed 1', 'claimed 2', 'completed 2', 'claimed 3', 'completed 3']);
+  assert.is(loop.runningCount(), 0);
   s.cleanup();
 });
 
