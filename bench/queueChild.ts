@@ -1,7 +1,7 @@
 /** Bench child: claims and completes no-op jobs until the queue is empty (ours or plainjob's). */
 import Database from 'better-sqlite3';
 import { better, defineQueue } from 'plainjob';
-import { openDb } from '../db/open.js';
+import { openDb, WORKER_DB_OPTIONS } from '../db/open.js';
 import { createTaskStore } from '../db/tasks.js';
 import { createInterface } from 'node:readline';
 import { defineWorker } from 'plainjob';
@@ -12,8 +12,9 @@ import { silentLogger } from '../common/log.js';
 
 const [kind, path, id] = process.argv.slice(2);
 
+/** Claim, then complete: two commits per task. */
 function ours(): () => number {
-  const db = openDb(path);
+  const db = openDb(path, WORKER_DB_OPTIONS);
   const tasks = createTaskStore(db);
   return () => {
     let n = 0;
@@ -23,6 +24,25 @@ function ours(): () => number {
       tasks.complete(t.id, t.leaseToken);
       n++;
     }
+  };
+}
+
+/** Complete and claim the next in one commit, as the worker loop hands a finished task's slot on. */
+function oursHandoff(): () => number {
+  const db = openDb(path, WORKER_DB_OPTIONS);
+  const tasks = createTaskStore(db);
+  return () => {
+    let n = 0;
+    let [t] = tasks.claim(`bench-${id}`, 1);
+    while (t) {
+      const done = t;
+      [t] = tasks.transaction(() => {
+        tasks.complete(done.id, done.leaseToken);
+        return tasks.claim(`bench-${id}`, 1);
+      });
+      n++;
+    }
+    return n;
   };
 }
 
@@ -41,7 +61,7 @@ function plain(): () => number {
 
 /** Our real worker loop (as worker/main.ts runs it), concurrency 2 = WORKER_CONCURRENCY's default. */
 function oursLoop(): () => Promise<number> {
-  const db = openDb(path);
+  const db = openDb(path, WORKER_DB_OPTIONS);
   const tasks = createTaskStore(db);
   const results = createResultStore(db);
   let n = 0;
@@ -70,8 +90,10 @@ function plainLoop(): () => Promise<number> {
   };
 }
 
-const run: () => number | Promise<number> =
-  kind === 'ours' ? ours() : kind === 'plainjob' ? plain() : kind === 'ours-loop' ? oursLoop() : plainLoop();
+const kinds: Record<string, () => () => number | Promise<number>> = {
+  ours, 'ours-handoff': oursHandoff, plainjob: plain, 'ours-loop': oursLoop, 'plainjob-loop': plainLoop,
+};
+const run = kinds[kind]();
 process.stdout.write('ready\n');
 createInterface({ input: process.stdin }).once('line', async () => {
   const t0 = performance.now();

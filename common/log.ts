@@ -11,11 +11,15 @@ export interface Logger {
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
+/** Logs nothing; its children are itself (a worker makes one per task: nothing to build). */
+const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => SILENT };
+
 export function createLogger(
   level: LogLevel,
   base: Record<string, unknown> = {},
   write: (line: string) => void = (line) => console.log(line),
 ): Logger {
+  if (level === 'silent') return SILENT;
   const emit = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < ORDER[level]) return;
     write(JSON.stringify({ t: new Date().toISOString(), level: lvl, msg, ...base, ...fields }));
@@ -29,4 +33,4 @@ export function createLogger(
   };
 }
 
-export const silentLogger: Logger = createLogger('silent');
+export const silentLogger: Logger = SILENT;

@@ -12,7 +12,30 @@ export interface OpenOptions {
   /** Busy timeout in ms: how long a writer waits for another process's write lock. */
   busyTimeoutMs?: number;
   migrations?: readonly Migration[];
+  /**
+   * Checkpoint policy of a write connection. Unset: SQLite's own, at commit once the WAL passes 1000
+   * pages. A number of ms: this connection checkpoints (PASSIVE) right after a writeTx commit, at most
+   * once per that many ms, and SQLite's own runs only as a backstop past 10,000 pages (~40 MB).
+   *
+   * Why the worker uses it: with SQLite's own, a WAL that cannot restart (another process was
+   * mid-transaction at that moment) stays past the threshold, so every later commit checkpoints again,
+   * two fsyncs each. With two workers that measured ~1,700 checkpoints for 5,000 tasks where one worker
+   * needs ~25 (bench/queue.ts); on an SD card each fsync is milliseconds.
+   */
+  checkpointEveryMs?: number;
 }
+
+/** How the worker opens the database (worker/main.ts; the queue benchmark opens it the same way). */
+export const WORKER_DB_OPTIONS: OpenOptions = { checkpointEveryMs: 100 };
+
+const BACKSTOP_CHECKPOINT_PAGES = 10_000;
+
+interface CheckpointState {
+  everyMs: number;
+  last: number;
+  run: Database.Statement;
+}
+const checkpointStates = new WeakMap<Db, CheckpointState>();
 
 /** Opens (creating if needed) the database at `path` (or ':memory:'), migrated to the latest version. */
 export function openDb(path: string, options: OpenOptions = {}): Db {
@@ -26,6 +49,10 @@ export function openDb(path: string, options: OpenOptions = {}): Db {
     // Keep the WAL from growing without bound between checkpoints (pages; ~16 MB of 4 KiB pages).
     db.pragma('journal_size_limit = 16777216');
     migrate(db, options.migrations ?? MIGRATIONS);
+    if (options.checkpointEveryMs !== undefined) {
+      db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
+      checkpointStates.set(db, { everyMs: options.checkpointEveryMs, last: 0, run: db.prepare('PRAGMA wal_checkpoint(PASSIVE)') });
+    }
   }
   return db;
 }
@@ -66,13 +93,28 @@ export function writeTx<T>(db: Db, fn: () => T): T {
     txStatements.set(db, s);
   }
   s.begin.run();
+  let out: T;
   try {
-    const out = fn();
+    out = fn();
     s.commit.run();
-    return out;
   } catch (err) {
     // SQLite may already have rolled back on its own (e.g. SQLITE_FULL); only roll back what is open.
     if (db.inTransaction) s.rollback.run();
     throw err;
+  }
+  const cp = checkpointStates.get(db);
+  if (cp) maybeCheckpoint(cp);
+  return out;
+}
+
+/** The committed transaction stands whatever happens here: a checkpoint that fails is retried next time. */
+function maybeCheckpoint(cp: CheckpointState): void {
+  const now = Date.now();
+  if (now - cp.last < cp.everyMs) return;
+  cp.last = now;
+  try {
+    cp.run.run();
+  } catch {
+    // e.g. SQLITE_BUSY while another connection checkpoints; the next commit tries again.
   }
 }

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { loadConfig, ConfigError, type Config } from '../common/config.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { systemClock } from '../common/clock.js';
-import { openDb, type Db } from '../db/open.js';
+import { openDb, WORKER_DB_OPTIONS, type Db } from '../db/open.js';
 import { createTaskStore } from '../db/tasks.js';
 import { createResultStore } from '../db/results.js';
 import { createWorkerStore } from '../db/workers.js';
@@ -84,7 +84,7 @@ export async function runWorker(makeActions: ActionsFactory, env: NodeJS.Process
   const workerId = `${process.pid}-${randomUUID().slice(0, 8)}`;
   const log = createLogger(config.logLevel, { proc: 'worker', workerId });
   const dbPath = join(resolve(config.dataDir), 'moviemosaic.db');
-  const db = openDb(dbPath);
+  const db = openDb(dbPath, WORKER_DB_OPTIONS);
   const tasks = createTaskStore(db, { resultFreshMs: config.resultFreshSec * 1000, leaseMs: config.leaseMs });
   const results = createResultStore(db);
   const workers = createWorkerStore(db);
