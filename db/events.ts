@@ -70,19 +70,26 @@ export function createEventStore(db: Db) {
 }
 
 /**
- * Deletes events older than `olderThan` in batches of `batch`, each its own short transaction so
- * writers never wait long. The newest event always stays, so seq (a plain rowid) is never reused.
- * Returns how many were deleted.
+ * Deletes the events written before `olderThan`, oldest first, in batches of `batch`, each its own
+ * short transaction so writers never wait long. The feed is an append-only log, so age goes by
+ * position: everything before the first event young enough to keep goes. Finding that event reads
+ * only the rows about to be deleted (there is no index on created_at, and none is wanted on the
+ * queue's hot path), where a plain `created_at < ?` filter read the whole log on every run.
+ * The newest event always stays, so seq (a plain rowid) is never reused. Returns how many were deleted.
  */
 export function pruneEvents(db: Db, olderThan: number, batch = 500): number {
-  const del = db.prepare(
-    `DELETE FROM task_events WHERE seq IN (
-       SELECT seq FROM task_events WHERE created_at < ? AND seq < (SELECT max(seq) FROM task_events)
-       ORDER BY seq LIMIT ?)`,
+  const firstKept = db.prepare<[number], number>(`
+    SELECT coalesce(
+      (SELECT seq FROM task_events WHERE created_at >= ? ORDER BY seq LIMIT 1),
+      (SELECT max(seq) FROM task_events))`).pluck();
+  const del = db.prepare<[number, number]>(
+    `DELETE FROM task_events WHERE seq IN (SELECT seq FROM task_events WHERE seq < ? ORDER BY seq LIMIT ?)`,
   );
+  const keepFrom = firstKept.get(olderThan);
+  if (keepFrom === null || keepFrom === undefined) return 0;
   let total = 0;
   for (;;) {
-    const n = writeTx(db, () => del.run(olderThan, batch).changes);
+    const n = writeTx(db, () => del.run(keepFrom, batch).changes);
     total += n;
     if (n < batch) return total;
   }

@@ -11,7 +11,7 @@
 // passed on as itself, which stops the child at once.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { constants } from 'node:os';
+import { constants, setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -48,8 +48,15 @@ function entry(name) {
   return existsSync(built) ? [built] : ['--import', 'tsx', join(root, name, 'main.ts')];
 }
 
-function run(nodeArgs) {
+function run(nodeArgs, niceness = 0) {
   const child = spawn(process.execPath, nodeArgs, { cwd: root, env, stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
+  if (niceness && child.pid !== undefined) {
+    try {
+      setPriority(child.pid, niceness);
+    } catch {
+      // Not allowed here (some containers): the worker runs at normal priority.
+    }
+  }
   let firstAt = 0;
   const pass = (signal) => {
     if (!firstAt) {
@@ -70,7 +77,8 @@ if (mode === 'demo') {
   run(['--import', 'tsx', join(root, 'scripts', 'demo.ts')]);
 } else if (mode === 'worker') {
   build();
-  run(['--import', CHILD_GUARD, ...entry('worker')]);
+  // Niced like the workers the server supervises (server/supervisor.ts): the web server comes first.
+  run(['--import', CHILD_GUARD, ...entry('worker')], 10);
 } else {
   build();
   run(entry('server'));

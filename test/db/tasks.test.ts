@@ -271,6 +271,18 @@ test('pruning removes old events in batches and keeps new ones', () => {
   assert.is(createEventStore(ctx.db).listAfter(0).length, 1);
 });
 
+test('pruning goes by position in the log: a clock that jumped back does not punch holes in it', () => {
+  for (let i = 0; i < 3; i++) ctx.tasks.enqueue({ action: 'a', username: `old${i}`, params: month });
+  ctx.clock.advance(8 * 86_400_000);
+  const young = ctx.tasks.enqueue({ action: 'a', username: 'young', params: month }).task;
+  ctx.clock.advance(-8 * 86_400_000); // e.g. a Pi that lost its time
+  ctx.tasks.enqueue({ action: 'a', username: 'after-the-jump', params: month });
+  ctx.clock.advance(8 * 86_400_000);
+  assert.is(pruneEvents(ctx.db, ctx.clock.now() - 7 * 86_400_000), 3);
+  assert.equal(createEventStore(ctx.db).listAfter(0).map((e) => e.task.username), ['young', 'after-the-jump']);
+  assert.is(createEventStore(ctx.db).listAfter(0)[0].taskId, young.id);
+});
+
 test('pruning keeps the newest event, so seq never goes back even when everything is old', () => {
   for (let i = 0; i < 5; i++) ctx.tasks.enqueue({ action: 'a', username: `u${i}`, params: month });
   const max = createEventStore(ctx.db).maxSeq();

@@ -7,6 +7,9 @@ import { parseFilmsPage } from '../../worker/sources/parseFilmsPage.js';
 import { parseDiary } from '../../worker/sources/parseDiary.js';
 import { parseFilmPage, parsePosterJson } from '../../worker/sources/parseFilmPage.js';
 import { ratingFromClass, slugFromPath, splitNameYear } from '../../worker/sources/parseCommon.js';
+import { readFeed } from '../../worker/sources/rss.js';
+import type { CollectDeps } from '../../worker/sources/types.js';
+import type { AppError } from '../../common/errors.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/letterboxd/${name}`, import.meta.url), 'utf8');
 
@@ -76,6 +79,31 @@ test('feed: an empty channel is a feed with nothing in it; an HTML page is not a
   assert.is(empty.entries.length, 0);
   assert.is(empty.itemCount, 0);
   assert.not.ok(parseRss(fixture('not-found.html')).isFeed);
+});
+
+test('feed: lists are dropped quietly; items of a kind nobody knows are counted as unknown', () => {
+  const feed = parseRss(fixture('rss-dave.xml'));
+  assert.is(feed.unknown, 0);
+  const renamed = parseRss(fixture('rss-dave.xml').replace(/letterboxd-(watch|review)-/g, 'letterboxd-viewing-'));
+  assert.is(renamed.entries.length, 0);
+  assert.is(renamed.unknown, 11);
+  assert.is(renamed.unparsed, 0);
+});
+
+test('a feed of items nobody knows reads as LETTERBOXD_CHANGED, not as a member with no films', async () => {
+  const body = fixture('rss-dave.xml').replace(/letterboxd-(watch|review)-/g, 'letterboxd-viewing-');
+  const deps = {
+    http: { page: async () => ({ body }) } as unknown as CollectDeps['http'],
+    signal: new AbortController().signal,
+    progress: () => {},
+  };
+  await readFeed(deps, 'dave').then(
+    () => assert.unreachable('should fail'),
+    (err: unknown) => assert.is((err as AppError).code, 'LETTERBOXD_CHANGED'),
+  );
+  const onlyLists = fixture('rss-dave.xml').replace(/letterboxd-(watch|review)-/g, 'letterboxd-list-');
+  const lists = await readFeed({ ...deps, http: { page: async () => ({ body: onlyLists }) } as unknown as CollectDeps['http'] }, 'dave');
+  assert.equal(lists.entries, [], 'only lists: a member with no diary entries in the feed');
 });
 
 test('feed: a diary item without filmTitle counts as unparsed (markup changed)', () => {

@@ -32,9 +32,12 @@ export interface ParsedFeed {
   entries: FeedEntry[];
   /** Diary items (by guid) that lacked what every diary item has: a sign the feed changed. */
   unparsed: number;
+  /** Items that are neither a diary entry nor a list (by guid): also a sign the feed changed. */
+  unknown: number;
 }
 
 const DIARY_GUID = /^letterboxd-(?:watch|review)-(\d+)$/;
+const LIST_GUID = /^letterboxd-list-\d+$/;
 const MONTHS: Record<string, string> = {
   jan: '01', feb: '02', mar: '03', apr: '04', may: '05', jun: '06',
   jul: '07', aug: '08', sep: '09', oct: '10', nov: '11', dec: '12',
@@ -58,11 +61,15 @@ export function parseRss(xml: string): ParsedFeed {
   const items = $('item').toArray();
   const entries: FeedEntry[] = [];
   let unparsed = 0;
+  let unknown = 0;
   for (const el of items) {
     const item = $(el);
     const child = (name: string) => item.children(name.replace(':', '\\:')).first().text().trim();
     const guid = DIARY_GUID.exec(child('guid'));
-    if (!guid) continue; // a list (letterboxd-list-N) or something else that is not a viewing
+    if (!guid) {
+      if (!LIST_GUID.test(child('guid'))) unknown++; // a list is dropped; anything else is news
+      continue;
+    }
     const title = child('letterboxd:filmTitle');
     if (!title) {
       unparsed++;
@@ -88,5 +95,5 @@ export function parseRss(xml: string): ParsedFeed {
       publishedDay: publishedDay(child('pubDate')),
     });
   }
-  return { isFeed, itemCount: items.length, entries, unparsed };
+  return { isFeed, itemCount: items.length, entries, unparsed, unknown };
 }

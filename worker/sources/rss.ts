@@ -27,7 +27,9 @@ export async function readFeed(deps: Pick<CollectDeps, 'http' | 'signal' | 'prog
     `Letterboxd refused the RSS feed of ${username}; try again later, or upload your Letterboxd export on the home page.`,
   );
   const feed = parseRss(body);
-  if (!feed.isFeed || (feed.entries.length === 0 && feed.unparsed > 0)) {
+  // No diary entry, yet items we could not read, or of a kind we do not know: the feed changed. (An
+  // empty mosaic would hide that.)
+  if (!feed.isFeed || (feed.entries.length === 0 && feed.unparsed + feed.unknown > 0)) {
     throw new AppError('LETTERBOXD_CHANGED', `Letterboxd's RSS feed for ${username} no longer reads as expected; the app needs an update.`);
   }
   deps.progress('collecting', 1, 1, 'Collecting data: read the feed');
