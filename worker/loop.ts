@@ -83,7 +83,31 @@ export function createWorkerLoop(deps: LoopDeps) {
   // a Retry-After of an hour (or of years) ends the task now instead of parking it, live, that long.
   const maxDelayMs = (deps.maxDelayTotalMs ?? 600_000) / maxDelays;
   const busyWriteMs = deps.busyWriteMs ?? 60_000;
-  const running = new Map<string, { abort(reason: Error): void; done: Promise<void> }>();
+  interface Running {
+    abort(reason: Error): void;
+    /** The heartbeat and cancel check, run by the loop's one ticker. */
+    tick(now: number): void;
+    done: Promise<void>;
+  }
+  const running = new Map<string, Running>();
+
+  // One ticker for all running tasks, there only while some run: heartbeats extend the leases, and
+  // the cheaper cancel check runs more often (design §10.6).
+  let ticker: ReturnType<typeof setInterval> | null = null;
+  function track(id: string, entry: Running): void {
+    running.set(id, entry);
+    ticker ??= setInterval(() => {
+      const now = deps.clock.now();
+      for (const r of running.values()) r.tick(now);
+    }, Math.min(cancelCheckMs, heartbeatMs));
+  }
+  function untrack(id: string): void {
+    running.delete(id);
+    if (running.size === 0 && ticker) {
+      clearInterval(ticker);
+      ticker = null;
+    }
+  }
 
   /**
    * A task's final write (its result, its error), retried while the database is locked past the busy
@@ -162,11 +186,9 @@ export function createWorkerLoop(deps: LoopDeps) {
       },
     };
 
-    // Heartbeat extends the lease; the cheaper cancel check runs more often (design §10.6).
     let lastBeat = deps.clock.now();
-    const ticker = setInterval(() => {
+    const tick = (now: number) =>
       guarded(() => {
-        const now = deps.clock.now();
         if (now - lastBeat >= heartbeatMs) {
           lastBeat = now;
           const { cancelRequested } = deps.tasks.heartbeat(task.id, task.leaseToken);
@@ -175,10 +197,9 @@ export function createWorkerLoop(deps: LoopDeps) {
           abortWith(new CancelledError());
         }
       });
-    }, Math.min(cancelCheckMs, heartbeatMs));
 
-    const entry = { abort: abortWith, done: Promise.resolve() };
-    running.set(task.id, entry);
+    const entry: Running = { abort: abortWith, tick, done: Promise.resolve() };
+    track(task.id, entry);
     try {
       const action = deps.actions[task.action];
       if (!action) throw new AppError('INTERNAL', `No worker knows how to run "${task.action}" tasks; update moviemosaic.`);
@@ -212,9 +233,8 @@ export function createWorkerLoop(deps: LoopDeps) {
         else log.error('could not record task outcome', { error: String(finishErr) });
       }
     } finally {
-      clearInterval(ticker);
       if (flushTimer) clearTimeout(flushTimer);
-      running.delete(task.id);
+      untrack(task.id);
     }
   }
 
