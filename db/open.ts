@@ -102,13 +102,19 @@ export function writeTx<T>(db: Db, fn: () => T): T {
     if (db.inTransaction) s.rollback.run();
     throw err;
   }
-  const cp = checkpointStates.get(db);
-  if (cp) maybeCheckpoint(cp);
+  checkpointIfDue(db);
   return out;
 }
 
-/** The committed transaction stands whatever happens here: a checkpoint that fails is retried next time. */
-function maybeCheckpoint(cp: CheckpointState): void {
+/**
+ * For connections opened with `checkpointEveryMs`: checkpoints when the interval has passed since the
+ * last one (writeTx calls it after each commit; the worker's housekeeping too, so frames written
+ * just after a checkpoint do not wait for the next task). The committed transaction stands whatever
+ * happens here: a checkpoint that fails is retried next time.
+ */
+export function checkpointIfDue(db: Db): void {
+  const cp = checkpointStates.get(db);
+  if (!cp) return;
   const now = Date.now();
   if (now - cp.last < cp.everyMs) return;
   cp.last = now;

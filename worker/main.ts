@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { loadConfig, ConfigError, type Config } from '../common/config.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { systemClock } from '../common/clock.js';
-import { openDb, WORKER_DB_OPTIONS, type Db } from '../db/open.js';
+import { checkpointIfDue, openDb, WORKER_DB_OPTIONS, type Db } from '../db/open.js';
 import { createTaskStore } from '../db/tasks.js';
 import { createResultStore } from '../db/results.js';
 import { createWorkerStore } from '../db/workers.js';
@@ -114,6 +114,7 @@ export async function runWorker(makeActions: ActionsFactory, env: NodeJS.Process
     try {
       const now = clock.now();
       workers.beat(workerId, process.pid, now);
+      checkpointIfDue(db);
       for (const t of tasks.sweep(Math.max(config.leaseMs / 2, 3 * housekeepingMs))) log.warn('swept expired lease', { taskId: t.id, status: t.status });
       if (now - lastPrune > 3_600_000) {
         lastPrune = now;

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { copyFileSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { openDb, writeTx } from '../../db/open.js';
+import { checkpointIfDue, openDb, writeTx } from '../../db/open.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 /** What the database file itself holds, ignoring the WAL: only checkpointed commits show up here. */
@@ -31,6 +31,19 @@ test('checkpointEveryMs: a commit checkpoints the WAL at most once per interval;
   writeTx(db, () => insert.run('b'));
   assert.equal(inMainFile(path), ['a'], 'within the interval: still only in the WAL');
   assert.equal((db.prepare(`SELECT v FROM t ORDER BY v`).all() as { v: string }[]).map((r) => r.v), ['a', 'b']);
+  db.close();
+  t.cleanup();
+});
+
+test('checkpointIfDue: housekeeping checkpoints writes that no later commit would have', () => {
+  const t = tmpDir();
+  const path = join(t.dir, 'h.db');
+  const db = openDb(path, { checkpointEveryMs: 0 });
+  db.exec(`CREATE TABLE t (v TEXT)`);
+  db.prepare(`INSERT INTO t (v) VALUES ('outside writeTx')`).run();
+  assert.throws(() => inMainFile(path), /no such table/, 'not checkpointed yet');
+  checkpointIfDue(db);
+  assert.equal(inMainFile(path), ['outside writeTx']);
   db.close();
   t.cleanup();
 });
