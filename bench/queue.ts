@@ -105,7 +105,7 @@ export async function benchQueue(rounds = Number(process.env.BENCH_ROUNDS ?? 5))
     const procs = `${n} process${n > 1 ? 'es' : ''}`;
     line(`queue worker loops, no-op tasks, ${procs}`, await compare('ours-loop', 'plainjob-loop', n, rounds), 'target ≥ 1');
     line(`queue bare complete+claim in one commit, ${procs}`, await compare('ours-handoff', 'plainjob', n, rounds),
-      'what the worker loop does; ours also writes 2 feed events');
+      "the loop's commit when one task finishes alone; ours also writes 2 feed events");
     line(`queue bare claim, then complete: 2 commits, ${procs}`, await compare('ours', 'plainjob', n, rounds), 'for reference');
   }
   const f = await feedLatency();

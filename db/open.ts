@@ -106,6 +106,35 @@ export function writeTx<T>(db: Db, fn: () => T): T {
   return out;
 }
 
+const savepointStatements = new WeakMap<Db, { begin: Database.Statement; release: Database.Statement; undo: Database.Statement }>();
+
+/**
+ * Runs `fn` under a savepoint inside the open write transaction: when it throws, only its own writes
+ * are undone and the transaction goes on (the worker completes several tasks in one commit, each on
+ * its own).
+ */
+export function savepoint<T>(db: Db, fn: () => T): T {
+  if (!db.inTransaction) throw new Error('savepoint() runs inside a write transaction');
+  let s = savepointStatements.get(db);
+  if (!s) {
+    s = { begin: db.prepare('SAVEPOINT part'), release: db.prepare('RELEASE part'), undo: db.prepare('ROLLBACK TO part') };
+    savepointStatements.set(db, s);
+  }
+  s.begin.run();
+  try {
+    const out = fn();
+    s.release.run();
+    return out;
+  } catch (err) {
+    // When SQLite rolled the whole transaction back by itself (SQLITE_FULL), there is nothing to undo.
+    if (db.inTransaction) {
+      s.undo.run();
+      s.release.run();
+    }
+    throw err;
+  }
+}
+
 /**
  * For connections opened with `checkpointEveryMs`: checkpoints when the interval has passed since the
  * last one (writeTx calls it after each commit; the worker's housekeeping too, so frames written

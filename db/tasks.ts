@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Db } from './open.js';
-import { writeTx } from './open.js';
+import { savepoint, writeTx } from './open.js';
 import type { MosaicParams, Stage, Task, TaskStatus } from '../common/task.js';
 import { dedupeKey } from '../common/task.js';
 
@@ -354,11 +354,16 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
     },
 
     /**
-     * Runs several of these calls in one write transaction (all or none): the worker completes a task
-     * and claims the next in one commit.
+     * Runs several of these calls in one write transaction (all or none): the worker completes the
+     * tasks that finished together and claims the next ones in one commit.
      */
     transaction<T>(fn: () => T): T {
       return writeTx(db, fn);
+    },
+
+    /** Inside `transaction`: a part that, when it throws, is undone alone. */
+    savepoint<T>(fn: () => T): T {
+      return savepoint(db, fn);
     },
 
     /** Extends the lease. Returns whether a cancel was requested. Throws LeaseLostError. */

@@ -27,7 +27,7 @@ export interface ActionHelpers {
 export type Action = (helpers: ActionHelpers) => Promise<NewResult | void>;
 
 export interface LoopDeps {
-  tasks: Pick<TaskStore, 'transaction' | 'claim' | 'heartbeat' | 'progress' | 'complete' | 'fail' | 'retryAfter' | 'release' | 'finishCancelled' | 'sweep'>;
+  tasks: Pick<TaskStore, 'transaction' | 'savepoint' | 'claim' | 'heartbeat' | 'progress' | 'complete' | 'fail' | 'retryAfter' | 'release' | 'finishCancelled' | 'sweep'>;
   storeResult: (taskId: string, result: NewResult) => void;
   hasRunnable: () => boolean;
   actions: Record<string, Action>;
@@ -127,6 +127,55 @@ export function createWorkerLoop(deps: LoopDeps) {
   }
   let stopping = false;
 
+  // Group commit: the tasks that finish in the same turn of the event loop are completed in one
+  // transaction, which also claims the next tasks for the slots they free (no wait for the next claim
+  // pass). Each completion runs under its own savepoint, so one whose lease was lost, or whose result
+  // could not be stored, is undone alone and its task takes the error path as before.
+  interface Completion {
+    task: ClaimedTask;
+    result: NewResult | void;
+    settle(err?: unknown): void;
+  }
+  let completions: Completion[] = [];
+
+  function complete(task: ClaimedTask, result: NewResult | void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      completions.push({ task, result, settle: (err) => (err === undefined ? resolve() : reject(err)) });
+      if (completions.length === 1) queueMicrotask(() => void commitCompletions());
+    });
+  }
+
+  async function commitCompletions(): Promise<void> {
+    const batch = completions;
+    completions = [];
+    const failed = new Map<Completion, unknown>();
+    let next: ClaimedTask[] = [];
+    try {
+      await finalWrite(() => {
+        failed.clear();
+        next = deps.tasks.transaction(() => {
+          for (const c of batch) {
+            try {
+              deps.tasks.savepoint(() => {
+                const { task, result } = c;
+                deps.tasks.complete(task.id, task.leaseToken, result ? () => deps.storeResult(task.id, result) : undefined);
+              });
+            } catch (err) {
+              if (isSqliteBusy(err)) throw err; // the whole batch waits and tries again
+              failed.set(c, err);
+            }
+          }
+          // The batch's tasks are still counted as running; every one of them frees its slot.
+          return stopping ? [] : deps.tasks.claim(deps.workerId, deps.concurrency - running.size + batch.length);
+        });
+      });
+    } catch (err) {
+      for (const c of batch) if (!failed.has(c)) failed.set(c, err);
+    }
+    for (const c of batch) c.settle(failed.get(c));
+    start(next);
+  }
+
   async function runTask(task: ClaimedTask): Promise<void> {
     const controller = new AbortController();
     const log = deps.log.child({ taskId: task.id, action: task.action, attempt: task.attempt });
@@ -206,24 +255,14 @@ export function createWorkerLoop(deps: LoopDeps) {
       const result = await Promise.race([action(helpers), aborted]);
       if (controller.signal.aborted) throw controller.signal.reason;
       if (flushTimer) clearTimeout(flushTimer);
-      let next: ClaimedTask[] = [];
       try {
-        // The finished task hands its slot straight to the next queued one, in the same transaction:
-        // no wait for the next claim pass, and one commit per task instead of two. A lost lease rolls
-        // back both, and the claim pass picks the queue up as usual.
-        await finalWrite(() => {
-          next = deps.tasks.transaction(() => {
-            deps.tasks.complete(task.id, task.leaseToken, result ? () => deps.storeResult(task.id, result) : undefined);
-            return stopping ? [] : deps.tasks.claim(deps.workerId, deps.concurrency - running.size + 1);
-          });
-        });
+        await complete(task, result);
       } catch (err) {
         // The result could not be stored: that, not a heartbeat's hiccup meanwhile, is the outcome.
         abortWith(err instanceof Error ? err : new Error(String(err)));
         throw err;
       }
       log.info('task complete');
-      start(next);
     } catch (raw) {
       const err = controller.signal.aborted ? controller.signal.reason : raw;
       try {

@@ -68,6 +68,33 @@ test('a finished task hands its slot to the next queued one in the same transact
   s.cleanup();
 });
 
+test('tasks that finish in the same turn share one commit; a completion that fails is undone alone', async () => {
+  const s = setup(testActions);
+  let transactions = 0;
+  let failStoreFor = '';
+  const spied = { ...s.tasks, transaction: <T>(fn: () => T) => (transactions++, s.tasks.transaction(fn)) };
+  const loop = createWorkerLoop({
+    tasks: spied,
+    storeResult: (id, r) => {
+      if (id === failStoreFor) throw new Error('the disk said no');
+      s.results.insert(id, r, Date.now());
+    },
+    hasRunnable: () => s.tasks.hasRunnable(), isCancelRequested: (id) => s.tasks.isCancelRequested(id),
+    actions: testActions, workerId: 'w1', concurrency: 2, clock: systemClock, log: silentLogger,
+  });
+  const ids = [1, 2, 3, 4].map((i) => s.tasks.enqueueRaw('steps', `u${i}`, JSON.stringify({ steps: 0 })).id);
+  failStoreFor = ids[2];
+  await loop.runUntilIdle();
+  assert.is(transactions, 2, 'tasks 1+2 completed with 3+4 claimed in one commit; 3+4 completed in another');
+  assert.equal(ids.map((id) => s.tasks.get(id)!.status), ['COMPLETE', 'COMPLETE', 'ERROR', 'COMPLETE']);
+  assert.is(s.tasks.get(ids[2])!.errorCode, 'INTERNAL');
+  assert.is(s.results.image(ids[2]), undefined, 'nothing of the failed completion stayed');
+  assert.ok(s.results.image(ids[3]), 'its batch-mate kept its result');
+  const feed = createEventStore(s.db).listAfter(0).filter((e) => e.type !== 'created').map((e) => `${e.type} ${ids.indexOf(e.taskId) + 1}`);
+  assert.equal(feed, ['claimed 1', 'claimed 2', 'completed 1', 'completed 2', 'claimed 3', 'claimed 4', 'completed 4', 'failed 3']);
+  s.cleanup();
+});
+
 test('bad input and faults end ERROR with a code; the loop keeps running', async () => {
   const s = setup({
     ...testActions,
