@@ -72,12 +72,28 @@ export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): 
   return db.pragma('user_version', { simple: true }) as number;
 }
 
+/** The transaction statements of a connection, prepared once on first use. */
 interface TxStatements {
   begin: Database.Statement;
   commit: Database.Statement;
   rollback: Database.Statement;
+  savepoint: Database.Statement;
+  release: Database.Statement;
+  rollbackTo: Database.Statement;
 }
 const txStatements = new WeakMap<Db, TxStatements>();
+
+function txStatementsOf(db: Db): TxStatements {
+  let s = txStatements.get(db);
+  if (!s) {
+    s = {
+      begin: db.prepare('BEGIN IMMEDIATE'), commit: db.prepare('COMMIT'), rollback: db.prepare('ROLLBACK'),
+      savepoint: db.prepare('SAVEPOINT part'), release: db.prepare('RELEASE part'), rollbackTo: db.prepare('ROLLBACK TO part'),
+    };
+    txStatements.set(db, s);
+  }
+  return s;
+}
 
 /**
  * Runs `fn` in a `BEGIN IMMEDIATE` transaction (every write in this app goes through here); inside an
@@ -87,11 +103,7 @@ const txStatements = new WeakMap<Db, TxStatements>();
  */
 export function writeTx<T>(db: Db, fn: () => T): T {
   if (db.inTransaction) return fn();
-  let s = txStatements.get(db);
-  if (!s) {
-    s = { begin: db.prepare('BEGIN IMMEDIATE'), commit: db.prepare('COMMIT'), rollback: db.prepare('ROLLBACK') };
-    txStatements.set(db, s);
-  }
+  const s = txStatementsOf(db);
   s.begin.run();
   let out: T;
   try {
@@ -106,8 +118,6 @@ export function writeTx<T>(db: Db, fn: () => T): T {
   return out;
 }
 
-const savepointStatements = new WeakMap<Db, { begin: Database.Statement; release: Database.Statement; undo: Database.Statement }>();
-
 /**
  * Runs `fn` under a savepoint inside the open write transaction: when it throws, only its own writes
  * are undone and the transaction goes on (the worker completes several tasks in one commit, each on
@@ -115,12 +125,8 @@ const savepointStatements = new WeakMap<Db, { begin: Database.Statement; release
  */
 export function savepoint<T>(db: Db, fn: () => T): T {
   if (!db.inTransaction) throw new Error('savepoint() runs inside a write transaction');
-  let s = savepointStatements.get(db);
-  if (!s) {
-    s = { begin: db.prepare('SAVEPOINT part'), release: db.prepare('RELEASE part'), undo: db.prepare('ROLLBACK TO part') };
-    savepointStatements.set(db, s);
-  }
-  s.begin.run();
+  const s = txStatementsOf(db);
+  s.savepoint.run();
   try {
     const out = fn();
     s.release.run();
@@ -128,7 +134,7 @@ export function savepoint<T>(db: Db, fn: () => T): T {
   } catch (err) {
     // When SQLite rolled the whole transaction back by itself (SQLITE_FULL), there is nothing to undo.
     if (db.inTransaction) {
-      s.undo.run();
+      s.rollbackTo.run();
       s.release.run();
     }
     throw err;

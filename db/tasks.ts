@@ -368,7 +368,7 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
 
     /** Extends the lease. Returns whether a cancel was requested. Throws LeaseLostError. */
     heartbeat(id: string, token: string): { cancelRequested: boolean } {
-      const row = fenced(s.heartbeat.get(clock.now() + leaseMs, id, token) as TaskRow | undefined, id);
+      const row = fenced(s.heartbeat.get(clock.now() + leaseMs, id, token), id);
       return { cancelRequested: row.cancel_requested_at !== null };
     },
 
