@@ -167,6 +167,11 @@ export type TaskStore = ReturnType<typeof createTaskStore>;
  */
 const NEXT_SEQ = '(SELECT coalesce(max(seq), 0) + 1 FROM task_events)';
 
+/** The event of a change: the row's Task as JSON, under the seq its statement set (NEXT_SEQ). */
+const INSERT_EVENT = `
+  INSERT INTO task_events (seq, task_id, type, payload, created_at)
+  SELECT last_seq, id, ?, ${TASK_JSON}, updated_at FROM tasks WHERE rowid = ?`;
+
 /** Builds the queue's functions over one connection, with statements prepared once. */
 export function createTaskStore(db: Db, options: QueueOptions = {}) {
   const clock = options.clock ?? systemClock;
@@ -191,14 +196,8 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
         ORDER BY t.finished_at DESC LIMIT 1)`).pluck(),
     get: db.prepare<[string], TaskRow>(`SELECT * FROM tasks WHERE id = ?`),
     task: db.prepare<[string], string>(`SELECT ${TASK_JSON} FROM tasks WHERE id = ?`).pluck(),
-    // The event of a change: the row's Task as JSON, under the seq its statement set (NEXT_SEQ).
-    event: db.prepare<[string, number]>(`
-      INSERT INTO task_events (seq, task_id, type, payload, created_at)
-      SELECT last_seq, id, ?, ${TASK_JSON}, updated_at FROM tasks WHERE rowid = ?`),
-    eventTask: db.prepare<[string, number], string>(`
-      INSERT INTO task_events (seq, task_id, type, payload, created_at)
-      SELECT last_seq, id, ?, ${TASK_JSON}, updated_at FROM tasks WHERE rowid = ?
-      RETURNING payload`).pluck(),
+    event: db.prepare<[string, number]>(INSERT_EVENT),
+    eventTask: db.prepare<[string, number], string>(`${INSERT_EVENT} RETURNING payload`).pluck(),
     // One statement picks and leases the oldest runnable task: two workers can never take one task,
     // because SQLite runs the whole UPDATE under the write lock. (A literal LIMIT 1: a bound
     // "IN (… LIMIT ?)" measured 4× slower. By rowid, which the queued index holds: no detour through
