@@ -90,6 +90,7 @@ export function createPosterStore(db: Db) {
       INSERT INTO title_posters (title_key, year_key, slug, poster_url, source, resolved_at) VALUES (?, ?, ?, ?, ?, ?)
       ON CONFLICT (title_key, year_key) DO UPDATE SET
         slug = excluded.slug, poster_url = excluded.poster_url, source = excluded.source, resolved_at = excluded.resolved_at`),
+    files: db.prepare<[], string>(`SELECT file FROM poster_cache`).pluck(),
     cached: db.prepare<[string], CachedPosterRow>(`
       SELECT url, file, bytes, content_type, etag, width, height FROM poster_cache WHERE url = ?`),
     recordCached: db.prepare<[string, string, number, string | null, string | null, number | null, number | null, number, number]>(`
@@ -168,6 +169,11 @@ export function createPosterStore(db: Db) {
         width: r.width,
         height: r.height,
       };
+    },
+
+    /** Every file name the cache has a row for. */
+    cachedFiles(): Set<string> {
+      return new Set(s.files.all());
     },
 
     /** Records a poster just written to disk (as most recently used). */

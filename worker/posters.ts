@@ -43,7 +43,7 @@ export interface PosterCache {
 export interface PosterCacheOptions {
   /** The posters folder (DATA_DIR/posters). */
   dir: string;
-  store: Pick<PosterStore, 'cachedPoster' | 'recordCachedPoster' | 'markPosterUsed' | 'forgetCachedPoster' | 'evictToBudget'>;
+  store: Pick<PosterStore, 'cachedPoster' | 'recordCachedPoster' | 'markPosterUsed' | 'forgetCachedPoster' | 'evictToBudget' | 'cachedFiles'>;
   /** POSTER_CACHE_MB in bytes. */
   budgetBytes: number;
   clock?: Clock;
@@ -55,9 +55,13 @@ export function createPosterCache(options: PosterCacheOptions): PosterCache {
   const { dir, store, budgetBytes } = options;
   const clock = options.clock ?? systemClock;
   mkdirSync(dir, { recursive: true });
-  // A worker that died between writing a temp file and renaming it leaves the temp file behind.
+  // What a worker that died mid-way leaves behind: a temp file it never renamed, or a poster whose row
+  // it never recorded (or whose row was evicted before its file was deleted). Such a file counts
+  // against no budget, so it would stay for good. Only old ones go: a file just renamed by another
+  // worker gets its row a moment later.
+  const known = store.cachedFiles();
   for (const name of readdirSync(dir)) {
-    if (!name.endsWith('.tmp')) continue;
+    if (!name.endsWith('.tmp') && known.has(name)) continue;
     const path = join(dir, name);
     try {
       if (clock.now() - statSync(path).mtimeMs > STALE_TEMP_MS) unlinkSync(path);

@@ -207,6 +207,21 @@ test('temp files a dead worker left behind are cleared when a cache opens; fresh
   assert.equal(readdirSync(dir), ['.def.jpg.456.cafebabe.tmp']);
 });
 
+test('poster files the cache has no row for are cleared when a cache opens, once old; recorded ones stay', async () => {
+  const dir = join(tmp.dir, 'posters');
+  await fetchPosters(deps(), [asCollected(fakeFilm('flow-2024'))], 120);
+  const [recorded] = readdirSync(dir);
+  const orphan = join(dir, '0123456789abcdef0123456789abcdef01234567.jpg');
+  const young = join(dir, 'fedcba9876543210fedcba9876543210fedcba98.jpg');
+  writeFileSync(orphan, 'a worker died before recording me');
+  writeFileSync(young, 'another worker is recording me right now');
+  const old = new Date(r.clock.now() - 2 * 3_600_000);
+  for (const f of [orphan, join(dir, recorded)]) utimesSync(f, old, old);
+  utimesSync(young, new Date(r.clock.now() - 60_000), new Date(r.clock.now() - 60_000));
+  createPosterCache({ dir, store: r.store, budgetBytes: 1e6, clock: r.clock });
+  assert.equal(readdirSync(dir).sort(), [recorded, 'fedcba9876543210fedcba9876543210fedcba98.jpg'].sort());
+});
+
 test('a cancelled download stops with the abort reason', async () => {
   const films = lb.members.get('bigfan')!.films.slice(0, 30).map((e) => asCollected(e.film));
   lb.setFaults([{ path: '/resized/', kind: 'slow', delayMs: 5000, server: 'images' }]);
