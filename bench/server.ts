@@ -60,7 +60,7 @@ async function writerChild(spec: WriterSpec): Promise<void> {
 /** Child: the fake Letterboxd, its environment printed as one JSON line; runs until killed. */
 async function fakeChild(): Promise<void> {
   const { startFakeLetterboxd } = await import('../test/helpers/fakeLetterboxd.js');
-  const lb = await startFakeLetterboxd();
+  const lb = await startFakeLetterboxd({ now: new Date() });
   console.log(JSON.stringify(lb.env));
   process.on('disconnect', () => process.exit(0)); // the bench is gone
 }

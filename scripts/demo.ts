@@ -12,7 +12,7 @@ import { startFakeLetterboxd } from '../test/helpers/fakeLetterboxd.js';
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 process.title = 'moviemosaic-demo';
-const fake = await startFakeLetterboxd();
+const fake = await startFakeLetterboxd({ now: new Date() });
 const members = [...fake.members.values()];
 
 const built = join(root, 'dist', 'server', 'main.js');

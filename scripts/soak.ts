@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   let lb: FakeLetterboxd | null = null;
   let members: string[] = [];
   if (args.real) {
-    lb = await startFakeLetterboxd();
+    lb = await startFakeLetterboxd({ now: new Date() });
     members = addMembers(lb, 'soak', USERS, () => rng.int(3, 8));
   } else {
     members = Array.from({ length: USERS }, (_, i) => `soak${i}`);

@@ -9,7 +9,7 @@ import { testApp, request, postJson, completeWithResult, cleanup } from '../serv
 import { defaultMembers } from '../helpers/fakeLetterboxd.js';
 import { exportZip } from '../helpers/exportZip.js';
 
-const dave = defaultMembers(new Date()).find((m) => m.username === 'dave')!;
+const dave = defaultMembers(new Date(2026, 10, 15, 12)).find((m) => m.username === 'dave')!;
 const upload = (port: number, body: Buffer, type = 'application/zip') =>
   request(port, '/api/users/dave/export', { method: 'POST', headers: { 'content-type': type, host: 'localhost' }, body });
 

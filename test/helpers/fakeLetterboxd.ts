@@ -4,7 +4,7 @@
  * poster lookups) and `imageHost` plays the CDN (posters generated at any size on request) — serving
  * invented members, with faults injectable per path.
  *
- *   const lb = await startFakeLetterboxd({ now });
+ *   const lb = await startFakeLetterboxd({ now });   // `now` dates the built-in members: always given
  *   LETTERBOXD_URL=lb.url  LETTERBOXD_IMAGE_HOSTS=lb.imageHost  LETTERBOXD_SPACING_MS=0
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -108,8 +108,12 @@ export interface FakeRequest {
 }
 
 export interface FakeOptions {
-  /** "Now" for the built-in members' dates (default: the real now). */
-  now?: Date;
+  /**
+   * "Now" for the built-in members' dates. Always explicit: a test that builds mosaics in-process passes
+   * a fixed date; one whose server, worker or browser decides "this month" from its own clock passes
+   * that same clock's reading, so the two agree (and `npm run test:dates` moves every clock at once).
+   */
+  now: Date;
   /** Members to serve instead of `defaultMembers(now)`. */
   members?: FakeMember[];
   markup?: Markup;
@@ -119,6 +123,8 @@ export interface FakeOptions {
 }
 
 export interface FakeLetterboxd {
+  /** The "now" the members were dated from. */
+  now: Date;
   /** Base URL of the pages server (LETTERBOXD_URL). */
   url: string;
   /** `127.0.0.1:PORT` of the CDN server (LETTERBOXD_IMAGE_HOSTS). */
@@ -208,9 +214,9 @@ function dayInMonth(now: Date, monthsBack: number, fraction: number, hour = 20):
 
 let nextViewingId = 1_150_000_001;
 
-function viewing(now: Date, f: FakeFilm, watched: Date, extra: Partial<Omit<FakeViewing, 'film' | 'watchedDate'>> = {}): FakeViewing {
-  // Logged an hour after watching, but never in the future (and never two in the same second).
-  const logged = new Date(Math.min(watched.getTime() + 3_600_000, now.getTime() - 60_000 - (nextViewingId % 10_000) * 1000));
+/** Logged an hour after watching (`settleLogTimes` then keeps it out of the future). */
+function viewing(f: FakeFilm, watched: Date, extra: Partial<Omit<FakeViewing, 'film' | 'watchedDate'>> = {}): FakeViewing {
+  const logged = new Date(watched.getTime() + 3_600_000);
   return {
     film: f,
     viewingId: nextViewingId++,
@@ -222,6 +228,23 @@ function viewing(now: Date, f: FakeFilm, watched: Date, extra: Partial<Omit<Fake
     publishedAt: logged,
     ...extra,
   };
+}
+
+/**
+ * Makes a diary's log times hold at any `now`: none in the future or in the last minute, and no two in
+ * the same second, in the order the natural times give (the later watched logged later; a tie keeps the
+ * diary's own order, newest first). Near the start of a day (or of a month) the viewings of today would
+ * be logged after now: they are logged a second apart just before it, so their same-day order stays the
+ * one `sortDiary` and the feed show, whatever the date.
+ */
+function settleLogTimes(diary: FakeViewing[], now: Date): void {
+  const order = diary.map((v, i) => ({ v, i })).sort((a, b) => b.v.publishedAt.getTime() - a.v.publishedAt.getTime() || a.i - b.i);
+  let ceiling = now.getTime() - 60_000;
+  for (const { v } of order) {
+    const at = Math.min(v.publishedAt.getTime(), ceiling);
+    v.publishedAt = new Date(at);
+    ceiling = at - 1000;
+  }
 }
 
 /** Films pages of a member: each distinct film of the diary (latest first), then `extra`. */
@@ -245,7 +268,8 @@ export function sortDiary(diary: readonly FakeViewing[]): FakeViewing[] {
 }
 
 /**
- * The built-in members, dated relative to `now` so "this month" always has films:
+ * The built-in members, dated relative to `now` so "this month" always has films (on the 1st, all of
+ * them on that day, logged in order just before `now`):
  * - `dave`: 35 diary entries (12 this month, the rest over the three months before), ratings and
  *   unrated ones, a rewatch, a TV entry, a list in the feed, titles with `&`, quotes, `<`, accents and
  *   emoji, a film without year, a film without poster, a poster whose CDN name is not its slug.
@@ -256,7 +280,7 @@ export function sortDiary(diary: readonly FakeViewing[]): FakeViewing[] {
  * - `marathon`: 30 films this month and 20 the month before, all in the feed (benches, demo).
  * - `nobody`: a member with no films at all.
  */
-export function defaultMembers(now: Date = new Date()): FakeMember[] {
+export function defaultMembers(now: Date): FakeMember[] {
   nextFilmId = 700_001;
   nextViewingId = 1_150_000_001;
   const F = {
@@ -302,14 +326,14 @@ export function defaultMembers(now: Date = new Date()): FakeMember[] {
     [F.spoiler, 3.5, { review: 'The ending (spoilers!) changes everything.' }],
   ];
   thisMonth.forEach(([f, rating, extra], i) => {
-    dave.push(viewing(now, f, dayInMonth(now, 0, (thisMonth.length - 1 - i) / thisMonth.length, 21 - (i % 3)), { rating, ...extra }));
+    dave.push(viewing(f, dayInMonth(now, 0, (thisMonth.length - 1 - i) / thisMonth.length, 21 - (i % 3)), { rating, ...extra }));
   });
   const earlier: FakeFilm[] = [F.flow, F.dune, F.duneTwo, F.creme, F.lodz, F.kiki, ...extras.slice(0, 17)];
   earlier.forEach((f, i) => {
     const monthsBack = 1 + Math.floor(i / 8);
     const fraction = 1 - ((i % 8) + 1) / 9;
     const rating = i % 5 === 4 ? null : 1 + ((i * 3) % 9) / 2;
-    dave.push(viewing(now, f, dayInMonth(now, monthsBack, fraction), { rating, liked: i % 4 === 0 }));
+    dave.push(viewing(f, dayInMonth(now, monthsBack, fraction), { rating, liked: i % 4 === 0 }));
   });
   const daveMember: FakeMember = {
     username: 'dave',
@@ -318,7 +342,8 @@ export function defaultMembers(now: Date = new Date()): FakeMember[] {
     films: filmsFromDiary(dave, [{ film: extras[17], rating: 4 }]),
     lists: [{ id: 41_001, title: 'Best of "the year" & more', slug: 'best-of-the-year', publishedAt: dayAt(now, 0, 0), films: [F.flow, F.amelie] }],
   };
-  // The list is published at the very top of the feed, but never in the future.
+  // The list is published at the very top of the feed (the viewings are logged a minute or more before
+  // now), but never in the future.
   daveMember.lists[0].publishedAt = new Date(Math.min(now.getTime() - 30_000, daveMember.lists[0].publishedAt.getTime() + 3_600_000 * 23));
 
   // erin: 130 entries, one every other day, logged the next morning.
@@ -326,8 +351,8 @@ export function defaultMembers(now: Date = new Date()): FakeMember[] {
   for (let i = 0; i < 130; i++) {
     const f = film(`Erin's Pick No. ${i + 1}`, 1950 + (i % 75));
     const watched = dayAt(now, 2 * i, 21);
-    const v = viewing(now, f, watched, { rating: i % 7 === 6 ? null : 0.5 + (i % 10) / 2, liked: i % 9 === 0 });
-    v.publishedAt = new Date(Math.min(now.getTime() - 60_000, watched.getTime() + 12 * 3_600_000));
+    const v = viewing(f, watched, { rating: i % 7 === 6 ? null : 0.5 + (i % 10) / 2, liked: i % 9 === 0 });
+    v.publishedAt = new Date(watched.getTime() + 12 * 3_600_000);
     erin.push(v);
   }
   const erinMember: FakeMember = { username: 'erin', displayName: 'Erin', diary: erin, films: filmsFromDiary(erin), lists: [] };
@@ -342,7 +367,7 @@ export function defaultMembers(now: Date = new Date()): FakeMember[] {
     const posterName = i % 97 === 96 ? null : i % 50 === 49 ? `feature-${n}` : slug;
     bigFilms.push({ film: film(title, 1960 + (i % 66), { slug, posterName }), rating: i % 10 === 9 ? null : 0.5 + (i % 10) / 2, liked: i % 13 === 0 });
   }
-  const bigDiary = bigFilms.slice(0, 5).map((e, i) => viewing(now, e.film, dayAt(now, 3 * i + 1), { rating: e.rating }));
+  const bigDiary = bigFilms.slice(0, 5).map((e, i) => viewing(e.film, dayAt(now, 3 * i + 1), { rating: e.rating }));
   const bigMember: FakeMember = { username: 'bigfan', displayName: 'Big Fan', diary: bigDiary, films: bigFilms, lists: [] };
 
   // marathon: 30 films this month (the bench's month), 20 the month before.
@@ -350,11 +375,12 @@ export function defaultMembers(now: Date = new Date()): FakeMember[] {
   for (let i = 0; i < 50; i++) {
     const f = film(`Marathon Reel ${i + 1}`, 1980 + i);
     const watched = i < 30 ? dayInMonth(now, 0, (29 - i) / 30, 22) : dayInMonth(now, 1, (49 - i) / 20, 22);
-    marathon.push(viewing(now, f, watched, { rating: i % 6 === 5 ? null : 1 + (i % 9) / 2 }));
+    marathon.push(viewing(f, watched, { rating: i % 6 === 5 ? null : 1 + (i % 9) / 2 }));
   }
   const marathonMember: FakeMember = { username: 'marathon', displayName: 'Marathon', diary: marathon, films: filmsFromDiary(marathon), lists: [] };
 
   const nobody: FakeMember = { username: 'nobody', displayName: 'Nobody', diary: [], films: [], lists: [] };
+  for (const m of [daveMember, erinMember, bigMember, marathonMember]) settleLogTimes(m.diary, now);
   return [daveMember, erinMember, bigMember, marathonMember, nobody];
 }
 
@@ -536,7 +562,7 @@ async function renderPoster(f: FakeFilm, width: number, height: number): Promise
 
 const CDN_POSTER = /^\/resized\/film-poster\/((?:\d\/)+)(\d+)-(.+)-0-(\d+)-0-(\d+)-crop\.jpg$/;
 
-export async function startFakeLetterboxd(options: FakeOptions = {}): Promise<FakeLetterboxd> {
+export async function startFakeLetterboxd(options: FakeOptions): Promise<FakeLetterboxd> {
   const members = new Map<string, FakeMember>();
   const films = new Map<string, FakeFilm>();
   const filmsById = new Map<number, FakeFilm>();
@@ -560,7 +586,7 @@ export async function startFakeLetterboxd(options: FakeOptions = {}): Promise<Fa
     for (const e of m.films) addFilm(e.film);
     for (const l of m.lists) l.films.forEach(addFilm);
   };
-  for (const m of options.members ?? defaultMembers(options.now ?? new Date())) addMember(m);
+  for (const m of options.members ?? defaultMembers(options.now)) addMember(m);
   if (options.faults) faults = options.faults.map((f) => ({ ...f, hits: 0 }));
 
   let pagesBase = '';
@@ -897,6 +923,7 @@ ${items.join('\n')}
   const matches = (r: FakeRequest, path: string | RegExp) => (typeof path === 'string' ? r.path.includes(path) : path.test(r.path));
 
   return {
+    now: options.now,
     url: pagesBase,
     imageHost,
     imageBase,

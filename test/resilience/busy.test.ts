@@ -68,7 +68,7 @@ test('a lock released within the wait: the write goes through', async () => {
 
 test('the export upload waits out a busy database too, and is a 503 (not a 500) when it cannot', async () => {
   const srv = await liveServer({ busyRetryMs: 1000 });
-  const zip = exportZip(defaultMembers().find((m) => m.username === 'dave')!);
+  const zip = exportZip(defaultMembers(new Date(2026, 10, 15, 12)).find((m) => m.username === 'dave')!);
   const upload = () => call(srv.port, 'POST', '/api/users/dave/export', zip, { 'content-type': 'application/zip' });
   let lock = holdLock(srv.dir);
   const refused = await upload();

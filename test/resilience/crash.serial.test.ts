@@ -26,7 +26,7 @@ const STAGES = ['collecting', 'downloading', 'building', 'saving'] as const;
 
 test(`crash: SIGKILL workers at every stage and the server mid-stream (seed ${SEED})`, async () => {
   const rng = createRng(SEED);
-  const lb = await startFakeLetterboxd({ latencyMs: 25 });
+  const lb = await startFakeLetterboxd({ now: new Date(2026, 10, 15, 12), latencyMs: 25 });
   track(() => lb.close());
   // Films per member vary, so stages overlap differently from task to task.
   const members = addMembers(lb, 'crash', ROUNDS * PER_ROUND, () => rng.int(6, 16));

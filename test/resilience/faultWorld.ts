@@ -184,7 +184,7 @@ const SVG_FILE = `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://ww
 
 /** The fake Letterboxd with every scenario's member and faults, the proxy, hosts, canary and the processes. */
 export async function startFaultWorld(scenarios: readonly Scenario[], options: { workers?: number } = {}): Promise<World> {
-  const lb = await startFakeLetterboxd();
+  const lb = await startFakeLetterboxd({ now: new Date(2026, 10, 15, 12) });
   track(() => lb.close());
   const canary = await startCanary();
   const pages = await startTamper(lb.url);
@@ -219,7 +219,7 @@ export async function startFaultWorld(scenarios: readonly Scenario[], options: {
   const faults: Fault[] = [];
   for (const s of scenarios) {
     const films = Array.from({ length: s.films ?? 8 }, (_, j) => fakeFilm(`${s.name} ${j + 1}`, 1990 + (j % 30), { posterName: `${s.name}-p${j}-x`, ...s.film?.(world, s.name, j) }));
-    lb.addMember(fakeMember(s.name, films));
+    lb.addMember(fakeMember(s.name, films, lb.now));
     for (const f of s.faults?.(s.name) ?? []) faults.push(f.location === 'CANARY' ? { ...f, location: `${canary.base}/redirected.jpg` } : f);
     pages.addRules(s.rules?.(world, s.name) ?? []);
   }

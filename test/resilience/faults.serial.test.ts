@@ -42,7 +42,7 @@ test('every fault ends COMPLETE or ERROR with the right code, in bounded time; n
 test('hostile titles: the mosaic is drawn, every title comes back as text, nothing is read or fetched', async () => {
   const t0 = Date.now();
   const titles = hostileTitles(world.canary.base);
-  world.lb.addMember(fakeMember('hostile', titles.map((t, j) => fakeFilm(t, j % 3 ? 1990 + j : null))));
+  world.lb.addMember(fakeMember('hostile', titles.map((t, j) => fakeFilm(t, j % 3 ? 1990 + j : null)), world.lb.now));
   const ids: string[] = [];
   for (const [layout, format] of [['classic', 'jpeg'], ['grid', 'png'], ['classic', 'webp']]) {
     ids.push((await createMosaic(world.stack.port, { username: 'hostile', mode: 'recent', count: 50, layout, format })).id);

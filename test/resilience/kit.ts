@@ -50,7 +50,7 @@ export function fakeFilm(title: string, year: number | null, extra: Partial<Fake
 }
 
 /** A member whose diary holds `films`, one a day going back from yesterday, all in the feed. */
-export function fakeMember(username: string, films: FakeFilm[], now = new Date()): FakeMember {
+export function fakeMember(username: string, films: FakeFilm[], now: Date): FakeMember {
   const diary: FakeViewing[] = films.map((film, i) => {
     const watched = new Date(now.getFullYear(), now.getMonth(), now.getDate() - 1 - i, 20, 0, 0);
     return {
@@ -73,7 +73,7 @@ export function addMembers(lb: FakeLetterboxd, prefix: string, count: number, fi
   for (let i = 0; i < count; i++) {
     const name = `${prefix}${i}`;
     const n = typeof films === 'number' ? films : films(i);
-    lb.addMember(fakeMember(name, Array.from({ length: n }, (_, j) => fakeFilm(`${name} film ${j + 1}`, 1990 + (j % 30)))));
+    lb.addMember(fakeMember(name, Array.from({ length: n }, (_, j) => fakeFilm(`${name} film ${j + 1}`, 1990 + (j % 30))), lb.now));
     names.push(name);
   }
   return names;

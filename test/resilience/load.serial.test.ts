@@ -21,7 +21,7 @@ const DISTINCT = 76;
 
 test(`load: ${SAME} clients ask for one mosaic, ${DISTINCT} for their own, all watch; readers measure p99 (seed ${SEED})`, async () => {
   const rng = createRng(SEED);
-  const lb = await startFakeLetterboxd({ latencyMs: 5 });
+  const lb = await startFakeLetterboxd({ now: new Date(2026, 10, 15, 12), latencyMs: 5 });
   track(() => lb.close());
   const members = addMembers(lb, 'load', DISTINCT / 2 + 1, () => rng.int(4, 12));
   const stack = await startStack({ letterboxdEnv: lb.env, workers: 2 });

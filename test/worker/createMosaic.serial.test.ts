@@ -21,8 +21,11 @@ let db: Db;
 let tasks: TaskStore;
 let worker: Child;
 
+// The worker process never reads the date for a mosaic: its params name the month and year.
+const now = new Date(2026, 10, 15, 12, 0, 0);
+
 test.before(async () => {
-  lb = await startFakeLetterboxd();
+  lb = await startFakeLetterboxd({ now });
   dir = tmpDir();
   db = openDb(join(dir.dir, 'moviemosaic.db'));
   tasks = createTaskStore(db);
@@ -48,7 +51,6 @@ async function finished(id: string) {
   }, 60_000, `task ${id} to finish`);
 }
 
-const now = new Date();
 const cases: [string, MosaicParams][] = [
   ['month, classic, jpeg', { mode: 'month', month: currentMonth(now), layout: 'classic', format: 'jpeg' }],
   ['recent, grid, png', { mode: 'recent', count: 12, layout: 'grid', format: 'png' }],

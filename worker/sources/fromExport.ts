@@ -48,19 +48,22 @@ export function exportViewings(data: ExportData, prefix: string): Viewing[] {
 
 /**
  * Every film of watched.csv (or of the diary, when the export has no watched.csv), newest first by its
- * latest diary Watched Date, else by its watched.csv Date; ties keep the later row first. Rated as in
+ * latest diary Watched Date, else by its watched.csv Date. On the same day the film logged later comes
+ * first: diary.csv lists a day's viewings in the order they were logged (as the feed does, reversed),
+ * while watched.csv dates a film by its first viewing, so its row order says nothing about a day; films
+ * without a diary entry that day then keep the later watched.csv row first. Rated as in
  * ratings.csv, else as at its latest viewing. Two rows with the same title and year stay two films:
  * watched.csv has one row per film.
  */
 export function exportFilms(data: ExportData): Viewing[] {
   const ratings = ratingsOf(data);
-  const latest = new Map<string, { date: string; rating: number | null }>();
-  for (const v of data.diary) {
-    if (!v.watchedDate) continue;
+  const latest = new Map<string, { date: string; rating: number | null; row: number }>();
+  data.diary.forEach((v, row) => {
+    if (!v.watchedDate) return;
     const key = matchKey({ title: v.name, year: v.year });
     const seen = latest.get(key);
-    if (!seen || v.watchedDate >= seen.date) latest.set(key, { date: v.watchedDate, rating: v.rating });
-  }
+    if (!seen || v.watchedDate >= seen.date) latest.set(key, { date: v.watchedDate, rating: v.rating, row });
+  });
   const rows =
     data.watched.length > 0
       ? data.watched.map((w) => ({ title: w.name, year: w.year, date: w.date }))
@@ -69,12 +72,12 @@ export function exportFilms(data: ExportData): Viewing[] {
     const key = matchKey(w);
     const last = latest.get(key);
     const rating = ratings.has(key) ? ratings.get(key)! : (last?.rating ?? null);
-    return { v: viewing(w.title, w.year, rating, last?.date ?? w.date), i };
+    return { v: viewing(w.title, w.year, rating, last?.date ?? w.date), row: last?.date ? last.row : -1, i };
   });
   films.sort((a, b) => {
     const da = a.v.film.watchedDate ?? '';
     const db = b.v.film.watchedDate ?? '';
-    return da === db ? b.i - a.i : da < db ? 1 : -1;
+    return da === db ? b.row - a.row || b.i - a.i : da < db ? 1 : -1;
   });
   return films.map((f) => f.v);
 }

@@ -87,7 +87,9 @@ export async function startApp(opts: AppOptions = {}): Promise<App> {
     for (const name of LINKED) symlinkSync(join(ROOT, name), join(root, name));
     await build(root);
 
-    lb = await startFakeLetterboxd();
+    // The server and Chromium decide "this month" from this machine's clock: the members are dated
+    // from the same reading (under `npm run test:dates` every process reads the same faked clock).
+    lb = await startFakeLetterboxd({ now: new Date() });
     gate = await startPosterGate(lb);
     gate.route(opts.gated ?? []);
     const env: Record<string, string> = {
