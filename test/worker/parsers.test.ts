@@ -8,6 +8,7 @@ import { parseDiary } from '../../worker/sources/parseDiary.js';
 import { parseFilmPage, parsePosterJson } from '../../worker/sources/parseFilmPage.js';
 import { ratingFromClass, slugFromPath, splitNameYear } from '../../worker/sources/parseCommon.js';
 import { readFeed } from '../../worker/sources/rss.js';
+import { readFilmsPages } from '../../worker/sources/filmsPages.js';
 import type { CollectDeps } from '../../worker/sources/types.js';
 import type { AppError } from '../../common/errors.js';
 
@@ -223,6 +224,35 @@ test('helpers: rated-N, slugs in every form, "Title (Year)" splitting', () => {
   assert.equal(splitNameYear('Summer of (1985)', 'Summer of (1985)'), { title: 'Summer of (1985)', year: null });
   assert.equal(splitNameYear('Summer of (1985) (2020)', 'Summer of (1985)'), { title: 'Summer of (1985)', year: 2020 });
   assert.equal(splitNameYear('Untitled Home Movie'), { title: 'Untitled Home Movie', year: null });
+  assert.equal(splitNameYear('Tony (2026)', 'Poster for Tony (2026)'), { title: 'Tony', year: 2026 }, 'a rewritten alt changes nothing');
+  assert.equal(splitNameYear('Untitled Home Movie', 'Poster for Untitled Home Movie'), { title: 'Untitled Home Movie', year: null });
+});
+
+test('films page as a browser saves it (alts rewritten to "Poster for TITLE (YEAR)"): titles and years from data-item-name', () => {
+  const page = parseFilmsPage(fixture('films-2026-saved.html'));
+  assert.equal(
+    page.films.map((f) => [f.title, f.year, f.slug, f.rating]),
+    [
+      ['Tony', 2026, 'tony-2026', 4],
+      ['1917', 2019, '1917', 4.5],
+      ['Summer of (1985)', null, 'summer-of-1985', 3],
+      ['Summer of (1985)', 2020, 'summer-of-1985-2020', 3.5],
+      ['Untitled Home Movie', null, 'untitled-home-movie', 2],
+    ],
+  );
+});
+
+test('a grid whose items carry no data-item-name yields no title: LETTERBOXD_CHANGED, not films named by their alt', async () => {
+  assert.equal(parseFilmsPage(fixture('films-2026-unnamed.html')).films, []);
+  const deps = {
+    http: { page: async () => ({ body: fixture('films-2026-unnamed.html') }) } as unknown as CollectDeps['http'],
+    signal: new AbortController().signal,
+    progress: () => {},
+  };
+  await readFilmsPages(deps, 'dave').then(
+    () => assert.unreachable('should fail'),
+    (err: unknown) => assert.is((err as AppError).code, 'LETTERBOXD_CHANGED'),
+  );
 });
 
 test.run();

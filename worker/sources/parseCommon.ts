@@ -58,16 +58,17 @@ export function parseYear(value: string | undefined | null): number | null {
 }
 
 /**
- * Splits "Title (2024)" into title and year. `bareTitle` (the img alt) settles titles that end in a
- * parenthesised year of their own; without it, a trailing " (YYYY)" is taken as the year.
+ * Splits a `data-item-name` ("Title (2024)", or "Title" when the film has no year) into title and year:
+ * a trailing " (YYYY)" is the year. The name is the only source of the title: Letterboxd's own scripts
+ * rewrite the poster's `alt` to "Poster for Title (2024)" once a page loads, so an `alt` that differs
+ * says nothing. `bareTitle` (that `alt`) only settles a title ending in a parenthesised year of its own
+ * ("Summer of (1985)", no year): when it equals the whole name, the name carries no year.
  */
 export function splitNameYear(name: string | undefined, bareTitle?: string): { title: string; year: number | null } {
   const full = (name ?? '').trim();
-  const bare = bareTitle?.trim();
-  if (bare && full === bare) return { title: bare, year: null };
+  if (bareTitle !== undefined && full === bareTitle.trim()) return { title: full, year: null };
   const m = /^(.*\S)\s+\((\d{4})\)$/.exec(full);
-  if (m && (!bare || bare === m[1])) return { title: m[1], year: Number(m[2]) };
-  return { title: bare || full, year: null };
+  return m ? { title: m[1], year: Number(m[2]) } : { title: full, year: null };
 }
 
 /** Elements under `root` in document order (a plain walk: css-select costs ~1 ms a call per item). */
@@ -92,7 +93,7 @@ export function closestTag(el: Element, tag: string): Element | null {
   return null;
 }
 
-/** The film a LazyPoster component (2026) or a legacy poster div describes, or null. */
+/** The film a LazyPoster component (2026) or a legacy poster div describes, or null when it names no title. */
 export function filmFromPoster(el: Element): Omit<ListedFilm, 'rating' | 'liked'> | null {
   const attr = (name: string): string | undefined => el.attribs[name];
   let alt: string | undefined;
