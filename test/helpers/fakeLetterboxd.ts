@@ -273,7 +273,7 @@ export function sortDiary(diary: readonly FakeViewing[]): FakeViewing[] {
  * - `dave`: 35 diary entries (12 this month, the rest over the three months before), ratings and
  *   unrated ones, a rewatch, a TV entry, a list in the feed, titles with `&`, quotes, `<`, accents and
  *   emoji, a film without year, a film without poster, a poster whose CDN name is not its slug.
- *   The feed holds all of his diary (36 items < 50).
+ *   The feed holds all of his diary (35 entries < 50), then the list.
  * - `erin`: a busy diarist, 130 entries every other day: the feed reaches back only ~100 days, so
  *   older months and years come from the diary pages (up to 3 pages a year).
  * - `bigfan`: 1,000 films on the films pages (14 pages), 5 diary entries.
@@ -342,8 +342,7 @@ export function defaultMembers(now: Date): FakeMember[] {
     films: filmsFromDiary(dave, [{ film: extras[17], rating: 4 }]),
     lists: [{ id: 41_001, title: 'Best of "the year" & more', slug: 'best-of-the-year', publishedAt: dayAt(now, 0, 0), films: [F.flow, F.amelie] }],
   };
-  // The list is published at the very top of the feed (the viewings are logged a minute or more before
-  // now), but never in the future.
+  // The list is the latest thing he published (the feed still lists it after the diary), never in the future.
   daveMember.lists[0].publishedAt = new Date(Math.min(now.getTime() - 30_000, daveMember.lists[0].publishedAt.getTime() + 3_600_000 * 23));
 
   // erin: 130 entries, one every other day, logged the next morning.
@@ -405,14 +404,16 @@ export function expectedFilms(member: FakeMember, params: MosaicParams): Film[] 
   return params.mode === 'recent' ? out.slice(0, params.count) : out;
 }
 
-/** What the feed holds: the 50 newest-published items, diary entries and lists together. */
+/**
+ * What the feed holds: the 50 most recently logged diary entries, newest first, then the member's
+ * lists, newest first, on top of the 50 (as real feeds have them).
+ */
 export function feedItems(member: FakeMember): ({ kind: 'viewing'; v: FakeViewing } | { kind: 'list'; l: FakeListPost })[] {
-  const items = [
-    ...member.diary.map((v) => ({ kind: 'viewing' as const, v, at: v.publishedAt.getTime() })),
-    ...member.lists.map((l) => ({ kind: 'list' as const, l, at: l.publishedAt.getTime() })),
+  const byLog = <T extends { publishedAt: Date }>(a: T, b: T) => b.publishedAt.getTime() - a.publishedAt.getTime();
+  return [
+    ...[...member.diary].sort(byLog).slice(0, 50).map((v) => ({ kind: 'viewing' as const, v })),
+    ...[...member.lists].sort(byLog).map((l) => ({ kind: 'list' as const, l })),
   ];
-  items.sort((a, b) => b.at - a.at);
-  return items.slice(0, 50).map(({ at: _at, ...rest }) => rest as { kind: 'viewing'; v: FakeViewing } | { kind: 'list'; l: FakeListPost });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import { collectFilms, type CollectedFilm } from '../../worker/sources/collect.j
 import { expectedFilms, feedItems, startFakeLetterboxd, type FakeLetterboxd, type FakeMember } from '../helpers/fakeLetterboxd.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { rig, type Rig } from './kit.js';
+import { testFilm } from './exportKit.js';
 
 const now = new Date(2026, 10, 15, 12, 0, 0);
 const base = { layout: 'classic', format: 'jpeg' } as const;
@@ -33,11 +34,10 @@ async function fails(p: Promise<unknown>, code: string): Promise<AppError> {
   throw new Error(`expected ${code}`);
 }
 
-/** The day (YYYY-MM-DD, local) of the oldest item the member's feed holds. */
+/** The day (YYYY-MM-DD, local) of the oldest diary entry the member's feed holds. */
 function feedReach(m: FakeMember): string {
-  const items = feedItems(m);
-  const oldest = items[items.length - 1];
-  const d = oldest.kind === 'viewing' ? oldest.v.publishedAt : oldest.l.publishedAt;
+  const viewings = feedItems(m).flatMap((i) => (i.kind === 'viewing' ? [i.v] : []));
+  const d = viewings[viewings.length - 1].publishedAt;
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 }
 
@@ -147,6 +147,27 @@ test('year the feed holds entirely: no diary request', async () => {
   const res = await collect('dave', year(2026));
   assert.equal(strip(res.films), expectedFilms(member('dave'), year(2026)));
   assert.is(lb.count('/diary/'), 0);
+});
+
+test('a feed of 30 diary entries and 22 lists holds the whole diary: an old year needs no diary page', async () => {
+  // 52 items, over the 50 a feed holds, but only diary entries count toward them: lists come on top.
+  const films = Array.from({ length: 30 }, (_, i) => testFilm(`Lister Film ${i + 1}`, 1990 + i, `lister-film-${i + 1}`));
+  const lister: FakeMember = {
+    username: 'lister',
+    displayName: 'Lister',
+    diary: films.map((film, i) => ({
+      film, viewingId: 88_000 + i, watchedDate: `2025-${String(12 - Math.floor(i / 3)).padStart(2, '0')}-${String(20 - (i % 3)).padStart(2, '0')}`,
+      rating: 3.5, rewatch: false, liked: false, review: null, publishedAt: new Date(2025, 11 - Math.floor(i / 3), 21 - (i % 3), 9),
+    })),
+    films: films.map((film) => ({ film, rating: 3.5, liked: false })),
+    lists: Array.from({ length: 22 }, (_, j) => ({ id: 61_000 + j, title: `List ${j + 1}`, slug: `list-${j + 1}`, publishedAt: new Date(2026, 9, 22 - j, 12), films: films.slice(0, 2) })),
+  };
+  lb.addMember(lister);
+  lb.setFaults([{ path: '/diary/', kind: 'challenge' }]);
+  const res = await collect('lister', year(2025));
+  assert.is(lb.count('/diary/'), 0, 'no diary page asked');
+  assert.equal(strip(res.films), expectedFilms(lister, year(2025)));
+  assert.is(res.films.length, 30);
 });
 
 test('year refused: LETTERBOXD_BLOCKED pointing to the export (no partial year)', async () => {

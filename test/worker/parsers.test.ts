@@ -107,6 +107,22 @@ test('a feed of items nobody knows reads as LETTERBOXD_CHANGED, not as a member 
   assert.equal(lists.entries, [], 'only lists: a member with no diary entries in the feed');
 });
 
+test('feed limit: only diary entries count toward the 50; lists come on top (a 2020 feed of 72 items)', async () => {
+  const read = (name: string) =>
+    readFeed({ http: { page: async () => ({ body: fixture(name) }) } as unknown as CollectDeps['http'], signal: new AbortController().signal, progress: () => {} }, 'cinephile20');
+  const full = parseRss(fixture('rss-2020-50-diary-22-lists.xml'));
+  assert.equal([full.itemCount, full.diaryItems, full.entries.length, full.unknown], [72, 50, 50, 0]);
+  assert.is((await read('rss-2020-50-diary-22-lists.xml')).completeAfter, '2020-04-11', 'full: older viewings may be missing');
+  const notFull = parseRss(fixture('rss-2020-30-diary-22-lists.xml'));
+  assert.equal([notFull.itemCount, notFull.diaryItems, notFull.entries.length], [52, 30, 30]);
+  assert.is((await read('rss-2020-30-diary-22-lists.xml')).completeAfter, null, '30 diary entries: the whole diary');
+  // A 2020 feed: no tmdb ids, no memberLike, 500×750 posters with ?k=, a review without watchedDate.
+  const first = notFull.entries[0];
+  assert.equal([first.title, first.year, first.slug, first.tmdbMovieId, first.liked], ['Parasite', 2019, 'parasite', null, false]);
+  assert.match(first.posterUrl!, /-0-500-0-750-crop\.jpg\?k=/);
+  assert.is(notFull.entries[8].watchedDate, null);
+});
+
 test('feed: a diary item without filmTitle counts as unparsed (markup changed)', () => {
   const xml = fixture('rss-dave.xml').replace(/<letterboxd:filmTitle>[^<]*<\/letterboxd:filmTitle>/g, '');
   const feed = parseRss(xml);

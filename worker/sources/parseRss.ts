@@ -27,8 +27,13 @@ export interface FeedEntry {
 export interface ParsedFeed {
   /** False when the body is not an RSS feed at all (an HTML page, say). */
   isFeed: boolean;
-  /** Every `<item>`, lists included: the feed holds at most 50. */
+  /** Every `<item>`, lists included. */
   itemCount: number;
+  /**
+   * Diary items (watches and reviews, by guid), read or not: the feed holds the 50 most recently
+   * logged, and the member's lists come after them, on top of the 50.
+   */
+  diaryItems: number;
   entries: FeedEntry[];
   /** Diary items (by guid) that lacked what every diary item has: a sign the feed changed. */
   unparsed: number;
@@ -62,6 +67,7 @@ export function parseRss(xml: string): ParsedFeed {
   const entries: FeedEntry[] = [];
   let unparsed = 0;
   let unknown = 0;
+  let diaryItems = 0;
   for (const el of items) {
     const item = $(el);
     const child = (name: string) => item.children(name.replace(':', '\\:')).first().text().trim();
@@ -70,6 +76,7 @@ export function parseRss(xml: string): ParsedFeed {
       if (!LIST_GUID.test(child('guid'))) unknown++; // a list is dropped; anything else is news
       continue;
     }
+    diaryItems++;
     const title = child('letterboxd:filmTitle');
     if (!title) {
       unparsed++;
@@ -95,5 +102,5 @@ export function parseRss(xml: string): ParsedFeed {
       publishedDay: publishedDay(child('pubDate')),
     });
   }
-  return { isFeed, itemCount: items.length, entries, unparsed, unknown };
+  return { isFeed, itemCount: items.length, diaryItems, entries, unparsed, unknown };
 }

@@ -4,7 +4,11 @@ import { memberPage } from './memberPage.js';
 import { parseRss, type FeedEntry } from './parseRss.js';
 import type { CollectDeps } from './types.js';
 
-/** Letterboxd's feed holds at most this many items (diary entries and lists together). */
+/**
+ * Letterboxd's feed holds the this many most recently logged diary entries (reviews are diary
+ * entries); the member's lists are appended after them and do not count (a real feed: 72 items, 50
+ * diary entries and 22 lists). Fewer diary entries than this: the feed holds the whole diary.
+ */
 export const FEED_LIMIT = 50;
 
 export interface Feed {
@@ -34,7 +38,7 @@ export async function readFeed(deps: Pick<CollectDeps, 'http' | 'signal' | 'prog
   }
   deps.progress('collecting', 1, 1, 'Collecting data: read the feed');
   let completeAfter: string | null = null;
-  if (feed.itemCount >= FEED_LIMIT) {
+  if (feed.diaryItems >= FEED_LIMIT) {
     for (const e of feed.entries) {
       const day = e.publishedDay ?? e.watchedDate;
       if (day && (completeAfter === null || day < completeAfter)) completeAfter = day;
