@@ -1,6 +1,6 @@
 /** The mosaic form's state, its validation and the request it sends, kept pure for tests. */
 import { isAppError } from '../common/errors.js';
-import { currentMonth, MIN_YEAR, normalizeRequest, USERNAME_RE, type MosaicParams } from '../common/task.js';
+import { currentMonth, MIN_YEAR, normalizeRequest, USERNAME_RE, type Layout, type MosaicParams } from '../common/task.js';
 import type { MosaicRequestBody } from './api.js';
 
 export type PeriodChoice = 'this-month' | 'month' | 'recent' | 'year' | 'all';
@@ -14,7 +14,7 @@ export interface FormState {
   count: string;
   /** As typed, for `year`. */
   year: string;
-  layout: 'classic' | 'grid';
+  layout: Layout;
 }
 
 export type FormErrors = Partial<Record<'username' | 'month' | 'count' | 'year' | 'form', string>>;
