@@ -1,6 +1,6 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
-import { styleMap } from 'lit/directives/style-map.js';
+import { ref } from 'lit/directives/ref.js';
 import { periodLabel, type MosaicSummary } from '../../common/task.js';
 import { ratingStars, ratingWords, reviewFacts, timelineLabel } from '../format.js';
 import { base } from '../styles/shared.js';
@@ -100,8 +100,10 @@ export class MmReviewFigures extends LitElement {
     const maxRating = Math.max(1, ...r.ratings);
     const timeline = r.timeline && r.timeline.periods.length > 0 ? r.timeline : null;
     const maxPeriod = timeline ? Math.max(1, ...timeline.periods.map((p) => p.count)) : 1;
+    // The width is set through CSSOM: a style attribute (which styleMap writes on first render) is
+    // refused by the strict CSP (style-src 'self').
     const bar = (count: number, max: number) =>
-      html`<span class="bar ${count === 0 ? 'zero' : ''}" aria-hidden="true" style=${styleMap({ width: `${(count / max) * 70}%` })}></span>`;
+      html`<span class="bar ${count === 0 ? 'zero' : ''}" aria-hidden="true" ${ref((el) => el && ((el as HTMLElement).style.width = `${(count / max) * 70}%`))}></span>`;
     return html`<section aria-labelledby="review-title">
       <h2 id="review-title">${periodLabel(m.params)} in review</h2>
       <dl>
