@@ -1,7 +1,7 @@
 /** The REST API (design §3) as typed functions. Every failure is an ApiError; nothing else is thrown. */
 import type { ErrorBody, ErrorCode } from '../common/errors.js';
 import type { ImportResponse, MosaicListResponse, MosaicResponse, TaskResponse } from '../common/protocol.js';
-import type { MosaicSummary, Task } from '../common/task.js';
+import type { Layout, MosaicSummary, Task } from '../common/task.js';
 
 /** `NETWORK`: the request never got an answer (offline, server down, timeout). */
 export type ApiErrorCode = ErrorCode | 'NETWORK';
@@ -32,7 +32,7 @@ export interface MosaicRequestBody {
   month?: string;
   count?: number;
   year?: number;
-  layout: 'classic' | 'grid';
+  layout: Layout;
   columns?: number;
   format?: 'jpeg' | 'png' | 'webp';
   refresh?: boolean;

@@ -1,6 +1,6 @@
 /** The mosaic form's state, its validation and the request it sends, kept pure for tests. */
 import { isAppError } from '../common/errors.js';
-import { currentMonth, MIN_YEAR, normalizeRequest, USERNAME_RE, type MosaicParams } from '../common/task.js';
+import { currentMonth, LAYOUTS, MIN_YEAR, normalizeRequest, REVIEW_MODES, USERNAME_RE, type Layout, type MosaicParams } from '../common/task.js';
 import type { MosaicRequestBody } from './api.js';
 
 export type PeriodChoice = 'this-month' | 'month' | 'recent' | 'year' | 'all';
@@ -14,7 +14,7 @@ export interface FormState {
   count: string;
   /** As typed, for `year`. */
   year: string;
-  layout: 'classic' | 'grid';
+  layout: Layout;
 }
 
 export type FormErrors = Partial<Record<'username' | 'month' | 'count' | 'year' | 'form', string>>;
@@ -46,6 +46,17 @@ export function formFromParams(username: string, params: MosaicParams, now: Date
       break;
   }
   return f;
+}
+
+/** The layouts a period offers: a year in review only for a year or everything. */
+export function layoutsFor(period: PeriodChoice): Layout[] {
+  const mode = buildRequest({ ...initialForm(new Date(0)), period }).mode;
+  return LAYOUTS.filter((l) => l !== 'review' || REVIEW_MODES.includes(mode));
+}
+
+/** The form with another period; a layout that period does not offer goes back to classic. */
+export function withPeriod(f: FormState, period: PeriodChoice): FormState {
+  return { ...f, period, layout: layoutsFor(period).includes(f.layout) ? f.layout : 'classic' };
 }
 
 /** The inline message for a username as typed, or null when it is fine (empty counts as fine until submit). */

@@ -1,5 +1,5 @@
 /** Pure text helpers for mosaics: file names, stars, film lines, alt text, durations. */
-import { periodLabel, type Film, type MosaicParams, type MosaicSummary } from '../common/task.js';
+import { periodLabel, type Film, type MosaicParams, type MosaicSummary, type ReviewFigures } from '../common/task.js';
 
 const EXTENSIONS: Record<string, string> = {
   'image/jpeg': 'jpg',
@@ -17,13 +17,13 @@ export function slugify(text: string): string {
     .replace(/^-+|-+$/g, '');
 }
 
-/** The download name of a mosaic, e.g. `dave-november-2026.jpg` (grid layouts get `-grid`). */
+/** The download name of a mosaic, e.g. `dave-november-2026.jpg` (grid and review layouts get `-grid`, `-review`). */
 export function mosaicFileName(m: Pick<MosaicSummary, 'username' | 'params' | 'contentType'>): string {
   const ext = EXTENSIONS[m.contentType.split(';')[0].trim().toLowerCase()] ?? 'jpg';
   // Usernames are [A-Za-z0-9_]; underscores are safe in file names and part of the name, so they stay.
   const user = m.username.toLowerCase().replace(/[^a-z0-9_]/g, '') || 'mosaic';
   const parts = [user, slugify(periodLabel(m.params))];
-  if (m.params.layout === 'grid') parts.push('grid');
+  if (m.params.layout !== 'classic') parts.push(m.params.layout);
   return `${parts.filter(Boolean).join('-')}.${ext}`;
 }
 
@@ -54,11 +54,56 @@ export function filmListText(m: Pick<MosaicSummary, 'username' | 'params' | 'fil
   return [mosaicTitle(m), '', ...m.films.map((f, i) => `${i + 1}. ${filmLine(f)}`)].join('\n');
 }
 
-/** The image's alt text: what it is, then every film in the order shown. */
-export function mosaicAlt(m: Pick<MosaicSummary, 'username' | 'params' | 'films' | 'filmCount'>): string {
+/** The image's alt text: what it is, every film in the order shown, and a year in review's figures. */
+export function mosaicAlt(m: Pick<MosaicSummary, 'username' | 'params' | 'films' | 'filmCount' | 'review'>): string {
   const head = `Poster mosaic of ${m.filmCount} film${m.filmCount === 1 ? '' : 's'} ${m.username} watched, ${periodLabel(m.params)}`;
-  if (m.films.length === 0) return `${head}.`;
-  return `${head}: ${m.films.map(filmTitle).join('; ')}.`;
+  const films = m.films.length === 0 ? `${head}.` : `${head}: ${m.films.map(filmTitle).join('; ')}.`;
+  if (!m.review) return films;
+  return `${films} Below the posters, the figures: ${reviewFacts(m.review).map((f) => `${f.label} ${f.value}`).join(', ')}.`;
+}
+
+/** How the layout is named on the page: "classic layout", "grid layout", "year in review". */
+export function layoutName(params: MosaicParams): string {
+  return params.layout === 'review' ? 'year in review' : `${params.layout} layout`;
+}
+
+/** A rating in words: "½ star", "1 star", "3½ stars". */
+export function ratingWords(rating: number): string {
+  const halves = Math.round(rating * 2);
+  const whole = Math.floor(halves / 2);
+  const text = `${whole > 0 ? whole : ''}${halves % 2 ? '½' : ''}`;
+  return `${text} star${halves <= 2 ? '' : 's'}`;
+}
+
+/** A year in review's figures as label and value, in the image's order; the ones no source gave are left out. */
+export function reviewFacts(r: ReviewFigures): { label: string; value: string }[] {
+  const out = [{ label: 'films', value: String(r.films) }];
+  if (r.entries !== null) out.push({ label: 'diary entries', value: String(r.entries) });
+  if (r.averageRating !== null) out.push({ label: 'average rating', value: `${r.averageRating.toFixed(2)} stars` });
+  if (r.rewatches !== null) out.push({ label: 'rewatches', value: String(r.rewatches) });
+  if (r.likes !== null) out.push({ label: 'likes', value: String(r.likes) });
+  if (r.first) out.push({ label: 'first film', value: `${filmTitle(r.first)}, ${formatDay(r.first.watchedDate)}` });
+  if (r.last) out.push({ label: 'last film', value: `${filmTitle(r.last)}, ${formatDay(r.last.watchedDate)}` });
+  return out;
+}
+
+const MONTH_NAMES = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/** A timeline period as read: "2025-03" → "March", "2024" → "2024". */
+export function timelineLabel(label: string): string {
+  const m = /^\d{4}-(\d{2})$/.exec(label);
+  return m ? MONTH_NAMES[Number(m[1]) - 1] : label;
+}
+
+/**
+ * "3 Jan 2025" from a calendar day (YYYY-MM-DD) in the reader's locale. The day is read as UTC and
+ * shown in UTC: a local-time reading would move it back a day west of Greenwich.
+ */
+export function formatDay(day: string, locale?: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!m) return day;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return d.toLocaleDateString(locale, { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
 }
 
 /** "0:07", "3:05", "1:02:03": the elapsed time of a task. */

@@ -10,8 +10,10 @@ export type Stage = (typeof STAGES)[number];
 
 export const MODES = ['month', 'recent', 'year', 'all'] as const;
 export type Mode = (typeof MODES)[number];
-export const LAYOUTS = ['classic', 'grid'] as const;
+export const LAYOUTS = ['classic', 'grid', 'review'] as const;
 export type Layout = (typeof LAYOUTS)[number];
+/** Modes whose mosaic may be a year in review (`review` needs a year's or a whole history's figures). */
+export const REVIEW_MODES: readonly Mode[] = ['year', 'all'];
 export const FORMATS = ['jpeg', 'png', 'webp'] as const;
 export type Format = (typeof FORMATS)[number];
 
@@ -45,6 +47,43 @@ export interface Film {
   watchedDate: string | null;
 }
 
+/** A film named by a review figure (first and last film of the period). */
+export interface ReviewFilm {
+  title: string;
+  year: number | null;
+  /** YYYY-MM-DD of the viewing. */
+  watchedDate: string;
+}
+
+/**
+ * The figures of a year in review (layout `review`), computed from the films the mosaic shows. A
+ * figure that no source gave (likes from an export, dates on films pages) is null, and is not drawn.
+ */
+export interface ReviewFigures {
+  /** Films in the mosaic (each once, however often watched). */
+  films: number;
+  /** Diary entries in the period, rewatches included; null when the source has no dates. */
+  entries: number | null;
+  /** Films with a rating. */
+  rated: number;
+  /** Mean of the films' ratings, to two decimals; null when none is rated. */
+  averageRating: number | null;
+  /** How many films have each rating, ½ star to 5 stars: ten counts. */
+  ratings: number[];
+  /**
+   * Diary entries per month of the year (`year`: twelve, January first) or per year from the first
+   * to the last entry (`all`); null when the source has no dates.
+   */
+  timeline: { unit: 'month' | 'year'; periods: { label: string; count: number }[] } | null;
+  /** Diary entries marked as rewatches; null when the source has no dates. */
+  rewatches: number | null;
+  /** Films the member likes; null when a source does not say (an export). */
+  likes: number | null;
+  /** The period's first and last diary entries; null when the source has no dates. */
+  first: ReviewFilm | null;
+  last: ReviewFilm | null;
+}
+
 export interface Task {
   id: string;
   action: string;
@@ -76,6 +115,8 @@ export interface MosaicSummary {
   partial: boolean;
   note: string | null;
   films: Film[];
+  /** The year in review's figures (layout `review`), else null (absent in mosaics kept from before). */
+  review?: ReviewFigures | null;
 }
 
 export const USERNAME_RE = /^[A-Za-z0-9_]{2,15}$/;
@@ -137,6 +178,9 @@ export function normalizeRequest(body: unknown, now: Date): MosaicRequest {
   if (typeof format !== 'string' || !(FORMATS as readonly string[]).includes(format)) {
     throw invalid('format', `format must be one of ${FORMATS.join(', ')}.`);
   }
+  if (layout === 'review' && !(REVIEW_MODES as readonly string[]).includes(mode)) {
+    throw invalid('layout', `layout review is a year in review: choose mode ${REVIEW_MODES.join(' or ')}, or layout classic or grid.`);
+  }
   const refresh = input.refresh ?? false;
   if (typeof refresh !== 'boolean') throw invalid('refresh', 'refresh must be true or false.');
 
@@ -145,8 +189,8 @@ export function normalizeRequest(body: unknown, now: Date): MosaicRequest {
     if (!isInt(input.columns) || input.columns < 1 || input.columns > MAX_COLUMNS) {
       throw invalid('columns', `columns must be a whole number from 1 to ${MAX_COLUMNS}.`);
     }
-    // Columns only shape the grid layout; for classic they are ignored (not part of the dedupe key).
-    if (layout === 'grid') columns = input.columns;
+    // Columns shape the posters of grid and review; for classic they are ignored (not part of the dedupe key).
+    if (layout === 'grid' || layout === 'review') columns = input.columns;
   }
   const common = { layout: layout as Layout, format: format as Format, ...(columns ? { columns } : {}) };
 

@@ -179,4 +179,13 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP INDEX task_events_task;
     `,
   },
+  {
+    version: 6,
+    name: 'results: a year in review keeps its figures',
+    sql: `
+      -- JSON of the review's figures (layout review), NULL for other layouts: they are computed from
+      -- the viewings behind the films, which the films column does not keep.
+      ALTER TABLE results ADD COLUMN review TEXT;
+    `,
+  },
 ];

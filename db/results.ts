@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './open.js';
 import { writeTx } from './open.js';
-import type { Film, MosaicParams, MosaicSummary } from '../common/task.js';
+import type { Film, MosaicParams, MosaicSummary, ReviewFigures } from '../common/task.js';
 import { periodLabel } from '../common/task.js';
 import { iso } from './tasks.js';
 
@@ -14,6 +14,8 @@ export interface NewResult {
   films: Film[];
   partial: boolean;
   note: string | null;
+  /** A year in review's figures (layout review). */
+  review?: ReviewFigures | null;
 }
 
 export interface StoredImage {
@@ -32,6 +34,7 @@ interface SummaryRow {
   films: string;
   partial: number;
   note: string | null;
+  review: string | null;
   created_at: number;
 }
 
@@ -52,18 +55,19 @@ function toSummary(r: SummaryRow): MosaicSummary {
     partial: r.partial === 1,
     note: r.note,
     films,
+    review: r.review === null ? null : (JSON.parse(r.review) as ReviewFigures),
   };
 }
 
-const SUMMARY_COLUMNS = `r.id, t.username, t.params, r.content_type, r.width, r.height, r.films, r.partial, r.note, r.created_at`;
+const SUMMARY_COLUMNS = `r.id, t.username, t.params, r.content_type, r.width, r.height, r.films, r.partial, r.note, r.review, r.created_at`;
 
 export type ResultStore = ReturnType<typeof createResultStore>;
 
 export function createResultStore(db: Db) {
   const s = {
     insert: db.prepare(`
-      INSERT INTO results (id, result, content_type, width, height, films, partial, note, etag, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      INSERT INTO results (id, result, content_type, width, height, films, partial, note, review, etag, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     image: db.prepare<[string], { result: Buffer; content_type: string; etag: string }>(
       `SELECT result, content_type, etag FROM results WHERE id = ?`,
     ),
@@ -82,7 +86,7 @@ export function createResultStore(db: Db) {
     /** Inserts a result row; call inside the task store's `complete` so both commit together. */
     insert(taskId: string, r: NewResult, now: number): void {
       const etag = `"${createHash('sha256').update(r.image).digest('base64url').slice(0, 32)}"`;
-      s.insert.run(taskId, r.image, r.contentType, r.width, r.height, JSON.stringify(r.films), r.partial ? 1 : 0, r.note, etag, now);
+      s.insert.run(taskId, r.image, r.contentType, r.width, r.height, JSON.stringify(r.films), r.partial ? 1 : 0, r.note, r.review ? JSON.stringify(r.review) : null, etag, now);
     },
     image(taskId: string): StoredImage | undefined {
       const r = s.image.get(taskId);

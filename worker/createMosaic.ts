@@ -11,6 +11,7 @@ import type { Action, ActionHelpers } from './loop.js';
 import type { CollectResult, CollectedFilm, Progress } from './sources/types.js';
 import type { PosterResult } from './posters.js';
 import { BLOCKED_ADVICE } from './sources/types.js';
+import { reviewFigures } from './review.js';
 
 /** The compose step's contract is compose.ts's own (a type-only import: sharp is not loaded here). */
 export type ComposeRequest = ComposeInput;
@@ -70,6 +71,8 @@ export function createMosaicAction(parts: MosaicParts): Action {
     const collected = await parts.collect(task.username, params, ctx);
 
     const films = collected.films.map(toFilm);
+    // The figures come from the collected films, which carry likes and diary entries that `films` drops.
+    const review = params.layout === 'review' ? reviewFigures(collected.films, params.mode === 'year' ? { year: params.year } : 'all') : null;
     const request = {
       username: task.username,
       label: periodLabel(params),
@@ -78,6 +81,7 @@ export function createMosaicAction(parts: MosaicParts): Action {
       columns: params.columns,
       format: params.format,
       tileWidth: parts.tileWidth,
+      review,
     };
     // Download posters at the size they will be drawn: a 3,000-film grid draws 94 px tiles, not 120.
     const posters = await parts.fetchPosters(collected.films, parts.plannedTileWidth(request), ctx);
@@ -98,6 +102,7 @@ export function createMosaicAction(parts: MosaicParts): Action {
       films,
       partial: collected.partial,
       note: summarize([collected.note, mosaic.note], posters.notes),
+      review,
     };
   };
 }

@@ -6,8 +6,10 @@ import type { MosaicRequestBody } from '../api.js';
 import {
   buildRequest,
   initialForm,
+  layoutsFor,
   usernameProblem,
   validateForm,
+  withPeriod,
   type FormErrors,
   type FormState,
   type PeriodChoice,
@@ -248,6 +250,12 @@ export class MmMosaicForm extends LitElement {
             <input type="radio" name="layout" value="grid" .checked=${live(f.layout === 'grid')} @change=${this.#onLayout} />
             <span><strong>Grid</strong><span class="muted">Posters only, edge to edge.</span></span>
           </label>
+          ${layoutsFor(f.period).includes('review')
+            ? html`<label>
+                <input type="radio" name="layout" value="review" .checked=${live(f.layout === 'review')} @change=${this.#onLayout} />
+                <span><strong>Year in review</strong><span class="muted">The posters, then the figures: films, average rating, ratings, diary entries over time, rewatches, likes, first and last film.</span></span>
+              </label>`
+            : nothing}
         </div>
       </fieldset>
 
@@ -349,7 +357,8 @@ export class MmMosaicForm extends LitElement {
   }
 
   #onPeriod(ev: Event): void {
-    this.#set({ period: (ev.target as HTMLInputElement).value as PeriodChoice }, 'form');
+    // A year in review is offered for a year or everything only: another period falls back to classic.
+    this.#set(withPeriod(this.form, (ev.target as HTMLInputElement).value as PeriodChoice), 'form');
   }
 
   #onLayout(ev: Event): void {

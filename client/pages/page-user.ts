@@ -2,13 +2,14 @@ import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import type { MosaicSummary } from '../../common/task.js';
 import { ApiError } from '../api.js';
-import { filmListText, formatDate, mosaicFileName, mosaicTitle } from '../format.js';
+import { filmListText, formatDate, layoutName, mosaicFileName, mosaicTitle } from '../format.js';
 import { mergeMosaics } from '../retention.js';
 import { paths } from '../router.js';
 import type { Services } from '../services.js';
 import { requestPersistentStorage } from '../store.js';
 import { base, controls } from '../styles/shared.js';
 import '../components/mm-film-list.js';
+import '../components/mm-review-figures.js';
 import '../components/mm-mosaic-list.js';
 import '../components/mm-mosaic-view.js';
 
@@ -196,7 +197,7 @@ export class PageUser extends LitElement {
     return html`
       <header>
         <h1 tabindex="-1">${mosaicTitle(m)}</h1>
-        <p class="muted">${m.filmCount} film${m.filmCount === 1 ? '' : 's'} · made ${formatDate(m.createdAt)} · ${m.params.layout} layout</p>
+        <p class="muted">${m.filmCount} film${m.filmCount === 1 ? '' : 's'} · made ${formatDate(m.createdAt)} · ${layoutName(m.params)}</p>
       </header>
       ${this.source === 'device' && !this.loading
         ? html`<p class="notice" role="status">Showing this device’s saved copy; the server could not be reached or no longer has it.</p>`
@@ -209,6 +210,7 @@ export class PageUser extends LitElement {
         <a class="button" href=${paths.home({ user: m.username })}>Make another</a>
         <span class="muted" role="status">${this.shareStatus}</span>
       </div>
+      ${m.review ? html`<mm-review-figures .mosaic=${m}></mm-review-figures>` : nothing}
       <mm-film-list .mosaic=${m}></mm-film-list>
       ${this.#othersSection(m.taskId)}
     `;

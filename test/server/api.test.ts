@@ -263,6 +263,7 @@ test('GET /api/tasks/:id/mosaic and the member and gallery lists', async () => {
       partial: false,
       note: null,
       films: [{ title: 'Flow', year: 2024, rating: 4.5, slug: 'flow', watchedDate: '2026-11-02' }],
+      review: null,
     },
   );
   assert.is((await request(t.port, `/api/tasks/${UNKNOWN_ID}/mosaic`)).status, 404);

@@ -20,7 +20,8 @@ let lb: FakeLetterboxd;
 let r: Rig;
 let tmp: { dir: string; cleanup(): void };
 const member = (name: string): FakeMember => lb.members.get(name)!;
-const strip = (films: CollectedFilm[]) => films.map(({ posterUrl: _p, posterRefused: _r, ...f }) => f);
+/** The films as the mosaic shows them (what a year in review reads besides is checked apart). */
+const strip = (films: CollectedFilm[]) => films.map(({ posterUrl: _p, posterRefused: _r, liked: _l, viewings: _v, ...f }) => f);
 const collect = (user: string, params: MosaicParams) => collectFilms(r.collectDeps(), user, params);
 
 async function fails(p: Promise<unknown>, code: string): Promise<AppError> {

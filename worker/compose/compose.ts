@@ -7,9 +7,9 @@
  * blended into the canvas.
  */
 import sharp from 'sharp';
-import { CONTENT_TYPES, type Film, type Format, type Layout } from '../../common/task.js';
+import { CONTENT_TYPES, type Film, type Format, type Layout, type ReviewFigures } from '../../common/task.js';
 import { useBundledFonts } from './fonts.js';
-import { placeholderLines, planMosaic, type MosaicPlan, type Rect } from './layout.js';
+import { placeholderLines, planMosaic, type MosaicPlan, type PlacedText, type Rect } from './layout.js';
 import { ANCHOR_MARKUP, blockMarkup, colored, type BlockLine } from './markup.js';
 import { joinJpegStrips, stripAlignment } from './jpegJoin.js';
 import { textWidth } from './metrics.js';
@@ -27,6 +27,8 @@ export interface ComposeInput {
   format: Format;
   /** Requested tile width (TILE_WIDTH); tiles shrink when the image would exceed its size bound. */
   tileWidth: number;
+  /** The figures a `review` layout draws in its band. */
+  review?: ReviewFigures | null;
   signal?: AbortSignal;
 }
 
@@ -55,6 +57,10 @@ const CARD_EDGE = [92, 92, 92] as const;
 const TEXT = '#e6e6e6';
 const DIM = '#9a9a9a';
 const STARS = '#00e054';
+const STARS_RGB = [0, 224, 84] as const;
+const TIMELINE_RGB = [64, 188, 244] as const;
+const BASELINE_RGB = [110, 110, 110] as const;
+const BAND_RGB = [36, 36, 36] as const;
 const HEADER_NAME = '#ffffff';
 const HEADER_REST = '#b4b4b4';
 const FONT = 'DejaVu Sans';
@@ -98,12 +104,13 @@ export async function composeMosaic(input: ComposeInput, options: ComposeOptions
     columns: input.columns,
     tileWidth: input.tileWidth,
     format: input.format,
+    review: input.review,
   });
   const quality = options.quality ?? 80;
   const canvas = new Canvas(plan.width, plan.height, input.format === 'jpeg' ? jpegStripHeight(plan.width, plan.height) : plan.height);
 
   // Header and film list are queued first so that their Pango work overlaps the tile decodes.
-  const text = Promise.all([drawHeader(canvas, plan), drawTextColumn(canvas, plan)]);
+  const text = Promise.all([drawHeader(canvas, plan), drawTextColumn(canvas, plan), drawReviewBand(canvas, plan)]);
   text.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
   const strips = input.format === 'jpeg' ? new StripEncoder(canvas, quality, text) : null;
 
@@ -363,6 +370,44 @@ async function drawTextColumn(canvas: Canvas, plan: MosaicPlan): Promise<void> {
     drawBlock(canvas, stars, fontPx, box.x, top, { ...box, width: titleOffset }),
     drawBlock(canvas, titles, fontPx, box.x + titleOffset, top, { ...box, x: box.x + titleOffset, width: box.width - titleOffset }),
   ]);
+}
+
+/** One line of text whose line box's top-left is at `at`, clipped to `clip`. */
+function drawLine(canvas: Canvas, at: PlacedText, markup: string, fontPx: number, height: number, clip: Rect): Promise<void> {
+  return drawBlock(canvas, [{ height, markup }], fontPx, at.x, at.top, clip);
+}
+
+/**
+ * The year in review's band: a darker panel with the figures, the ratings and timeline bar charts
+ * (plain fills) and the first and last film. Every piece of text is its own small Pango render; they
+ * run on libuv's pool beside the tile decodes.
+ */
+async function drawReviewBand(canvas: Canvas, plan: MosaicPlan): Promise<void> {
+  const band = plan.review;
+  if (!band) return;
+  canvas.fill(band.box, BAND_RGB);
+  const jobs: Promise<void>[] = [];
+  const { lineHeight: lh } = band;
+  for (const st of band.stats) {
+    jobs.push(drawLine(canvas, st.value, colored(st.value.text, HEADER_NAME, { bold: true }), band.valuePx, lh.value, st.box));
+    jobs.push(drawLine(canvas, st.label, colored(st.label.text, HEADER_REST), band.labelPx, lh.label, st.box));
+  }
+  for (const chart of band.charts) {
+    const rgb = chart.kind === 'ratings' ? STARS_RGB : TIMELINE_RGB;
+    for (const bar of chart.bars) if (bar.rect.height > 0) canvas.fill(bar.rect, rgb);
+    canvas.fill(chart.baseline, BASELINE_RGB);
+    jobs.push(drawLine(canvas, chart.title, colored(chart.title.text, HEADER_REST), band.labelPx, lh.label, chart.box));
+    for (const label of chart.labels) {
+      const color = chart.kind === 'ratings' ? STARS : DIM;
+      jobs.push(drawLine(canvas, label, colored(label.text, color), band.labelPx, lh.label, chart.box));
+    }
+  }
+  for (const line of band.lines) {
+    const clip = { x: band.box.x, y: line.lead.top, width: band.box.width, height: lh.text };
+    jobs.push(drawLine(canvas, line.lead, colored(line.lead.text, DIM), band.textPx, lh.text, clip));
+    jobs.push(drawLine(canvas, line.text, colored(line.text.text, TEXT, { isolate: true }), band.textPx, lh.text, clip));
+  }
+  await Promise.all(jobs);
 }
 
 /**

@@ -2,7 +2,7 @@
  * Mosaic geometry, pure (design §5, §10.2): grid shapes, where every tile and line of text goes, star
  * strings, title clean-up and fitting, and the size bound. compose.ts draws what this plans.
  */
-import type { Film, Format, Layout } from '../../common/task.js';
+import type { Film, Format, Layout, ReviewFigures } from '../../common/task.js';
 import { graphemes, textWidth, type Weight } from './metrics.js';
 
 /** Gap around and between classic tiles, in px. */
@@ -215,6 +215,44 @@ export interface MosaicPlan {
   textColumn: TextColumnPlan | null;
   /** How titles are set in placeholder cards; null when tiles are too small for text. */
   placeholder: PlaceholderStyle | null;
+  /** The year in review's band of figures under the posters (layout `review` only). */
+  review: ReviewBandPlan | null;
+}
+
+/** A line of text at (x, top): top is the top of its line box, `px` its font size. */
+export interface PlacedText {
+  x: number;
+  top: number;
+  text: string;
+}
+
+/** A bar chart of the band: bars standing on a baseline, a title above and labels below. */
+export interface ReviewChart {
+  /** "Ratings", "Films per month", "Films per year". */
+  title: PlacedText;
+  /** The whole chart area, title and labels included. */
+  box: Rect;
+  /** One per count, left to right; a zero count has height 0. */
+  bars: Array<{ rect: Rect; count: number }>;
+  /** A 1 px line under the bars. */
+  baseline: Rect;
+  labels: PlacedText[];
+  /** Bar colour role: ratings are drawn in the stars' green, the timeline in blue. */
+  kind: 'ratings' | 'timeline';
+}
+
+/** The band of a year in review (design of issue 13): figures, two charts, the first and last film. */
+export interface ReviewBandPlan {
+  box: Rect;
+  /** The big numbers across the top, each with its label under it. */
+  stats: Array<{ value: PlacedText; label: PlacedText; box: Rect }>;
+  valuePx: number;
+  labelPx: number;
+  lineHeight: { value: number; label: number; text: number };
+  charts: ReviewChart[];
+  /** "First film …" and "Last film …": a dim lead word and the film. */
+  lines: Array<{ lead: PlacedText; text: PlacedText }>;
+  textPx: number;
 }
 
 export interface PlanRequest {
@@ -222,6 +260,8 @@ export interface PlanRequest {
   label: string;
   films: ReadonlyArray<Pick<Film, 'title' | 'year' | 'rating'>>;
   layout: Layout;
+  /** The year in review's figures (layout `review`; without them the band shows the film count only). */
+  review?: ReviewFigures | null;
   columns?: number;
   /** Requested tile width in px (TILE_WIDTH); tiles may come out smaller to respect the size bound. */
   tileWidth: number;
@@ -282,6 +322,7 @@ function planGrid(req: PlanRequest, note: string | null): MosaicPlan {
     header: null,
     textColumn: null,
     placeholder: placeholderStyle(tileWidth),
+    review: null,
   };
 }
 
@@ -349,6 +390,7 @@ function planClassic(req: PlanRequest): MosaicPlan {
       rows,
     },
     placeholder: placeholderStyle(tileWidth),
+    review: null,
   };
 }
 
@@ -361,6 +403,7 @@ export function planMosaic(req: PlanRequest): MosaicPlan {
   if (n < 1) throw new RangeError('A mosaic needs at least one film.');
   const request = { ...req, tileWidth: Math.max(MIN_TILE_WIDTH, Math.round(req.tileWidth)) };
   if (request.layout === 'grid') return planGrid(request, null);
+  if (request.layout === 'review') return planReview(request);
   if (n > CLASSIC_MAX_FILMS) {
     return planGrid(
       request,
@@ -374,4 +417,177 @@ export function planMosaic(req: PlanRequest): MosaicPlan {
 export function plannedTileSize(req: PlanRequest): { width: number; height: number } {
   const plan = planMosaic(req);
   return { width: plan.tileWidth, height: plan.tileHeight };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Year in review: a header, the posters edge to edge, then a band of the period's figures.
+
+/** The band is laid out for at least this width; narrower poster grids are centred above it. */
+export const REVIEW_MIN_WIDTH = 720;
+/** Band sizes are given for an 800 px wide mosaic and scale with the width, up to this factor. */
+const REVIEW_MAX_SCALE = 4;
+const MONTH_INITIALS = ['J', 'F', 'M', 'A', 'M', 'J', 'J', 'A', 'S', 'O', 'N', 'D'];
+const MONTHS_SHORT = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** "12 Mar 2025" from YYYY-MM-DD. */
+function dayLabel(day: string): string {
+  return `${Number(day.slice(8, 10))} ${MONTHS_SHORT[Number(day.slice(5, 7)) - 1]} ${day.slice(0, 4)}`;
+}
+
+/** "1,234" (grouping without a locale: the worker's ICU may be small). */
+function count(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/** The figures worth drawing, in order: a null figure is left out, never drawn as 0. */
+function reviewStats(f: ReviewFigures): Array<{ value: string; label: string }> {
+  const out = [{ value: count(f.films), label: f.films === 1 ? 'film' : 'films' }];
+  if (f.entries !== null && f.entries !== f.films) out.push({ value: count(f.entries), label: 'diary entries' });
+  if (f.averageRating !== null) out.push({ value: `${f.averageRating.toFixed(2)} ★`, label: 'average rating' });
+  if (f.rewatches !== null) out.push({ value: count(f.rewatches), label: f.rewatches === 1 ? 'rewatch' : 'rewatches' });
+  if (f.likes !== null) out.push({ value: count(f.likes), label: f.likes === 1 ? 'like' : 'likes' });
+  return out;
+}
+
+/** Figures for a plan without any (a bare count), so the layout never depends on them being there. */
+function bareFigures(films: number): ReviewFigures {
+  return { films, entries: null, rated: 0, averageRating: null, ratings: new Array(10).fill(0), timeline: null, rewatches: null, likes: null, first: null, last: null };
+}
+
+function bandScale(width: number): number {
+  return Math.min(REVIEW_MAX_SCALE, Math.max(1, width / 800));
+}
+
+/** Band geometry for a mosaic `width` px wide whose band starts at `top`. */
+export function planReviewBand(figures: ReviewFigures, width: number, top: number): ReviewBandPlan {
+  const s = bandScale(width);
+  const px = (n: number) => Math.max(1, Math.round(n * s));
+  const pad = px(20);
+  const valuePx = px(30);
+  const labelPx = px(14);
+  const textPx = px(15);
+  const lineHeight = { value: px(40), label: px(20), text: px(24) };
+  const inner = width - 2 * pad;
+  let y = top + pad;
+
+  const statList = reviewStats(figures);
+  const cell = Math.floor(inner / statList.length);
+  const stats = statList.map((st, i) => {
+    const box = { x: pad + i * cell, y, width: cell, height: lineHeight.value + lineHeight.label };
+    const value = ellipsize(st.value, cell - px(8), valuePx, 'bold');
+    return {
+      box,
+      value: { x: box.x, top: y, text: value },
+      label: { x: box.x, top: y + lineHeight.value, text: ellipsize(st.label, cell - px(8), labelPx) },
+    };
+  });
+  y += lineHeight.value + lineHeight.label + pad;
+
+  const charts: ReviewChart[] = [];
+  const chartWidth = Math.floor((inner - pad) / 2);
+  const barsHeight = px(90);
+  const chartHeight = lineHeight.label + px(6) + barsHeight + 1 + lineHeight.label;
+  const chart = (kind: ReviewChart['kind'], title: string, counts: number[], labelFor: (i: number, slot: number) => string | null, x: number): ReviewChart => {
+    const box = { x, y, width: chartWidth, height: chartHeight };
+    const barsTop = y + lineHeight.label + px(6);
+    const slot = chartWidth / Math.max(1, counts.length);
+    const gap = slot >= 4 ? Math.max(1, Math.round(slot * 0.2)) : 0;
+    const max = Math.max(1, ...counts);
+    const baselineY = barsTop + barsHeight;
+    const bars = counts.map((c, i) => {
+      const left = x + Math.round(i * slot);
+      const right = x + Math.round((i + 1) * slot) - gap;
+      const height = c === 0 ? 0 : Math.max(1, Math.round((c / max) * barsHeight));
+      return { rect: { x: left, y: baselineY - height, width: Math.max(1, right - left), height }, count: c };
+    });
+    const labels: PlacedText[] = [];
+    counts.forEach((_, i) => {
+      const text = labelFor(i, slot);
+      if (text === null) return;
+      const w = textWidth(text, labelPx);
+      const centre = bars[i].rect.x + bars[i].rect.width / 2;
+      // Centred under its bar, but never past the chart's edges.
+      const left = Math.round(Math.min(x + chartWidth - w, Math.max(x, centre - w / 2)));
+      labels.push({ x: left, top: baselineY + 1, text });
+    });
+    return {
+      kind,
+      title: { x, top: y, text: ellipsize(title, chartWidth, labelPx) },
+      box,
+      bars,
+      baseline: { x, y: baselineY, width: chartWidth, height: 1 },
+      labels,
+    };
+  };
+  if (figures.rated > 0) {
+    const last = figures.ratings.length - 1;
+    charts.push(chart('ratings', `Ratings (${count(figures.rated)} rated)`, figures.ratings, (i) => (i === 0 ? '½' : i === last ? '★★★★★' : null), pad));
+  }
+  const timeline = figures.timeline;
+  if (timeline && timeline.periods.length > 0) {
+    const counts = timeline.periods.map((p) => p.count);
+    const labels = timeline.periods.map((p) => (timeline.unit === 'month' ? MONTH_INITIALS[Number(p.label.slice(5, 7)) - 1] : p.label));
+    const widest = Math.max(...labels.map((l) => textWidth(l, labelPx)));
+    const lastIndex = labels.length - 1;
+    charts.push(
+      chart('timeline', timeline.unit === 'month' ? 'Diary entries per month' : 'Diary entries per year', counts,
+        // Every label when they fit under their bars; else the first and the last.
+        (i, slot) => (widest + px(2) <= slot || i === 0 || i === lastIndex ? labels[i] : null),
+        pad + charts.length * (chartWidth + pad)),
+    );
+  }
+  if (charts.length) y += chartHeight + pad;
+
+  const lines: ReviewBandPlan['lines'] = [];
+  for (const [lead, film] of [['First film ', figures.first], ['Last film ', figures.last]] as const) {
+    if (!film) continue;
+    const leadWidth = textWidth(lead, textPx);
+    const year = film.year !== null ? ` (${film.year})` : '';
+    const text = ellipsize(`${cleanText(film.title) || 'Untitled'}${year}, ${dayLabel(film.watchedDate)}`, inner - leadWidth, textPx);
+    lines.push({ lead: { x: pad, top: y, text: lead }, text: { x: pad + leadWidth, top: y, text } });
+    y += lineHeight.text;
+  }
+  if (lines.length) y += pad - px(4);
+  return { box: { x: 0, y: top, width, height: y - top }, stats, valuePx, labelPx, lineHeight, charts, lines, textPx };
+}
+
+function reviewGeometry(req: PlanRequest, columns: number, rows: number, tileWidth: number) {
+  const tileHeight = tileHeightFor(tileWidth);
+  const username = cleanText(req.username, 40);
+  const rest = ` · ${cleanText(req.label, 60)} in review`;
+  const headerWidth = textWidth(username, HEADER_FONT_PX, 'bold') + textWidth(rest, HEADER_FONT_PX);
+  const width = Math.max(columns * tileWidth, REVIEW_MIN_WIDTH, headerWidth + 2 * GAP);
+  const figures = req.review ?? bareFigures(req.films.length);
+  const band = planReviewBand(figures, width, HEADER_HEIGHT + rows * tileHeight);
+  return { tileHeight, username, rest, width, height: band.box.y + band.box.height, band };
+}
+
+function planReview(req: PlanRequest): MosaicPlan {
+  const n = req.films.length;
+  const columns = gridColumns(n, req.columns);
+  const rows = Math.ceil(n / columns);
+  const tileWidth = fitTileWidth(req.tileWidth, maxPixels(req.format), (tw) => reviewGeometry(req, columns, rows, tw));
+  const g = reviewGeometry(req, columns, rows, tileWidth);
+  const left = Math.floor((g.width - columns * tileWidth) / 2);
+  return {
+    layout: 'review',
+    note: null,
+    width: g.width,
+    height: g.height,
+    tileWidth,
+    tileHeight: g.tileHeight,
+    columns,
+    rows,
+    emptyCells: columns * rows - n,
+    cells: req.films.map((_, i) => ({ x: left + (i % columns) * tileWidth, y: HEADER_HEIGHT + Math.floor(i / columns) * g.tileHeight })),
+    header: {
+      box: { x: GAP, y: 0, width: g.width - 2 * GAP, height: HEADER_HEIGHT },
+      fontPx: HEADER_FONT_PX,
+      username: g.username,
+      rest: g.rest,
+    },
+    textColumn: null,
+    placeholder: placeholderStyle(tileWidth),
+    review: g.band,
+  };
 }

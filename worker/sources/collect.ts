@@ -15,7 +15,7 @@ import { feedCovers, readFeed, type Feed } from './rss.js';
 import { readDiary, type DiaryPeriod } from './diary.js';
 import { readFilmsPages } from './filmsPages.js';
 import { resolvePosterUrls } from './posterUrls.js';
-import { exportFilms, exportReach, exportViewings, lend, matchKey, withFeedFilms, type Viewing } from './fromExport.js';
+import { exportFilms, exportReach, exportViewings, lend, matchKey, notInFeed, withFeedFilms, type Viewing } from './fromExport.js';
 import { titleKey } from './titles.js';
 import { BLOCKED_ADVICE, type CollectDeps, type CollectResult, type CollectedFilm, type TmdbId } from './types.js';
 
@@ -34,8 +34,10 @@ function filmKey(f: { slug: string | null; title: string; year: number | null })
 
 /**
  * Newest watched first (stable: the source's own order breaks ties), one entry per film: its latest
- * viewing. `key` says which viewings are one film (slugs; title and year when an export is involved,
- * and then an export film takes the slug and poster of a feed viewing of the same film).
+ * viewing, carrying the diary entries of all its viewings (for a year in review) and, when its own
+ * source does not say, whether another viewing's says the member likes it. `key` says which viewings
+ * are one film (slugs; title and year when an export is involved, and then an export film takes the
+ * slug and poster of a feed viewing of the same film).
  */
 function latestPerFilm(viewings: readonly Viewing[], key: (f: CollectedFilm) => string = filmKey): Viewing[] {
   const sorted = viewings
@@ -49,8 +51,14 @@ function latestPerFilm(viewings: readonly Viewing[], key: (f: CollectedFilm) => 
   for (const { v } of sorted) {
     const k = key(v.film);
     const first = chosen.get(k);
-    if (first) lend(first, v);
-    else chosen.set(k, v);
+    if (!first) {
+      chosen.set(k, v);
+      continue;
+    }
+    lend(first, v);
+    const [a, b] = [first.film.viewings, v.film.viewings];
+    first.film.viewings = a && b ? [...b, ...a] : null; // older entries come later in this order
+    first.film.liked ??= v.film.liked ?? null;
   }
   return [...chosen.values()];
 }
@@ -64,15 +72,20 @@ function fromFeed(e: FeedEntry): Viewing {
       slug: e.slug,
       watchedDate: e.watchedDate,
       posterUrl: e.posterUrl,
+      liked: e.liked,
+      viewings: e.watchedDate ? [{ date: e.watchedDate, rewatch: e.rewatch }] : [],
     },
     posterUnknown: e.posterMissing,
     tmdb: e.tmdbMovieId ? { kind: 'movie', id: e.tmdbMovieId } : e.tmdbTvId ? { kind: 'tv', id: e.tmdbTvId } : null,
   };
 }
 
-function fromList(f: ListedFilm, watchedDate: string | null): Viewing {
+/** A diary row (dated, `rewatch` known) or a films-page film (no date: `diary` null). */
+function fromList(f: ListedFilm, diary: { watchedDate: string | null; rewatch: boolean } | null): Viewing {
+  const watchedDate = diary?.watchedDate ?? null;
+  const viewings = diary ? (watchedDate ? [{ date: watchedDate, rewatch: diary.rewatch }] : []) : null;
   return {
-    film: { title: f.title, year: f.year, rating: f.rating, slug: f.slug, watchedDate, posterUrl: null },
+    film: { title: f.title, year: f.year, rating: f.rating, slug: f.slug, watchedDate, posterUrl: null, liked: f.liked, viewings },
     posterUnknown: true,
   };
 }
@@ -197,7 +210,7 @@ async function collectPeriod(
 
   try {
     const rows = await readDiary(deps, username, period);
-    const viewings = latestPerFilm(rows.map((r) => fromList(r, r.watchedDate)));
+    const viewings = latestPerFilm(rows.map((r) => fromList(r, r)));
     if (viewings.length === 0) throw noFilms(username, params);
     return { films: await finish(deps, viewings, posters), partial: false, note: null };
   } catch (err) {
@@ -224,7 +237,8 @@ async function exportPeriod(
 ): Promise<CollectResult> {
   const inFeed = (beside.read?.feed.entries ?? []).filter((e) => e.watchedDate?.startsWith(prefix)).map(fromFeed);
   // The feed's viewings first: on the same day they win, carrying their slug and poster.
-  const viewings = latestPerFilm([...inFeed, ...exportViewings(data, prefix)], (f) => matchKey(f));
+  // An entry both list is counted once (a year in review counts entries).
+  const viewings = latestPerFilm([...inFeed, ...notInFeed(exportViewings(data, prefix), inFeed)], (f) => matchKey(f));
   if (viewings.length === 0) throw noFilms(username, params);
   return { films: await finish(deps, viewings, beside.read?.posters ?? new Map()), partial: false, note: beside.note, fromExport: true };
 }

@@ -3,7 +3,7 @@
  * viewings. An export names films by title and year only, so films meet under `matchKey`.
  */
 import type { ExportData, ExportViewing } from '../../db/imports.js';
-import type { CollectedFilm, TmdbId } from './types.js';
+import type { CollectedFilm, FilmViewing, TmdbId } from './types.js';
 import { titleKey, yearKey } from './titles.js';
 
 /** A viewing, before rewatches are folded into one film. */
@@ -26,8 +26,23 @@ function ratingsOf(data: ExportData): Map<string, number | null> {
   return out;
 }
 
-function viewing(title: string, year: number | null, rating: number | null, watchedDate: string | null): Viewing {
-  return { film: { title, year, rating, slug: null, watchedDate, posterUrl: null }, posterUnknown: true };
+/** An export film: an export never says what the member likes (likes.csv is not read), so `liked` is null. */
+function viewing(title: string, year: number | null, rating: number | null, watchedDate: string | null, viewings: FilmViewing[]): Viewing {
+  return { film: { title, year, rating, slug: null, watchedDate, posterUrl: null, liked: null, viewings }, posterUnknown: true };
+}
+
+/** Every dated diary entry per film (matchKey), oldest first. */
+function diaryViewings(data: ExportData): Map<string, FilmViewing[]> {
+  const out = new Map<string, FilmViewing[]>();
+  for (const v of data.diary) {
+    if (!v.watchedDate) continue;
+    const key = matchKey({ title: v.name, year: v.year });
+    let list = out.get(key);
+    if (!list) out.set(key, (list = []));
+    list.push({ date: v.watchedDate, rewatch: v.rewatch });
+  }
+  for (const list of out.values()) list.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+  return out;
 }
 
 /**
@@ -41,7 +56,8 @@ export function exportViewings(data: ExportData, prefix: string): Viewing[] {
   for (let i = data.diary.length - 1; i >= 0; i--) {
     const v: ExportViewing = data.diary[i];
     if (!v.watchedDate?.startsWith(prefix)) continue;
-    out.push(viewing(v.name, v.year, v.rating ?? ratings.get(matchKey({ title: v.name, year: v.year })) ?? null, v.watchedDate));
+    const rating = v.rating ?? ratings.get(matchKey({ title: v.name, year: v.year })) ?? null;
+    out.push(viewing(v.name, v.year, rating, v.watchedDate, [{ date: v.watchedDate, rewatch: v.rewatch }]));
   }
   return out;
 }
@@ -68,11 +84,12 @@ export function exportFilms(data: ExportData): Viewing[] {
     data.watched.length > 0
       ? data.watched.map((w) => ({ title: w.name, year: w.year, date: w.date }))
       : distinctDiaryFilms(data);
+  const entries = diaryViewings(data);
   const films = rows.map((w, i) => {
     const key = matchKey(w);
     const last = latest.get(key);
     const rating = ratings.has(key) ? ratings.get(key)! : (last?.rating ?? null);
-    return { v: viewing(w.title, w.year, rating, last?.date ?? w.date), row: last?.date ? last.row : -1, i };
+    return { v: viewing(w.title, w.year, rating, last?.date ?? w.date, [...(entries.get(key) ?? [])]), row: last?.date ? last.row : -1, i };
   });
   films.sort((a, b) => {
     const da = a.v.film.watchedDate ?? '';
@@ -103,6 +120,40 @@ export function exportReach(data: ExportData): string | null {
 }
 
 /**
+ * The export's viewings that the feed does not also list. The feed's latest entries are usually in
+ * the export too: the same film on the same day is one diary entry, matched one for one (a film
+ * logged twice that day stays twice).
+ */
+export function notInFeed(exported: readonly Viewing[], feed: readonly Viewing[]): Viewing[] {
+  const unmatched = new Map<string, number>();
+  for (const f of feed) {
+    const k = `${matchKey(f.film)}\u0000${f.film.watchedDate}`;
+    unmatched.set(k, (unmatched.get(k) ?? 0) + 1);
+  }
+  return exported.filter((e) => {
+    const k = `${matchKey(e.film)}\u0000${e.film.watchedDate}`;
+    const n = unmatched.get(k) ?? 0;
+    if (n > 0) unmatched.set(k, n - 1);
+    return n === 0;
+  });
+}
+
+/**
+ * One film's diary entries from two sources of the same diary (the feed's listed first), without the
+ * entries both list (same day, one for one), oldest first; null when either source is undated.
+ */
+export function mergeViewings(a: readonly FilmViewing[] | null | undefined, b: readonly FilmViewing[] | null | undefined): FilmViewing[] | null {
+  if (!a || !b) return null;
+  const unmatched = [...a];
+  const extra = b.filter((v) => {
+    const twin = unmatched.findIndex((u) => u.date === v.date);
+    if (twin >= 0) unmatched.splice(twin, 1);
+    return twin < 0;
+  });
+  return [...a, ...extra].sort((x, y) => (x.date < y.date ? -1 : x.date > y.date ? 1 : 0));
+}
+
+/**
  * Films watched since the export, as the feed shows them, folded into the export's films: a feed
  * viewing of a film the export has lends it its slug, poster and TMDB id (and its date and rating
  * when newer); any other feed film is added. Newest first again afterwards.
@@ -119,6 +170,8 @@ export function withFeedFilms(exported: Viewing[], feed: readonly Viewing[]): Vi
       continue;
     }
     lend(mine, f);
+    mine.film.viewings = mergeViewings(f.film.viewings, mine.film.viewings);
+    mine.film.liked ??= f.film.liked ?? null;
     if ((f.film.watchedDate ?? '') > (mine.film.watchedDate ?? '')) {
       mine.film.watchedDate = f.film.watchedDate;
       mine.film.rating = f.film.rating;

@@ -6,12 +6,26 @@ import type { PosterStore } from '../../db/posters.js';
 import type { Http } from '../http.js';
 import type { TmdbSession } from '../tmdb.js';
 
+/** One diary entry of a film within the period collected: its day and whether it was a rewatch. */
+export interface FilmViewing {
+  /** YYYY-MM-DD */
+  date: string;
+  rewatch: boolean;
+}
+
 /**
  * A film to draw, with the poster URL Letterboxd gave for it (null: no poster, or none could be had;
  * `tmdb:/x.jpg`: a TMDB poster). `posterRefused` marks a film whose poster lookup Letterboxd refused
- * (counts toward design §10.4).
+ * (counts toward design §10.4). `liked` and `viewings` feed a year in review's figures: `liked` is null
+ * when the source does not say (an export), `viewings` (oldest first) null when it has no dates (the
+ * films pages); absent counts as null.
  */
-export type CollectedFilm = Film & { posterUrl: string | null; posterRefused?: boolean };
+export type CollectedFilm = Film & {
+  posterUrl: string | null;
+  posterRefused?: boolean;
+  liked?: boolean | null;
+  viewings?: FilmViewing[] | null;
+};
 
 /** A film's TMDB id, as the feed names it (`tmdb:movieId` / `tmdb:tvId`). */
 export interface TmdbId {
