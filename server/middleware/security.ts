@@ -1,6 +1,7 @@
 /** Security headers on every response, and the Host check that refuses DNS-rebound requests. */
 import type { Middleware } from 'koa';
-import type { HostPolicy } from '../hosts.js';
+import { sameOrigin, type HostPolicy } from '../hosts.js';
+import { HttpError } from './errors.js';
 import { connectSources } from '../tls/addresses.js';
 
 /**
@@ -62,3 +63,22 @@ export function hostGuard(hosts: HostPolicy): Middleware {
       'If that is a name you use for it, add it to ALLOWED_HOSTS (comma-separated) and restart the server.\n';
   };
 }
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Refuses (403 FORBIDDEN), before any limiter, a state-changing request another website made: one
+ * whose `Origin` is present and is not this server as the browser sees it (the Host it sent), or
+ * whose `Sec-Fetch-Site` says `cross-site`. A browser sends these on every cross-site POST, so a page
+ * elsewhere cannot spend a visitor's rate limit or start and cancel mosaics in their name. Requests
+ * with neither header (curl, scripts, the setup tooling) pass: they are not riding on a visitor.
+ */
+export const originGuard: Middleware = async (ctx, next) => {
+  if (SAFE_METHODS.has(ctx.method)) return next();
+  const origin = ctx.get('origin');
+  const crossSite = ctx.get('sec-fetch-site').toLowerCase() === 'cross-site';
+  if (crossSite || (origin !== '' && !sameOrigin(origin, ctx.get('host')))) {
+    throw new HttpError(403, 'FORBIDDEN', 'Requests from other websites are refused; open moviemosaic itself to do this.');
+  }
+  return next();
+};
