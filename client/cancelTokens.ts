@@ -20,7 +20,7 @@ export function cancelTokenStore(storage: Pick<Storage, 'getItem' | 'setItem'> |
   const read = (): [string, string][] => {
     if (inMemory) return memory;
     try {
-      const parsed: unknown = JSON.parse(storage.getItem(KEY) ?? '[]');
+      const parsed: unknown = JSON.parse(storage!.getItem(KEY) ?? '[]');
       return Array.isArray(parsed)
         ? parsed.filter((p): p is [string, string] => Array.isArray(p) && typeof p[0] === 'string' && typeof p[1] === 'string')
         : [];

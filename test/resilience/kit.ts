@@ -241,7 +241,7 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-const SERVER_BASE_ENV = { PORT: '0', HOST: '127.0.0.1', WORKERS: '0', RATE_LIMIT_PER_MIN: '100000', LOG_LEVEL: 'warn' };
+const SERVER_BASE_ENV = { PORT: '0', HOST: '127.0.0.1', WORKERS: '0', RATE_LIMIT_PER_MIN: '100000', QUEUE_PER_CLIENT: '10000', QUEUE_MAX: '1000000', SOCKETS_PER_CLIENT: '5000', LOG_LEVEL: 'warn' };
 
 export async function startStack(options: StackOptions): Promise<Stack> {
   const t = tmp();
