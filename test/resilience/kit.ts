@@ -364,12 +364,16 @@ export function call(port: number, method: string, path: string, body?: unknown,
 }
 
 /** POST /api/mosaics, retried on network errors (a server restart): the dedupe makes a retry safe. */
+/** The latest cancel token `createMosaic` was handed per task id (DELETE sends it in `Cancel-Token`). */
+export const cancelTokens = new Map<string, string>();
+
 export async function createMosaic(port: () => number, body: Record<string, unknown>, timeoutMs = 30_000): Promise<Task> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       const r = await call(port(), 'POST', '/api/mosaics', body);
       if (r.status !== 200 && r.status !== 202) throw Object.assign(new Error(`POST /api/mosaics ${r.status} ${r.body}`), { fatal: true });
+      if (r.json.cancelToken) cancelTokens.set(r.json.task.id, r.json.cancelToken);
       return r.json.task as Task;
     } catch (err) {
       if ((err as { fatal?: boolean }).fatal || Date.now() > deadline) throw err;
