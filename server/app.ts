@@ -42,6 +42,8 @@ export interface AppDeps {
   retryBusy?: RetryBusy;
   /** With HTTPS on: plain HTTP → HTTPS, except the setup paths (server/tls/redirect.ts). */
   httpsRedirect?: Middleware | null;
+  /** Whether HTTPS answers carry Strict-Transport-Security (HTTPS on port 443 only). */
+  hsts?: () => boolean;
   /** /setup and the CA downloads (server/setup/routes.ts). */
   setup?: Middleware | null;
 }
@@ -67,7 +69,7 @@ export function createApp(deps: AppDeps): Koa {
   healthRoutes(api, deps);
 
   app.use(requestLog(deps.log));           // one line per request, whatever happens below
-  app.use(securityHeaders(deps.hosts));    // CSP & co. on every response, set on the way out
+  app.use(securityHeaders(deps.hosts, deps.hsts)); // CSP & co. on every response, set on the way out
   app.use(errorHandler(deps.log));         // AppError → {"error": {code, message}}; others → 500 INTERNAL
   app.use(hostGuard(deps.hosts));          // DNS-rebinding guard: 421 unless Host is one of ours
   app.use(originGuard);                    // another site's POST/DELETE: 403 before any limiter

@@ -44,6 +44,8 @@ export interface ServerDeps {
   hostname?: string;
   /** HTTPS on: the certificate source (server/tls); plain HTTP then redirects all but /setup & co. */
   tls?: TlsSource | null;
+  /** HTTPS on this port sends Strict-Transport-Security (443: tests name the port they got). */
+  hstsPort?: number;
   /** Live tuning (tests shorten these). */
   feedIntervalMs?: number;
   heartbeatMs?: number;
@@ -90,6 +92,7 @@ export function createServer(deps: ServerDeps): MoviemosaicServer {
     rateLimitPerMin: deps.rateLimitPerMin,
     queueLimits: { perClient: deps.queuePerClient ?? 5, max: deps.queueMax ?? 200 },
     retryBusy,
+    hsts: () => https !== null && portOf(https) === (deps.hstsPort ?? 443),
     httpsRedirect: tls ? httpsRedirect({ httpsPort: () => portOf(https) }) : null,
     setup: createSetupRoutes({
       names: () => deps.hosts.names(),

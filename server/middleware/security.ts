@@ -26,8 +26,16 @@ export function contentSecurityPolicy(host: string | undefined, secure: boolean)
   ].join('; ');
 }
 
-/** Sets the headers on the way out, so they survive whatever a handler or the error translator did. */
-export function securityHeaders(hosts: HostPolicy): Middleware {
+/** One year: browsers keep using HTTPS for the name that long after a visit. */
+const HSTS = 'max-age=31536000';
+
+/**
+ * Sets the headers on the way out, so they survive whatever a handler or the error translator did.
+ * `hsts()`: whether HTTPS answers send Strict-Transport-Security, which is only right on port 443:
+ * a browser that got it upgrades every later http:// URL of the name to https:// on the same port,
+ * so the setup QR's `http://pi:8080` would become a broken `https://pi:8080`.
+ */
+export function securityHeaders(hosts: HostPolicy, hsts: () => boolean = () => false): Middleware {
   return async function headers(ctx, next) {
     try {
       await next();
@@ -43,6 +51,7 @@ export function securityHeaders(hosts: HostPolicy): Middleware {
           'X-Frame-Options': 'DENY',
           'Permissions-Policy': 'camera=(), microphone=(), geolocation=(), interest-cohort=()',
         });
+        if (ctx.secure && hsts()) ctx.set('Strict-Transport-Security', HSTS);
       }
     }
   };
