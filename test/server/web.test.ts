@@ -192,4 +192,24 @@ test('pages without a built client: 503 naming the build command', async () => {
   await t.close();
 });
 
+test('forwarded headers are not trusted: Host decides, the scheme is the connection’s, and there is no CORS', async () => {
+  const t = await testApp();
+  const fooled = await request(t.port, '/healthz', { headers: { host: 'evil.example', 'x-forwarded-host': 'localhost', forwarded: 'host=localhost' } });
+  assert.is(fooled.status, 421, 'X-Forwarded-Host does not pass the Host guard');
+  const plain = await request(t.port, '/healthz', { headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example' } });
+  assert.is(plain.status, 200);
+  assert.match(String(plain.headers['content-security-policy']), /connect-src 'self' ws:\/\/127\.0\.0\.1:/, 'still plain: ws://, not wss://');
+  assert.is(plain.headers['strict-transport-security'], undefined);
+  for (const [method, headers] of [
+    ['GET', { origin: 'https://evil.example' }],
+    ['OPTIONS', { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, cancel-token' }],
+    ['OPTIONS', { origin: 'https://evil.example', 'access-control-request-method': 'DELETE' }],
+  ] as const) {
+    const res = await request(t.port, '/api/mosaics', { method, headers });
+    for (const h of Object.keys(res.headers)) assert.not.ok(h.startsWith('access-control-'), `${method}: ${h}`);
+    if (method === 'OPTIONS') assert.ok(res.status >= 400, `a preflight is not granted (${res.status})`);
+  }
+  await t.close();
+});
+
 test.run();
