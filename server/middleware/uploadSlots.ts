@@ -4,7 +4,8 @@
  * queue: first come, first served, one place per client, so one guest cannot take every slot or every
  * place in line. A wait is bounded (`maxWaitMs`); a full line or a second upload from the same client
  * is refused at once with 429. Slow senders are cut by the body reader's minimum rate, so a held slot
- * frees within seconds of a trickle starting.
+ * frees within seconds of a trickle starting. Hand-written rather than p-limit (already a dependency):
+ * p-limit queues without keys, so it cannot give each client one place, nor drop a waiter who left.
  */
 import { HttpError } from './errors.js';
 
