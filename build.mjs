@@ -157,7 +157,8 @@ async function buildServiceWorker() {
     platform: 'browser',
     target: ['es2022', 'chrome111', 'firefox115', 'safari16.4'],
     minify: true,
-    sourcemap: 'linked',
+    // No map: workbox rewrites it with the build machine's absolute paths, which the site would then serve.
+    sourcemap: false,
     tsconfig: r('client/tsconfig.json'),
     define: { 'process.env.NODE_ENV': '"production"' },
     logLevel: 'warning',

@@ -230,7 +230,9 @@ export async function benchServer(): Promise<void> {
     const entry = await serverEntry();
     const server = spawn(process.execPath, entry.args, {
       cwd: ROOT,
-      env: { ...process.env, DATA_DIR: tmp.dir, PORT: '0', HOST: '127.0.0.1', WORKERS: '0', LOG_LEVEL: 'info', RATE_LIMIT_PER_MIN: '100000' },
+      env: { ...process.env, DATA_DIR: tmp.dir, PORT: '0', HOST: '127.0.0.1', WORKERS: '0', LOG_LEVEL: 'info', RATE_LIMIT_PER_MIN: '100000',
+        // Every client of the bench is 127.0.0.1: the per-client caps would measure themselves, not the server.
+        SOCKETS_PER_CLIENT: '5000', QUEUE_PER_CLIENT: '10000' },
       // With an IPC channel the server stops by itself if this process dies (server/main.ts).
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     });

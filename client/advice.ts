@@ -15,6 +15,8 @@ export const EXPORT_UPLOAD_LINK = { href: '#export', label: 'Upload your Letterb
 const ADVICE: Partial<Record<ErrorCode, Advice>> = {
   INVALID_REQUEST: { title: 'That request was not valid', action: 'Check the username and period, then try again.' },
   RATE_LIMITED: { title: 'Too many mosaics at once', action: 'Wait a minute, then try again.' },
+  QUEUE_FULL: { title: 'The server is busy', action: 'Many mosaics are waiting already; try again in a minute.' },
+  FORBIDDEN: { title: 'That was refused', action: 'Open moviemosaic itself (not a link from another site) and try again.' },
   USER_NOT_FOUND: {
     title: 'No such Letterboxd member',
     action: 'Check the spelling: it is the name in the profile address, letterboxd.com/name.',

@@ -2,6 +2,7 @@
 import type { ErrorBody, ErrorCode } from '../common/errors.js';
 import type { ImportResponse, MosaicListResponse, MosaicResponse, TaskResponse } from '../common/protocol.js';
 import type { Layout, MosaicSummary, Task } from '../common/task.js';
+import { cancelTokenStore, type CancelTokens } from './cancelTokens.js';
 
 /** `NETWORK`: the request never got an answer (offline, server down, timeout). */
 export type ApiErrorCode = ErrorCode | 'NETWORK';
@@ -41,7 +42,11 @@ export interface MosaicRequestBody {
 export interface Api {
   createMosaic(body: MosaicRequestBody): Promise<{ task: Task; created: boolean }>;
   getTask(id: string): Promise<Task>;
-  cancelTask(id: string): Promise<Task>;
+  /**
+   * Cancels with this device's token for the task (403 FORBIDDEN without one). `left`: others still
+   * want the task, so it goes on without this device.
+   */
+  cancelTask(id: string): Promise<{ task: Task; left: boolean }>;
   getMosaic(taskId: string): Promise<MosaicSummary>;
   listUserMosaics(username: string): Promise<MosaicSummary[]>;
   listGallery(limit?: number): Promise<MosaicSummary[]>;
@@ -60,13 +65,13 @@ export const EXPORT_MAX_BYTES = 20 * 1024 * 1024;
 
 type Fetch = typeof fetch;
 
-/** Builds the API client on a fetch function (tests pass their own). */
-export function createApi(fetchFn: Fetch = (input, init) => fetch(input, init), base = ''): Api {
+/** Builds the API client on a fetch function (tests pass their own fetch and token store). */
+export function createApi(fetchFn: Fetch = (input, init) => fetch(input, init), base = '', tokens: CancelTokens = cancelTokenStore()): Api {
   async function request<T>(
     method: string,
     path: string,
     body?: unknown,
-    options: { zip?: Blob; timeoutMs?: number; signal?: AbortSignal } = {},
+    options: { zip?: Blob; timeoutMs?: number; signal?: AbortSignal; headers?: Record<string, string> } = {},
   ): Promise<{ status: number; data: T }> {
     let res: Response;
     const timeout = typeof AbortSignal.timeout === 'function' ? AbortSignal.timeout(options.timeoutMs ?? TIMEOUT_MS) : undefined;
@@ -76,7 +81,7 @@ export function createApi(fetchFn: Fetch = (input, init) => fetch(input, init), 
         method,
         headers: options.zip
           ? { accept: 'application/json', 'content-type': 'application/zip' }
-          : body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+          : body === undefined ? { accept: 'application/json', ...options.headers } : { accept: 'application/json', 'content-type': 'application/json' },
         body: options.zip ?? (body === undefined ? undefined : JSON.stringify(body)),
         signal,
       });
@@ -110,13 +115,19 @@ export function createApi(fetchFn: Fetch = (input, init) => fetch(input, init), 
   return {
     async createMosaic(body) {
       const { status, data } = await request<TaskResponse>('POST', '/api/mosaics', body);
+      if (data.cancelToken) tokens.set(data.task.id, data.cancelToken);
       return { task: data.task, created: status === 202 };
     },
     async getTask(taskId) {
       return (await request<TaskResponse>('GET', `/api/tasks/${id(taskId)}`)).data.task;
     },
     async cancelTask(taskId) {
-      return (await request<TaskResponse>('DELETE', `/api/tasks/${id(taskId)}`)).data.task;
+      const token = tokens.get(taskId);
+      const { data } = await request<TaskResponse>('DELETE', `/api/tasks/${id(taskId)}`, undefined, {
+        headers: token ? { 'cancel-token': token } : {},
+      });
+      tokens.remove(taskId);
+      return { task: data.task, left: data.left === true };
     },
     async getMosaic(taskId) {
       return (await request<MosaicResponse>('GET', `/api/tasks/${id(taskId)}/mosaic`)).data.mosaic;

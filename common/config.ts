@@ -18,6 +18,10 @@ export interface Config {
   spacingMs: number;
   allowedHosts: string[];
   rateLimitPerMin: number;
+  /** Per-client caps (the server's clientKey: an address, IPv6 by its /64). */
+  socketsPerClient: number;
+  queuePerClient: number;
+  queueMax: number;
   posterCacheMb: number;
   resultFreshSec: number;
   tileWidth: number;
@@ -108,6 +112,9 @@ export function loadConfig(env: Env): Readonly<Config> {
     spacingMs: int('LETTERBOXD_SPACING_MS', 1000, 0, 60_000),
     allowedHosts: list('ALLOWED_HOSTS', ''),
     rateLimitPerMin: int('RATE_LIMIT_PER_MIN', 30, 1, 100_000),
+    socketsPerClient: int('SOCKETS_PER_CLIENT', 20, 1, 5000),
+    queuePerClient: int('QUEUE_PER_CLIENT', 5, 1, 10_000),
+    queueMax: int('QUEUE_MAX', 200, 1, 1_000_000),
     posterCacheMb: int('POSTER_CACHE_MB', 500, 1, 1_000_000),
     resultFreshSec: int('RESULT_FRESH_SEC', 600, 0, 31_536_000),
     tileWidth: int('TILE_WIDTH', 120, 40, 600),

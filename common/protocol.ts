@@ -15,6 +15,13 @@ export type ServerMessage =
 
 export interface TaskResponse {
   task: Task;
+  /**
+   * `POST /api/mosaics` only: this request's own token for `DELETE /api/tasks/:id` (header
+   * `Cancel-Token`), or null when the answer is a finished result (nothing to cancel).
+   */
+  cancelToken?: string | null;
+  /** `DELETE` only: true when this request's share was withdrawn but others still want the task, which goes on. */
+  left?: boolean;
 }
 export interface MosaicResponse {
   mosaic: MosaicSummary;

@@ -188,4 +188,22 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE results ADD COLUMN review TEXT;
     `,
   },
+  {
+    version: 7,
+    name: 'task requesters: who asked for a task (queue caps per client) and their cancel tokens',
+    sql: `
+      -- One row per request that created or joined a mosaic task: the client it came from (the
+      -- server's clientKey) and the SHA-256 of the cancel token it was given. A DELETE names its token;
+      -- the task is cancelled only when every requester has withdrawn. Internal tasks have no rows.
+      CREATE TABLE task_requesters (
+        task_id      TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+        token_hash   TEXT NOT NULL,
+        client_key   TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        withdrawn_at INTEGER,
+        PRIMARY KEY (task_id, token_hash)
+      ) WITHOUT ROWID;
+      CREATE INDEX task_requesters_client ON task_requesters (client_key) WHERE withdrawn_at IS NULL;
+    `,
+  },
 ];

@@ -1,6 +1,6 @@
 /** Opens the SQLite database with the pragmas every connection needs, and applies migrations. */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIGRATIONS, type Migration } from './migrations.js';
 
@@ -37,9 +37,41 @@ interface CheckpointState {
 }
 const checkpointStates = new WeakMap<Db, CheckpointState>();
 
+/**
+ * DATA_DIR holds members' viewing histories and imports: only the account the app runs as may read
+ * it. The folder becomes 0700 (an existing one too: earlier versions made it 0755).
+ */
+export function restrictDataDir(dir: string): boolean {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    chmodSync(dir, 0o700);
+    return true;
+  } catch {
+    return false; // another account's folder: the caller warns
+  }
+}
+
+/**
+ * The database file is created 0600, and an existing one (with its -wal and -shm, which SQLite
+ * creates with the database's own mode) made 0600: earlier versions left them 0644.
+ */
+function restrictDbFiles(path: string): void {
+  if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      chmodSync(file, 0o600);
+    } catch {
+      // Not there (no WAL yet), or not ours to change: SQLite says so if it cannot open it.
+    }
+  }
+}
+
 /** Opens (creating if needed) the database at `path` (or ':memory:'), migrated to the latest version. */
 export function openDb(path: string, options: OpenOptions = {}): Db {
-  if (path !== ':memory:' && !options.readonly) mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:' && !options.readonly) {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    restrictDbFiles(path);
+  }
   const db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
   db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
   if (!options.readonly) {

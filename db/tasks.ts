@@ -3,7 +3,7 @@
  * worker writes, cancel, sweep of expired leases. Every state change appends its `task_events` row in
  * the same transaction, so the change feed never misses or invents a change.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Db } from './open.js';
 import { savepoint, writeTx } from './open.js';
 import type { MosaicParams, Stage, Task, TaskStatus } from '../common/task.js';
@@ -90,7 +90,42 @@ export interface EnqueueInput {
   requestedAt?: number;
   /** Complete results finished before this time are stale (e.g. the member imported an export since). */
   staleBefore?: number;
+  /** Records the request as one of the task's requesters (a new or a joined live task). */
+  requester?: Requester;
+  /** Refuses a new task (QueueLimitError) over these caps; joining a live task is always allowed. */
+  limits?: QueueLimits;
 }
+
+/** Who is asking (the server's clientKey) and the cancel token they were handed. */
+export interface Requester {
+  clientKey: string;
+  cancelToken: string;
+}
+
+/** Caps on unfinished tasks of the enqueued action: per client (QUEUE_PER_CLIENT) and queued in all (QUEUE_MAX). */
+export interface QueueLimits {
+  perClient: number;
+  max: number;
+}
+
+/** A new task was refused by a QueueLimits cap; nothing was written. */
+export class QueueLimitError extends Error {
+  constructor(readonly limit: 'client' | 'queue', readonly count: number, readonly cap: number) {
+    super(limit === 'client' ? `client has ${count} of ${cap} tasks` : `queue holds ${count} of ${cap} tasks`);
+    this.name = 'QueueLimitError';
+  }
+}
+
+/** What a cancel-token DELETE did; `forbidden`: the token is not one of this task's. */
+export type WithdrawOutcome =
+  | { kind: 'forbidden' }
+  | { kind: 'finished'; task: Task }
+  /** The requester's share is withdrawn; others still want the task, which goes on. */
+  | { kind: 'left'; task: Task }
+  /** The last requester withdrew: the task is cancelled (or its worker asked to stop). */
+  | { kind: 'cancelled'; task: Task };
+
+const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
 export interface EnqueueOutcome {
   task: Task;
@@ -268,6 +303,19 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
       `SELECT 1 AS one FROM tasks WHERE status = 'QUEUED' AND run_at <= ? LIMIT 1`,
     ),
     cancelRequested: db.prepare<[string], { c: number | null }>(`SELECT cancel_requested_at AS c FROM tasks WHERE id = ?`),
+    addRequester: db.prepare<[string, string, string, number]>(`
+      INSERT OR IGNORE INTO task_requesters (task_id, token_hash, client_key, created_at) VALUES (?, ?, ?, ?)`),
+    // Unfinished tasks of one action this client asked for (created or joined) and has not left.
+    clientLive: db.prepare<[string, string], number>(`
+      SELECT count(DISTINCT r.task_id) FROM task_requesters r JOIN tasks t ON t.id = r.task_id
+      WHERE r.client_key = ? AND r.withdrawn_at IS NULL AND t.live = 1 AND t.action = ?`).pluck(),
+    queuedOf: db.prepare<[string], number>(`SELECT count(*) FROM tasks WHERE status = 'QUEUED' AND action = ?`).pluck(),
+    share: db.prepare<[string, string], { withdrawn_at: number | null }>(
+      `SELECT withdrawn_at FROM task_requesters WHERE task_id = ? AND token_hash = ?`),
+    withdraw: db.prepare<[number, string, string]>(
+      `UPDATE task_requesters SET withdrawn_at = ? WHERE task_id = ? AND token_hash = ? AND withdrawn_at IS NULL`),
+    remaining: db.prepare<[string], number>(
+      `SELECT count(*) FROM task_requesters WHERE task_id = ? AND withdrawn_at IS NULL`).pluck(),
     counts: db.prepare<[], { status: string; n: number }>(
       `SELECT status, count(*) AS n FROM tasks WHERE live = 1 GROUP BY status`,
     ),
@@ -294,8 +342,32 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
     return row;
   }
 
+  /**
+   * Cancels: a queued task ends CANCELLED at once; a running one gets `cancel_requested_at`, which
+   * its worker sees on its next heartbeat or progress write. Returns undefined for an unknown id.
+   */
+  function cancel(id: string): { task: Task; finished: boolean } | undefined {
+    return writeTx(db, () => {
+      const now = clock.now();
+      const msg = 'The mosaic was cancelled.';
+      const q = s.cancelQueued.get(msg, msg, now, now, now, id);
+      if (q) return { task: appendEventTask(q, 'cancelled'), finished: false };
+      const r = s.cancelRunning.get(now, now, id);
+      if (r) return { task: appendEventTask(r, 'cancel_requested'), finished: false };
+      const json = s.task.get(id);
+      if (json === undefined) return undefined;
+      const task = JSON.parse(json) as Task;
+      // Already running with a cancel pending: same answer again. Finished: the caller says 409.
+      return { task, finished: task.status !== 'RUNNING' };
+    });
+  }
+
   return {
-    /** Adds a task, or returns the live twin / a fresh complete result of the same request. */
+    /**
+     * Adds a task, or returns the live twin / a fresh complete result of the same request. With a
+     * `requester`, the request becomes one of the live task's requesters (a finished result has none);
+     * with `limits`, a new task over a cap throws QueueLimitError instead.
+     */
     enqueue(input: EnqueueInput): EnqueueOutcome {
       const key = dedupeKey(input.action, input.username, input.params);
       return writeTx(db, () => {
@@ -307,14 +379,51 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
           const done = s.fresh.get(key, freshSince);
           if (done) return { task: JSON.parse(done) as Task, deduped: true };
         }
+        const join = (task: Task): EnqueueOutcome => {
+          const r = input.requester;
+          if (r) s.addRequester.run(task.id, tokenHash(r.cancelToken), r.clientKey, now);
+          return { task, deduped: true };
+        };
+        if (input.limits) {
+          // The caps apply to new tasks only: joining a live twin adds no work.
+          const live = s.live.get(key);
+          if (live) return join(JSON.parse(live) as Task);
+          const mine = input.requester ? s.clientLive.get(input.requester.clientKey, input.action)! : 0;
+          if (mine >= input.limits.perClient) throw new QueueLimitError('client', mine, input.limits.perClient);
+          const queued = s.queuedOf.get(input.action)!;
+          if (queued >= input.limits.max) throw new QueueLimitError('queue', queued, input.limits.max);
+        }
         const row = s.insert.get(
           randomUUID(), input.action, input.username, JSON.stringify(input.params), key,
           maxAttempts, now, now, now,
         );
-        if (row) return { task: appendEventTask(row, 'created'), deduped: false };
+        if (row) {
+          const task = appendEventTask(row, 'created');
+          join(task);
+          return { task, deduped: false };
+        }
         const live = s.live.get(key);
         if (!live) throw new Error(`dedupe conflict without a live task for ${key}`);
-        return { task: JSON.parse(live) as Task, deduped: true };
+        return join(JSON.parse(live) as Task);
+      });
+    },
+
+    /**
+     * A requester's DELETE: withdraws the share `cancelToken` names; when no requester is left, the
+     * task is cancelled as `cancel` does. Undefined for an unknown id.
+     */
+    withdraw(id: string, cancelToken: string): WithdrawOutcome | undefined {
+      return writeTx(db, (): WithdrawOutcome | undefined => {
+        const json = s.task.get(id);
+        if (json === undefined) return undefined;
+        const hash = tokenHash(cancelToken);
+        if (!s.share.get(id, hash)) return { kind: 'forbidden' };
+        const task = JSON.parse(json) as Task;
+        if (task.status !== 'QUEUED' && task.status !== 'RUNNING') return { kind: 'finished', task };
+        s.withdraw.run(clock.now(), id, hash);
+        if (s.remaining.get(id)! > 0) return { kind: 'left', task };
+        const outcome = cancel(id)!;
+        return outcome.finished ? { kind: 'finished', task: outcome.task } : { kind: 'cancelled', task: outcome.task };
       });
     },
 
@@ -442,25 +551,7 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
       });
     },
 
-    /**
-     * Cancels: a queued task ends CANCELLED at once; a running one gets `cancel_requested_at`, which
-     * its worker sees on its next heartbeat or progress write. Returns undefined for an unknown id.
-     */
-    cancel(id: string): { task: Task; finished: boolean } | undefined {
-      return writeTx(db, () => {
-        const now = clock.now();
-        const msg = 'The mosaic was cancelled.';
-        const q = s.cancelQueued.get(msg, msg, now, now, now, id);
-        if (q) return { task: appendEventTask(q, 'cancelled'), finished: false };
-        const r = s.cancelRunning.get(now, now, id);
-        if (r) return { task: appendEventTask(r, 'cancel_requested'), finished: false };
-        const json = s.task.get(id);
-        if (json === undefined) return undefined;
-        const task = JSON.parse(json) as Task;
-        // Already running with a cancel pending: same answer again. Finished: the caller says 409.
-        return { task, finished: task.status !== 'RUNNING' };
-      });
-    },
+    cancel,
 
     /**
      * Expired leases go back to QUEUED with backoff while attempts remain (the crashed attempt counts),

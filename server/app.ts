@@ -6,14 +6,14 @@ import Koa, { type Middleware } from 'koa';
 import Router from 'koa-router';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/log.js';
-import type { TaskStore } from '../db/tasks.js';
+import type { QueueLimits, TaskStore } from '../db/tasks.js';
 import type { ResultStore } from '../db/results.js';
 import type { WorkerStore } from '../db/workers.js';
 import type { ImportStore } from '../db/imports.js';
 import type { HostPolicy } from './hosts.js';
 import type { RetryBusy } from './busy.js';
 import { requestLog } from './middleware/requestLog.js';
-import { securityHeaders, hostGuard } from './middleware/security.js';
+import { securityHeaders, hostGuard, originGuard } from './middleware/security.js';
 import { errorHandler, HttpError } from './middleware/errors.js';
 import { createRateLimiter, rateLimit } from './middleware/rateLimit.js';
 import { staticClient, spaFallback, notFoundText } from './middleware/client.js';
@@ -24,7 +24,7 @@ import { createExportRoutes } from './routes/export.js';
 
 /** What the HTTP app needs; each route narrows it further. */
 export interface AppDeps {
-  tasks: Pick<TaskStore, 'enqueue' | 'get' | 'cancel' | 'queuePosition' | 'counts'>;
+  tasks: Pick<TaskStore, 'enqueue' | 'get' | 'withdraw' | 'queuePosition' | 'counts'>;
   results: Pick<ResultStore, 'etag' | 'image' | 'summary' | 'listByUser' | 'listRecent'>;
   workers: Pick<WorkerStore, 'live'>;
   /** Members' Letterboxd exports: the upload route replaces them; an import makes older results stale. */
@@ -36,10 +36,14 @@ export interface AppDeps {
   clientDir: string | null;
   /** `POST /api/mosaics` per client IP per minute (RATE_LIMIT_PER_MIN). */
   rateLimitPerMin: number;
+  /** Caps on new mosaic tasks: unfinished per client (QUEUE_PER_CLIENT), queued in all (QUEUE_MAX). None: uncapped. */
+  queueLimits?: QueueLimits;
   /** Runs a task write, waiting out a lock held elsewhere without blocking the loop (server/busy.ts). */
   retryBusy?: RetryBusy;
   /** With HTTPS on: plain HTTP → HTTPS, except the setup paths (server/tls/redirect.ts). */
   httpsRedirect?: Middleware | null;
+  /** Whether HTTPS answers carry Strict-Transport-Security (HTTPS on port 443 only). */
+  hsts?: () => boolean;
   /** /setup and the CA downloads (server/setup/routes.ts). */
   setup?: Middleware | null;
 }
@@ -57,16 +61,18 @@ export function createApp(deps: AppDeps): Koa {
   // The export upload reads its own raw body (20 MB cap); there is no global body parser to bypass.
   api.use(createExportRoutes({
     imports: deps.imports, clock: deps.clock, log: deps.log,
-    limit: rateLimit(createRateLimiter(10, deps.clock.now)), // uploads per IP per minute
+    // uploads per client per minute
+    limit: rateLimit(createRateLimiter(10, deps.clock.now), (s) => `Too many export uploads from this device; try again in ${s} s.`),
   }).routes());
   taskRoutes(api, deps, rateLimit(createRateLimiter(deps.rateLimitPerMin, deps.clock.now)));
   mosaicRoutes(api, deps);
   healthRoutes(api, deps);
 
   app.use(requestLog(deps.log));           // one line per request, whatever happens below
-  app.use(securityHeaders(deps.hosts));    // CSP & co. on every response, set on the way out
+  app.use(securityHeaders(deps.hosts, deps.hsts)); // CSP & co. on every response, set on the way out
   app.use(errorHandler(deps.log));         // AppError → {"error": {code, message}}; others → 500 INTERNAL
   app.use(hostGuard(deps.hosts));          // DNS-rebinding guard: 421 unless Host is one of ours
+  app.use(originGuard);                    // another site's POST/DELETE: 403 before any limiter
   if (deps.httpsRedirect) app.use(deps.httpsRedirect); // HTTPS on: plain HTTP → https, but /setup, CA, /healthz
   if (deps.setup) app.use(deps.setup);     // /setup, /ca.crt, /ca.der, /ca.mobileconfig
   app.use(api.routes());                   // /api/..., /healthz

@@ -5,6 +5,7 @@
  * addresses, or an `ALLOWED_HOSTS` entry. The HTTP guard and the WebSocket upgrade share this policy.
  */
 import { isIP } from 'node:net';
+import { mappedIPv4 } from './clientKey.js';
 
 export interface HostPolicy {
   /** Whether a `Host` header (name or address, with or without a port) names this server. */
@@ -41,11 +42,14 @@ function stripPort(entry: string): string {
   return hostOf(entry) ?? entry.toLowerCase();
 }
 
-/** localhost, *.localhost and loopback addresses (IPv4, ::1, IPv4-mapped 127.x). */
+/**
+ * localhost, *.localhost and loopback addresses (IPv4, ::1, IPv4-mapped 127.x in either spelling:
+ * browsers turn `[::ffff:127.0.0.1]` into `[::ffff:7f00:1]`).
+ */
 export function isLoopback(host: string): boolean {
   if (host === 'localhost' || host.endsWith('.localhost')) return true;
   if (isIP(host) === 4) return host.startsWith('127.');
-  if (isIP(host) === 6) return host === '::1' || host.startsWith('::ffff:127.');
+  if (isIP(host) === 6) return host === '::1' || (mappedIPv4(host)?.startsWith('127.') ?? false);
   return false;
 }
 
@@ -65,7 +69,11 @@ export function createHostPolicy(options: HostPolicyOptions): HostPolicy {
     lan = new Set(options.addresses().map((a) => a.toLowerCase().replace(/%.*$/, '')));
     readAt = now();
   };
-  const known = (host: string) => isLoopback(host) || fixed.has(host) || lan.has(host);
+  // An IPv4-mapped IPv6 host (`[::ffff:c0a8:114]`) is the IPv4 address it maps.
+  const known = (host: string) => {
+    const v4 = isIP(host) === 6 ? mappedIPv4(host) : null;
+    return isLoopback(host) || fixed.has(host) || lan.has(host) || (v4 !== null && lan.has(v4));
+  };
 
   return {
     allows(header) {
@@ -81,4 +89,18 @@ export function createHostPolicy(options: HostPolicyOptions): HostPolicy {
       return ['localhost', ...fixed, ...lan];
     },
   };
+}
+
+/** Whether an `Origin` header names the same origin as the `Host` the request came to. */
+export function sameOrigin(origin: string | undefined, host: string | undefined): boolean {
+  if (!origin || !host) return false;
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
+  const port = url.protocol === 'https:' ? '443' : '80';
+  return url.host === host.toLowerCase().replace(new RegExp(`:${port}$`), '');
 }

@@ -12,7 +12,7 @@ import type { Server } from 'node:http';
 import { loadConfig, ConfigError, type Config } from '../common/config.js';
 import { createLogger } from '../common/log.js';
 import { systemClock } from '../common/clock.js';
-import { openDb } from '../db/open.js';
+import { openDb, restrictDataDir } from '../db/open.js';
 import { createHostPolicy } from './hosts.js';
 import { createServer } from './server.js';
 import { createSupervisor } from './supervisor.js';
@@ -59,6 +59,9 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel, { proc: 'server' });
   const { root, fromDist } = projectRoot();
+  if (!restrictDataDir(resolve(config.dataDir))) {
+    log.warn('DATA_DIR could not be made private (0700); other local accounts may read it', { dataDir: config.dataDir });
+  }
   const dbPath = join(resolve(config.dataDir), 'moviemosaic.db');
   const db = openDb(dbPath);
   const readDb = openDb(dbPath, { readonly: true });
@@ -86,6 +89,9 @@ async function main(): Promise<void> {
     log,
     clientDir,
     rateLimitPerMin: config.rateLimitPerMin,
+    socketsPerClient: config.socketsPerClient,
+    queuePerClient: config.queuePerClient,
+    queueMax: config.queueMax,
     resultFreshSec: config.resultFreshSec,
     bindHost: config.host,
     hostname: hostname(),

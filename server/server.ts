@@ -18,7 +18,7 @@ import { createFeedReader } from '../db/feed.js';
 import { createApp } from './app.js';
 import { createRetryBusy, SYNC_BUSY_MS } from './busy.js';
 import type { HostPolicy } from './hosts.js';
-import { createHub, type Hub } from './live/hub.js';
+import { createHub, rejectUpgrade, type Hub } from './live/hub.js';
 import { createFeedWatcher, type FeedWatcher } from './live/feed.js';
 import { createSetupRoutes } from './setup/routes.js';
 import { httpsRedirect, httpsServerOptions, keepSecureContext, type TlsSource } from './tls/index.js';
@@ -34,11 +34,18 @@ export interface ServerDeps {
   clientDir: string | null;
   rateLimitPerMin: number;
   resultFreshSec: number;
+  /** Open live sockets per client (SOCKETS_PER_CLIENT, default 20). */
+  socketsPerClient?: number;
+  /** Unfinished mosaic tasks per client (QUEUE_PER_CLIENT, default 5) and queued in all (QUEUE_MAX, default 200). */
+  queuePerClient?: number;
+  queueMax?: number;
   /** HOST and `os.hostname()`, for the addresses /setup shows. */
   bindHost?: string;
   hostname?: string;
   /** HTTPS on: the certificate source (server/tls); plain HTTP then redirects all but /setup & co. */
   tls?: TlsSource | null;
+  /** HTTPS on this port sends Strict-Transport-Security (443: tests name the port they got). */
+  hstsPort?: number;
   /** Live tuning (tests shorten these). */
   feedIntervalMs?: number;
   heartbeatMs?: number;
@@ -83,7 +90,9 @@ export function createServer(deps: ServerDeps): MoviemosaicServer {
     log,
     clientDir: deps.clientDir,
     rateLimitPerMin: deps.rateLimitPerMin,
+    queueLimits: { perClient: deps.queuePerClient ?? 5, max: deps.queueMax ?? 200 },
     retryBusy,
+    hsts: () => https !== null && portOf(https) === (deps.hstsPort ?? 443),
     httpsRedirect: tls ? httpsRedirect({ httpsPort: () => portOf(https) }) : null,
     setup: createSetupRoutes({
       names: () => deps.hosts.names(),
@@ -105,6 +114,7 @@ export function createServer(deps: ServerDeps): MoviemosaicServer {
     heartbeatMs: deps.heartbeatMs,
     maxBufferedBytes: deps.maxBufferedBytes,
     maxBurstBytes: deps.maxBurstBytes,
+    maxSocketsPerClient: deps.socketsPerClient,
   });
   const feed = createFeedWatcher({
     reader: createFeedReader(readDb),
@@ -114,18 +124,23 @@ export function createServer(deps: ServerDeps): MoviemosaicServer {
   });
 
   const servers: Server[] = [];
-  const attach = (server: Server) => {
+  const attach = (server: Server, sockets: boolean) => {
     // Slow-loris bounds: headers within 10 s, a whole request within 30 s.
     server.headersTimeout = 10_000;
     server.requestTimeout = 30_000;
-    server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
+    server.on('upgrade', (req, socket, head) => {
+      if (sockets) return hub.handleUpgrade(req, socket, head);
+      // HTTPS on: the pages live on the HTTPS port, and a plain socket would carry task state in clear.
+      socket.on('error', () => {});
+      rejectUpgrade(socket, 403, 'HTTPS is on: open the live socket over wss:// on the HTTPS port.');
+    });
     servers.push(server);
     return server;
   };
-  http = attach(createHttpServer(app.callback()));
+  http = attach(createHttpServer(app.callback()), !tls);
   if (tls) {
     https = createHttpsServer(httpsServerOptions(tls), app.callback());
-    attach(https);
+    attach(https, true);
     keepSecureContext(https, tls);
   }
   if (deps.startFeed !== false) feed.start();

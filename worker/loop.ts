@@ -4,6 +4,7 @@
  * finish through the lease-fenced calls. The loop is the worker's only error translator.
  */
 import { AppError, isAppError } from '../common/errors.js';
+import { randomBytes } from 'node:crypto';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/log.js';
 import type { Stage } from '../common/task.js';
@@ -12,6 +13,11 @@ import { LeaseLostError } from '../db/tasks.js';
 import type { NewResult } from '../db/results.js';
 
 /** What an action gets: the task, its abort signal, a scoped logger and a throttled progress call. */
+/** What a client sees of an unexpected failure: what to do, and the id its details are logged under. */
+export function internalMessage(incident: string): string {
+  return `Something went wrong while building the mosaic (incident ${incident}). Try again; if it keeps happening, the server's log has the details under that incident id.`;
+}
+
 export interface ActionHelpers {
   task: ClaimedTask;
   signal: AbortSignal;
@@ -251,7 +257,7 @@ export function createWorkerLoop(deps: LoopDeps) {
     track(task.id, entry);
     try {
       const action = deps.actions[task.action];
-      if (!action) throw new AppError('INTERNAL', `No worker knows how to run "${task.action}" tasks; update moviemosaic.`);
+      if (!action) throw new AppError('INTERNAL', `No worker knows how to run "${task.action}" tasks; update moviemosaic.`, { expose: true });
       const result = await Promise.race([action(helpers), aborted]);
       if (controller.signal.aborted) throw controller.signal.reason;
       if (flushTimer) clearTimeout(flushTimer);
@@ -311,6 +317,12 @@ export function createWorkerLoop(deps: LoopDeps) {
         log.warn('task failed: rate limited', { code: err.code, retryAfterMs: err.retryAfterMs, delays: task.delayCount });
         return;
       }
+      if (!err.expose) {
+        const incident = randomBytes(4).toString('hex');
+        deps.tasks.fail(task.id, task.leaseToken, err.code, internalMessage(incident), err.retryable);
+        log.error('task failed', { code: err.code, incident, error: err.message, stack: err.stack });
+        return;
+      }
       deps.tasks.fail(task.id, task.leaseToken, err.code, err.message, err.retryable);
       log.warn('task failed', { code: err.code, error: err.message });
       return;
@@ -320,10 +332,12 @@ export function createWorkerLoop(deps: LoopDeps) {
       log.warn('task failed: database busy');
       return;
     }
+    // The exception's own text can name files, hosts or a library's internals: every client may see a
+    // task, so it gets a sentence and an incident id, and the log gets the details under that id.
+    const incident = randomBytes(4).toString('hex');
     const detail = err instanceof Error ? err.message : String(err);
-    deps.tasks.fail(task.id, task.leaseToken, 'INTERNAL',
-      `Something went wrong while building the mosaic (${detail.slice(0, 200)}). Try again; if it keeps happening, check the worker's log.`);
-    log.error('task crashed', { error: detail, stack: err instanceof Error ? err.stack : undefined });
+    deps.tasks.fail(task.id, task.leaseToken, 'INTERNAL', internalMessage(incident));
+    log.error('task crashed', { incident, error: detail, stack: err instanceof Error ? err.stack : undefined });
   }
 
   function start(claimed: ClaimedTask[]): void {

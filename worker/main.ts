@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { loadConfig, ConfigError, type Config } from '../common/config.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { systemClock } from '../common/clock.js';
-import { checkpointIfDue, openDb, WORKER_DB_OPTIONS, type Db } from '../db/open.js';
+import { checkpointIfDue, openDb, restrictDataDir, WORKER_DB_OPTIONS, type Db } from '../db/open.js';
 import { createTaskStore } from '../db/tasks.js';
 import { createResultStore } from '../db/results.js';
 import { createWorkerStore } from '../db/workers.js';
@@ -83,6 +83,9 @@ export async function runWorker(makeActions: ActionsFactory, env: NodeJS.Process
   }
   const workerId = `${process.pid}-${randomUUID().slice(0, 8)}`;
   const log = createLogger(config.logLevel, { proc: 'worker', workerId });
+  if (!restrictDataDir(resolve(config.dataDir))) {
+    log.warn('DATA_DIR could not be made private (0700); other local accounts may read it', { dataDir: config.dataDir });
+  }
   const dbPath = join(resolve(config.dataDir), 'moviemosaic.db');
   const db = openDb(dbPath, WORKER_DB_OPTIONS);
   const tasks = createTaskStore(db, { resultFreshMs: config.resultFreshSec * 1000, leaseMs: config.leaseMs });

@@ -98,8 +98,10 @@ export class PageTask extends LitElement {
     this.cancelling = true;
     this.cancelError = null;
     try {
-      const task = await s.api.cancelTask(this.taskId);
-      this.#tasks?.accept(task);
+      const { task, left } = await s.api.cancelTask(this.taskId);
+      // Others asked for the same mosaic: it goes on for them, and this device stops following it.
+      if (left) s.router.navigate(paths.home(), { replace: true });
+      else this.#tasks?.accept(task);
     } catch (err) {
       if (err instanceof ApiError && err.code === 'TASK_FINISHED') {
         // It finished first; the refresh shows (and follows) how.

@@ -16,8 +16,9 @@ import { WS_MAX_PAYLOAD, WS_MAX_SUBSCRIPTIONS } from '../../common/protocol.js';
 import type { Task } from '../../common/task.js';
 import type { EventStore, TaskEvent } from '../../db/events.js';
 import type { TaskStore } from '../../db/tasks.js';
-import type { HostPolicy } from '../hosts.js';
+import { sameOrigin, type HostPolicy } from '../hosts.js';
 import { parseClientMessage } from './messages.js';
+import { clientKey } from '../clientKey.js';
 
 export interface HubDeps {
   events: Pick<EventStore, 'listTaskAfter' | 'latestForTask' | 'maxSeq'>;
@@ -33,6 +34,8 @@ export interface HubDeps {
   /** At most this many bytes queued for one socket within one turn of the event loop (replays). */
   maxBurstBytes?: number;
   maxSockets?: number;
+  /** Open sockets per client (server/clientKey.ts; SOCKETS_PER_CLIENT): one guest cannot take them all. */
+  maxSocketsPerClient?: number;
 }
 
 export interface Hub {
@@ -54,6 +57,8 @@ interface Subscription {
 
 interface Client {
   ws: WebSocket;
+  /** Whose socket this is (clientKey). */
+  key: string;
   subs: Map<string, Subscription>;
   alive: boolean;
   closed: boolean;
@@ -66,18 +71,14 @@ type SubscriptionStart = { kind: 'replay'; task: Task; replay: TaskEvent[] } | {
 /** Events that cannot move the queue (everything else may: created, claimed, cancelled, requeued…). */
 const QUEUE_NEUTRAL = new Set(['progress', 'cancel_requested']);
 
-/** Whether an `Origin` header names the same origin as the `Host` the request came to. */
-export function sameOrigin(origin: string | undefined, host: string | undefined): boolean {
-  if (!origin || !host) return false;
-  let url: URL;
-  try {
-    url = new URL(origin);
-  } catch {
-    return false;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
-  const port = url.protocol === 'https:' ? '443' : '80';
-  return url.host === host.toLowerCase().replace(new RegExp(`:${port}$`), '');
+/** Answers an upgrade request with a plain HTTP error and closes the connection. */
+export function rejectUpgrade(socket: Duplex, status: number, message: string): void {
+  const body = `${message}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    () => socket.destroy(),
+  );
 }
 
 function taskMessage(seq: number, task: Task, queuePosition: number | null): string {
@@ -90,6 +91,14 @@ export function createHub(deps: HubDeps): Hub {
   const maxBuffered = deps.maxBufferedBytes ?? 1024 * 1024;
   const maxBurst = deps.maxBurstBytes ?? 8 * 1024 * 1024;
   const maxSockets = deps.maxSockets ?? 5000;
+  const perClient = deps.maxSocketsPerClient ?? 20;
+  /** Open (or opening) sockets per client key; an entry goes when its count reaches 0. */
+  const perKey = new Map<string, number>();
+  const release = (key: string) => {
+    const n = (perKey.get(key) ?? 1) - 1;
+    if (n <= 0) perKey.delete(key);
+    else perKey.set(key, n);
+  };
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD, perMessageDeflate: false, clientTracking: false });
   const clients = new Set<Client>();
@@ -115,6 +124,7 @@ export function createHub(deps: HubDeps): Hub {
     if (c.closed) return;
     c.closed = true;
     clients.delete(c);
+    release(c.key);
     for (const taskId of c.subs.keys()) unlink(c, taskId);
     c.subs.clear();
   }
@@ -240,8 +250,8 @@ export function createHub(deps: HubDeps): Hub {
     }
   }
 
-  function onConnection(ws: WebSocket): void {
-    const c: Client = { ws, subs: new Map(), alive: true, closed: false, turnBytes: 0 };
+  function onConnection(ws: WebSocket, key: string): void {
+    const c: Client = { ws, key, subs: new Map(), alive: true, closed: false, turnBytes: 0 };
     clients.add(c);
     ws.on('message', (data, isBinary) => {
       try {
@@ -257,31 +267,35 @@ export function createHub(deps: HubDeps): Hub {
     ws.on('error', (err) => log.debug('socket error', { error: err.message }));
   }
 
-  function reject(socket: Duplex, status: number, message: string): void {
-    const body = `${message}\n`;
-    socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-      () => socket.destroy(),
-    );
-  }
-
   return {
     handleUpgrade(req, socket, head) {
       const onSocketError = (err: Error) => log.debug('upgrade socket error', { error: err.message });
       socket.on('error', onSocketError);
       const path = (req.url ?? '').split('?')[0];
-      if (path !== '/ws') return reject(socket, 404, 'Not found');
-      if (closing) return reject(socket, 503, 'The server is restarting; reconnect in a moment.');
+      if (path !== '/ws') return rejectUpgrade(socket, 404, 'Not found');
+      if (closing) return rejectUpgrade(socket, 503, 'The server is restarting; reconnect in a moment.');
       if (!hosts.allows(req.headers.host)) {
-        return reject(socket, 403, 'This server does not answer to that host name; add it to ALLOWED_HOSTS if you use it.');
+        return rejectUpgrade(socket, 403, 'This server does not answer to that host name; add it to ALLOWED_HOSTS if you use it.');
       }
       if (!sameOrigin(req.headers.origin, req.headers.host)) {
-        return reject(socket, 403, 'Only pages served by this server may open its live socket.');
+        return rejectUpgrade(socket, 403, 'Only pages served by this server may open its live socket.');
       }
-      if (clients.size >= maxSockets) return reject(socket, 503, 'Too many live connections; try again later.');
+      if (clients.size >= maxSockets) return rejectUpgrade(socket, 503, 'Too many live connections; try again later.');
+      const key = clientKey({ req });
+      if ((perKey.get(key) ?? 0) >= perClient) {
+        return rejectUpgrade(socket, 429, `This device already has ${perClient} live connections open; close some pages and try again.`);
+      }
+      // Counted from now: a handshake still under way holds its place, so a burst cannot overshoot.
+      perKey.set(key, (perKey.get(key) ?? 0) + 1);
       socket.off('error', onSocketError);
-      wss.handleUpgrade(req, socket, head, onConnection);
+      let connected = false;
+      socket.once('close', () => {
+        if (!connected) release(key);
+      });
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        connected = true;
+        onConnection(ws, key);
+      });
     },
 
     publish(batch) {

@@ -11,6 +11,12 @@ import type { Middleware } from 'koa';
 import serve from 'koa-static';
 import { matchRoute } from '../../client/router.js';
 
+/**
+ * Source maps are not served: they are for whoever debugs the build, who has the sources, and a map
+ * can carry the build machine's paths (workbox's map of sw.js did).
+ */
+const SOURCE_MAP = /\.map$/i;
+
 /** esbuild's `[name]-[hash]` output: the content decides the name, so the file never changes. */
 const HASHED = /-[A-Z0-9]{8}\.[a-z0-9]+$/;
 
@@ -39,7 +45,8 @@ export function staticClient(clientDir: string): Middleware {
     gzip: false,
     setHeaders(res, path) {
       // A thrown 404 makes koa-static fall through to the next middleware, as for a missing file.
-      if (!inside(clientDir, path)) throw Object.assign(new Error('Not found'), { status: 404 });
+      // Judged on the file's own path, after koa-send decoded the URL (`/sw.js%2emap` is the same file).
+      if (!inside(clientDir, path) || SOURCE_MAP.test(path)) throw Object.assign(new Error('Not found'), { status: 404 });
       res.setHeader('Cache-Control', HASHED.test(basename(path)) ? 'public, max-age=31536000, immutable' : 'no-cache');
     },
   });

@@ -6,6 +6,7 @@
  */
 import type { Middleware } from 'koa';
 import { HttpError } from './errors.js';
+import { clientKey } from '../clientKey.js';
 
 interface Bucket {
   tokens: number;
@@ -52,17 +53,18 @@ export function createRateLimiter(perMinute: number, now: () => number, maxKeys 
   };
 }
 
-/** `::ffff:192.168.1.5` and `192.168.1.5` are one client. */
-function clientKey(ip: string): string {
-  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-}
+/** The 429's sentence, given the seconds to wait; says what was limited. */
+export type LimitMessage = (seconds: number) => string;
 
-export function rateLimit(limiter: RateLimiter): Middleware {
+export const tooManyMosaics: LimitMessage = (s) => `Too many new mosaics from this device; try again in ${s} s.`;
+
+/** One bucket per client (server/clientKey.ts). */
+export function rateLimit(limiter: RateLimiter, message: LimitMessage = tooManyMosaics): Middleware {
   return async function limit(ctx, next) {
-    const waitMs = limiter.take(clientKey(ctx.ip));
+    const waitMs = limiter.take(clientKey(ctx));
     if (waitMs > 0) {
       const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-      throw new HttpError(429, 'RATE_LIMITED', `Too many new mosaics from this device; try again in ${seconds} s.`, {
+      throw new HttpError(429, 'RATE_LIMITED', message(seconds), {
         headers: { 'Retry-After': String(seconds) },
       });
     }

@@ -1,6 +1,7 @@
 /** Security headers on every response, and the Host check that refuses DNS-rebound requests. */
 import type { Middleware } from 'koa';
-import type { HostPolicy } from '../hosts.js';
+import { sameOrigin, type HostPolicy } from '../hosts.js';
+import { HttpError } from './errors.js';
 import { connectSources } from '../tls/addresses.js';
 
 /**
@@ -25,8 +26,16 @@ export function contentSecurityPolicy(host: string | undefined, secure: boolean)
   ].join('; ');
 }
 
-/** Sets the headers on the way out, so they survive whatever a handler or the error translator did. */
-export function securityHeaders(hosts: HostPolicy): Middleware {
+/** One year: browsers keep using HTTPS for the name that long after a visit. */
+const HSTS = 'max-age=31536000';
+
+/**
+ * Sets the headers on the way out, so they survive whatever a handler or the error translator did.
+ * `hsts()`: whether HTTPS answers send Strict-Transport-Security, which is only right on port 443:
+ * a browser that got it upgrades every later http:// URL of the name to https:// on the same port,
+ * so the setup QR's `http://pi:8080` would become a broken `https://pi:8080`.
+ */
+export function securityHeaders(hosts: HostPolicy, hsts: () => boolean = () => false): Middleware {
   return async function headers(ctx, next) {
     try {
       await next();
@@ -42,6 +51,7 @@ export function securityHeaders(hosts: HostPolicy): Middleware {
           'X-Frame-Options': 'DENY',
           'Permissions-Policy': 'camera=(), microphone=(), geolocation=(), interest-cohort=()',
         });
+        if (ctx.secure && hsts()) ctx.set('Strict-Transport-Security', HSTS);
       }
     }
   };
@@ -62,3 +72,22 @@ export function hostGuard(hosts: HostPolicy): Middleware {
       'If that is a name you use for it, add it to ALLOWED_HOSTS (comma-separated) and restart the server.\n';
   };
 }
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Refuses (403 FORBIDDEN), before any limiter, a state-changing request another website made: one
+ * whose `Origin` is present and is not this server as the browser sees it (the Host it sent), or
+ * whose `Sec-Fetch-Site` says `cross-site`. A browser sends these on every cross-site POST, so a page
+ * elsewhere cannot spend a visitor's rate limit or start and cancel mosaics in their name. Requests
+ * with neither header (curl, scripts, the setup tooling) pass: they are not riding on a visitor.
+ */
+export const originGuard: Middleware = async (ctx, next) => {
+  if (SAFE_METHODS.has(ctx.method)) return next();
+  const origin = ctx.get('origin');
+  const crossSite = ctx.get('sec-fetch-site').toLowerCase() === 'cross-site';
+  if (crossSite || (origin !== '' && !sameOrigin(origin, ctx.get('host')))) {
+    throw new HttpError(403, 'FORBIDDEN', 'Requests from other websites are refused; open moviemosaic itself to do this.');
+  }
+  return next();
+};

@@ -12,15 +12,20 @@ import type { Logger } from '../../common/log.js';
 import { normalizeUsername } from '../../common/task.js';
 import type { ImportResponse } from '../../common/protocol.js';
 import type { ImportStore } from '../../db/imports.js';
-import { readBody } from '../middleware/body.js';
+import { readBody, type MinRate } from '../middleware/body.js';
+import { createUploadSlots } from '../middleware/uploadSlots.js';
+import { clientKey } from '../clientKey.js';
 import { HttpError } from '../middleware/errors.js';
 import { DEFAULT_EXPORT_LIMITS, parseExport, type ExportLimits } from '../export/parseExport.js';
 
 export const EXPORT_PATH = '/api/users/:username/export';
 /** The largest upload read (design §3). A real export is well under 1 MB. */
 export const EXPORT_MAX_BYTES = 20 * 1024 * 1024;
-/** Uploads parsed at once; more get 429 (each may hold 20 MB plus its CSVs in memory). */
+/** Uploads read and parsed at once, one per client; more wait in a fair line (server/middleware/uploadSlots.ts). */
 export const EXPORT_CONCURRENCY = 2;
+/** Uploads slower than this (after the first seconds) are cut: a trickle must not hold a slot. */
+export const EXPORT_MIN_BYTES_PER_SEC = 20 * 1024;
+export const EXPORT_RATE_GRACE_MS = 3000;
 
 /** What a ZIP upload may be labelled as (browsers label .zip files differently; curl sends octet-stream). */
 const ZIP_TYPES = ['application/zip', 'application/x-zip-compressed', 'application/x-zip', 'application/octet-stream'];
@@ -29,10 +34,15 @@ export interface ExportRouteDeps {
   imports: Pick<ImportStore, 'replace'>;
   clock: Pick<Clock, 'now'>;
   log?: Logger;
-  /** Runs before the body is read (e.g. the server's per-IP rate limiter). */
+  /** Runs before the body is read, after its headers are checked (e.g. the server's per-client rate limiter). */
   limit?: Middleware;
   maxBytes?: number;
   concurrency?: number;
+  /** The minimum sending rate and how long the start is spared (tests shorten it). */
+  minBytesPerSec?: number;
+  rateGraceMs?: number;
+  /** How long an upload waits for a slot. */
+  maxWaitMs?: number;
   limits?: ExportLimits;
 }
 
@@ -44,14 +54,15 @@ function tooLarge(max: number): HttpError {
 }
 
 /** The raw request body, at most `max` bytes (the shared bounded reader, with the export's errors). */
-function readRaw(ctx: Context, max: number): Promise<Buffer> {
+function readRaw(ctx: Context, max: number, minRate: MinRate): Promise<Buffer> {
   return readBody(ctx, max, {
     tooLarge: () => tooLarge(max),
     cutShort: () => new HttpError(400, 'INVALID_EXPORT', 'The upload was cut short; try again.'),
-  });
+  }, minRate);
 }
 
-function checkHeaders(ctx: Context): void {
+/** The upload's headers, checked before the limiter takes a token (a refused request costs nothing). */
+const checkHeaders: Middleware = (ctx, next) => {
   const type = (ctx.get('content-type').split(';')[0] ?? '').trim().toLowerCase();
   if (!ZIP_TYPES.includes(type)) {
     const how = type.startsWith('multipart/') ? 'as the request body itself, not as a form upload' : 'as the request body';
@@ -61,7 +72,8 @@ function checkHeaders(ctx: Context): void {
   if (encoding && encoding !== 'identity') {
     throw new HttpError(415, 'INVALID_EXPORT', 'Compressed request bodies are not accepted; send the ZIP as it is.');
   }
-}
+  return next();
+};
 
 /** The export upload route, as a router of its own (mount its `routes()` before the API router). */
 export function createExportRoutes(deps: ExportRouteDeps): Router {
@@ -69,22 +81,36 @@ export function createExportRoutes(deps: ExportRouteDeps): Router {
   const concurrency = deps.concurrency ?? EXPORT_CONCURRENCY;
   const limits = deps.limits ?? DEFAULT_EXPORT_LIMITS;
   const passLimit: Middleware = (_ctx, next) => next();
-  let reading = 0;
+  const slots = createUploadSlots({ slots: concurrency, maxWaitMs: deps.maxWaitMs });
+  const bytesPerSec = deps.minBytesPerSec ?? EXPORT_MIN_BYTES_PER_SEC;
+  const minRate: MinRate = {
+    bytesPerSec,
+    graceMs: deps.rateGraceMs ?? EXPORT_RATE_GRACE_MS,
+    tooSlow: () => new HttpError(408, 'INVALID_EXPORT', `The upload arrived slower than ${Math.round(bytesPerSec / 1024)} KB/s and was stopped; try again on a better connection.`, {
+      headers: { Connection: 'close' },
+    }),
+  };
 
   const router = new Router();
-  router.post(EXPORT_PATH, deps.limit ?? passLimit, async (ctx) => {
+  router.post(EXPORT_PATH, (ctx, next) => {
     ctx.set('Cache-Control', 'no-store');
+    normalizeUsername(ctx.params.username);
+    return next();
+  }, checkHeaders, deps.limit ?? passLimit, async (ctx) => {
     const username = normalizeUsername(ctx.params.username);
-    checkHeaders(ctx);
-    if (reading >= concurrency) {
-      throw new HttpError(429, 'RATE_LIMITED', 'Other exports are being read right now; try again in a few seconds.', {
-        headers: { 'Retry-After': '5', Connection: 'close' },
-      });
+    // A client that hangs up while waiting leaves the line.
+    let onClose!: () => void;
+    const gone = new Promise<void>((resolve) => (onClose = resolve));
+    ctx.req.socket.once('close', onClose);
+    let release: () => void;
+    try {
+      release = await slots.acquire(clientKey(ctx), gone);
+    } finally {
+      ctx.req.socket.off('close', onClose);
     }
-    reading++;
     try {
       const started = deps.clock.now();
-      const body = await readRaw(ctx, maxBytes);
+      const body = await readRaw(ctx, maxBytes, minRate);
       const data = await parseExport(body, limits);
       const summary = await deps.imports.replace(username, data, deps.clock.now());
       deps.log?.info('export imported', {
@@ -101,7 +127,7 @@ export function createExportRoutes(deps: ExportRouteDeps): Router {
       if (err instanceof AppError && err.code === 'INVALID_EXPORT') deps.log?.info('export refused', { username, reason: err.message });
       throw err;
     } finally {
-      reading--;
+      release();
     }
   });
   return router;

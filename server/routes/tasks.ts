@@ -1,17 +1,35 @@
 /** Creating mosaic tasks and following one: design §3's task endpoints. */
+import { randomBytes } from 'node:crypto';
 import type Router from 'koa-router';
 import type { Middleware } from 'koa';
 import { AppError } from '../../common/errors.js';
 import { normalizeRequest, type Task } from '../../common/task.js';
 import type { MosaicResponse, TaskResponse } from '../../common/protocol.js';
 import type { AppDeps } from '../app.js';
-import { readJson } from '../middleware/body.js';
+import { readJson, requireJson } from '../middleware/body.js';
+import { HttpError } from '../middleware/errors.js';
 import { isTaskId } from '../taskId.js';
+import { clientKey } from '../clientKey.js';
+import { QueueLimitError } from '../../db/tasks.js';
 
 /** The action a mosaic request runs in the worker. */
 export const CREATE_MOSAIC = 'create_mosaic';
 
-type Deps = Pick<AppDeps, 'tasks' | 'results' | 'clock' | 'imports' | 'retryBusy'>;
+type Deps = Pick<AppDeps, 'tasks' | 'results' | 'clock' | 'imports' | 'retryBusy' | 'queueLimits'>;
+
+/** The header a `DELETE /api/tasks/:id` carries its cancel token in (a custom header: another site cannot send it). */
+export const CANCEL_TOKEN_HEADER = 'Cancel-Token';
+
+/** The answer to a new task refused by a queue cap (QUEUE_PER_CLIENT → 429, QUEUE_MAX → 503). */
+function queueRefusal(err: QueueLimitError): HttpError {
+  if (err.limit === 'client') {
+    return new HttpError(429, 'RATE_LIMITED',
+      `This device already has ${err.cap} mosaics waiting or being made; wait for one to finish, or cancel one, before starting another.`,
+      { headers: { 'Retry-After': '30' } });
+  }
+  return new HttpError(503, 'QUEUE_FULL',
+    `The queue is full (${err.cap} mosaics waiting); try again in a minute.`, { headers: { 'Retry-After': '60' } });
+}
 
 function taskNotFound(): AppError {
   return new AppError('TASK_NOT_FOUND', 'There is no mosaic task with this id. It may have been cleaned up; start a new mosaic.');
@@ -34,15 +52,28 @@ export function taskRoutes(router: Router, deps: Deps, limitNewTasks: Middleware
   // Without a retry policy a busy database is answered by the error handler (503) at once.
   const write = deps.retryBusy ?? (async <T>(fn: () => T) => fn());
 
-  router.post('/api/mosaics', limitNewTasks, async (ctx) => {
+  // The content type is checked before the limiter takes a token (a refused request costs nothing).
+  router.post('/api/mosaics', requireJson, limitNewTasks, async (ctx) => {
     const requestedAt = clock.now();
     const request = normalizeRequest(await readJson(ctx), new Date(clock.now()));
     // A newer export import makes that member's earlier results stale for dedupe (design §10.3).
     const staleBefore = deps.imports.importedAt(request.username) ?? undefined;
-    const { task, deduped } = await write(() => tasks.enqueue({ action: CREATE_MOSAIC, ...request, staleBefore, requestedAt }));
+    // Every request that creates or joins a live task gets its own token: its DELETE withdraws its share.
+    const cancelToken = randomBytes(24).toString('base64url');
+    const requester = { clientKey: clientKey(ctx), cancelToken };
+    let outcome;
+    try {
+      outcome = await write(() =>
+        tasks.enqueue({ action: CREATE_MOSAIC, ...request, staleBefore, requestedAt, requester, limits: deps.queueLimits }));
+    } catch (err) {
+      if (err instanceof QueueLimitError) throw queueRefusal(err);
+      throw err;
+    }
+    const { task, deduped } = outcome;
+    const live = task.status === 'QUEUED' || task.status === 'RUNNING';
     ctx.status = deduped ? 200 : 202;
     if (!deduped) ctx.set('Location', `/api/tasks/${task.id}`);
-    ctx.body = { task: withQueuePosition(tasks, task) } satisfies TaskResponse;
+    ctx.body = { task: withQueuePosition(tasks, task), cancelToken: live ? cancelToken : null } satisfies TaskResponse;
   });
 
   router.get('/api/tasks/:id', (ctx) => {
@@ -51,15 +82,25 @@ export function taskRoutes(router: Router, deps: Deps, limitNewTasks: Middleware
     ctx.body = { task: withQueuePosition(tasks, task) } satisfies TaskResponse;
   });
 
+  // Only the requests that share a task may cancel it, each with its own token, and the task stops
+  // only once all of them have withdrawn (re-posting a request someone else started joins it).
   router.delete('/api/tasks/:id', async (ctx) => {
     const id = taskId(ctx);
-    const outcome = await write(() => tasks.cancel(id));
+    const token = ctx.get(CANCEL_TOKEN_HEADER);
+    if (!token || token.length > 200) {
+      if (!tasks.get(id)) throw taskNotFound();
+      throw new HttpError(403, 'FORBIDDEN', `Only the device that started this mosaic can cancel it: send the cancelToken its request returned in a ${CANCEL_TOKEN_HEADER} header.`);
+    }
+    const outcome = await write(() => tasks.withdraw(id, token));
     if (!outcome) throw taskNotFound();
-    if (outcome.finished) {
+    if (outcome.kind === 'forbidden') {
+      throw new HttpError(403, 'FORBIDDEN', 'This cancel token does not belong to this mosaic; only the requests that started or joined it can cancel it.');
+    }
+    if (outcome.kind === 'finished') {
       const status = outcome.task.status.toLowerCase();
       throw new AppError('TASK_FINISHED', `This mosaic task has already finished (${status}); there is nothing to cancel.`);
     }
-    ctx.body = { task: withQueuePosition(tasks, outcome.task) } satisfies TaskResponse;
+    ctx.body = { task: withQueuePosition(tasks, outcome.task), left: outcome.kind === 'left' } satisfies TaskResponse;
   });
 
   /** 404 for an unknown task, 409 for one that has no result yet. */

@@ -97,7 +97,7 @@ function trustSteps(v: SetupView, ca: NonNullable<SetupView['ca']>): string {
 
 const ABOUT_CA = `<section>
 <h2>About this certificate authority</h2>
-<p class="note">This server made it for itself. Its private key never leaves the server's data folder (<code>DATA_DIR/tls</code>): keep that folder private, because a device that trusts this authority accepts any site certificate it signs. It can sign website certificates only, which the server renews by itself. To stop trusting it, remove the profile (iPhone: Settings → General → VPN &amp; Device Management) or the certificate (Android: Settings → Encryption &amp; credentials → User credentials).</p>
+<p class="note">This server made it for itself. Its private key never leaves the server's data folder (<code>DATA_DIR/tls</code>): keep that folder private, because a device that trusts this authority accepts any site certificate it signs. It can sign website certificates only, which the server renews by itself, and only for home-network names: <code>localhost</code>, names ending in <code>.local</code>, <code>.lan</code>, <code>.home.arpa</code> or <code>.internal</code>, this machine's names and <code>ALLOWED_HOSTS</code> as they were when it was made, and loopback and private addresses. A name outside those needs a new authority: delete <code>DATA_DIR/tls/ca.*</code>, restart the server, and trust the new one on each device again. It lasts two years; 30 days before its end the server makes a new one, which each device must trust again. To stop trusting it, remove the profile (iPhone: Settings → General → VPN &amp; Device Management) or the certificate (Android: Settings → Encryption &amp; credentials → User credentials).</p>
 </section>`;
 
 export function renderSetupPage(v: SetupView): string {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { chmodSync } from 'node:fs';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
-import { certNames, missingNames } from './names.js';
+import { caLimits, certNames, missingNames, withinLimits } from './names.js';
 import { privateDir, readIfExists, writeAtomic, modeOf } from './files.js';
 import { certCovers, listeners, type TlsSource } from './source.js';
 import { createCaCert, issueServerCert, keyMatches, readCert, signedBy, type CertInfo, type KeyCert } from './x509.js';
@@ -38,6 +38,11 @@ export interface OwnCaOptions {
    * days for any TLS certificate, and the 398 days of publicly trusted ones); renewal is automatic.
    */
   serverDays?: number;
+  /**
+   * CA lifetime (default 2 years). A CA is replaced 30 days before its end, and one older than this
+   * (an unconstrained 10-year CA from an earlier version) once it reaches this age: devices that
+   * trusted it keep working until then, and must trust the new one after.
+   */
   caDays?: number;
 }
 
@@ -51,7 +56,7 @@ export async function openOwnCa(opts: OwnCaOptions): Promise<TlsSource> {
   const { dir, log, clock } = opts;
   const renewBeforeMs = (opts.renewBeforeDays ?? 30) * DAY;
   const serverDays = opts.serverDays ?? 397;
-  const caDays = opts.caDays ?? 3650;
+  const caDays = opts.caDays ?? 730;
   const path = (name: keyof typeof OWN_CA_FILES) => join(dir, OWN_CA_FILES[name]);
   const changed = listeners<KeyCert>();
 
@@ -83,8 +88,12 @@ export async function openOwnCa(opts: OwnCaOptions): Promise<TlsSource> {
     if (ca === null) return readIfExists(path('caCert')) === null ? 'none yet' : 'unreadable or not matching its key';
     if (!ca.info.isCa) return 'not a CA certificate';
     if (ca.info.notAfter.getTime() - clock.now() < renewBeforeMs) return 'about to expire';
+    // notBefore is an hour before creation (clock skew): the age counts from creation.
+    if (clock.now() - (ca.info.notBefore.getTime() + 3_600_000) >= caDays * DAY) return 'older than the CA lifetime';
     return null;
   };
+  /** The names a constrained CA cannot sign for, last logged (so the warning is not repeated every minute). */
+  let outsideLogged = '';
 
   /** Why the server certificate must be re-issued, or null when it is fine. */
   const serverProblem = (wanted: ReturnType<typeof certNames>): string | null => {
@@ -105,6 +114,7 @@ export async function openOwnCa(opts: OwnCaOptions): Promise<TlsSource> {
         unit: `created ${now.toISOString().slice(0, 10)}`,
         now,
         days: caDays,
+        permitted: caLimits(certNames(opts.names(), opts.pinned)),
       });
       writeAtomic(path('caKey'), pair.key, 0o600);
       writeAtomic(path('caCert'), pair.cert, 0o644);
@@ -115,7 +125,13 @@ export async function openOwnCa(opts: OwnCaOptions): Promise<TlsSource> {
         fingerprint: ca.info.fingerprint256,
       });
     }
-    const wanted = certNames(opts.names(), opts.pinned);
+    // A constrained CA's signature on a name outside its constraints would make the whole certificate
+    // invalid: such names are left out (and the owner told that they need a new CA).
+    const { inside: wanted, outside } = withinLimits(certNames(opts.names(), opts.pinned), ca!.info.constraints);
+    if (outside.length && outside.join() !== outsideLogged) {
+      log.warn('tls: names outside the local CA’s name constraints are not in the certificate; to use them, make a new CA (delete DATA_DIR/tls/ca.* and restart) and trust it again on each device', { names: outside });
+    }
+    outsideLogged = outside.join();
     const why = serverProblem(wanted);
     if (why === null) return false;
     const pair = await issueServerCert({ ca: ca!.pair, names: wanted, now: new Date(clock.now()), days: serverDays });

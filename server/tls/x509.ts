@@ -4,6 +4,9 @@
  */
 import 'reflect-metadata'; // @peculiar/x509's ASN.1 schema decorators need it loaded first
 import * as x509 from '@peculiar/x509';
+// @peculiar/x509 has no class for the name-constraints extension: its ASN.1 types build and read it.
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { GeneralName, GeneralSubtree, GeneralSubtrees, NameConstraints, id_ce_nameConstraints } from '@peculiar/asn1-x509';
 import { createPrivateKey, webcrypto, X509Certificate as NodeX509 } from 'node:crypto';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
@@ -23,6 +26,12 @@ export interface CertNames {
   ips: string[];
 }
 
+/** A CA's permitted names: DNS names (each covers itself and every name under it) and IP ranges (CIDR). */
+export interface NameLimits {
+  dns: string[];
+  ips: string[];
+}
+
 export interface CertInfo {
   subject: string;
   issuer: string;
@@ -30,6 +39,8 @@ export interface CertInfo {
   notAfter: Date;
   isCa: boolean;
   names: CertNames;
+  /** A CA's name constraints (permitted subtrees), or null when it has none (it may sign for any name). */
+  constraints: NameLimits | null;
   /** SHA-256 of the DER, upper-case hex pairs joined by colons (how phones and browsers show it). */
   fingerprint256: string;
   der: Buffer;
@@ -48,11 +59,35 @@ function rdn(value: string): string {
   return value.replace(/[\\,+="<>;#]/g, (c) => `\\${c}`);
 }
 
+/** The critical name-constraints extension permitting `limits` (RFC 5280 §4.2.1.10). */
+function nameConstraints(limits: NameLimits): x509.Extension {
+  const subtrees = [
+    ...limits.dns.map((dNSName) => new GeneralSubtree({ base: new GeneralName({ dNSName }) })),
+    ...limits.ips.map((iPAddress) => new GeneralSubtree({ base: new GeneralName({ iPAddress }) })),
+  ];
+  const value = AsnConvert.serialize(new NameConstraints({ permittedSubtrees: new GeneralSubtrees(subtrees) }));
+  return new x509.Extension(id_ce_nameConstraints, true, value);
+}
+
+function readConstraints(cert: x509.X509Certificate): NameLimits | null {
+  const ext = cert.getExtension(id_ce_nameConstraints);
+  if (!ext) return null;
+  const parsed = AsnConvert.parse(ext.value, NameConstraints);
+  const out: NameLimits = { dns: [], ips: [] };
+  for (const t of parsed.permittedSubtrees ?? []) {
+    if (t.base.dNSName !== undefined) out.dns.push(t.base.dNSName.toLowerCase());
+    if (t.base.iPAddress !== undefined) out.ips.push(t.base.iPAddress);
+  }
+  return out;
+}
+
 /**
  * A self-signed CA: basicConstraints CA:true pathLen 0 (critical), keyUsage keyCertSign + cRLSign
- * (critical). pathLen 0 means it can sign server certificates but no intermediate CA.
+ * (critical). pathLen 0 means it can sign server certificates but no intermediate CA. With `permitted`,
+ * critical name constraints: a device that trusts it accepts what it signs for those names only, so
+ * its key (were it ever stolen) cannot impersonate a bank or any other site.
  */
-export async function createCaCert(opts: { commonName: string; unit?: string; now: Date; days: number }): Promise<KeyCert> {
+export async function createCaCert(opts: { commonName: string; unit?: string; now: Date; days: number; permitted?: NameLimits }): Promise<KeyCert> {
   const keys = await newKeyPair();
   const name = `CN=${rdn(opts.commonName)}, O=moviemosaic${opts.unit ? `, OU=${rdn(opts.unit)}` : ''}`;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -65,6 +100,7 @@ export async function createCaCert(opts: { commonName: string; unit?: string; no
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      ...(opts.permitted ? [nameConstraints(opts.permitted)] : []),
     ],
   });
   return { key: await keyPem(keys.privateKey), cert: cert.toString('pem') };
@@ -121,6 +157,7 @@ export function readCert(pem: string): CertInfo {
     notAfter: cert.notAfter,
     isCa: cert.getExtension(x509.BasicConstraintsExtension)?.ca ?? false,
     names,
+    constraints: readConstraints(cert),
     fingerprint256: new NodeX509(der).fingerprint256,
     der,
   };

@@ -1,13 +1,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ApiError, createApi } from '../../client/api.js';
+import { cancelTokenStore, KEEP_TOKENS } from '../../client/cancelTokens.js';
 
-type Call = { url: string; method: string; body: string | null };
+type Call = { url: string; method: string; body: string | null; headers?: Record<string, string> };
 
 function fakeFetch(respond: (c: Call) => Response | Promise<Response>) {
   const calls: Call[] = [];
   const fn = (async (input: RequestInfo | URL, init?: RequestInit) => {
-    const c = { url: String(input), method: init?.method ?? 'GET', body: (init?.body as string | undefined) ?? null };
+    const c: Call = { url: String(input), method: init?.method ?? 'GET', body: (init?.body as string | undefined) ?? null };
+    if (init?.headers) c.headers = init.headers as Record<string, string>;
     calls.push(c);
     return respond(c);
   }) as typeof fetch;
@@ -23,7 +25,7 @@ test('createMosaic posts JSON and tells new (202) from deduped (200)', async () 
   const r = await api.createMosaic({ username: 'dave', mode: 'recent', count: 5, layout: 'grid' });
   assert.is(r.created, true);
   assert.is(r.task.id, 't1');
-  assert.equal(f.calls[0], { url: '/api/mosaics', method: 'POST', body: '{"username":"dave","mode":"recent","count":5,"layout":"grid"}' });
+  assert.equal({ ...f.calls[0], headers: undefined }, { url: '/api/mosaics', method: 'POST', body: '{"username":"dave","mode":"recent","count":5,"layout":"grid"}', headers: undefined });
   const again = await createApi(fakeFetch(() => json(200, { task })).fn).createMosaic({ username: 'dave', mode: 'all', layout: 'classic' });
   assert.is(again.created, false);
 });
@@ -63,4 +65,34 @@ test('a non-JSON error page and a network failure are still ApiErrors', async ()
   assert.equal([e2.code, e2.status, e2.offline], ['NETWORK', 0, true]);
 });
 
+
+test('cancel tokens: kept from createMosaic (in storage, across reloads), sent with cancelTask, then forgotten', async () => {
+  const items = new Map<string, string>();
+  const storage = { getItem: (k: string) => items.get(k) ?? null, setItem: (k: string, v: string) => void items.set(k, v) };
+  const f = fakeFetch((c) =>
+    c.method === 'POST' ? json(202, { task, cancelToken: 'tok-1' }) : json(200, { task: { ...task, status: 'QUEUED' }, left: true }));
+  await createApi(f.fn, '', cancelTokenStore(storage)).createMosaic({ username: 'dave', mode: 'all', layout: 'grid' });
+  // A reload: a new client over the same storage still has the token.
+  const api = createApi(f.fn, '', cancelTokenStore(storage));
+  const out = await api.cancelTask('t1');
+  assert.equal(out.left, true);
+  assert.is(f.calls[1].headers?.['cancel-token'], 'tok-1');
+  assert.is(cancelTokenStore(storage).get('t1'), null);
+  // Without a token the request goes out without the header (the server answers 403).
+  await api.cancelTask('t1');
+  assert.is(f.calls[2].headers?.['cancel-token'], undefined);
+});
+
+test('cancel tokens: only the newest are kept; broken storage is survived', () => {
+  const items = new Map<string, string>();
+  const store = cancelTokenStore({ getItem: (k) => items.get(k) ?? null, setItem: (k, v) => void items.set(k, v) });
+  for (let i = 0; i < KEEP_TOKENS + 5; i++) store.set(`t${i}`, `k${i}`);
+  assert.is(store.get('t0'), null);
+  assert.is(store.get(`t${KEEP_TOKENS + 4}`), `k${KEEP_TOKENS + 4}`);
+  items.set('moviemosaic.cancelTokens', '{not json');
+  assert.is(store.get('t1'), null);
+  const full = cancelTokenStore({ getItem: () => null, setItem: () => { throw new Error('QuotaExceededError'); } });
+  full.set('a', 'b');
+  assert.is(full.get('a'), 'b'); // kept in memory, and no throw
+});
 test.run();

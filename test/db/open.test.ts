@@ -1,9 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { copyFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { checkpointIfDue, openDb, writeTx } from '../../db/open.js';
+import { checkpointIfDue, openDb, restrictDataDir, writeTx } from '../../db/open.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 /** What the database file itself holds, ignoring the WAL: only checkpointed commits show up here. */
@@ -53,6 +53,30 @@ test('default: SQLite checkpoints by itself at 1000 pages', () => {
   const db = openDb(join(t.dir, 'd.db'));
   assert.is(db.pragma('wal_autocheckpoint', { simple: true }), 1000);
   db.close();
+  t.cleanup();
+});
+
+test('private files: DATA_DIR 0700, the database and its WAL 0600, existing ones too (earlier versions: 0755/0644)', () => {
+  const t = tmpDir();
+  const mode = (p: string) => statSync(p).mode & 0o777;
+  const fresh = join(t.dir, 'new', 'data');
+  assert.ok(restrictDataDir(fresh));
+  assert.is(mode(fresh), 0o700);
+  const db = openDb(join(fresh, 'moviemosaic.db'));
+  writeTx(db, () => db.exec('CREATE TABLE x (a)'));
+  for (const f of ['moviemosaic.db', 'moviemosaic.db-wal', 'moviemosaic.db-shm']) assert.is(mode(join(fresh, f)), 0o600, f);
+  db.close();
+
+  const old = join(t.dir, 'old');
+  mkdirSync(old, { mode: 0o755 });
+  chmodSync(old, 0o755);
+  const path = join(old, 'moviemosaic.db');
+  new Database(path).close();
+  writeFileSync(`${path}-wal`, '');
+  for (const f of [path, `${path}-wal`]) chmodSync(f, 0o644);
+  assert.ok(restrictDataDir(old));
+  openDb(path).close();
+  assert.equal([mode(old), mode(path)], [0o700, 0o600]);
   t.cleanup();
 });
 

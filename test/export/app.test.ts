@@ -47,4 +47,14 @@ test('an import makes the member\'s earlier complete result stale: the same requ
   assert.is.not(after.json.task.id, first.json.task.id);
 });
 
+test('the upload limiter: a wrong content type takes no token; the 11th upload in a minute is a 429 that speaks of uploads', async () => {
+  const app = await testApp();
+  for (let i = 0; i < 15; i++) assert.is((await upload(app.port, Buffer.from('x'), 'text/plain')).status, 415);
+  for (let i = 0; i < 10; i++) assert.is((await upload(app.port, Buffer.from('not a zip'))).status, 400, `upload ${i + 1}`);
+  const limited = await upload(app.port, Buffer.from('not a zip'));
+  assert.equal([limited.status, limited.json.error.code], [429, 'RATE_LIMITED']);
+  assert.match(limited.json.error.message, /^Too many export uploads from this device; try again in \d+ s\.$/);
+  assert.ok(Number(limited.headers['retry-after']) > 0);
+});
+
 test.run();

@@ -105,7 +105,11 @@ function clientFolder(): { dir: string; clientDir: string; outsideDir: string; c
 export async function startTarget(options: { tasks?: number } = {}): Promise<Target> {
   const folder = clientFolder();
   const { log, lines } = memoryLogger();
-  const srv = await liveServer({ clientDir: folder.clientDir, log, rateLimitPerMin: 1_000_000, maxBufferedBytes: 256 * 1024 });
+  // Every case comes from 127.0.0.1; the per-client caps have their own suite (guests.test.ts).
+  const srv = await liveServer({
+    clientDir: folder.clientDir, log, rateLimitPerMin: 1_000_000, maxBufferedBytes: 256 * 1024,
+    queuePerClient: 1_000_000, socketsPerClient: 1_000_000,
+  });
   const taskIds: string[] = [];
   for (let i = 0; i < (options.tasks ?? 120); i++) {
     taskIds.push(srv.tasks.enqueue({ action: 'create_mosaic', username: `u${i}`, params: { mode: 'recent', count: 1 + (i % 50), layout: 'grid', format: 'jpeg' } }).task.id);
@@ -473,7 +477,9 @@ export function hostCases(port: number): [string, boolean][] {
     ['evil.example', false], ['localhost.evil.example', false], ['127.0.0.1.nip.io', false], ['evil.example:80@localhost', false], ['localhost@evil.example', false],
     ['localhost:80:80', false], ['[::1', false], ['::1', false], ['0x7f000001', false], ['2130706433', false], ['127.1', false], ['127.0.0.1 evil.example', false],
     ['%6cocalhost', false], ['', false], ['mosaic.example.evil.example', false], ['evil.mosaic.example', false], ['192.168.1.200', false], ['raspberrypi.evil', false],
-    ['xn--localhost-', false], [`127.0.0.1:${port}/evil`, false], ['localhost\\evil.example', false], ['[::ffff:7f00:1]', false], ['LOCALHOST.EVIL.EXAMPLE', false],
+    ['xn--localhost-', false], [`127.0.0.1:${port}/evil`, false], ['localhost\\evil.example', false], ['LOCALHOST.EVIL.EXAMPLE', false],
+    // IPv4-mapped IPv6 in the form browsers write it ([::ffff:127.0.0.1] becomes [::ffff:7f00:1]): the IPv4 address it maps.
+    ['[::ffff:7f00:1]', true], ['[::ffff:7f00:1]:8080', true], ['[::ffff:127.0.0.1]', true], ['[::ffff:c0a8:114]', true], ['[::ffff:c0a8:1c8]', false],
   ];
 }
 

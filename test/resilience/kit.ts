@@ -241,7 +241,7 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-const SERVER_BASE_ENV = { PORT: '0', HOST: '127.0.0.1', WORKERS: '0', RATE_LIMIT_PER_MIN: '100000', LOG_LEVEL: 'warn' };
+const SERVER_BASE_ENV = { PORT: '0', HOST: '127.0.0.1', WORKERS: '0', RATE_LIMIT_PER_MIN: '100000', QUEUE_PER_CLIENT: '10000', QUEUE_MAX: '1000000', SOCKETS_PER_CLIENT: '5000', LOG_LEVEL: 'warn' };
 
 export async function startStack(options: StackOptions): Promise<Stack> {
   const t = tmp();
@@ -364,12 +364,16 @@ export function call(port: number, method: string, path: string, body?: unknown,
 }
 
 /** POST /api/mosaics, retried on network errors (a server restart): the dedupe makes a retry safe. */
+/** The latest cancel token `createMosaic` was handed per task id (DELETE sends it in `Cancel-Token`). */
+export const cancelTokens = new Map<string, string>();
+
 export async function createMosaic(port: () => number, body: Record<string, unknown>, timeoutMs = 30_000): Promise<Task> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       const r = await call(port(), 'POST', '/api/mosaics', body);
       if (r.status !== 200 && r.status !== 202) throw Object.assign(new Error(`POST /api/mosaics ${r.status} ${r.body}`), { fatal: true });
+      if (r.json.cancelToken) cancelTokens.set(r.json.task.id, r.json.cancelToken);
       return r.json.task as Task;
     } catch (err) {
       if ((err as { fatal?: boolean }).fatal || Date.now() > deadline) throw err;

@@ -167,28 +167,70 @@ test('GET /api/tasks/:id: the task with its queue position; 404 TASK_NOT_FOUND f
   await t.close();
 });
 
-test('DELETE /api/tasks/:id: queued → CANCELLED at once; running → cancel requested; finished → 409 TASK_FINISHED', async () => {
+test('DELETE /api/tasks/:id with its cancel token: queued → CANCELLED at once; running → cancel requested; finished → 409 TASK_FINISHED', async () => {
   const t = await testApp();
-  const running = (await postJson(t.port, '/api/mosaics', { username: 'dave' })).json.task as Task;
+  const runningRes = (await postJson(t.port, '/api/mosaics', { username: 'dave' })).json;
+  const running = runningRes.task as Task;
   t.tasks.claim('w', 1);
-  const queued = (await postJson(t.port, '/api/mosaics', { username: 'erin' })).json.task as Task;
+  const queuedRes = (await postJson(t.port, '/api/mosaics', { username: 'erin' })).json;
+  const queued = queuedRes.task as Task;
+  const del = (id: string, token?: string) =>
+    request(t.port, `/api/tasks/${id}`, { method: 'DELETE', headers: token ? { 'cancel-token': token } : {} });
 
-  const q = await request(t.port, `/api/tasks/${queued.id}`, { method: 'DELETE' });
+  const q = await del(queued.id, queuedRes.cancelToken);
   assert.is(q.status, 200);
-  assert.equal([q.json.task.status, q.json.task.errorCode], ['CANCELLED', 'CANCELLED']);
-  const again = await request(t.port, `/api/tasks/${queued.id}`, { method: 'DELETE' });
+  assert.equal([q.json.task.status, q.json.task.errorCode, q.json.left], ['CANCELLED', 'CANCELLED', false]);
+  const again = await del(queued.id, queuedRes.cancelToken);
   assert.equal([again.status, again.json.error.code], [409, 'TASK_FINISHED']);
 
-  const r = await request(t.port, `/api/tasks/${running.id}`, { method: 'DELETE' });
+  const r = await del(running.id, runningRes.cancelToken);
   assert.is(r.status, 200);
   assert.is(r.json.task.status, 'RUNNING');
   assert.is(r.json.task.progressMsg, 'Cancelling…');
   assert.ok(t.tasks.isCancelRequested(running.id));
   // Asking twice while the worker winds down is not an error.
-  assert.is((await request(t.port, `/api/tasks/${running.id}`, { method: 'DELETE' })).status, 200);
+  assert.is((await del(running.id, runningRes.cancelToken)).status, 200);
 
-  const unknown = await request(t.port, `/api/tasks/${UNKNOWN_ID}`, { method: 'DELETE' });
+  const unknown = await del(UNKNOWN_ID, 'whatever');
   assert.equal([unknown.status, unknown.json.error.code], [404, 'TASK_NOT_FOUND']);
+  await t.close();
+});
+
+test('cancel tokens: no token or another task’s → 403 FORBIDDEN; a joiner withdraws its share; the task stops when no requester is left', async () => {
+  const t = await testApp();
+  const first = (await postJson(t.port, '/api/mosaics', { username: 'dave' })).json;
+  const other = (await postJson(t.port, '/api/mosaics', { username: 'erin' })).json;
+  assert.type(first.cancelToken, 'string');
+  assert.ok(first.cancelToken.length >= 32);
+  const del = (id: string, token?: string) =>
+    request(t.port, `/api/tasks/${id}`, { method: 'DELETE', headers: token ? { 'cancel-token': token } : {} });
+  const id = first.task.id as string;
+
+  // Re-posting the same request joins the task: same id, a token of its own.
+  const joined = await postJson(t.port, '/api/mosaics', { username: 'dave' });
+  assert.equal([joined.status, joined.json.task.id], [200, id]);
+  assert.type(joined.json.cancelToken, 'string');
+  assert.is.not(joined.json.cancelToken, first.cancelToken);
+
+  for (const [token, why] of [[undefined, 'none'], [other.cancelToken, "another task's"], ['x'.repeat(40), 'made up']] as const) {
+    const res = await del(id, token);
+    assert.equal([res.status, res.json.error.code], [403, 'FORBIDDEN'], why);
+    assert.match(res.json.error.message, /cancel/i);
+  }
+  assert.is(t.tasks.get(id)!.status, 'QUEUED');
+
+  // The joiner leaves: the creator still wants it, so it stays queued.
+  const left = await del(id, joined.json.cancelToken);
+  assert.equal([left.status, left.json.left, left.json.task.status], [200, true, 'QUEUED']);
+  assert.is(t.tasks.get(id)!.status, 'QUEUED');
+  // The creator leaves too: nobody is left, the task is cancelled.
+  const last = await del(id, first.cancelToken);
+  assert.equal([last.status, last.json.left, last.json.task.status], [200, false, 'CANCELLED']);
+
+  // A finished result handed back by dedupe has nothing to cancel: no token.
+  completeWithResult(t.tasks, t.results, other.task.id, t.clock.now(), Buffer.from('JPEG'));
+  const done = await postJson(t.port, '/api/mosaics', { username: 'erin' });
+  assert.equal([done.json.task.status, done.json.cancelToken], ['COMPLETE', null]);
   await t.close();
 });
 

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { request as httpsRequest } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { systemClock } from '../../common/clock.js';
 import { silentLogger } from '../../common/log.js';
@@ -42,6 +42,7 @@ test('HTTPS on: API, CSP and wss on the HTTPS port; plain HTTP redirects but kee
   assert.match(String(health.headers['content-security-policy']), new RegExp(`connect-src 'self' wss://localhost:${httpsPort}`));
   const api = await getTls(httpsPort, '/api/mosaics', ca);
   assert.is(api.status, 200);
+  assert.is(api.headers['strict-transport-security'], undefined, 'no HSTS on a port other than 443');
 
   const redirected = await request(httpPort, '/user/dave', { headers: { host: `localhost:${httpPort}` } });
   assert.is(redirected.status, 308);
@@ -61,6 +62,40 @@ test('HTTPS on: API, CSP and wss on the HTTPS port; plain HTTP redirects but kee
   const message = await new Promise<string>((resolve) => ws.once('message', (d) => resolve(d.toString())));
   assert.is(JSON.parse(message).task.id, task.id);
   ws.close();
+
+  // The plain port refuses the socket: it would carry task state in clear beside an HTTPS site.
+  const plain = new WebSocket(`ws://127.0.0.1:${httpPort}/ws`, { headers: { host: `localhost:${httpPort}` }, origin: `http://localhost:${httpPort}` });
+  track(() => plain.terminate());
+  const refused = await new Promise<number>((resolve, reject) => {
+    plain.once('unexpected-response', (_req, res) => resolve(res.statusCode!));
+    plain.once('open', () => reject(new Error('the plain port opened a socket with HTTPS on')));
+    plain.once('error', reject);
+  });
+  assert.is(refused, 403);
+  await t.cleanup();
+});
+
+test('HSTS only where HTTPS is on port 443 (here: the port the test got stands in for it), and never over plain HTTP', async () => {
+  const t = tmp();
+  const hosts = testHosts();
+  const tls = await openOwnCa({ dir: join(t.dir, 'tls'), hostname: 'raspberrypi', names: () => hosts.names(), clock: systemClock, log: silentLogger });
+  const { server, port: httpPort } = await liveServer({ hosts, tls });
+  await new Promise<void>((r) => server.https!.listen(0, '127.0.0.1', r));
+  const httpsPort = (server.https!.address() as AddressInfo).port;
+  assert.is((await getTls(httpsPort, '/healthz', tls.caCertPem()!)).headers['strict-transport-security'], undefined);
+
+  // A port known before the server is made stands in for 443.
+  const probe = createNetServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const httpsPort2 = (probe.address() as AddressInfo).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const on = await liveServer({ hosts, tls, hstsPort: httpsPort2 });
+  await new Promise<void>((r) => on.server.https!.listen(httpsPort2, '127.0.0.1', r));
+  for (const path of ['/healthz', '/api/mosaics', '/nope']) {
+    assert.is((await getTls(httpsPort2, path, tls.caCertPem()!)).headers['strict-transport-security'], 'max-age=31536000', path);
+  }
+  assert.is((await request(on.port, '/healthz', { headers: { host: `localhost:${on.port}` } })).headers['strict-transport-security'], undefined);
+  assert.ok(httpPort > 0);
   await t.cleanup();
 });
 

@@ -21,6 +21,9 @@ function clientFolder() {
   writeFileSync(join(dir, 'index.html'), INDEX);
   writeFileSync(join(dir, 'assets', 'main-ABCD1234.js'), 'console.log("app")');
   writeFileSync(join(dir, 'sw.js'), 'self.addEventListener("fetch", () => {})');
+  // Source maps (an old build left sw.js.map, with the build machine's paths): never served.
+  writeFileSync(join(dir, 'sw.js.map'), '{"sources":["/home/builder/SECRET/client/sw.ts"]}');
+  writeFileSync(join(dir, 'assets', 'main-ABCD1234.js.map'), '{"sources":["/home/builder/SECRET/client/main.ts"]}');
   writeFileSync(join(dir, 'manifest.webmanifest'), '{"name":"moviemosaic"}');
   writeFileSync(join(dir, 'icons', 'icon-192.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
   writeFileSync(join(dir, '.env'), 'SECRET=1');
@@ -62,6 +65,11 @@ test('security headers on every kind of response', async () => {
     apiError: await postJson(t.port, '/api/mosaics', { username: '!' }),
     notFound: await request(t.port, '/nope.js'),
     badHost: await request(t.port, '/', { headers: { host: 'evil.example' } }),
+    crossSite: await postJson(t.port, '/api/mosaics', { username: 'dave' }, { origin: 'https://evil.example' }),
+    wrongType: await request(t.port, '/api/mosaics', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' }),
+    noMethod: await request(t.port, '/api/mosaics', { method: 'PUT' }),
+    socketPath: await request(t.port, '/ws'),
+    head: await request(t.port, '/', { method: 'HEAD' }),
     crash: await request(t.port, '/%E0%A4%A'),
   };
   for (const [what, res] of Object.entries(responses)) assertSecurityHeaders(res.headers, what);
@@ -138,7 +146,8 @@ test('static files from the client folder only: types, caching, 304, no dotfiles
   assert.is((await request(t.port, '/icons/icon-192.png')).headers['content-type'], 'image/png');
   assert.is((await request(t.port, '/alias.js')).status, 200, 'a link inside the folder is fine');
 
-  for (const path of ['/.env', '/leak.txt', '/up/outside.txt', '/../outside.txt', '/%2e%2e/outside.txt', '/assets/', '/assets', '/icons/missing.png', '/nope.js']) {
+  for (const path of ['/.env', '/leak.txt', '/up/outside.txt', '/../outside.txt', '/%2e%2e/outside.txt', '/assets/', '/assets', '/icons/missing.png', '/nope.js',
+    '/sw.js.map', '/sw.js%2emap', '/SW.JS.MAP', '/assets/main-ABCD1234.js.map']) {
     const res = await request(t.port, path);
     assert.ok(res.status === 404 || res.status === 400 || res.status === 403, `${path}: ${res.status}`);
     assert.not.match(res.text, /private data|SECRET/, path);
@@ -180,6 +189,26 @@ test('pages without a built client: 503 naming the build command', async () => {
   assert.is(res.status, 503);
   assert.match(res.text, /npm run build/);
   assert.is((await request(t.port, '/app.js')).status, 404);
+  await t.close();
+});
+
+test('forwarded headers are not trusted: Host decides, the scheme is the connection’s, and there is no CORS', async () => {
+  const t = await testApp();
+  const fooled = await request(t.port, '/healthz', { headers: { host: 'evil.example', 'x-forwarded-host': 'localhost', forwarded: 'host=localhost' } });
+  assert.is(fooled.status, 421, 'X-Forwarded-Host does not pass the Host guard');
+  const plain = await request(t.port, '/healthz', { headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example' } });
+  assert.is(plain.status, 200);
+  assert.match(String(plain.headers['content-security-policy']), /connect-src 'self' ws:\/\/127\.0\.0\.1:/, 'still plain: ws://, not wss://');
+  assert.is(plain.headers['strict-transport-security'], undefined);
+  for (const [method, headers] of [
+    ['GET', { origin: 'https://evil.example' }],
+    ['OPTIONS', { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, cancel-token' }],
+    ['OPTIONS', { origin: 'https://evil.example', 'access-control-request-method': 'DELETE' }],
+  ] as const) {
+    const res = await request(t.port, '/api/mosaics', { method, headers });
+    for (const h of Object.keys(res.headers)) assert.not.ok(h.startsWith('access-control-'), `${method}: ${h}`);
+    if (method === 'OPTIONS') assert.ok(res.status >= 400, `a preflight is not granted (${res.status})`);
+  }
   await t.close();
 });
 

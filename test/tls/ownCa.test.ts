@@ -8,7 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { openOwnCa, keepSecureContext, httpsServerOptions, certNames, type OwnCaOptions } from '../../server/tls/index.js';
-import { readCert } from '../../server/tls/x509.js';
+import { createCaCert, issueServerCert, readCert } from '../../server/tls/x509.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { fakeClock } from '../helpers/fakeClock.js';
 import { handshake, memoryLog } from './kit.js';
@@ -58,7 +58,7 @@ test('first start makes a CA and a server certificate with the expected contents
     assert.ok(days <= 825, `server certificate valid ${days} days`);
     const caInfo = readCert(readFileSync(join(s.dir, 'ca.crt'), 'utf8'));
     const caYears = (caInfo.notAfter.getTime() - caInfo.notBefore.getTime()) / DAY / 365;
-    assert.ok(caYears > 9.9 && caYears < 10.1, `CA valid ${caYears} years`);
+    assert.ok(caYears > 1.9 && caYears < 2.1, `CA valid ${caYears} years`);
   } finally {
     s.cleanup();
   }
@@ -186,6 +186,90 @@ test('a CA near its own end is replaced (with a warning), and the server certifi
     assert.ok(s.lines().some((l) => l.level === 'warn' && /new local CA/.test(l.msg)));
   } finally {
     s.cleanup();
+  }
+});
+
+test('the CA carries critical name constraints: home-network names, its names at creation, private ranges; it cannot vouch for another site', async () => {
+  const s = await setup();
+  try {
+    const text = execFileSync('openssl', ['x509', '-noout', '-text', '-in', join(s.dir, 'ca.crt')], { encoding: 'utf8' });
+    assert.match(text, /X509v3 Name Constraints: critical/);
+    const limits = readCert(s.source.caCertPem()!).constraints!;
+    for (const d of ['localhost', 'local', 'lan', 'home.arpa', 'internal', 'pi']) assert.ok(limits.dns.includes(d), d);
+    assert.not.ok(limits.dns.includes('pi.local'), 'already under .local');
+    for (const r of ['127.0.0.0/8', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '::1/128', 'fc00::/7', 'fe80::/10', '2001:db8::7/128']) {
+      assert.ok(limits.ips.includes(r), r);
+    }
+    // The server certificate verifies; one the same key signs for any other site does not.
+    const verify = (cert: string) => {
+      const file = join(s.dir, 'probe.crt');
+      writeFileSync(file, cert);
+      try {
+        return execFileSync('openssl', ['verify', '-purpose', 'sslserver', '-CAfile', join(s.dir, 'ca.crt'), file], { encoding: 'utf8', stdio: 'pipe' });
+      } catch (err) {
+        return String((err as { stdout?: string }).stdout) + String((err as { stderr?: string }).stderr);
+      }
+    };
+    assert.match(verify(s.source.current().cert), /: OK/);
+    const caPair = { key: readFileSync(join(s.dir, 'ca.key'), 'utf8'), cert: s.source.caCertPem()! };
+    for (const names of [{ dns: ['bank.example'], ips: [] }, { dns: ['localhost.evil.example'], ips: [] }, { dns: [], ips: ['8.8.8.8'] }]) {
+      const forged = await issueServerCert({ ca: caPair, names, now: new Date(), days: 30 });
+      assert.match(verify(forged.cert), /subtree violation/, JSON.stringify(names));
+    }
+    const fine = await issueServerCert({ ca: caPair, names: { dns: ['nas.home.arpa', 'printer.lan'], ips: ['172.20.1.2'] }, now: new Date(), days: 30 });
+    assert.match(verify(fine.cert), /: OK/);
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('a name added after the CA was made, outside its constraints, stays out of the certificate (which stays valid) with a warning', async () => {
+  const s = await setup();
+  try {
+    s.setNames(['localhost', 'pi', 'pi.local', '192.168.1.20', 'mosaic.example', '10.1.2.3']);
+    assert.is(await s.source.checkOnce(), true, 'the new private address is taken');
+    const info = readCert(s.source.current().cert);
+    assert.ok(info.names.ips.includes('10.1.2.3'));
+    assert.not.ok(info.names.dns.includes('mosaic.example'));
+    const warned = s.lines().filter((l) => l.level === 'warn' && /outside the local CA/.test(String(l.msg)));
+    assert.is(warned.length, 1);
+    assert.equal(warned[0].names, ['mosaic.example']);
+    assert.is(await s.source.checkOnce(), false, 'no re-issue loop for a name it cannot have');
+    assert.is(s.lines().filter((l) => /outside the local CA/.test(String(l.msg))).length, 1, 'said once');
+    const verified = execFileSync('openssl', ['verify', '-purpose', 'sslserver', '-CAfile', join(s.dir, 'ca.crt'), join(s.dir, 'server.crt')], { encoding: 'utf8' });
+    assert.match(verified, /: OK/);
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('an unconstrained 10-year CA from an earlier version keeps working until it is 2 years old, then a constrained one replaces it', async () => {
+  const clock = fakeClock(Date.now());
+  const t = tmpDir('mm-tls-');
+  const dir = join(t.dir, 'tls');
+  const old = await createCaCert({ commonName: 'moviemosaic local CA (pi)', now: new Date(clock.now()), days: 3650 });
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(join(dir, 'ca.key'), old.key, { mode: 0o600 });
+  writeFileSync(join(dir, 'ca.crt'), old.cert);
+  const { log, lines } = memoryLog();
+  try {
+    const source = await openOwnCa({ dir, hostname: 'pi', names: () => ['localhost', 'pi', 'mosaic.example'], clock, log });
+    assert.is(source.caCertPem(), old.cert, 'kept: devices that trust it keep working');
+    assert.is(readCert(old.cert).constraints, null);
+    assert.ok(readCert(source.current().cert).names.dns.includes('mosaic.example'), 'an unconstrained CA still signs any name');
+    clock.set(clock.now() + 729 * DAY);
+    await source.checkOnce(); // the server certificate (397 days) is renewed meanwhile, by the same CA
+    assert.is(source.caCertPem(), old.cert, 'still the old CA at 729 days');
+    clock.set(clock.now() + 2 * DAY);
+    assert.is(await source.checkOnce(), true);
+    assert.is.not(source.caCertPem(), old.cert);
+    const ca = readCert(source.caCertPem()!);
+    assert.ok(ca.constraints?.dns.includes('mosaic.example'), 'the names of the day of creation are permitted');
+    assert.ok(lines().some((l) => l.level === 'warn' && l.reason === 'older than the CA lifetime'));
+    assert.ok(new X509Certificate(source.current().cert).verify(new X509Certificate(source.caCertPem()!).publicKey));
+  } finally {
+    t.cleanup();
   }
 });
 

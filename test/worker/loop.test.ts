@@ -8,7 +8,7 @@ import { createEventStore } from '../../db/events.js';
 import { createWorkerLoop, type Action } from '../../worker/loop.js';
 import { AppError } from '../../common/errors.js';
 import { systemClock } from '../../common/clock.js';
-import { silentLogger } from '../../common/log.js';
+import { createLogger, silentLogger } from '../../common/log.js';
 import type { MosaicParams } from '../../common/task.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { testActions } from '../helpers/testActions.js';
@@ -95,7 +95,8 @@ test('tasks that finish in the same turn share one commit; a completion that fai
   s.cleanup();
 });
 
-test('bad input and faults end ERROR with a code; the loop keeps running', async () => {
+test('bad input and faults end ERROR with a code; the loop keeps running; an unexpected error shows an incident id, not its text', async () => {
+  const lines: Record<string, unknown>[] = [];
   const s = setup({
     ...testActions,
     parse: async ({ task }) => {
@@ -111,7 +112,11 @@ test('bad input and faults end ERROR with a code; the loop keeps running', async
     blocked: async () => {
       throw new AppError('LETTERBOXD_BLOCKED', 'Letterboxd refused the films pages.');
     },
-  });
+    leaky: async () => {
+      throw new AppError('INTERNAL', 'ENOENT /home/pi/moviemosaic/data/posters/ab/cd.jpg');
+    },
+  }, { log: createLogger('debug', {}, (l) => lines.push(JSON.parse(l))) });
+  const leaky = s.tasks.enqueueRaw('leaky', 'dave', '{}').id;
   const malformed = s.tasks.enqueueRaw('parse', 'dave', '{not json').id;
   const unknown = s.tasks.enqueueRaw('no_such_action', 'dave', '{}').id;
   const thrown = s.tasks.enqueueRaw('throws', 'dave', '{}').id;
@@ -124,7 +129,14 @@ test('bad input and faults end ERROR with a code; the loop keeps running', async
   assert.equal([get(unknown).status, get(unknown).errorCode], ['ERROR', 'INTERNAL']);
   assert.match(get(unknown).errorMsg!, /no_such_action/);
   assert.equal([get(thrown).status, get(thrown).errorCode], ['ERROR', 'INTERNAL']);
-  assert.match(get(thrown).errorMsg!, /boom/);
+  for (const [id, secret] of [[thrown, 'boom'], [leaky, '/home/pi']] as const) {
+    const msg = get(id).errorMsg!;
+    assert.not.ok(msg.includes(secret), msg);
+    const incident = /incident ([0-9a-f]{8})/.exec(msg)?.[1];
+    assert.ok(incident, msg);
+    const logged = lines.find((l) => l.incident === incident);
+    assert.ok(logged && String(logged.error).includes(secret), 'the details are logged under the incident id');
+  }
   assert.equal([get(blocked).status, get(blocked).errorCode], ['ERROR', 'LETTERBOXD_BLOCKED']);
   assert.is(get(busy).status, 'QUEUED', 'SQLITE_BUSY is retried later');
   assert.is(get(ok).status, 'COMPLETE');

@@ -11,7 +11,8 @@ import sharp from 'sharp';
 import type { MosaicParams } from '../../common/task.js';
 import { createTmdbStore } from '../../db/tmdb.js';
 import { createHttp, isTmdbBearerToken, type Http } from '../../worker/http.js';
-import { chooseMatch, tmdbImageUrl, tmdbRef, tmdbSize } from '../../worker/tmdb.js';
+import { chooseMatch, createTmdb, tmdbImageUrl, tmdbRef, tmdbSize } from '../../worker/tmdb.js';
+import { createLogger } from '../../common/log.js';
 import { fetchPosters, type PosterDeps } from '../../worker/posters.js';
 import { collectFilms } from '../../worker/sources/collect.js';
 import { titleKey, slugFromTitle } from '../../worker/sources/titles.js';
@@ -231,6 +232,29 @@ test('with TMDB off, a TMDB poster remembered earlier is not used: Letterboxd is
   const off = await collectFilms(offDeps, 'tester', all);
   assert.is(off.films[0].slug, 'dune-2021');
   assert.match(off.films[0].posterUrl!, new RegExp(lb.imageHost.replace('.', '\\.')));
+});
+
+test('the TMDB key is never logged: not on a refusal, a server error, a reset or a success (debug level)', async () => {
+  let logged = 0;
+  for (const key of [tm.apiKey, 'ffffffffffffffffffffffffffffffff']) {
+    const rig = withTmdb(key);
+    const lines: string[] = [];
+    const log = createLogger('debug', {}, (l) => lines.push(l));
+    const tmdb = createTmdb({ http: rig.http as Http, store: createTmdbStore(rig.db), clock: rig.clock, log });
+    tm.setFaults([
+      { path: '/3/search/movie', kind: 'server-error', times: 3 },
+      { path: '/3/search/tv', kind: 'reset', times: 3 },
+    ]);
+    const s = tmdb.session();
+    await s.posterByTitle('Flow', 2024, signal());
+    await s.posterById('movie', 823219, signal());
+    await s.posterByTitle('Dune', 2021, signal());
+    tm.setFaults([]);
+    await tmdb.session().posterByTitle('Aftersun', 2018, signal());
+    logged += lines.length;
+    for (const l of lines) assert.not.ok(l.includes(key), `a log line carries the key: ${l}`);
+  }
+  assert.ok(logged > 0, 'the failures were logged (without the key)');
 });
 
 test.run();

@@ -100,6 +100,8 @@ export async function startApp(opts: AppOptions = {}): Promise<App> {
       PORT: '0',
       WORKERS: '0',
       RATE_LIMIT_PER_MIN: '1000',
+      // Every page here comes from 127.0.0.1: the per-client caps have their own tests.
+      QUEUE_PER_CLIENT: '1000',
       ALLOWED_HOSTS: (opts.allowedHosts ?? []).join(','),
       ...(opts.https ? { HTTPS: '1', HTTPS_PORT: '0' } : {}),
     };
