@@ -19,6 +19,8 @@ export interface Config {
   allowedHosts: string[];
   rateLimitPerMin: number;
   posterCacheMb: number;
+  /** Bytes of finished mosaics and imported exports together, in MB (least recently viewed out first). */
+  resultsMb: number;
   resultFreshSec: number;
   tileWidth: number;
   tmdbApiKey: string | null;
@@ -109,6 +111,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     allowedHosts: list('ALLOWED_HOSTS', ''),
     rateLimitPerMin: int('RATE_LIMIT_PER_MIN', 30, 1, 100_000),
     posterCacheMb: int('POSTER_CACHE_MB', 500, 1, 1_000_000),
+    resultsMb: int('RESULTS_MB', 1000, 1, 1_000_000),
     resultFreshSec: int('RESULT_FRESH_SEC', 600, 0, 31_536_000),
     tileWidth: int('TILE_WIDTH', 120, 40, 600),
     tmdbApiKey: env.TMDB_API_KEY?.trim() || null,

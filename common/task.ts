@@ -78,6 +78,12 @@ export interface MosaicSummary {
   films: Film[];
 }
 
+/**
+ * A mosaic as the lists carry it (`/api/mosaics`, `/api/users/:u/mosaics`): the summary without its
+ * film list, which can hold 3,000 films; `GET /api/tasks/:id/mosaic` has the whole summary.
+ */
+export type MosaicListItem = Omit<MosaicSummary, 'films'>;
+
 export const USERNAME_RE = /^[A-Za-z0-9_]{2,15}$/;
 const MONTH_RE = /^(\d{4})-(0[1-9]|1[0-2])$/;
 const REQUEST_FIELDS = new Set(['username', 'mode', 'month', 'count', 'year', 'layout', 'columns', 'format', 'refresh']);

@@ -179,4 +179,24 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP INDEX task_events_task;
     `,
   },
+  {
+    version: 6,
+    name: 'results and imports under a byte budget: sizes, last views, compact film lists',
+    sql: `
+      -- RESULTS_MB bounds results and imports together, least recently viewed out first (db/budget.ts).
+      -- bytes: what a row holds (image + packed film list; the import's data). viewed_at: the last view
+      -- of a result (/result, /mosaic), written at most once a minute. film_count: lists no longer read
+      -- the film list. New rows store films gzipped (db/results.ts packFilms); older rows keep their
+      -- JSON text, which still reads.
+      ALTER TABLE results ADD COLUMN film_count INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE results ADD COLUMN viewed_at INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE results ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+      UPDATE results SET film_count = json_array_length(films), viewed_at = created_at,
+                         bytes = length(result) + length(CAST(films AS BLOB));
+      -- The eviction order, and the budget's sum without reading any row's blobs.
+      CREATE INDEX results_lru ON results (viewed_at, bytes);
+      ALTER TABLE member_imports ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+      UPDATE member_imports SET bytes = length(data);
+    `,
+  },
 ];

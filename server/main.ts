@@ -87,6 +87,7 @@ async function main(): Promise<void> {
     clientDir,
     rateLimitPerMin: config.rateLimitPerMin,
     resultFreshSec: config.resultFreshSec,
+    resultsMb: config.resultsMb,
     bindHost: config.host,
     hostname: hostname(),
     tls,

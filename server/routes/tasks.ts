@@ -75,6 +75,8 @@ export function taskRoutes(router: Router, deps: Deps, limitNewTasks: Middleware
     // The ETag alone first: a revalidation (If-None-Match) never reads the image bytes.
     const meta = results.etag(id);
     if (!meta) throw noResult(id);
+    // A view, revalidations included: the byte budget evicts the least recently viewed first.
+    results.markViewed(id, clock.now());
     // The URL names one task's one result, which never changes.
     ctx.set('Cache-Control', 'public, max-age=31536000, immutable');
     ctx.set('ETag', meta.etag);
@@ -93,6 +95,7 @@ export function taskRoutes(router: Router, deps: Deps, limitNewTasks: Middleware
     const id = taskId(ctx);
     const mosaic = results.summary(id);
     if (!mosaic) throw noResult(id);
+    results.markViewed(id, clock.now());
     ctx.body = { mosaic } satisfies MosaicResponse;
   });
 }
