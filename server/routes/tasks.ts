@@ -6,6 +6,7 @@ import { normalizeRequest, type Task } from '../../common/task.js';
 import type { MosaicResponse, TaskResponse } from '../../common/protocol.js';
 import type { AppDeps } from '../app.js';
 import { readJson } from '../middleware/body.js';
+import { HttpError } from '../middleware/errors.js';
 import { isTaskId } from '../taskId.js';
 
 /** The action a mosaic request runs in the worker. */
@@ -39,7 +40,13 @@ export function taskRoutes(router: Router, deps: Deps, limitNewTasks: Middleware
     const request = normalizeRequest(await readJson(ctx), new Date(clock.now()));
     // A newer export import makes that member's earlier results stale for dedupe (design §10.3).
     const staleBefore = deps.imports.importedAt(request.username) ?? undefined;
-    const { task, deduped } = await write(() => tasks.enqueue({ action: CREATE_MOSAIC, ...request, staleBefore, requestedAt }));
+    const { task, deduped, refreshIn } = await write(() => tasks.enqueue({ action: CREATE_MOSAIC, ...request, staleBefore, requestedAt }));
+    if (refreshIn !== undefined) {
+      const wait = Math.max(1, Math.ceil(refreshIn / 1000));
+      throw new HttpError(429, 'RATE_LIMITED', `This mosaic was made less than a minute ago (task ${task.id}), and a mosaic can be refreshed once a minute: open that one, or refresh again in ${wait} s.`, {
+        headers: { 'Retry-After': String(wait) },
+      });
+    }
     ctx.status = deduped ? 200 : 202;
     if (!deduped) ctx.set('Location', `/api/tasks/${task.id}`);
     ctx.body = { task: withQueuePosition(tasks, task) } satisfies TaskResponse;

@@ -51,6 +51,14 @@ test('POST /api/mosaics: a fresh complete twin is returned as is; refresh makes 
   assert.is(b.status, 200);
   assert.is(b.json.task.status, 'COMPLETE');
   assert.is(b.json.task.resultUrl, `/api/tasks/${a.json.task.id}/result`);
+  // Refreshed within a minute of being made: 429 with Retry-After, naming the task it can open.
+  t.clock.advance(15_000);
+  const early = await postJson(t.port, '/api/mosaics', { username: 'dave', refresh: true });
+  assert.is(early.status, 429);
+  assert.is(early.headers['retry-after'], '45');
+  assert.is(early.json.error.code, 'RATE_LIMITED');
+  assert.match(early.json.error.message, new RegExp(`made less than a minute ago \\(task ${a.json.task.id}\\).*refresh again in 45 s`));
+  t.clock.advance(45_000);
   const c = await postJson(t.port, '/api/mosaics', { username: 'dave', refresh: true });
   assert.is(c.status, 202);
   await t.close();
