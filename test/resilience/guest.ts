@@ -3,39 +3,15 @@
  * (reduced scale) and `npm run soak -- --abuse` (full scale): requests from loopback addresses of
  * their own, big exports, and the RESULTS_MB flood.
  */
-import { request as httpRequest } from 'node:http';
 import * as assert from 'uvu/assert';
 import { csv, EXPORT_HEADERS, makeZip } from '../helpers/exportZip.js';
 import { track } from '../server/helpers.js';
 import { createRng, type Rng } from './rng.js';
-import { dbSize, mb, rssOf, startStack, within, type Reply } from './kit.js';
+import { call, dbSize, mb, rssOf, startStack, within, type Reply } from './kit.js';
 
 /** One request to the server from `from` (a loopback address of its own: another guest). */
 export function callFrom(from: string, port: number, method: string, path: string, body?: Buffer | object, type = 'application/json'): Promise<Reply> {
-  const t0 = performance.now();
-  const data = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      { host: '127.0.0.1', port, path, method, localAddress: from, agent: false, headers: data ? { 'content-type': type, 'content-length': String(data.length) } : {} },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const buf = Buffer.concat(chunks);
-          let json: unknown;
-          try {
-            json = JSON.parse(buf.toString('utf8'));
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode!, headers: res.headers, body: buf, json, ms: performance.now() - t0 });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(data);
-  });
+  return call(port, method, path, body, body === undefined ? {} : { 'content-type': type }, from);
 }
 
 /** A watched.csv-only export of `n` films with titles of `titleChars` characters, newest last (as Letterboxd writes). */
