@@ -143,7 +143,7 @@ export function createResultStore(db: Db) {
       try {
         s.view.run(now, taskId, now - VIEW_RESOLUTION_MS);
       } catch (err) {
-        if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
+        if (!String((err as { code?: unknown }).code).startsWith('SQLITE_BUSY')) throw err;
       }
     },
   };
