@@ -1,7 +1,7 @@
 /** The REST API (design §3) as typed functions. Every failure is an ApiError; nothing else is thrown. */
 import type { ErrorBody, ErrorCode } from '../common/errors.js';
 import type { ImportResponse, MosaicListResponse, MosaicResponse, TaskResponse } from '../common/protocol.js';
-import type { Layout, MosaicSummary, Task } from '../common/task.js';
+import type { Layout, MosaicListItem, MosaicSummary, Task } from '../common/task.js';
 import { cancelTokenStore, type CancelTokens } from './cancelTokens.js';
 
 /** `NETWORK`: the request never got an answer (offline, server down, timeout). */
@@ -48,8 +48,9 @@ export interface Api {
    */
   cancelTask(id: string): Promise<{ task: Task; left: boolean }>;
   getMosaic(taskId: string): Promise<MosaicSummary>;
-  listUserMosaics(username: string): Promise<MosaicSummary[]>;
-  listGallery(limit?: number): Promise<MosaicSummary[]>;
+  /** Summaries without film lists: `getMosaic` before showing or keeping one. */
+  listUserMosaics(username: string): Promise<MosaicListItem[]>;
+  listGallery(limit?: number): Promise<MosaicListItem[]>;
   /** Uploads a Letterboxd data-export ZIP for `username` (the file's raw bytes, not a form). */
   uploadExport(username: string, zip: Blob, options?: { signal?: AbortSignal }): Promise<ImportResponse['import']>;
 }

@@ -23,6 +23,8 @@ export interface Config {
   queuePerClient: number;
   queueMax: number;
   posterCacheMb: number;
+  /** Bytes of finished mosaics and imported exports together, in MB (least recently viewed out first). */
+  resultsMb: number;
   resultFreshSec: number;
   tileWidth: number;
   tmdbApiKey: string | null;
@@ -116,6 +118,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     queuePerClient: int('QUEUE_PER_CLIENT', 5, 1, 10_000),
     queueMax: int('QUEUE_MAX', 200, 1, 1_000_000),
     posterCacheMb: int('POSTER_CACHE_MB', 500, 1, 1_000_000),
+    resultsMb: int('RESULTS_MB', 1000, 1, 1_000_000),
     resultFreshSec: int('RESULT_FRESH_SEC', 600, 0, 31_536_000),
     tileWidth: int('TILE_WIDTH', 120, 40, 600),
     tmdbApiKey: env.TMDB_API_KEY?.trim() || null,

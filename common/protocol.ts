@@ -1,6 +1,6 @@
 /** REST and WebSocket message shapes (design §3–4). Browser-safe. */
 import type { ErrorBody, ErrorCode } from './errors.js';
-import type { MosaicSummary, Task } from './task.js';
+import type { MosaicListItem, MosaicSummary, Task } from './task.js';
 
 export type ClientMessage =
   | { type: 'subscribe'; taskId: string; after?: number }
@@ -26,8 +26,9 @@ export interface TaskResponse {
 export interface MosaicResponse {
   mosaic: MosaicSummary;
 }
+/** Lists carry no film lists: a page fetches `/api/tasks/:id/mosaic` before it shows or keeps a mosaic. */
 export interface MosaicListResponse {
-  mosaics: MosaicSummary[];
+  mosaics: MosaicListItem[];
 }
 export interface ImportResponse {
   import: { username: string; films: number; diaryEntries: number; importedAt: string };

@@ -119,10 +119,18 @@ export interface MosaicSummary {
   review?: ReviewFigures | null;
 }
 
+/**
+ * A mosaic as the lists carry it (`/api/mosaics`, `/api/users/:u/mosaics`): the summary without its
+ * film list, which can hold 3,000 films; `GET /api/tasks/:id/mosaic` has the whole summary.
+ */
+export type MosaicListItem = Omit<MosaicSummary, 'films' | 'review'>;
+
 export const USERNAME_RE = /^[A-Za-z0-9_]{2,15}$/;
 const MONTH_RE = /^(\d{4})-(0[1-9]|1[0-2])$/;
 const REQUEST_FIELDS = new Set(['username', 'mode', 'month', 'count', 'year', 'layout', 'columns', 'format', 'refresh']);
 export const MAX_COLUMNS = 100;
+/** Films one mosaic draws at most (design §5): over it, the newest are drawn and the note says so. */
+export const MAX_MOSAIC_FILMS = 3000;
 export const MIN_YEAR = 2000;
 
 function invalid(field: string, message: string): AppError {

@@ -70,11 +70,11 @@ export type ImportStore = ReturnType<typeof createImportStore>;
 /** Builds the import functions over one connection, with statements prepared once. */
 export function createImportStore(db: Db) {
   const s = {
-    replace: db.prepare<[string, number, number, number, Buffer], ImportRow>(`
-      INSERT INTO member_imports (username, imported_at, films, diary_entries, data) VALUES (?, ?, ?, ?, ?)
+    replace: db.prepare<[string, number, number, number, Buffer, number], ImportRow>(`
+      INSERT INTO member_imports (username, imported_at, films, diary_entries, data, bytes) VALUES (?, ?, ?, ?, ?, ?)
       ON CONFLICT (username) DO UPDATE SET
         imported_at = excluded.imported_at, films = excluded.films,
-        diary_entries = excluded.diary_entries, data = excluded.data
+        diary_entries = excluded.diary_entries, data = excluded.data, bytes = excluded.bytes
       RETURNING username, imported_at, films, diary_entries`),
     summary: db.prepare<[string], ImportRow>(
       `SELECT username, imported_at, films, diary_entries FROM member_imports WHERE username = ?`,
@@ -93,7 +93,7 @@ export function createImportStore(db: Db) {
      */
     async replace(username: string, data: ExportData, now: number): Promise<ImportSummary> {
       const packed = await gzipAsync(Buffer.from(JSON.stringify(data), 'utf8'));
-      return toSummary(writeTx(db, () => s.replace.get(username, now, data.watched.length, data.diary.length, packed)!));
+      return toSummary(writeTx(db, () => s.replace.get(username, now, data.watched.length, data.diary.length, packed, packed.length)!));
     },
 
     summary(username: string): ImportSummary | null {

@@ -206,4 +206,48 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX task_requesters_client ON task_requesters (client_key) WHERE withdrawn_at IS NULL;
     `,
   },
+  {
+    version: 8,
+    name: 'results and imports under a byte budget: sizes, last views, compact film lists, blobs last',
+    sql: `
+      -- RESULTS_MB bounds results and imports together, least recently viewed out first (db/budget.ts).
+      -- bytes: what a row holds (image + packed film list; the import's data). viewed_at: the last view
+      -- of a result (/result, /mosaic), written at most once a minute. film_count: lists no longer read
+      -- the film list. New rows store films gzipped (db/results.ts packFilms); older rows keep their
+      -- JSON text, which still reads.
+      --
+      -- The table is rebuilt with the blobs last: SQLite keeps a row's columns in order and a big value
+      -- spills into a chain of overflow pages that can only be walked, so every column after a 1 MB
+      -- image cost reading the image. Measured with 200 results of 1 MB: a completing transaction's
+      -- eviction pass read ~200 MB and held the write lock past the workers' leases; the lists read
+      -- each listed image to reach its width and note.
+      CREATE TABLE results_v8 (
+        id           TEXT PRIMARY KEY REFERENCES tasks (id) ON DELETE CASCADE,
+        content_type TEXT NOT NULL,
+        width        INTEGER NOT NULL,
+        height       INTEGER NOT NULL,
+        film_count   INTEGER NOT NULL,
+        partial      INTEGER NOT NULL DEFAULT 0,
+        note         TEXT,
+        review       TEXT,
+        etag         TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        viewed_at    INTEGER NOT NULL,
+        bytes        INTEGER NOT NULL,
+        films        BLOB NOT NULL,
+        result       BLOB NOT NULL
+      );
+      INSERT INTO results_v8
+        SELECT id, content_type, width, height, json_array_length(films), partial, note, review, etag, created_at,
+               created_at, length(result) + length(CAST(films AS BLOB)), films, result
+        FROM results;
+      DROP TABLE results;
+      ALTER TABLE results_v8 RENAME TO results;
+      CREATE INDEX results_created ON results (created_at);
+      -- The eviction order and the budget's sum, read from the index alone.
+      CREATE INDEX results_lru ON results (viewed_at, bytes, id);
+      ALTER TABLE member_imports ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+      UPDATE member_imports SET bytes = length(data);
+    `,
+  },
 ];

@@ -74,6 +74,8 @@ export interface QueueOptions {
   /** Base of the exponential retry backoff (ms); jitter is applied on top. */
   backoffBaseMs?: number;
   resultFreshMs?: number;
+  /** A refresh of a mosaic completed less than this long ago makes no new task (default one minute). */
+  refreshEveryMs?: number;
   random?: () => number;
 }
 
@@ -131,6 +133,11 @@ export interface EnqueueOutcome {
   task: Task;
   /** true when an existing live task or a fresh complete result was returned instead of a new task. */
   deduped: boolean;
+  /**
+   * Set when a refresh was refused: the same mosaic was made less than a minute ago (`task` is that
+   * one). Milliseconds until it may be refreshed.
+   */
+  refreshIn?: number;
 }
 
 export function iso(ms: number): string {
@@ -214,6 +221,7 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
   const maxAttempts = options.maxAttempts ?? 3;
   const backoffBaseMs = options.backoffBaseMs ?? 2_000;
   const resultFreshMs = options.resultFreshMs ?? 600_000;
+  const refreshEveryMs = options.refreshEveryMs ?? 60_000;
   const random = options.random ?? Math.random;
 
   const s = {
@@ -229,6 +237,9 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
         SELECT t.rowid FROM tasks t JOIN results r ON r.id = t.id
         WHERE t.dedupe_key = ? AND t.status = 'COMPLETE' AND t.finished_at >= ?
         ORDER BY t.finished_at DESC LIMIT 1)`).pluck(),
+    lastMade: db.prepare<[string], number>(`
+      SELECT max(t.finished_at) FROM tasks t JOIN results r ON r.id = t.id
+      WHERE t.dedupe_key = ? AND t.status = 'COMPLETE'`).pluck(),
     get: db.prepare<[string], TaskRow>(`SELECT * FROM tasks WHERE id = ?`),
     task: db.prepare<[string], string>(`SELECT ${TASK_JSON} FROM tasks WHERE id = ?`).pluck(),
     event: db.prepare<[string, number]>(INSERT_EVENT),
@@ -384,6 +395,13 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
           if (r) s.addRequester.run(task.id, tokenHash(r.cancelToken), r.clientKey, now);
           return { task, deduped: true };
         };
+        if (input.refresh && !s.live.get(key)) {
+          // One new mosaic per request per minute: `refresh` skips dedupe, and each result takes disk.
+          const made = s.lastMade.get(key);
+          if (made != null && made >= (input.staleBefore ?? 0) && now - made < refreshEveryMs) {
+            return { task: JSON.parse(s.fresh.get(key, made)!) as Task, deduped: true, refreshIn: made + refreshEveryMs - now };
+          }
+        }
         if (input.limits) {
           // The caps apply to new tasks only: joining a live twin adds no work.
           const live = s.live.get(key);

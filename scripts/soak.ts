@@ -1,6 +1,8 @@
 /**
  * Soak (issue 8): `npm run soak -- [--tasks 6000] [--clients 16] [--workers 2] [--real] [--retention 8]
- * [--keep 2] [--every 4] [--rate 80] [--seed n]`.
+ * [--every 4] [--rate 80] [--seed n]`; `npm run soak -- --abuse [--results-mb 1000] [--result-kb 4096]`
+ * instead replays issue 14's disk flood at full scale (test/resilience/guest.ts): big exports and
+ * results of ~result-kb/2 from several addresses until 1.8× RESULTS_MB was written.
  *
  * The real server process and real worker processes over one DATA_DIR; `--clients` socket clients
  * each create a mosaic through the API, watch it to the end over /ws, fetch the image, and start over,
@@ -8,8 +10,8 @@
  * (stages, progress, a ~60 KB JPEG: test/resilience/soakWorker.ts); `--real` draws real mosaics of small
  * members of the fake Letterboxd. Every `--every` seconds it prints the server's API p50/p99 over that
  * window, the server's and workers' RSS and the database size, and prunes with a short retention
- * (`--retention` seconds, `--keep` results per member) as the worker's hourly housekeeping would with
- * 7 and 30 days: the figures must stay flat while thousands of tasks go through.
+ * (`--retention` seconds) as the worker's hourly housekeeping would with 7 and 30 days: the figures
+ * must stay flat while thousands of tasks go through.
  */
 import { parseArgs } from 'node:util';
 import { pruneEvents } from '../db/events.js';
@@ -18,6 +20,7 @@ import { startFakeLetterboxd, type FakeLetterboxd } from '../test/helpers/fakeLe
 import { cleanup } from '../test/server/helpers.js';
 import { createRng } from '../test/resilience/rng.js';
 import { addMembers, call, createMosaic, dbSize, Followers, mb, percentile, rssOf, startStack } from '../test/resilience/kit.js';
+import { budgetRun } from '../test/resilience/guest.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -26,7 +29,9 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '2' },
     real: { type: 'boolean', default: false },
     retention: { type: 'string', default: '8' },
-    keep: { type: 'string', default: '2' },
+    abuse: { type: 'boolean', default: false },
+    'results-mb': { type: 'string', default: '1000' },
+    'result-kb': { type: 'string', default: '4096' },
     every: { type: 'string', default: '4' },
     rate: { type: 'string', default: '80' },
     users: { type: 'string', default: '50' },
@@ -36,7 +41,6 @@ const { values: args } = parseArgs({
 const TASKS = Number(args.tasks);
 const CLIENTS = Number(args.clients);
 const RETENTION_MS = Number(args.retention) * 1000;
-const KEEP = Number(args.keep);
 const EVERY_MS = Number(args.every) * 1000;
 const USERS = Number(args.users);
 const RATE = Number(args.rate);
@@ -58,7 +62,22 @@ interface Row {
   pruned: number;
 }
 
+/** `--abuse`: the RESULTS_MB flood at full scale; throws on a broken bound. */
+async function abuse(): Promise<void> {
+  const resultsMb = Number(args['results-mb']);
+  const resultKb = Number(args['result-kb']);
+  // The stand-in's noise JPEG comes out at about half of SOAK_RESULT_KB.
+  const mosaics = Math.ceil((1.8 * resultsMb * 1024) / (resultKb / 2));
+  console.log(`soak --abuse: RESULTS_MB=${resultsMb}, ${mosaics} results of ~${resultKb / 2} KB and 20 exports from 4 addresses`);
+  const t0 = Date.now();
+  const figures = await budgetRun({ resultsMb, resultKb, mosaics, exports: 20, seed: Number(args.seed), log: (line) => console.log(`  ${((Date.now() - t0) / 1000).toFixed(0)} s: ${line}`) });
+  for (const [k, v] of Object.entries(figures)) console.log(`  ${k}: ${v}`);
+  await cleanup();
+  process.exit(0);
+}
+
 async function main(): Promise<void> {
+  if (args.abuse) return abuse();
   let lb: FakeLetterboxd | null = null;
   let members: string[] = [];
   if (args.real) {
@@ -75,7 +94,7 @@ async function main(): Promise<void> {
   });
   const followers = new Followers(stack.port, rng.fork('sockets'), CLIENTS);
   const serverPid = stack.server().proc.pid!;
-  console.log(`soak: ${TASKS} tasks, ${CLIENTS} clients, ${args.workers} workers (${args.real ? 'real mosaics' : 'stand-in mosaics'}), prune every ${EVERY_MS / 1000} s keeping ${RETENTION_MS / 1000} s / ${KEEP} per member; DATA_DIR ${stack.dir}`);
+  console.log(`soak: ${TASKS} tasks, ${CLIENTS} clients, ${args.workers} workers (${args.real ? 'real mosaics' : 'stand-in mosaics'}), prune every ${EVERY_MS / 1000} s keeping ${RETENTION_MS / 1000} s; DATA_DIR ${stack.dir}`);
 
   let issued = 0;
   let done = 0;
@@ -122,7 +141,7 @@ async function main(): Promise<void> {
   const report = () => {
     const now = Date.now();
     pruned += pruneEvents(stack.db, now - RETENTION_MS);
-    pruned += pruneResults(stack.db, now - RETENTION_MS, KEEP);
+    pruned += pruneResults(stack.db, now - RETENTION_MS);
     const size = dbSize(stack.dbPath);
     const row: Row = {
       t: Math.round((now - t0) / 1000),

@@ -25,7 +25,7 @@ import { createExportRoutes } from './routes/export.js';
 /** What the HTTP app needs; each route narrows it further. */
 export interface AppDeps {
   tasks: Pick<TaskStore, 'enqueue' | 'get' | 'withdraw' | 'queuePosition' | 'counts'>;
-  results: Pick<ResultStore, 'etag' | 'image' | 'summary' | 'listByUser' | 'listRecent'>;
+  results: Pick<ResultStore, 'etag' | 'image' | 'summary' | 'listByUser' | 'listRecent' | 'markViewed'>;
   workers: Pick<WorkerStore, 'live'>;
   /** Members' Letterboxd exports: the upload route replaces them; an import makes older results stale. */
   imports: Pick<ImportStore, 'replace' | 'importedAt'>;

@@ -93,6 +93,7 @@ async function main(): Promise<void> {
     queuePerClient: config.queuePerClient,
     queueMax: config.queueMax,
     resultFreshSec: config.resultFreshSec,
+    resultsMb: config.resultsMb,
     bindHost: config.host,
     hostname: hostname(),
     tls,

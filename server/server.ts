@@ -12,6 +12,8 @@ import type { Db } from '../db/open.js';
 import { createTaskStore } from '../db/tasks.js';
 import { createResultStore } from '../db/results.js';
 import { createImportStore } from '../db/imports.js';
+import { createBudget } from '../db/budget.js';
+import { writeTx } from '../db/open.js';
 import { createWorkerStore } from '../db/workers.js';
 import { createEventStore } from '../db/events.js';
 import { createFeedReader } from '../db/feed.js';
@@ -39,6 +41,8 @@ export interface ServerDeps {
   /** Unfinished mosaic tasks per client (QUEUE_PER_CLIENT, default 5) and queued in all (QUEUE_MAX, default 200). */
   queuePerClient?: number;
   queueMax?: number;
+  /** RESULTS_MB: results and imports together (default 1000); an upload that goes over evicts the least recently used. */
+  resultsMb?: number;
   /** HOST and `os.hostname()`, for the addresses /setup shows. */
   bindHost?: string;
   hostname?: string;
@@ -79,12 +83,20 @@ export function createServer(deps: ServerDeps): MoviemosaicServer {
   const tasks = createTaskStore(db, { clock: deps.clock, resultFreshMs: deps.resultFreshSec * 1000 });
   const retryBusy = createRetryBusy(deps.clock, deps.busyRetryMs);
   const importStore = createImportStore(db);
+  const budget = createBudget(db, (deps.resultsMb ?? 1000) * 1024 * 1024);
+  /** Replaces a member's import, then makes room for it under RESULTS_MB (each write waits out a busy database). */
+  const replaceImport: typeof importStore.replace = async (username, data, now) => {
+    const summary = await retryBusy(() => importStore.replace(username, data, now));
+    const evicted = await retryBusy(() => writeTx(db, () => budget.enforce({ importOf: username })));
+    if (evicted.results || evicted.imports) log.info('evicted over RESULTS_MB', { ...evicted });
+    return summary;
+  };
   const app = createApp({
     tasks,
     results: createResultStore(db),
     workers: createWorkerStore(db),
     // The export upload's one write waits out a busy database like the task writes do.
-    imports: { ...importStore, replace: (...args) => retryBusy(() => importStore.replace(...args)) },
+    imports: { ...importStore, replace: replaceImport },
     hosts: deps.hosts,
     clock: deps.clock,
     log,

@@ -9,12 +9,13 @@ import { pathToFileURL } from 'node:url';
 import { loadConfig, ConfigError, type Config } from '../common/config.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { systemClock } from '../common/clock.js';
-import { checkpointIfDue, openDb, restrictDataDir, WORKER_DB_OPTIONS, type Db } from '../db/open.js';
+import { checkpointIfDue, openDb, restrictDataDir, writeTx, WORKER_DB_OPTIONS, type Db } from '../db/open.js';
 import { createTaskStore } from '../db/tasks.js';
 import { createResultStore } from '../db/results.js';
 import { createWorkerStore } from '../db/workers.js';
 import { pruneEvents } from '../db/events.js';
 import { pruneResults } from '../db/results.js';
+import { createBudget } from '../db/budget.js';
 import { createWorkerLoop, type Action } from './loop.js';
 import { createPosterStore } from '../db/posters.js';
 import { createImportStore } from '../db/imports.js';
@@ -90,12 +91,18 @@ export async function runWorker(makeActions: ActionsFactory, env: NodeJS.Process
   const db = openDb(dbPath, WORKER_DB_OPTIONS);
   const tasks = createTaskStore(db, { resultFreshMs: config.resultFreshSec * 1000, leaseMs: config.leaseMs });
   const results = createResultStore(db);
+  const budget = createBudget(db, config.resultsMb * 1024 * 1024);
   const workers = createWorkerStore(db);
   const clock = systemClock;
 
   const loop = createWorkerLoop({
     tasks,
-    storeResult: (id, r) => results.insert(id, r, clock.now()),
+    // In the completing transaction: the new result and what it pushes out of RESULTS_MB commit together.
+    storeResult: (id, r) => {
+      results.insert(id, r, clock.now());
+      const evicted = budget.enforce({ result: id });
+      if (evicted.results || evicted.imports) log.info('evicted over RESULTS_MB', { ...evicted });
+    },
     hasRunnable: () => tasks.hasRunnable(),
     isCancelRequested: (id) => tasks.isCancelRequested(id),
     actions: makeActions({ config, db, log }),
@@ -124,6 +131,7 @@ export async function runWorker(makeActions: ActionsFactory, env: NodeJS.Process
         workers.removeStale(now - DAY);
         const events = pruneEvents(db, now - 7 * DAY);
         const resultsPruned = pruneResults(db, now - 30 * DAY);
+        writeTx(db, () => budget.enforce()); // RESULTS_MB lowered since the last start
         if (events || resultsPruned) log.info('pruned', { events, results: resultsPruned });
       }
     } catch (err) {

@@ -1,7 +1,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
-import type { MosaicSummary } from '../../common/task.js';
+import type { MosaicListItem } from '../../common/task.js';
 import { listImageUrl } from '../api.js';
 import { formatDate, mosaicTitle } from '../format.js';
 import { paths } from '../router.js';
@@ -63,7 +63,7 @@ export class MmMosaicList extends LitElement {
     `,
   ];
 
-  @property({ attribute: false }) mosaics: readonly MosaicSummary[] = [];
+  @property({ attribute: false }) mosaics: readonly MosaicListItem[] = [];
   /** Shown when the list is empty. */
   @property() empty = 'Nothing here yet.';
   /**

@@ -1,6 +1,6 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
-import { isFinished, type MosaicSummary, type Task } from '../../common/task.js';
+import { isFinished, type MosaicListItem, type MosaicSummary, type Task } from '../../common/task.js';
 import { ApiError, type MosaicRequestBody } from '../api.js';
 import { fieldForServerError, formFromParams, initialForm, type FormErrors, type FormState } from '../form-model.js';
 import { paths } from '../router.js';
@@ -81,7 +81,7 @@ export class PageHome extends LitElement {
   @state() private serverErrors: FormErrors = {};
   @state() private local: MosaicSummary[] = [];
   @state() private savedIds: ReadonlySet<string> = new Set();
-  @state() private gallery: MosaicSummary[] | null = null;
+  @state() private gallery: MosaicListItem[] | null = null;
   @state() private galleryError: string | null = null;
   /** The username as typed in the form, so the export upload starts from it. */
   @state() private formUsername = '';

@@ -1,6 +1,6 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
-import type { MosaicSummary } from '../../common/task.js';
+import type { MosaicListItem, MosaicSummary } from '../../common/task.js';
 import { ApiError } from '../api.js';
 import { filmListText, formatDate, layoutName, mosaicFileName, mosaicTitle } from '../format.js';
 import { mergeMosaics } from '../retention.js';
@@ -59,7 +59,7 @@ export class PageUser extends LitElement {
   @state() private mosaic: MosaicSummary | null = null;
   @state() private source: Source | null = null;
   @state() private problem: { title: string; text: string } | null = null;
-  @state() private others: MosaicSummary[] = [];
+  @state() private others: MosaicListItem[] = [];
   /** Ids this device keeps, whose thumbnails load from the offline image cache. */
   @state() private savedIds: ReadonlySet<string> = new Set();
   @state() private shareStatus = '';
@@ -92,7 +92,7 @@ export class PageUser extends LitElement {
     this.others = localList;
     this.savedIds = new Set(localList.map((x) => x.taskId));
 
-    let serverList: MosaicSummary[] | null = null;
+    let serverList: MosaicListItem[] | null = null;
     try {
       let fresh: MosaicSummary | null;
       if (taskId) {
@@ -106,7 +106,9 @@ export class PageUser extends LitElement {
       } else {
         serverList = await api.listUserMosaics(username);
         if (stale()) return;
-        fresh = serverList[0] ?? null;
+        // Lists carry no film lists: the latest's whole summary is fetched before it is shown or kept.
+        fresh = serverList[0] ? await api.getMosaic(serverList[0].taskId) : null;
+        if (stale()) return;
       }
       if (fresh) {
         this.#show(fresh, 'server');

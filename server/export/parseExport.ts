@@ -17,14 +17,22 @@ export interface ExportLimits extends ZipLimits {
   maxRows: number;
   /** One CSV record, quoted newlines included (a stray quote would otherwise swallow the file). */
   maxRecordBytes: number;
+  /** Characters (code points) of one film title; Letterboxd's longest are under 250. */
+  maxTitleChars: number;
+  /** Different films (title and year) in the whole export. */
+  maxFilms: number;
 }
 
 export const DEFAULT_EXPORT_LIMITS: Readonly<ExportLimits> = Object.freeze({
   maxEntries: 10_000,
   maxEntryBytes: 32 * 1024 * 1024,
   maxTotalBytes: 256 * 1024 * 1024,
-  maxRows: 100_000,
+  // A stored import, and every mosaic made from it, is bounded by what it may hold: a member with
+  // 20,000 films has about that many rows per file.
+  maxRows: 50_000,
   maxRecordBytes: 256 * 1024,
+  maxTitleChars: 300,
+  maxFilms: 50_000,
 });
 
 /** Records parsed between two turns of the event loop. */
@@ -87,7 +95,7 @@ type Cell = (column: string) => string;
  * The CSV's data rows, each turned into a `T` by `convert` (null: skipped) as it is parsed, so the
  * work is spread over the turns of the event loop like the parsing itself.
  */
-async function readCsv<T>(file: FileName, source: Readable, limits: ExportLimits, convert: (cell: Cell) => T | null): Promise<T[]> {
+async function readCsv<T extends ExportFilm>(file: FileName, source: Readable, limits: ExportLimits, convert: (cell: Cell) => T | null): Promise<T[]> {
   const parser = parse({
     bom: true,
     skip_empty_lines: true,
@@ -112,11 +120,16 @@ async function readCsv<T>(file: FileName, source: Readable, limits: ExportLimits
         continue;
       }
       if (n - 1 > limits.maxRows) {
-        throw invalidExport(`${file} has more than ${limits.maxRows} rows, more than this server reads from one export.`);
+        throw invalidExport(`${file} has more than ${limits.maxRows.toLocaleString('en-US')} rows, more than this server reads from one export (the limit is ${limits.maxRows.toLocaleString('en-US')} rows per file).`);
       }
       record = r;
       const row = convert(cell);
-      if (row !== null) out.push(row);
+      if (row === null) continue;
+      const chars = codePoints(row.name, limits.maxTitleChars + 1);
+      if (chars > limits.maxTitleChars) {
+        throw invalidExport(`${file} row ${n - 1} has a title longer than ${limits.maxTitleChars} characters, the longest this server reads; a Letterboxd export has no such title. Export your data from Letterboxd again.`);
+      }
+      out.push(row);
     }
     await flowing;
   } catch (err) {
@@ -131,6 +144,21 @@ async function readCsv<T>(file: FileName, source: Readable, limits: ExportLimits
   }
   if (!columns) throw invalidExport(`${file} is empty: it should start with the header ${HEADERS[file].documented}.`);
   return out;
+}
+
+/** Code points in `s`, counting no further than `stop`. */
+function codePoints(s: string, stop: number): number {
+  if (s.length <= stop) return [...s].length;
+  let n = 0;
+  for (const _ of s) if (++n >= stop) break;
+  return n;
+}
+
+/** Different films (title and year) across the export's files. */
+function distinctFilms(...lists: ExportFilm[][]): number {
+  const seen = new Set<string>();
+  for (const list of lists) for (const f of list) seen.add(`${f.name.toLowerCase()}\u0000${f.year ?? ''}`);
+  return seen.size;
 }
 
 function film(cell: Cell): ExportFilm | null {
@@ -186,7 +214,7 @@ export async function parseExport(zipBytes: Buffer, limits: ExportLimits = DEFAU
     throw invalidExport(`The export’s CSV files would take ${megabytes(total)} unpacked, more than the ${megabytes(limits.maxEntryBytes)} this server reads.`);
   }
 
-  const read = async <T>(file: FileName, convert: (cell: Cell) => T | null): Promise<T[]> => {
+  const read = async <T extends ExportFilm>(file: FileName, convert: (cell: Cell) => T | null): Promise<T[]> => {
     const m = byFile.get(file);
     return m ? readCsv(file, await m.open(), limits, convert) : [];
   };
@@ -194,5 +222,9 @@ export async function parseExport(zipBytes: Buffer, limits: ExportLimits = DEFAU
   const watched = await read('watched.csv', film);
   const diary = await read('diary.csv', viewing);
   const ratings = await read('ratings.csv', rated);
+  const films = distinctFilms(watched, diary, ratings);
+  if (films > limits.maxFilms) {
+    throw invalidExport(`The export lists ${films.toLocaleString('en-US')} different films, more than the ${limits.maxFilms.toLocaleString('en-US')} this server reads from one export.`);
+  }
   return { watched, diary, ratings };
 }

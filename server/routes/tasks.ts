@@ -69,7 +69,13 @@ export function taskRoutes(router: Router, deps: Deps, limitNewTasks: Middleware
       if (err instanceof QueueLimitError) throw queueRefusal(err);
       throw err;
     }
-    const { task, deduped } = outcome;
+    const { task, deduped, refreshIn } = outcome;
+    if (refreshIn !== undefined) {
+      const wait = Math.max(1, Math.ceil(refreshIn / 1000));
+      throw new HttpError(429, 'RATE_LIMITED', `This mosaic was made less than a minute ago (task ${task.id}), and a mosaic can be refreshed once a minute: open that one, or refresh again in ${wait} s.`, {
+        headers: { 'Retry-After': String(wait) },
+      });
+    }
     const live = task.status === 'QUEUED' || task.status === 'RUNNING';
     ctx.status = deduped ? 200 : 202;
     if (!deduped) ctx.set('Location', `/api/tasks/${task.id}`);
@@ -116,6 +122,8 @@ export function taskRoutes(router: Router, deps: Deps, limitNewTasks: Middleware
     // The ETag alone first: a revalidation (If-None-Match) never reads the image bytes.
     const meta = results.etag(id);
     if (!meta) throw noResult(id);
+    // A view, revalidations included: the byte budget evicts the least recently viewed first.
+    results.markViewed(id, clock.now());
     // The URL names one task's one result, which never changes.
     ctx.set('Cache-Control', 'public, max-age=31536000, immutable');
     ctx.set('ETag', meta.etag);
@@ -134,6 +142,7 @@ export function taskRoutes(router: Router, deps: Deps, limitNewTasks: Middleware
     const id = taskId(ctx);
     const mosaic = results.summary(id);
     if (!mosaic) throw noResult(id);
+    results.markViewed(id, clock.now());
     ctx.body = { mosaic } satisfies MosaicResponse;
   });
 }

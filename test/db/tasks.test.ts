@@ -74,6 +74,7 @@ test('dedupe: a live twin is returned; a fresh COMPLETE is returned unless refre
   const again = ctx.tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: month });
   assert.is(again.deduped, true);
   assert.is(again.task.status, 'COMPLETE');
+  ctx.clock.advance(60_000); // a refresh within the minute is throttled (below)
   const refreshed = ctx.tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: month, refresh: true });
   assert.is(refreshed.deduped, false);
   assert.is.not(refreshed.task.id, a.task.id);
@@ -92,7 +93,7 @@ test('refresh: a twin that finished after the refresh arrived is returned; an ol
   };
   ctx.tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: month });
   const old = finish();
-  ctx.clock.advance(1000);
+  ctx.clock.advance(60_000); // one refresh a minute
   const arrivedB = ctx.clock.now();
   const a = ctx.tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: month, refresh: true, requestedAt: ctx.clock.now() });
   assert.is(a.deduped, false, 'refresh ignores the older result');
@@ -103,6 +104,33 @@ test('refresh: a twin that finished after the refresh arrived is returned; an ol
   const b = ctx.tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: month, refresh: true, requestedAt: arrivedB });
   assert.equal([b.deduped, b.task.id], [true, a.task.id]);
   assert.is.not(b.task.id, old);
+});
+
+test('refresh throttle: a mosaic made less than a minute ago is not made again; a live twin, another request, an import, a minute later are', () => {
+  const store = createResultStore(ctx.db);
+  /** Completes every queued task; returns the first's id. */
+  const finish = () => {
+    const claimed = ctx.tasks.claim('w', 10);
+    for (const c of claimed) {
+      ctx.tasks.complete(c.id, c.leaseToken, () => store.insert(c.id, { image: Buffer.from('x'), contentType: 'image/jpeg', width: 1, height: 1, films: [], partial: false, note: null }, ctx.clock.now()));
+    }
+    return claimed[0].id;
+  };
+  const refresh = (extra: { staleBefore?: number; params?: MosaicParams } = {}) =>
+    ctx.tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: month, refresh: true, requestedAt: ctx.clock.now(), ...extra });
+  ctx.tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: month });
+  const first = finish();
+  ctx.clock.advance(20_000);
+  const throttled = refresh();
+  assert.equal([throttled.deduped, throttled.task.id, throttled.refreshIn], [true, first, 40_000], 'made 20 s ago: 40 s to wait');
+  assert.is(ctx.db.prepare(`SELECT count(*) FROM tasks`).pluck().get(), 1, 'no new task');
+  assert.is(refresh({ params: recent }).refreshIn, undefined, 'another mosaic is not throttled');
+  assert.is(refresh({ staleBefore: ctx.clock.now() }).refreshIn, undefined, 'an import since makes the last one stale: a refresh is due');
+  assert.ok(refresh().task.status === 'QUEUED' && refresh().refreshIn === undefined, 'a live twin is still returned');
+  finish(); // the stale-import refresh
+  ctx.clock.advance(60_000);
+  const due = refresh();
+  assert.equal([due.deduped, due.refreshIn], [false, undefined], 'a minute later: a new task');
 });
 
 test('claim: oldest run_at first, at most n, never the same task twice', () => {

@@ -323,8 +323,8 @@ export interface Reply {
   ms: number;
 }
 
-/** One request to 127.0.0.1:port; rejects only on a network error. */
-export function call(port: number, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+/** One request to 127.0.0.1:port (from the loopback address `from`: another client); rejects only on a network error. */
+export function call(port: number, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, from?: string): Promise<Reply> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
@@ -334,6 +334,7 @@ export function call(port: number, method: string, path: string, body?: unknown,
         port,
         path,
         method,
+        localAddress: from,
         agent: false,
         headers: {
           ...(data !== undefined && !headers['content-type'] ? { 'content-type': 'application/json' } : {}),

@@ -75,6 +75,9 @@ test(`load: ${SAME} clients ask for one mosaic, ${DISTINCT} for their own, all w
   // Asked again: a fresh COMPLETE is returned as is; refresh makes a new one, and a crowd of refreshes at once is one.
   const again = await call(stack.port(), 'POST', '/api/mosaics', shared);
   assert.equal([again.status, again.json.task.id], [200, [...sharedIds][0]]);
+  // One refresh a minute: the shared mosaic is made to have finished a minute ago (the test's clock
+  // fast-forward), so the crowd's refresh is due.
+  stack.db.prepare(`UPDATE tasks SET finished_at = finished_at - 60000 WHERE id = ?`).run([...sharedIds][0]);
   const refreshed = await Promise.all(Array.from({ length: SAME }, () => call(stack.port(), 'POST', '/api/mosaics', { ...shared, refresh: true })));
   assert.is(new Set(refreshed.map((r) => r.json.task.id)).size, 1, 'concurrent refreshes dedupe to one new task');
   assert.ok(refreshed.every((r) => r.json.task.id !== [...sharedIds][0]));

@@ -51,6 +51,14 @@ test('POST /api/mosaics: a fresh complete twin is returned as is; refresh makes 
   assert.is(b.status, 200);
   assert.is(b.json.task.status, 'COMPLETE');
   assert.is(b.json.task.resultUrl, `/api/tasks/${a.json.task.id}/result`);
+  // Refreshed within a minute of being made: 429 with Retry-After, naming the task it can open.
+  t.clock.advance(15_000);
+  const early = await postJson(t.port, '/api/mosaics', { username: 'dave', refresh: true });
+  assert.is(early.status, 429);
+  assert.is(early.headers['retry-after'], '45');
+  assert.is(early.json.error.code, 'RATE_LIMITED');
+  assert.match(early.json.error.message, new RegExp(`made less than a minute ago \\(task ${a.json.task.id}\\).*refresh again in 45 s`));
+  t.clock.advance(45_000);
   const c = await postJson(t.port, '/api/mosaics', { username: 'dave', refresh: true });
   assert.is(c.status, 202);
   await t.close();
@@ -275,6 +283,31 @@ test('GET /api/tasks/:id/result: 409 before, then bytes with strong ETag and imm
   await t.close();
 });
 
+test('a view (GET /result or /mosaic, revalidations too) is recorded for RESULTS_MB, at most once a minute; lists are not views', async () => {
+  const t = await testApp();
+  const task = (await postJson(t.port, '/api/mosaics', { username: 'dave' })).json.task as Task;
+  completeWithResult(t.tasks, t.results, task.id, t.clock.now());
+  const viewedAt = () => t.db.prepare(`SELECT viewed_at FROM results WHERE id = ?`).pluck().get(task.id);
+  const made = t.clock.now();
+  assert.is(viewedAt(), made);
+  t.clock.advance(10 * 60_000);
+  await request(t.port, '/api/mosaics');
+  await request(t.port, '/api/users/dave/mosaics');
+  assert.is(viewedAt(), made, 'lists are not views');
+  const res = await request(t.port, `/api/tasks/${task.id}/result`);
+  assert.is(viewedAt(), t.clock.now());
+  t.clock.advance(30_000);
+  await request(t.port, `/api/tasks/${task.id}/mosaic`);
+  assert.is(viewedAt(), t.clock.now() - 30_000, 'within the minute: not written again');
+  t.clock.advance(31_000);
+  await request(t.port, `/api/tasks/${task.id}/mosaic`);
+  assert.is(viewedAt(), t.clock.now());
+  t.clock.advance(61_000);
+  assert.is((await request(t.port, `/api/tasks/${task.id}/result`, { headers: { 'if-none-match': res.headers.etag! } })).status, 304);
+  assert.is(viewedAt(), t.clock.now(), 'a revalidation is a view');
+  await t.close();
+});
+
 test('GET /api/tasks/:id/mosaic and the member and gallery lists', async () => {
   const t = await testApp();
   const a = (await postJson(t.port, '/api/mosaics', { username: 'dave', month: '2026-10' })).json.task as Task;
@@ -313,12 +346,16 @@ test('GET /api/tasks/:id/mosaic and the member and gallery lists', async () => {
   const dave = await request(t.port, '/api/users/Dave/mosaics');
   assert.is(dave.status, 200);
   assert.equal(dave.json.mosaics.map((m: { taskId: string }) => m.taskId), [b.id, a.id], 'newest first');
+  // Lists carry summaries without film lists or review figures (the page fetches /mosaic for those).
+  const { films: _films, review: _review, ...listed } = mosaic.json.mosaic;
+  assert.equal(dave.json.mosaics[1], listed);
   assert.equal((await request(t.port, '/api/users/nobody/mosaics')).json, { mosaics: [] });
   const bad = await request(t.port, '/api/users/no-such!/mosaics');
   assert.equal([bad.status, bad.json.error.code, bad.json.error.field], [400, 'INVALID_REQUEST', 'username']);
 
   const gallery = await request(t.port, '/api/mosaics');
   assert.equal(gallery.json.mosaics.map((m: { taskId: string }) => m.taskId), [c.id, b.id, a.id]);
+  assert.ok(gallery.json.mosaics.every((m: object) => !('films' in m) && (m as { filmCount: number }).filmCount === 1));
   assert.is((await request(t.port, '/api/mosaics?limit=2')).json.mosaics.length, 2);
   assert.is((await request(t.port, '/api/mosaics?limit=100')).status, 200);
   for (const limit of ['0', '101', 'x', '2.5', '-1', '']) {

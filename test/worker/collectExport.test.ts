@@ -158,6 +158,22 @@ test('all from the export: every watched film, newest watched first, ratings fro
   assert.is(lb.count('/film/'), 0, 'the title-matched poster is remembered');
 });
 
+test('over the cap (design §5 3,000; 4 here): the newest are drawn and only theirs looked up, and the note says so', async () => {
+  const dave = member('dave');
+  await r.importExport(dave);
+  const res = await collectFilms({ ...r.deps(), maxFilms: 4 }, 'dave', all);
+  // Cold War, the oldest, is not drawn: its film page is not asked for.
+  assert.is(lb.count('/film/cold-war'), 0);
+  const full = await collect('dave', all);
+  assert.ok(lb.count('/film/cold-war') > 0, 'asked for once it is drawn');
+  assert.equal(res.films.map((f) => f.title), full.films.slice(0, 4).map((f) => f.title), 'the newest four');
+  assert.is(res.of, full.films.length);
+  assert.is(res.note, `A mosaic holds at most 4 films: this one shows the newest 4 of ${full.films.length}.`);
+  const under = await collectFilms({ ...r.deps(), maxFilms: full.films.length }, 'dave', all);
+  assert.is(under.of, undefined);
+  assert.is(under.note, null);
+});
+
 test('export films on Letterboxd: title slug, then title-year, accepted only when the year matches; misses remembered', async () => {
   await r.importZip('tester', testerZip());
   const res = await collect('tester', all);

@@ -24,6 +24,16 @@ export const MAX_PIXELS = 40_000_000;
  */
 export const MAX_PIXELS_PNG_WEBP = 16_000_000;
 
+/** The longest side each format can hold (WebP's width and height are 14-bit; JPEG's 16-bit). */
+export const FORMAT_MAX_SIDE: Record<Format, number> = { jpeg: 65_535, webp: 16_383, png: 2_147_483_647 };
+
+const FORMAT_NAMES: Record<Format, string> = { jpeg: 'JPEG', webp: 'WebP', png: 'PNG' };
+
+/** The longest side a mosaic in `format` may have: MAX_SIDE, or less when the format holds less. */
+export function maxSide(format: Format = 'jpeg'): number {
+  return Math.min(MAX_SIDE, FORMAT_MAX_SIDE[format]);
+}
+
 /** The pixel budget of a mosaic in `format`. */
 export function maxPixels(format: Format = 'jpeg'): number {
   return format === 'jpeg' ? MAX_PIXELS : MAX_PIXELS_PNG_WEBP;
@@ -302,9 +312,31 @@ function fitTileWidth(requested: number, budget: number, size: (tileWidth: numbe
   }
 }
 
-function planGrid(req: PlanRequest, note: string | null): MosaicPlan {
+/**
+ * Grid columns that keep the image inside its longest side even at the smallest tiles: `columns: 1`
+ * on 3,000 films would make a 4×18,000 px strip, which no WebP can hold (and a JPEG only beyond the
+ * design's bound). The note says when the columns asked for were changed.
+ */
+function fitColumns(n: number, requested: number, format: Format | undefined): { columns: number; note: string | null } {
+  const side = maxSide(format);
+  const fewest = Math.min(n, Math.ceil(n / Math.floor(side / tileHeightFor(MIN_TILE_WIDTH))));
+  const most = Math.max(1, Math.floor(side / MIN_TILE_WIDTH));
+  const columns = Math.max(fewest, Math.min(most, requested));
+  if (columns === requested) return { columns, note: null };
+  const name = FORMAT_NAMES[format ?? 'jpeg'];
+  const binding = side < MAX_SIDE ? `the ${side.toLocaleString('en-US')} px a ${name} image can hold` : `the ${side.toLocaleString('en-US')} px a ${name} mosaic may have`;
+  const why = columns > requested ? `taller` : `wider`;
+  return {
+    columns,
+    note: `Drawn in ${columns} columns, not ${requested}: ${n.toLocaleString('en-US')} films in ${requested} column${requested === 1 ? '' : 's'} would make an image ${why} than ${binding}.`,
+  };
+}
+
+function planGrid(req: PlanRequest, layoutNote: string | null): MosaicPlan {
   const n = req.films.length;
-  const columns = gridColumns(n, req.columns);
+  const fitted = fitColumns(n, gridColumns(n, req.columns), req.format);
+  const columns = fitted.columns;
+  const note = [layoutNote, fitted.note].filter((x) => x !== null).join(' ') || null;
   const rows = Math.ceil(n / columns);
   const tileWidth = fitTileWidth(req.tileWidth, maxPixels(req.format), (tw) => ({ width: columns * tw, height: rows * tileHeightFor(tw) }));
   const tileHeight = tileHeightFor(tileWidth);

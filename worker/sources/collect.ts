@@ -7,7 +7,7 @@
  */
 import { AppError, isAppError, type ErrorCode } from '../../common/errors.js';
 import { systemClock } from '../../common/clock.js';
-import { periodLabel, type MosaicParams } from '../../common/task.js';
+import { MAX_MOSAIC_FILMS, periodLabel, type MosaicParams } from '../../common/task.js';
 import type { StoredImport } from '../../db/imports.js';
 import type { ListedFilm } from './parseCommon.js';
 import type { FeedEntry } from './parseRss.js';
@@ -149,7 +149,18 @@ function feedMissingNote(data: StoredImport): string {
 }
 
 /** Films from viewings, with unknown posters filled from the feed's, the store's or Letterboxd's. */
-async function finish(deps: CollectDeps, viewings: Viewing[], feedPosters: Map<string, string | null>): Promise<CollectedFilm[]> {
+/**
+ * The films to draw, newest first, with their poster URLs. Only the newest `maxFilms` (design §5's
+ * 3,000) are drawn, and only theirs are resolved: a history of 100,000 films would otherwise mean
+ * 100,000 poster lookups and a grid no screen can show. `of` is how many the period held.
+ */
+async function finish(
+  deps: CollectDeps,
+  all: Viewing[],
+  feedPosters: Map<string, string | null>,
+): Promise<{ films: CollectedFilm[]; of?: number }> {
+  const cap = deps.maxFilms ?? MAX_MOSAIC_FILMS;
+  const viewings = all.length > cap ? all.slice(0, cap) : all;
   const films = viewings.map((v) => v.film);
   const pending: CollectedFilm[] = [];
   const tmdbIds = new Map<CollectedFilm, TmdbId>();
@@ -160,7 +171,14 @@ async function finish(deps: CollectDeps, viewings: Viewing[], feedPosters: Map<s
     if (v.tmdb) tmdbIds.set(v.film, v.tmdb);
   }
   await resolvePosterUrls(deps, films, pending, tmdbIds);
-  return films;
+  return viewings === all ? { films } : { films, of: all.length };
+}
+
+/** The note of a capped mosaic: which films it shows. */
+function cappedNote(shown: number, of: number, listOrder: boolean): string {
+  const count = (n: number) => n.toLocaleString('en-US');
+  const which = listOrder ? `the first ${count(shown)} in Letterboxd's order` : `the newest ${count(shown)}`;
+  return `A mosaic holds at most ${count(shown)} films: this one shows ${which} of ${count(of)}.`;
 }
 
 function noFilms(username: string, params: MosaicParams): AppError {
@@ -202,7 +220,7 @@ async function collectPeriod(
   if (feedCovers(feed, firstDay)) {
     const viewings = latestPerFilm(inFeed);
     if (viewings.length === 0) throw noFilms(username, params);
-    return { films: await finish(deps, viewings, posters), partial: false, note: null };
+    return { ...(await finish(deps, viewings, posters)), partial: false, note: null };
   }
   // A month older than the feed reaches: from the export, never the diary pages (design §6).
   const data = exported();
@@ -212,7 +230,7 @@ async function collectPeriod(
     const rows = await readDiary(deps, username, period);
     const viewings = latestPerFilm(rows.map((r) => fromList(r, r)));
     if (viewings.length === 0) throw noFilms(username, params);
-    return { films: await finish(deps, viewings, posters), partial: false, note: null };
+    return { ...(await finish(deps, viewings, posters)), partial: false, note: null };
   } catch (err) {
     if (!(isAppError(err) && err.code === 'LETTERBOXD_BLOCKED') || params.mode !== 'month') throw err;
     // A month the diary refuses: what the feed holds of it is a fair (and labelled) partial mosaic,
@@ -222,7 +240,7 @@ async function collectPeriod(
     if (viewings.length === 0) {
       throw new AppError('LETTERBOXD_BLOCKED', `Letterboxd refused the diary pages for ${period.label}, and the feed only reaches back to ${reach}; ${BLOCKED_ADVICE}`, { cause: err });
     }
-    return { films: await finish(deps, viewings, posters), partial: true, note: `partial: the feed only reaches back to ${reach}` };
+    return { ...(await finish(deps, viewings, posters)), partial: true, note: `partial: the feed only reaches back to ${reach}` };
   }
 }
 
@@ -240,7 +258,7 @@ async function exportPeriod(
   // An entry both list is counted once (a year in review counts entries).
   const viewings = latestPerFilm([...inFeed, ...notInFeed(exportViewings(data, prefix), inFeed)], (f) => matchKey(f));
   if (viewings.length === 0) throw noFilms(username, params);
-  return { films: await finish(deps, viewings, beside.read?.posters ?? new Map()), partial: false, note: beside.note, fromExport: true };
+  return { ...(await finish(deps, viewings, beside.read?.posters ?? new Map())), partial: false, note: beside.note, fromExport: true };
 }
 
 /** `all` from the export: every film of watched.csv, the feed's newer films folded in. */
@@ -249,7 +267,7 @@ async function exportAll(deps: CollectDeps, username: string, params: MosaicPara
   const feedFilms = latestPerFilm((beside.read?.feed.entries ?? []).map(fromFeed), (f) => matchKey(f));
   const viewings = withFeedFilms(exportFilms(data), feedFilms);
   if (viewings.length === 0) throw noFilms(username, params);
-  return { films: await finish(deps, viewings, beside.read?.posters ?? new Map()), partial: false, note: beside.note, fromExport: true };
+  return { ...(await finish(deps, viewings, beside.read?.posters ?? new Map())), partial: false, note: beside.note, fromExport: true };
 }
 
 /** `recent` when Letterboxd refuses the feed but the member imported an export: its latest viewings. */
@@ -258,7 +276,7 @@ async function exportRecent(deps: CollectDeps, count: number, data: StoredImport
   if (viewings.length === 0) throw new AppError('NO_FILMS', 'Your export holds no diary entries.');
   const reach = exportReach(data);
   const note = `Letterboxd refused the RSS feed, so these are the latest films of your export${reach ? ` (up to ${longDay(reach)})` : ''}.`;
-  return { films: await finish(deps, viewings, new Map()), partial: false, note, fromExport: true };
+  return { ...(await finish(deps, viewings, new Map())), partial: false, note, fromExport: true };
 }
 
 async function collect(deps: CollectDeps, username: string, params: MosaicParams): Promise<CollectResult> {
@@ -274,7 +292,7 @@ async function collect(deps: CollectDeps, username: string, params: MosaicParams
       }
       const viewings = latestPerFilm(read.feed.entries.map(fromFeed)).slice(0, params.count);
       if (viewings.length === 0) throw new AppError('NO_FILMS', `${username} has no diary entries yet.`);
-      return { films: await finish(deps, viewings, read.posters), partial: false, note: null };
+      return { ...(await finish(deps, viewings, read.posters)), partial: false, note: null };
     }
     case 'month':
     case 'year':
@@ -284,7 +302,7 @@ async function collect(deps: CollectDeps, username: string, params: MosaicParams
       if (data) return exportAll(deps, username, params, data);
       const listed = await readFilmsPages(deps, username);
       if (listed.length === 0) throw noFilms(username, params);
-      return { films: await finish(deps, listed.map((f) => fromList(f, null)), new Map()), partial: false, note: null };
+      return { ...(await finish(deps, listed.map((f) => fromList(f, null)), new Map())), partial: false, note: null };
     }
   }
 }
@@ -295,6 +313,10 @@ async function collect(deps: CollectDeps, username: string, params: MosaicParams
  */
 export async function collectFilms(deps: CollectDeps, username: string, params: MosaicParams): Promise<CollectResult> {
   const result = await collect(deps, username, params);
+  if (result.of !== undefined) {
+    const note = cappedNote(result.films.length, result.of, params.mode === 'all' && !result.fromExport);
+    result.note = result.note ? `${note} ${result.note}` : note;
+  }
   const problem = deps.tmdb?.problem;
   if (problem) result.note = result.note ? `${result.note} ${problem}` : problem;
   return result;

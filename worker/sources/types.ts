@@ -41,6 +41,8 @@ export interface CollectResult {
   note: string | null;
   /** The list came from the member's imported export (design §6). */
   fromExport?: boolean;
+  /** Set when the period held more films than a mosaic draws: how many it held (`films` are the newest). */
+  of?: number;
 }
 
 /** The worker loop's progress call (throttled there; throws when the task was cancelled). */
@@ -59,6 +61,8 @@ export interface CollectDeps {
   progress: Progress;
   signal: AbortSignal;
   clock?: Clock;
+  /** Films a mosaic draws at most (default MAX_MOSAIC_FILMS). */
+  maxFilms?: number;
 }
 
 /** The guidance every "Letterboxd refused the list of films" message ends with (design §10.4). */

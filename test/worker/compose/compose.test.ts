@@ -244,6 +244,21 @@ test('a 3,000-film grid stays within the size bound', async () => {
   assertTile(p, last, plan.tileWidth, plan.tileHeight, [120, 30, 30], 24, 'last tile');
 });
 
+test('columns the format cannot hold: 3,000 films in 1 column are drawn in 3, in every format, and the note says so', async () => {
+  const list = films(3000);
+  for (const format of ['webp', 'jpeg', 'png'] as const) {
+    // Before: WebP failed ("Processed image is too large for the WebP format"), JPEG and PNG were 4×18,000 px.
+    const out = await composeMosaic(input(list, list.map(() => null), { layout: 'grid', columns: 1, format }));
+    assert.ok(out.width <= MAX_SIDE && out.height <= MAX_SIDE, `${format}: ${out.width}×${out.height}`);
+    assert.match(out.note ?? '', /^Drawn in 3 columns, not 1: 3,000 films in 1 column would make an image taller than the 8,192 px/);
+    const meta = await sharp(out.image).metadata();
+    assert.equal([meta.width, meta.height], [out.width, out.height]);
+  }
+  const fine = await composeMosaic(input(films(40), films(40).map(() => null), { layout: 'grid', columns: 1, format: 'webp' }));
+  assert.is(fine.note, null, 'columns that fit are kept, without a note');
+  assert.is(fine.width, 120);
+});
+
 test('cancellation: an aborted signal stops the build', async () => {
   const list = films(40);
   const tile = await solidPoster([10, 200, 10]);
