@@ -405,8 +405,9 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
       writeTx(db, () => {
         const now = clock.now();
         const row = fenced(s.complete.get(msg, now, now, id, token), id);
-        store?.();
+        // The event first: it takes the seq the UPDATE reserved, so `store` may change tasks too.
         appendEvent(row, 'completed');
+        store?.();
       });
     },
 
