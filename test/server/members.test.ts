@@ -32,7 +32,7 @@ test('GET /api/users/:username: followed, history kept since, gaps; DELETE …/f
   assert.is(res.status, 200);
   assert.is(res.json.member.followed, false);
   assert.is(res.json.member.entries, 0);
-  assert.is(app.db.prepare(`SELECT count(*) AS n FROM archive_entries`).get().n, 0);
+  assert.is(app.db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM archive_entries`).get()!.n, 0);
   await app.close();
 });
 
