@@ -185,7 +185,7 @@ test('the member page: the history this server keeps of the diary, and stopping 
   // The mosaic completed, so the server follows dave; his feed (36 items) holds his whole diary.
   const history = page.locator('page-user mm-member-history');
   await history.locator('text=History kept on this server: dave’s whole diary.').waitFor();
-  assert.match((await history.textContent()) ?? '', /reads their RSS feed every few hours/);
+  assert.match((await history.locator('section').textContent()) ?? '', /reads their RSS feed every few hours/);
   await screenshots(page, 'member-history');
   await history.locator('button', { hasText: 'Stop following and delete this history' }).click();
   await history.locator('section').waitFor({ state: 'detached' });
