@@ -6,25 +6,14 @@
 import type { Db } from './open.js';
 import { writeTx } from './open.js';
 import { iso } from './tasks.js';
+import type { FeedEntry } from '../worker/sources/parseRss.js';
 import { dayOf, history, mergeWindow, type FeedWindow, type Gap, type MergeOutcome, type Segment } from '../common/archive.js';
 
-/** One kept diary entry (the feed's fields, as worker/sources/parseRss.ts reads them). */
-export interface ArchiveEntry {
-  viewingId: string;
-  title: string;
-  year: number | null;
-  rating: number | null;
-  watchedDate: string | null;
-  rewatch: boolean;
-  liked: boolean;
-  slug: string | null;
-  posterUrl: string | null;
-  posterMissing: boolean;
-  tmdbMovieId: number | null;
-  tmdbTvId: number | null;
-  publishedDay: string | null;
-  publishedAt: number | null;
-}
+/**
+ * One kept diary entry: exactly what the feed parser reads (a type-only import, erased at run time:
+ * the archive stores the feed's entries as they are, so their shape has one definition).
+ */
+export type ArchiveEntry = FeedEntry;
 
 /** A read of the feed, as the archive takes it. */
 export interface ArchiveWindow {
