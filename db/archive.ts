@@ -119,8 +119,9 @@ export function createArchiveStore(db: Db) {
     ),
     forget: db.prepare<[string]>(`DELETE FROM archive_members WHERE username = ?`),
     // Beyond the cap: members not followed go first, then the least recently used.
-    overCap: db.prepare<[number], { username: string }>(`
-      SELECT username FROM archive_members
+    // The member being written is never the one dropped (`?` 1): it is in use right now.
+    overCap: db.prepare<[string, number], { username: string }>(`
+      SELECT username FROM archive_members WHERE username <> ?
       ORDER BY followed_at IS NOT NULL DESC, used_at DESC, username LIMIT -1 OFFSET ?`),
     unused: db.prepare<[number], { username: string }>(`SELECT username FROM archive_members WHERE used_at < ?`),
     // Followed members with no live poll task: a poll that ended in an error, or whose worker died.
@@ -134,9 +135,9 @@ export function createArchiveStore(db: Db) {
     s.addMember.run(username, now);
   }
 
-  /** Drops members beyond `max` (their archives go with them). Returns who was dropped. */
-  function capMembers(max: number): string[] {
-    const out = s.overCap.all(max).map((r) => r.username);
+  /** Drops members beyond `max`, never `current` (their archives go with them). Returns who was dropped. */
+  function capMembers(current: string, max: number): string[] {
+    const out = s.overCap.all(current, Math.max(0, max - 1)).map((r) => r.username);
     for (const u of out) s.forget.run(u);
     return out;
   }
@@ -158,7 +159,7 @@ export function createArchiveStore(db: Db) {
         }
         for (const id of outcome.deleted) s.deleteEntry.run(username, id);
         s.setCoverage.run(JSON.stringify(outcome.segments), now, username);
-        if (Number.isFinite(maxMembers)) capMembers(maxMembers);
+        if (Number.isFinite(maxMembers)) capMembers(username, maxMembers);
         return outcome;
       });
     },
@@ -182,7 +183,7 @@ export function createArchiveStore(db: Db) {
       return writeTx(db, () => {
         ensureMember(username, now);
         s.follow.run(now, now, username);
-        return capMembers(max);
+        return capMembers(username, max);
       });
     },
 

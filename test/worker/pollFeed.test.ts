@@ -228,6 +228,9 @@ test('following keeps at most the cap, dropping members not followed first, then
   assert.not.ok(w.archive.summary('zed').entries || w.archive.load('zed').coverage.length, 'zed (not followed) dropped first');
   assert.equal(w.archive.follow('cat', T0 + 2, 2), ['ann']);
   assert.ok(w.archive.isFollowed('bob') && w.archive.isFollowed('cat'));
+  // A member whose feed is being kept right now is never the one dropped, followed or not.
+  w.archive.recordWindow('dan', empty, T0 + 3, 2);
+  assert.ok(w.archive.load('dan').coverage.length === 1 && w.archive.isFollowed('cat') && !w.archive.isFollowed('bob'));
   assert.ok(w.archive.forget('cat'));
   assert.not.ok(w.archive.isFollowed('cat'));
   await w.cleanup();
