@@ -44,9 +44,8 @@ test('a completed mosaic follows its member; polls run through the queue, one fe
 
     // Stop: the kept history goes, and the chain ends at its next poll.
     archive.forget('dave');
-    await waitFor(() => polls.all(POLL_ACTION).every((p) => p.status === 'COMPLETE'), 30_000, 'the last poll');
+    await waitFor(() => polls.all(POLL_ACTION).every((p) => p.status === 'COMPLETE'), 30_000, 'the last poll, with no successor');
     assert.is(archive.summary('dave').entries, 0, 'a poll running at the stop kept nothing');
-    assert.is(polls.all(POLL_ACTION).length, polls.all(POLL_ACTION).filter((p) => p.status === 'COMPLETE').length, 'no successor');
   } finally {
     worker.kill('SIGTERM');
     await worker.exited;
