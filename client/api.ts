@@ -1,6 +1,6 @@
 /** The REST API (design §3) as typed functions. Every failure is an ApiError; nothing else is thrown. */
 import type { ErrorBody, ErrorCode } from '../common/errors.js';
-import type { ImportResponse, MosaicListResponse, MosaicResponse, TaskResponse } from '../common/protocol.js';
+import type { ImportResponse, MemberResponse, MosaicListResponse, MosaicResponse, TaskResponse } from '../common/protocol.js';
 import type { Layout, MosaicListItem, MosaicSummary, Task } from '../common/task.js';
 import { cancelTokenStore, type CancelTokens } from './cancelTokens.js';
 
@@ -53,6 +53,10 @@ export interface Api {
   listGallery(limit?: number): Promise<MosaicListItem[]>;
   /** Uploads a Letterboxd data-export ZIP for `username` (the file's raw bytes, not a form). */
   uploadExport(username: string, zip: Blob, options?: { signal?: AbortSignal }): Promise<ImportResponse['import']>;
+  /** What this server keeps of the member's diary, and whether it follows them. */
+  getMember(username: string): Promise<MemberResponse['member']>;
+  /** Stops following the member; the server deletes the history it kept. */
+  stopFollowing(username: string): Promise<MemberResponse['member']>;
 }
 
 /** What the import of an export reports. */
@@ -142,6 +146,12 @@ export function createApi(fetchFn: Fetch = (input, init) => fetch(input, init), 
     async uploadExport(username, zip, options = {}) {
       const path = `/api/users/${id(username)}/export`;
       return (await request<ImportResponse>('POST', path, undefined, { zip, timeoutMs: UPLOAD_TIMEOUT_MS, signal: options.signal })).data.import;
+    },
+    async getMember(username) {
+      return (await request<MemberResponse>('GET', `/api/users/${id(username)}`)).data.member;
+    },
+    async stopFollowing(username) {
+      return (await request<MemberResponse>('DELETE', `/api/users/${id(username)}/follow`)).data.member;
     },
   };
 }

@@ -1,5 +1,6 @@
 /** Pure text helpers for mosaics: file names, stars, film lines, alt text, durations. */
 import { periodLabel, type Film, type MosaicParams, type MosaicSummary, type ReviewFigures } from '../common/task.js';
+import type { MemberResponse } from '../common/protocol.js';
 
 const EXTENSIONS: Record<string, string> = {
   'image/jpeg': 'jpg',
@@ -135,4 +136,35 @@ export function formatDate(iso: string, locale?: string): string {
 /** Params as the form shows them again ("make another" keeps the member and period). */
 export function describeParams(params: MosaicParams): string {
   return `${periodLabel(params)}, ${params.layout}`;
+}
+
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/** "2026-03-03" → "3 March 2026" (a calendar day as it is, whatever this device's time zone). */
+export function formatLongDay(day: string): string {
+  const [y, m, d] = day.split('-').map(Number);
+  return `${d} ${MONTHS[m - 1]} ${y}`;
+}
+
+/** "3 – 9 March 2026", "28 February – 2 March 2026", "30 December 2025 – 2 January 2026". */
+export function formatDayRange(from: string, to: string): string {
+  if (from === to) return formatLongDay(from);
+  const [a, b] = [formatLongDay(from).split(' '), formatLongDay(to).split(' ')];
+  if (a[2] !== b[2]) return `${a.join(' ')} – ${b.join(' ')}`;
+  if (a[1] !== b[1]) return `${a[0]} ${a[1]} – ${b.join(' ')}`;
+  return `${a[0]} – ${b.join(' ')}`;
+}
+
+/** What the member's page says of the diary this server keeps (null: nothing kept). */
+export function historyText(m: MemberResponse['member']): { kept: string; gaps: string | null } | null {
+  if (m.entries === 0 && !m.followed) return null;
+  const kept = m.wholeDiary
+    ? `History kept on this server: ${m.username}’s whole diary.`
+    : m.historySince
+      ? `History kept on this server since ${formatLongDay(m.historySince)}.`
+      : 'History kept on this server from the next read of the feed.';
+  const gaps = m.gaps.length
+    ? `${m.earliest ? `Earlier history from ${formatLongDay(m.earliest)}, with` : 'With'} ${m.gaps.length === 1 ? 'a gap' : 'gaps'}: ${m.gaps.map((g) => formatDayRange(g.from, g.to)).join(', ')}.`
+    : null;
+  return { kept, gaps };
 }

@@ -35,6 +35,10 @@ export interface Config {
   logLevel: LogLevel;
   /** Task lease length (advanced; tests shorten it). Heartbeats run every sixth of it. */
   leaseMs: number;
+  /** Hours between polls of a followed member's feed (jittered; fractions allowed); 0: no polls, no following. */
+  feedPollHours: number;
+  /** The most members whose diary archive is kept (least recently used dropped first). */
+  followMax: number;
 }
 
 export class ConfigError extends Error {
@@ -58,6 +62,16 @@ export function loadConfig(env: Env): Readonly<Config> {
     const n = Number(raw);
     if (!Number.isInteger(n) || n < min || n > max) {
       problems.push(`${name}=${JSON.stringify(raw)} must be a whole number from ${min} to ${max}.`);
+      return def;
+    }
+    return n;
+  };
+  const num = (name: string, def: number, min: number, max: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return def;
+    const n = Number(raw);
+    if (!/^\s*\d+(\.\d+)?\s*$/.test(raw) || n < min || n > max) {
+      problems.push(`${name}=${JSON.stringify(raw)} must be a number from ${min} to ${max}.`);
       return def;
     }
     return n;
@@ -128,6 +142,8 @@ export function loadConfig(env: Env): Readonly<Config> {
     tlsKey,
     logLevel: logLevel as LogLevel,
     leaseMs: int('LEASE_MS', 30_000, 600, 3_600_000),
+    feedPollHours: num('FEED_POLL_HOURS', 6, 0, 720),
+    followMax: int('FOLLOW_MAX', 200, 1, 100_000),
   };
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -33,6 +33,24 @@ export interface MosaicListResponse {
 export interface ImportResponse {
   import: { username: string; films: number; diaryEntries: number; importedAt: string };
 }
+/** `GET /api/users/:username`: what this server keeps of a member's diary (db/archive.ts MemberArchive). */
+export interface MemberResponse {
+  member: {
+    username: string;
+    /** The server polls their feed (a mosaic of them completed in the last 90 days). */
+    followed: boolean;
+    /** Start of continuous coverage up to the latest read (YYYY-MM-DD); null with wholeDiary or nothing kept. */
+    historySince: string | null;
+    /** The kept history reaches back to the member's first diary entry. */
+    wholeDiary: boolean;
+    /** The earliest day kept, when gaps follow it. */
+    earliest: string | null;
+    /** Watched days (inclusive) whose entries may be missing: polls that found no overlap. */
+    gaps: { from: string; to: string }[];
+    entries: number;
+    lastPolledAt: string | null;
+  };
+}
 export interface HealthResponse {
   ok: boolean;
   db: string;

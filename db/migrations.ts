@@ -250,4 +250,45 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE member_imports SET bytes = length(data);
     `,
   },
+  {
+    version: 9,
+    name: 'diary archive: every feed entry kept per member, followed members, background tasks',
+    sql: `
+      -- Background tasks (feed polls) are claimed after every runnable foreground task and are left
+      -- out of the queue positions and counts people see.
+      ALTER TABLE tasks ADD COLUMN background INTEGER NOT NULL DEFAULT 0;
+
+      -- One row per member whose feed was read: whether the server follows them (polls their feed),
+      -- when a mosaic last used them (least recently used are dropped first), and which watched days
+      -- the archive covers (JSON segments [{from, to}], common/archive.ts).
+      CREATE TABLE archive_members (
+        username    TEXT PRIMARY KEY,
+        followed_at INTEGER,
+        used_at     INTEGER NOT NULL,
+        polled_at   INTEGER,
+        coverage    TEXT NOT NULL DEFAULT '[]'
+      );
+      -- Every diary entry read from a member's feed, by its guid's number; first and last seen (ms).
+      CREATE TABLE archive_entries (
+        username       TEXT NOT NULL REFERENCES archive_members (username) ON DELETE CASCADE,
+        viewing_id     TEXT NOT NULL,
+        watched_date   TEXT,
+        title          TEXT NOT NULL,
+        year           INTEGER,
+        slug           TEXT,
+        tmdb_movie_id  INTEGER,
+        tmdb_tv_id     INTEGER,
+        rating         REAL,
+        rewatch        INTEGER NOT NULL,
+        liked          INTEGER NOT NULL,
+        poster_url     TEXT,
+        poster_missing INTEGER NOT NULL,
+        published_at   INTEGER,
+        published_day  TEXT,
+        first_seen_at  INTEGER NOT NULL,
+        last_seen_at   INTEGER NOT NULL,
+        PRIMARY KEY (username, viewing_id)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -49,7 +49,7 @@ type PackedFilm = [title: string, year: number | null, rating: number | null, sl
 /**
  * A film list as stored: gzipped JSON of one array per film (no repeated keys). Measured on a 3,000-film list:
  * 462 KB as JSON objects, 327 KB as arrays, 34 KB gzipped (~2 ms, inside the
- * completing transaction. Rows written before migration 6 hold plain JSON text, which still reads.
+ * completing transaction. Rows written before migration 8 hold plain JSON text, which still reads.
  */
 export function packFilms(films: readonly Film[]): Buffer {
   const rows: PackedFilm[] = films.map((f) => [f.title, f.year, f.rating, f.slug, f.watchedDate]);

@@ -65,6 +65,8 @@ export interface TaskRow {
   /** The seq of the task's first and latest events (migration 5): its events lie in that range. */
   first_seq: number | null;
   last_seq: number | null;
+  /** 1 for background tasks (feed polls, migration 9). */
+  background: number;
 }
 
 export interface QueueOptions {
@@ -227,8 +229,8 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
   const s = {
     insert: db.prepare<unknown[], Changed>(`
       INSERT INTO tasks (id, action, username, params, dedupe_key, status, live, progress_msg, stage,
-                         max_attempts, run_at, created_at, updated_at, first_seq, last_seq)
-      VALUES (?, ?, ?, ?, ?, 'QUEUED', 1, 'Waiting for a worker', 'queued', ?, ?, ?, ?, ${NEXT_SEQ}, ${NEXT_SEQ})
+                         max_attempts, run_at, created_at, updated_at, first_seq, last_seq, background)
+      VALUES (?, ?, ?, ?, ?, 'QUEUED', 1, 'Waiting for a worker', 'queued', ?, ?, ?, ?, ${NEXT_SEQ}, ${NEXT_SEQ}, ?)
       ON CONFLICT (dedupe_key) WHERE live = 1 DO NOTHING
       RETURNING rowid, status`),
     live: db.prepare<[string], string>(`SELECT ${TASK_JSON} FROM tasks WHERE dedupe_key = ? AND live = 1`).pluck(),
@@ -254,7 +256,7 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
           lease_expires_at = ?, started_at = coalesce(started_at, ?), updated_at = max(?, updated_at + 1), last_seq = ${NEXT_SEQ},
           stage = 'collecting', progress_msg = 'Starting', progress_done = NULL, progress_total = NULL
       WHERE rowid = (
-        SELECT rowid FROM tasks WHERE status = 'QUEUED' AND run_at <= ?
+        SELECT rowid FROM tasks WHERE status = 'QUEUED' AND run_at <= ? AND background = ?
         ORDER BY run_at, created_at LIMIT 1)
       RETURNING rowid, id, action, username, params, attempt, max_attempts, delay_count, lease_token, lease_expires_at`),
     heartbeat: db.prepare<unknown[], { cancel_requested_at: number | null }>(`
@@ -306,9 +308,9 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
         AND lease_owner IN (SELECT id FROM workers WHERE last_seen_at < ?)`),
     position: db.prepare<[number, number, number, number, string], { n: number }>(`
       SELECT count(*) AS n FROM tasks
-      WHERE status = 'QUEUED' AND (run_at < ? OR (run_at = ? AND (created_at < ? OR (created_at = ? AND id < ?))))`),
+      WHERE status = 'QUEUED' AND background = 0 AND (run_at < ? OR (run_at = ? AND (created_at < ? OR (created_at = ? AND id < ?))))`),
     queuedIds: db.prepare<[], { id: string }>(
-      `SELECT id FROM tasks WHERE status = 'QUEUED' ORDER BY run_at, created_at, id`,
+      `SELECT id FROM tasks WHERE status = 'QUEUED' AND background = 0 ORDER BY run_at, created_at, id`,
     ),
     runnable: db.prepare<[number], { one: number }>(
       `SELECT 1 AS one FROM tasks WHERE status = 'QUEUED' AND run_at <= ? LIMIT 1`,
@@ -328,7 +330,7 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
     remaining: db.prepare<[string], number>(
       `SELECT count(*) FROM task_requesters WHERE task_id = ? AND withdrawn_at IS NULL`).pluck(),
     counts: db.prepare<[], { status: string; n: number }>(
-      `SELECT status, count(*) AS n FROM tasks WHERE live = 1 GROUP BY status`,
+      `SELECT status, count(*) AS n FROM tasks WHERE live = 1 AND (background = 0 OR status = 'RUNNING') GROUP BY status`,
     ),
   };
 
@@ -413,7 +415,7 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
         }
         const row = s.insert.get(
           randomUUID(), input.action, input.username, JSON.stringify(input.params), key,
-          maxAttempts, now, now, now,
+          maxAttempts, now, now, now, 0,
         );
         if (row) {
           const task = appendEventTask(row, 'created');
@@ -445,11 +447,24 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
       });
     },
 
+    /**
+     * Schedules a background task (a feed poll) to run at `runAt`: claimed only when no foreground
+     * task is runnable, and left out of queue positions and the queued count. One live task per
+     * action and member (dedupe key `action:username`): returns null when one is already queued or running.
+     */
+    schedule(action: string, username: string, runAt: number): Task | null {
+      return writeTx(db, () => {
+        const now = clock.now();
+        const row = s.insert.get(randomUUID(), action, username, '{}', `${action}:${username}`, maxAttempts, runAt, now, now, 1);
+        return row ? appendEventTask(row, 'created') : null;
+      });
+    },
+
     /** Inserts a raw row (tests: malformed params, unknown actions). */
     enqueueRaw(action: string, username: string, paramsJson: string): Task {
       return writeTx(db, () => {
         const now = clock.now();
-        const row = s.insert.get(randomUUID(), action, username, paramsJson, `raw:${randomUUID()}`, maxAttempts, now, now, now)!;
+        const row = s.insert.get(randomUUID(), action, username, paramsJson, `raw:${randomUUID()}`, maxAttempts, now, now, now, 0)!;
         return appendEventTask(row, 'created');
       });
     },
@@ -470,7 +485,8 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
         const now = clock.now();
         const out: ClaimedTask[] = [];
         for (let i = 0; i < n; i++) {
-          const row = s.claim.get(workerId, now + leaseMs, now, now, now);
+          // Foreground first: a due poll never takes a slot a mosaic is waiting for.
+          const row = s.claim.get(workerId, now + leaseMs, now, now, now, 0) ?? s.claim.get(workerId, now + leaseMs, now, now, now, 1);
           if (!row) break;
           appendEvent(row, 'claimed');
           out.push(toClaimed(row));
@@ -516,8 +532,9 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
       writeTx(db, () => {
         const now = clock.now();
         const row = fenced(s.complete.get(msg, now, now, id, token), id);
-        store?.();
+        // The event first: it takes the seq the UPDATE reserved, so `store` may change tasks too.
         appendEvent(row, 'completed');
+        store?.();
       });
     },
 
@@ -613,7 +630,7 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
     /** 1-based position among queued tasks (claim order), or null when not queued. */
     queuePosition(id: string): number | null {
       const row = s.get.get(id);
-      if (!row || row.status !== 'QUEUED') return null;
+      if (!row || row.status !== 'QUEUED' || row.background) return null;
       return s.position.get(row.run_at, row.run_at, row.created_at, row.created_at, id)!.n + 1;
     },
 

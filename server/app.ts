@@ -21,6 +21,8 @@ import { taskRoutes } from './routes/tasks.js';
 import { mosaicRoutes } from './routes/mosaics.js';
 import { healthRoutes } from './routes/health.js';
 import { createExportRoutes } from './routes/export.js';
+import { memberRoutes } from './routes/members.js';
+import type { ArchiveStore } from '../db/archive.js';
 
 /** What the HTTP app needs; each route narrows it further. */
 export interface AppDeps {
@@ -29,6 +31,8 @@ export interface AppDeps {
   workers: Pick<WorkerStore, 'live'>;
   /** Members' Letterboxd exports: the upload route replaces them; an import makes older results stale. */
   imports: Pick<ImportStore, 'replace' | 'importedAt'>;
+  /** Members' diary archives: what the member's page shows, and "stop following". */
+  archive: Pick<ArchiveStore, 'summary' | 'forget'>;
   hosts: HostPolicy;
   clock: Pick<Clock, 'now'>;
   log: Logger;
@@ -66,6 +70,7 @@ export function createApp(deps: AppDeps): Koa {
   }).routes());
   taskRoutes(api, deps, rateLimit(createRateLimiter(deps.rateLimitPerMin, deps.clock.now)));
   mosaicRoutes(api, deps);
+  memberRoutes(api, deps);
   healthRoutes(api, deps);
 
   app.use(requestLog(deps.log));           // one line per request, whatever happens below

@@ -18,6 +18,7 @@ import { createWorkerStore } from '../db/workers.js';
 import { createEventStore } from '../db/events.js';
 import { createFeedReader } from '../db/feed.js';
 import { createApp } from './app.js';
+import { createArchiveStore } from '../db/archive.js';
 import { createRetryBusy, SYNC_BUSY_MS } from './busy.js';
 import type { HostPolicy } from './hosts.js';
 import { createHub, rejectUpgrade, type Hub } from './live/hub.js';
@@ -97,6 +98,7 @@ export function createServer(deps: ServerDeps): MoviemosaicServer {
     workers: createWorkerStore(db),
     // The export upload's one write waits out a busy database like the task writes do.
     imports: { ...importStore, replace: replaceImport },
+    archive: createArchiveStore(db),
     hosts: deps.hosts,
     clock: deps.clock,
     log,

@@ -27,6 +27,8 @@ export interface MosaicParts {
   tileWidth: number;
   /** Whether TMDB is configured (decides what a "posters refused" message advises). */
   tmdbEnabled?: boolean;
+  /** Written with the COMPLETE of a mosaic (the member becomes followed). */
+  completed?(username: string): void;
 }
 
 /** What to do when Letterboxd refused most posters: an export gives films, not posters; TMDB gives posters. */
@@ -94,6 +96,7 @@ export function createMosaicAction(parts: MosaicParts): Action {
     const mosaic = await parts.compose({ ...request, tiles: posters.tiles, signal });
 
     progress('saving', null, null, 'Saving mosaic');
+    if (parts.completed) helpers.onComplete(() => parts.completed!(task.username));
     return {
       image: mosaic.image,
       contentType: mosaic.contentType,

@@ -137,9 +137,19 @@ export function isTmdbBearerToken(key: string): boolean {
   return /^[\w-]+\.[\w-]+\.[\w-]+$/.test(key) && key.length > 40;
 }
 
+export interface PageOptions {
+  signal: AbortSignal;
+  kind: PageKind;
+  /**
+   * A background request (a feed poll): it waits until no foreground request is waiting for or
+   * holding the host, and takes a spacing slot only when one is free at once, so mosaics go first.
+   */
+  background?: boolean;
+}
+
 export interface Http {
   /** GETs a Letterboxd page or feed (a path, or an absolute URL on LETTERBOXD_URL's origin). */
-  page(pathOrUrl: string, options: { signal: AbortSignal; kind: PageKind }): Promise<PageResponse>;
+  page(pathOrUrl: string, options: PageOptions): Promise<PageResponse>;
   /** GETs TMDB API JSON (`/3/...`), authenticated; TmdbError 'not-configured' without TMDB_API_KEY. */
   tmdb(path: string, query: Record<string, string | number | null | undefined>, options: { signal: AbortSignal }): Promise<TmdbResponse>;
   /** GETs a poster from an allowed image host; the bytes are checked to decode as an image. */
@@ -181,6 +191,9 @@ interface Upstream {
   spacingMs: number;
   /** Earliest start of the next request (the spacing gate's reservation). */
   nextAt: number;
+  /** Foreground requests under way (waiting, in flight or between retries), and who waits for none. */
+  foreground: number;
+  idleWaiters: (() => void)[];
 }
 
 interface RawResponse {
@@ -299,6 +312,8 @@ export function createHttp(config: HttpConfig, deps: HttpDeps = {}): Http {
         agent: { http: new HttpAgent(agentOptions), https: new HttpsAgent(agentOptions) },
         spacingMs,
         nextAt: 0,
+        foreground: 0,
+        idleWaiters: [],
       };
       upstreams.set(key, up);
     }
@@ -329,6 +344,31 @@ export function createHttp(config: HttpConfig, deps: HttpDeps = {}): Http {
     const at = Math.max(now, up.nextAt);
     up.nextAt = at + up.spacingMs;
     if (at > now) await clock.sleep(at - now, signal);
+  }
+
+  /**
+   * A background request's turn: once no foreground request is under way and the next spacing slot
+   * is free now. It reserves nothing while it waits, so a mosaic arriving meanwhile goes first.
+   */
+  async function backgroundTurn(up: Upstream, signal: AbortSignal): Promise<void> {
+    for (;;) {
+      if (signal.aborted) throw abortReason(signal);
+      if (up.foreground > 0) {
+        await new Promise<void>((resolve) => up.idleWaiters.push(resolve));
+        continue;
+      }
+      const now = clock.now();
+      if (up.nextAt > now) {
+        await clock.sleep(up.nextAt - now, signal);
+        continue;
+      }
+      return;
+    }
+  }
+
+  function foregroundDone(up: Upstream): void {
+    up.foreground--;
+    if (up.foreground === 0) for (const wake of up.idleWaiters.splice(0)) wake();
   }
 
   function backoffMs(retry: number): number {
@@ -460,7 +500,20 @@ export function createHttp(config: HttpConfig, deps: HttpDeps = {}): Http {
     });
   }
 
-  async function page(pathOrUrl: string, options: { signal: AbortSignal; kind: PageKind }): Promise<PageResponse> {
+  async function page(pathOrUrl: string, options: PageOptions): Promise<PageResponse> {
+    if (options.background) {
+      await backgroundTurn(letterboxd, options.signal);
+      return pageNow(pathOrUrl, options);
+    }
+    letterboxd.foreground++;
+    try {
+      return await pageNow(pathOrUrl, options);
+    } finally {
+      foregroundDone(letterboxd);
+    }
+  }
+
+  async function pageNow(pathOrUrl: string, options: PageOptions): Promise<PageResponse> {
     const url = new URL(pathOrUrl, base);
     if (url.origin !== base.origin) throw new Error(`page(): ${url.origin} is not the Letterboxd origin ${base.origin}`);
     const path = url.pathname;

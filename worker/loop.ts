@@ -27,6 +27,11 @@ export interface ActionHelpers {
    * when the task was cancelled or its lease was lost, so the action stops where it stands.
    */
   progress(stage: Stage, done: number | null, total: number | null, msg: string): void;
+  /**
+   * Registers a write to run in the transaction that marks the task COMPLETE (after that change, so a
+   * task may schedule its own successor): undone with it if the lease was lost, never run otherwise.
+   */
+  onComplete(write: () => void): void;
 }
 
 /** An action returns the result to store with the task (or nothing, for tasks without an image). */
@@ -140,13 +145,14 @@ export function createWorkerLoop(deps: LoopDeps) {
   interface Completion {
     task: ClaimedTask;
     result: NewResult | void;
+    writes: (() => void)[];
     settle(err?: unknown): void;
   }
   let completions: Completion[] = [];
 
-  function complete(task: ClaimedTask, result: NewResult | void): Promise<void> {
+  function complete(task: ClaimedTask, result: NewResult | void, writes: (() => void)[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      completions.push({ task, result, settle: (err) => (err === undefined ? resolve() : reject(err)) });
+      completions.push({ task, result, writes, settle: (err) => (err === undefined ? resolve() : reject(err)) });
       if (completions.length === 1) queueMicrotask(() => void commitCompletions());
     });
   }
@@ -163,8 +169,11 @@ export function createWorkerLoop(deps: LoopDeps) {
           for (const c of batch) {
             try {
               deps.tasks.savepoint(() => {
-                const { task, result } = c;
-                deps.tasks.complete(task.id, task.leaseToken, result ? () => deps.storeResult(task.id, result) : undefined);
+                const { task, result, writes } = c;
+                deps.tasks.complete(task.id, task.leaseToken, result || writes.length ? () => {
+                  if (result) deps.storeResult(task.id, result);
+                  for (const write of writes) write();
+                } : undefined);
               });
             } catch (err) {
               if (isSqliteBusy(err)) throw err; // the whole batch waits and tries again
@@ -217,10 +226,12 @@ export function createWorkerLoop(deps: LoopDeps) {
       }
     };
 
+    const completionWrites: (() => void)[] = [];
     const helpers: ActionHelpers = {
       task,
       signal: controller.signal,
       log,
+      onComplete: (write) => void completionWrites.push(write),
       progress(stage, done, total, msg) {
         if (controller.signal.aborted) throw controller.signal.reason;
         const p: [Stage, number | null, number | null, string] = [stage, done, total, msg];
@@ -262,7 +273,7 @@ export function createWorkerLoop(deps: LoopDeps) {
       if (controller.signal.aborted) throw controller.signal.reason;
       if (flushTimer) clearTimeout(flushTimer);
       try {
-        await complete(task, result);
+        await complete(task, result, completionWrites);
       } catch (err) {
         // The result could not be stored: that, not a heartbeat's hiccup meanwhile, is the outcome.
         abortWith(err instanceof Error ? err : new Error(String(err)));

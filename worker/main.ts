@@ -27,6 +27,9 @@ import { createPosterCache, fetchPosters } from './posters.js';
 import { composeMosaic, configureSharp, warmUpText } from './compose/compose.js';
 import { createMosaicAction } from './createMosaic.js';
 import { plannedTileSize } from './compose/layout.js';
+import { createArchiveStore, pruneBackgroundTasks } from '../db/archive.js';
+import { readFeed } from './sources/rss.js';
+import { createPollAction, keepPolls, nextPollAt, POLL_ACTION } from './pollFeed.js';
 
 export interface WorkerWiring {
   config: Readonly<Config>;
@@ -51,6 +54,14 @@ export const createProductionActions: ActionsFactory = ({ config, db, log }) => 
   if (tmdbConfig) log.info('TMDB is a poster source', { api: tmdbConfig.apiUrl, images: tmdbConfig.imageUrl });
   const imports = createImportStore(db);
   const posterUrls = createPosterStore(db);
+  const archiveStore = createArchiveStore(db);
+  const queue = createTaskStore(db);
+  const pollMs = config.feedPollHours * 3_600_000;
+  const archive = {
+    record: (username: string, feed: Parameters<typeof archiveStore.recordWindow>[1]) =>
+      void archiveStore.recordWindow(username, feed, systemClock.now(), config.followMax),
+    load: (username: string) => archiveStore.load(username),
+  };
   const cache = createPosterCache({
     dir: join(resolve(config.dataDir), 'posters'),
     store: posterUrls,
@@ -61,11 +72,26 @@ export const createProductionActions: ActionsFactory = ({ config, db, log }) => 
       tileWidth: config.tileWidth,
       tmdbEnabled: tmdb !== null,
       collect: (username, params, ctx) =>
-        collectFilms({ http, posterUrls, imports, tmdb: tmdb?.session() ?? null, clock: systemClock, ...ctx }, username, params),
+        collectFilms({ http, posterUrls, imports, archive, tmdb: tmdb?.session() ?? null, clock: systemClock, ...ctx }, username, params),
       fetchPosters: (films, tileWidth, ctx) =>
         fetchPosters({ http, cache, tmdbImageUrl: tmdbConfig?.imageUrl ?? null, ...ctx }, films, tileWidth),
       compose: (request) => composeMosaic(request),
       plannedTileWidth: (request) => plannedTileSize(request).width,
+      // A completed mosaic follows its member: their feed is polled from now on (FEED_POLL_HOURS).
+      completed: pollMs > 0
+        ? (username) => {
+            archiveStore.follow(username, systemClock.now(), config.followMax);
+            queue.schedule(POLL_ACTION, username, nextPollAt(systemClock.now(), pollMs));
+          }
+        : undefined,
+    }),
+    [POLL_ACTION]: createPollAction({
+      readFeed: (username, ctx) => readFeed({ http, ...ctx }, username, true),
+      archive: archiveStore,
+      tasks: queue,
+      clock: systemClock,
+      intervalMs: pollMs,
+      maxMembers: config.followMax,
     }),
   };
 };
@@ -117,8 +143,11 @@ export async function runWorker(makeActions: ActionsFactory, env: NodeJS.Process
   workers.beat(workerId, process.pid, clock.now());
   log.info('worker started', { pid: process.pid, db: dbPath, concurrency: config.workerConcurrency });
 
-  // Housekeeping: heartbeat this worker, sweep expired leases, prune old events and results.
+  // Housekeeping: heartbeat this worker, sweep expired leases, prune old events and results, keep the
+  // followed members' polls going.
   let lastPrune = 0;
+  let lastPollCare = 0;
+  const archive = createArchiveStore(db);
   const housekeepingMs = Math.min(5000, Math.floor(config.leaseMs / 3));
   const housekeeping = setInterval(() => {
     try {
@@ -126,11 +155,16 @@ export async function runWorker(makeActions: ActionsFactory, env: NodeJS.Process
       workers.beat(workerId, process.pid, now);
       checkpointIfDue(db);
       for (const t of tasks.sweep(Math.max(config.leaseMs / 2, 3 * housekeepingMs))) log.warn('swept expired lease', { taskId: t.id, status: t.status });
+      if (now - lastPollCare > 60_000) {
+        lastPollCare = now;
+        const kept = keepPolls({ archive, tasks, clock, intervalMs: config.feedPollHours * 3_600_000 });
+        if (kept.expired.length || kept.restarted.length) log.info('feed polls', kept);
+      }
       if (now - lastPrune > 3_600_000) {
         lastPrune = now;
         workers.removeStale(now - DAY);
         const events = pruneEvents(db, now - 7 * DAY);
-        const resultsPruned = pruneResults(db, now - 30 * DAY);
+        const resultsPruned = pruneResults(db, now - 30 * DAY) + pruneBackgroundTasks(db, now - DAY);
         writeTx(db, () => budget.enforce()); // RESULTS_MB lowered since the last start
         if (events || resultsPruned) log.info('pruned', { events, results: resultsPruned });
       }

@@ -12,6 +12,8 @@ import '../components/mm-film-list.js';
 import '../components/mm-review-figures.js';
 import '../components/mm-mosaic-list.js';
 import '../components/mm-mosaic-view.js';
+import '../components/mm-member-history.js';
+import type { Member } from '../components/mm-member-history.js';
 
 type Source = 'server' | 'device';
 
@@ -64,6 +66,9 @@ export class PageUser extends LitElement {
   @state() private savedIds: ReadonlySet<string> = new Set();
   @state() private shareStatus = '';
   @state() private loading = true;
+  /** What the server keeps of this member's diary (null offline or before it answers). */
+  @state() private member: Member | null = null;
+  @state() private stopping = false;
   /** The image as a File for the Web Share API, once read (for the mosaic shown). */
   #shareFile: { taskId: string; file: File } | null = null;
   #loadToken = 0;
@@ -83,6 +88,7 @@ export class PageUser extends LitElement {
     this.problem = null;
     this.shareStatus = '';
     if (this.mosaic && (taskId ? this.mosaic.taskId !== taskId : this.mosaic.username !== username)) this.#show(null, null);
+    if (this.member?.username !== username) this.member = null;
 
     // This device's copy first: instant, and all there is offline.
     const localList = await store.listByUser(username);
@@ -139,6 +145,26 @@ export class PageUser extends LitElement {
     if (!serverList) serverList = await api.listUserMosaics(username).catch(() => null);
     if (stale()) return;
     this.others = mergeMosaics(serverList ?? [], localList);
+    const member = await api.getMember(username).catch(() => null);
+    if (stale()) return;
+    this.member = member;
+  }
+
+  async #stopFollowing(): Promise<void> {
+    if (!this.services || !this.member) return;
+    this.stopping = true;
+    try {
+      this.member = await this.services.api.stopFollowing(this.member.username);
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      this.shareStatus = err.message;
+    } finally {
+      this.stopping = false;
+    }
+  }
+
+  #history() {
+    return html`<mm-member-history .member=${this.member} ?busy=${this.stopping} @mm-stop-following=${this.#stopFollowing}></mm-member-history>`;
   }
 
   #show(m: MosaicSummary | null, source: Source | null): void {
@@ -193,7 +219,7 @@ export class PageUser extends LitElement {
           ? html`<p>${this.problem.text}</p>
               <p><a class="button primary" href=${paths.home({ user: this.username })}>Make a mosaic of ${this.username}</a></p>`
           : html`<p role="status">${this.loading ? 'Loading…' : ''}</p>`}
-        ${this.#othersSection(null)}`;
+        ${this.#history()} ${this.#othersSection(null)}`;
     }
     const canShare = typeof navigator.share === 'function' || (window.isSecureContext && !!navigator.clipboard);
     return html`
@@ -214,6 +240,7 @@ export class PageUser extends LitElement {
       </div>
       ${m.review ? html`<mm-review-figures .mosaic=${m}></mm-review-figures>` : nothing}
       <mm-film-list .mosaic=${m}></mm-film-list>
+      ${this.#history()}
       ${this.#othersSection(m.taskId)}
     `;
   }

@@ -178,6 +178,22 @@ test('the mosaic page: image, alt text, download name, escaped film list, make a
   assert.equal(b.problems, []);
 });
 
+test('the member page: the history this server keeps of the diary, and stopping deletes it', async () => {
+  const { page } = b;
+  assert.ok(made.dave, 'needs the mosaic of the previous test');
+  await page.goto(made.dave!);
+  // The mosaic completed, so the server follows dave; his feed (36 items) holds his whole diary.
+  const history = page.locator('page-user mm-member-history');
+  await history.locator('text=History kept on this server: dave’s whole diary.').waitFor();
+  assert.match((await history.locator('section').textContent()) ?? '', /reads their RSS feed every few hours/);
+  await screenshots(page, 'member-history');
+  await history.locator('button', { hasText: 'Stop following and delete this history' }).click();
+  await history.locator('section').waitFor({ state: 'detached' });
+  const member = await page.evaluate(async () => (await fetch('/api/users/dave')).json());
+  assert.equal([member.member.followed, member.member.entries], [false, 0]);
+  assert.equal(b.problems, []);
+});
+
 test('the progress page: stage, counts and time; survives a reload and keeps moving; cancel goes home saying so', async () => {
   const { page } = b;
   const month = monthBefore();

@@ -13,6 +13,7 @@ import {
   slugify,
 } from '../../client/format.js';
 import { adviceFor } from '../../client/advice.js';
+import { formatDayRange, formatLongDay, historyText } from '../../client/format.js';
 
 const film = (title: string, year: number | null, rating: number | null): Film => ({ title, year, rating, slug: null, watchedDate: null });
 
@@ -89,6 +90,18 @@ test('every failure comes with something to do', () => {
     assert.ok(a.title.length > 0 && a.action.endsWith('.'), String(code));
   }
   assert.match(adviceFor('LETTERBOXD_BLOCKED').action, /export/);
+});
+
+test('the member page\'s history text: since when, the whole diary, gaps', () => {
+  assert.is(formatLongDay('2026-03-03'), '3 March 2026');
+  assert.is(formatDayRange('2026-03-03', '2026-03-09'), '3 – 9 March 2026');
+  assert.is(formatDayRange('2026-02-28', '2026-03-02'), '28 February – 2 March 2026');
+  assert.is(formatDayRange('2025-12-30', '2026-01-02'), '30 December 2025 – 2 January 2026');
+  const m = { username: 'dave', followed: true, historySince: '2026-03-03', wholeDiary: false, earliest: null, gaps: [], entries: 50, lastPolledAt: null };
+  assert.equal(historyText(m), { kept: 'History kept on this server since 3 March 2026.', gaps: null });
+  assert.equal(historyText({ ...m, historySince: null, wholeDiary: true }), { kept: 'History kept on this server: dave’s whole diary.', gaps: null });
+  assert.equal(historyText({ ...m, earliest: '2026-01-10', gaps: [{ from: '2026-02-01', to: '2026-02-05' }] })!.gaps, 'Earlier history from 10 January 2026, with a gap: 1 – 5 February 2026.');
+  assert.is(historyText({ ...m, followed: false, entries: 0 }), null);
 });
 
 test.run();

@@ -84,7 +84,7 @@ test('lists carry no film lists (the finding: 24 summaries of 100,000 films were
   assert.is(ctx.results.summary(ids[0])!.films.length, 3000);
 });
 
-test('a result stored before migration 6 (films as JSON text) still reads, with its count and size filled in', () => {
+test('a result stored before migration 8 (films as JSON text) still reads, with its count and size filled in', () => {
   const path = join(ctx.dir, 'old.db');
   const old = new Database(path);
   old.pragma('foreign_keys = ON');

@@ -174,9 +174,10 @@ function colorFor(id: number): [number, number, number] {
   return [f(0), f(8), f(4)];
 }
 
+/** Films and viewings are exported so tests can change a member's diary between reads (members are live objects). */
 let nextFilmId = 700_001;
 
-function film(title: string, year: number | null, opts: { slug?: string; posterName?: string | null; tv?: number; movie?: number } = {}): FakeFilm {
+export function film(title: string, year: number | null, opts: { slug?: string; posterName?: string | null; tv?: number; movie?: number } = {}): FakeFilm {
   const id = nextFilmId++;
   const base =
     title
@@ -215,7 +216,7 @@ function dayInMonth(now: Date, monthsBack: number, fraction: number, hour = 20):
 let nextViewingId = 1_150_000_001;
 
 /** Logged an hour after watching (`settleLogTimes` then keeps it out of the future). */
-function viewing(f: FakeFilm, watched: Date, extra: Partial<Omit<FakeViewing, 'film' | 'watchedDate'>> = {}): FakeViewing {
+export function viewing(f: FakeFilm, watched: Date, extra: Partial<Omit<FakeViewing, 'film' | 'watchedDate'>> = {}): FakeViewing {
   const logged = new Date(watched.getTime() + 3_600_000);
   return {
     film: f,

@@ -47,7 +47,7 @@ test('hostile titles: the mosaic is drawn, every title comes back as text, nothi
   for (const [layout, format] of [['classic', 'jpeg'], ['grid', 'png'], ['classic', 'webp']]) {
     ids.push((await createMosaic(world.stack.port, { username: 'hostile', mode: 'recent', count: 50, layout, format })).id);
   }
-  const open = world.stack.db.prepare(`SELECT count(*) FROM tasks WHERE status IN ('QUEUED','RUNNING')`).pluck();
+  const open = world.stack.db.prepare(`SELECT count(*) FROM tasks WHERE status IN ('QUEUED','RUNNING') AND background = 0`).pluck();
   await waitFor(() => open.get() === 0, 60_000, 'the hostile mosaics', 50);
   const audit = auditTasks(world.stack.db, ids, []);
   assert.equal(audit.problems, [], `every hostile mosaic COMPLETE: ${JSON.stringify(world.stack.db.prepare('SELECT error_code, error_msg FROM tasks WHERE id = ?').get(ids[0]))}`);

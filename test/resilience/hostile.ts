@@ -756,7 +756,10 @@ export async function runUsernameTricks(t: Target): Promise<{ cases: number; fai
       const r = await call(t.port, 'GET', path, undefined, host).catch((e: Error) => ({ status: 0, body: Buffer.from(e.message), json: undefined, ms: 0, headers: {} }));
       if (r.status >= 500 || r.status === 0) failures.push(`GET ${path}: ${r.status} ${r.body.toString().slice(0, 100)}`);
       if (r.body.includes(CANARY)) failures.push(`GET ${path}: canary`);
-      if (path.startsWith('/api/users/') && path.endsWith('/mosaics') && r.status === 200 && !USERNAME_RE.test(decodeURIComponentSafe(u))) failures.push(`GET ${path}: 200 for a username that is not one`);
+      // `dave?x=1/mosaics` and `dave#x/mosaics` really ask for /api/users/dave: the member, not mosaics.
+      const asked = new URL(path, 'http://h').pathname;
+      if (asked.startsWith('/api/users/') && asked.endsWith('/mosaics') && r.status === 200 && !USERNAME_RE.test(decodeURIComponentSafe(u))) failures.push(`GET ${path}: 200 for a username that is not one`);
+      if (asked.startsWith('/api/users/') && r.status === 200 && !USERNAME_RE.test(decodeURIComponentSafe(asked.split('/')[3] ?? ''))) failures.push(`GET ${path}: 200 for ${asked}`);
     }
     cases++;
     const decoded = decodeURIComponentSafe(u);

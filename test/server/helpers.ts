@@ -8,6 +8,7 @@ import { openDb, type Db } from '../../db/open.js';
 import { createTaskStore, type TaskStore } from '../../db/tasks.js';
 import { createResultStore, type ResultStore } from '../../db/results.js';
 import { createImportStore } from '../../db/imports.js';
+import { createArchiveStore } from '../../db/archive.js';
 import { createWorkerStore } from '../../db/workers.js';
 import { createHostPolicy } from '../../server/hosts.js';
 import { createApp, type AppDeps } from '../../server/app.js';
@@ -128,6 +129,7 @@ export async function testApp(overrides: Partial<AppDeps> = {}) {
     results,
     workers: createWorkerStore(db),
     imports: createImportStore(db),
+    archive: createArchiveStore(db),
     hosts: testHosts(),
     clock,
     log,

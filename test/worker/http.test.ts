@@ -7,6 +7,7 @@ import { systemClock } from '../../common/clock.js';
 import { createHttp, PosterError, type Http, type HttpConfig } from '../../worker/http.js';
 import { startFakeLetterboxd, type FakeLetterboxd, type FakeFilm } from '../helpers/fakeLetterboxd.js';
 import { instantClock, type InstantClock } from './kit.js';
+import { fakeClock } from '../helpers/fakeClock.js';
 
 const now = new Date(2026, 10, 15, 12, 0, 0);
 let lb: FakeLetterboxd;
@@ -284,6 +285,26 @@ test('image: too large, corrupt, refused (wrong name part), missing', async () =
 
   const missing = await rejects(http.image(`${lb.imageBase}/resized/film-poster/9/9/99-nothing-0-70-0-105-crop.jpg`, { signal: signal() }));
   assert.is((missing as PosterError).reason, 'not-found');
+});
+
+test('a background request (a feed poll) waits for every foreground one, and takes a spacing slot only when it is free', async () => {
+  http?.close();
+  const fake = fakeClock(Date.UTC(2026, 10, 15, 12));
+  http = createHttp({ letterboxdUrl: lb.url, imageHosts: [lb.imageHost], spacingMs: 1000 }, { clock: fake, random: () => 0.5 });
+  lb.reset();
+  const arrived = () => lb.requests.map((r) => r.path);
+  const a = http.page('/dave/rss/', { signal: signal(), kind: 'feed' });
+  const poll = http.page('/erin/rss/', { signal: signal(), kind: 'feed', background: true });
+  const c = http.page('/marathon/rss/', { signal: signal(), kind: 'feed' });
+  await a;
+  assert.equal(arrived(), ['/dave/rss/']);
+  fake.advance(1000); // the next slot: the foreground request that came after the poll
+  await c;
+  assert.equal(arrived(), ['/dave/rss/', '/marathon/rss/']);
+  fake.advance(1000);
+  await poll;
+  assert.equal(arrived(), ['/dave/rss/', '/marathon/rss/', '/erin/rss/']);
+  client();
 });
 
 test.run();

@@ -42,6 +42,7 @@ test('feed: a review with rewatch, rating, like, tmdb id, poster and the day it 
     tmdbMovieId: 823219,
     tmdbTvId: null,
     publishedDay: '2026-01-12',
+    publishedAt: Date.parse('2026-01-12T09:03:05+13:00'),
   });
 });
 

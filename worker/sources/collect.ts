@@ -3,7 +3,8 @@
  * (diary pages for a month the feed does not fully reach), `year` from the feed when it reaches the
  * whole year and the diary pages otherwise, `all` from the films pages. With an imported export, `all`,
  * `year` and months older than the feed come from it (with the feed's newer films folded in) and no
- * films or diary page is requested.
+ * films or diary page is requested. Every feed read is kept in the server's diary archive, and a
+ * period the archive covers (alone, or with the feed and the export) needs no page either.
  */
 import { AppError, isAppError, type ErrorCode } from '../../common/errors.js';
 import { systemClock } from '../../common/clock.js';
@@ -12,6 +13,8 @@ import type { StoredImport } from '../../db/imports.js';
 import type { ListedFilm } from './parseCommon.js';
 import type { FeedEntry } from './parseRss.js';
 import { feedCovers, readFeed, type Feed } from './rss.js';
+import { addDays, covers, dayOf, history, type Segment } from '../../common/archive.js';
+import type { ArchiveEntry } from '../../db/archive.js';
 import { readDiary, type DiaryPeriod } from './diary.js';
 import { readFilmsPages } from './filmsPages.js';
 import { resolvePosterUrls } from './posterUrls.js';
@@ -63,8 +66,9 @@ function latestPerFilm(viewings: readonly Viewing[], key: (f: CollectedFilm) => 
   return [...chosen.values()];
 }
 
-function fromFeed(e: FeedEntry): Viewing {
+function fromFeed(e: FeedEntry | ArchiveEntry, source: 'feed' | 'archive' = 'feed'): Viewing {
   return {
+    source,
     film: {
       title: e.title,
       year: e.year,
@@ -102,6 +106,7 @@ function shortDay(day: string): string {
  */
 async function readFeedPosters(deps: CollectDeps, username: string): Promise<FeedRead> {
   const feed = await readFeed(deps, username);
+  deps.archive?.record(username, feed);
   const posters = new Map<string, string | null>();
   const named = new Map<string, FeedEntry>();
   for (const e of feed.entries) {
@@ -117,12 +122,77 @@ async function readFeedPosters(deps: CollectDeps, username: string): Promise<Fee
     changed.map(([slug, posterUrl]) => ({ slug, posterUrl, source: 'rss' as const, titleKey: titleKey(named.get(slug)!.title), year: named.get(slug)!.year })),
     now,
   );
-  return { feed, posters };
+  return { feed, posters, kept: lazyKept(deps, username) };
 }
 
 interface FeedRead {
   feed: Feed;
   posters: Map<string, string | null>;
+  /** The archive after this read was kept (read when first needed), or null without an archive. */
+  kept: () => Kept | null;
+}
+
+interface Kept {
+  entries: ArchiveEntry[];
+  coverage: Segment[];
+}
+
+function lazyKept(deps: CollectDeps, username: string): () => Kept | null {
+  let kept: Kept | null | undefined;
+  return () => (kept === undefined ? (kept = deps.archive?.load(username) ?? null) : kept);
+}
+
+/**
+ * The viewings of a period (`prefix` of the watched date) from the feed just read and from the
+ * archive: the archive's entries the read did not show were kept from earlier reads.
+ */
+function feedAndArchive(feed: Feed | null, kept: Kept | null, prefix: string): Viewing[] {
+  const inFeed = (feed?.entries ?? []).filter((e) => e.watchedDate?.startsWith(prefix));
+  const seen = new Set(inFeed.map((e) => e.viewingId));
+  const fromArchive = (kept?.entries ?? []).filter((e) => !seen.has(e.viewingId) && e.watchedDate?.startsWith(prefix));
+  return [...inFeed.map((e) => fromFeed(e)), ...fromArchive.map((e) => fromFeed(e, 'archive'))];
+}
+
+/** "2026-03-03" → "3 March 2026" (the archive's dates, as the member's page shows them). */
+function fullDay(day: string): string {
+  const [y, m, d] = day.split('-');
+  return `${Number(d)} ${['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'][Number(m) - 1]} ${y}`;
+}
+
+/**
+ * Which parts of a mosaic came from where, when the archive gave any of it (a mosaic from the feed
+ * alone, or from an export as before, needs no such note).
+ */
+function sourcesNote(chosen: readonly Viewing[], kept: Kept | null): string | null {
+  const n = { feed: 0, archive: 0, export: 0 };
+  for (const v of chosen) n[v.source ?? 'feed']++;
+  if (n.archive === 0) return null;
+  const since = kept ? history(kept.coverage) : null;
+  const keptSince = since?.wholeDiary ? ' (the whole diary)' : since?.since ? ` (kept since ${fullDay(since.since)})` : '';
+  const parts = [
+    n.feed ? `${n.feed} from the RSS feed` : null,
+    `${n.archive} from this server's archive of the feed${keptSince}`,
+    n.export ? `${n.export} from your export` : null,
+  ].filter(Boolean);
+  return `Films: ${parts.join(', ')}.`;
+}
+
+function joinNotes(...notes: (string | null)[]): string | null {
+  const out = notes.filter((n): n is string => !!n);
+  return out.length ? out.join(' ') : null;
+}
+
+/** The last day of a month or year period, but not after today (the archive's latest read). */
+function periodEnd(params: Extract<MosaicParams, { mode: 'month' | 'year' }>, now: number): string {
+  const end = params.mode === 'month' ? addDays(`${addMonth(params.month)}-01`, -1) : `${params.year}-12-31`;
+  const today = dayOf(now);
+  return end < today ? end : today;
+}
+
+/** "2026-12" → "2027-01". */
+function addMonth(month: string): string {
+  const [y, m] = month.split('-').map(Number);
+  return m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`;
 }
 
 /** "2026-10-03" → "3 Oct 2026". */
@@ -212,15 +282,30 @@ async function collectPeriod(
     if (isAppError(err) && FEED_OPTIONAL.has(err.code) && exported()) {
       return exportPeriod(deps, username, params, prefix, exported()!, { read: null, note: feedMissingNote(exported()!) });
     }
+    // A period the archive covered by its last read stands without the feed.
+    const kept = isAppError(err) && FEED_OPTIONAL.has(err.code) ? (deps.archive?.load(username) ?? null) : null;
+    const end = periodEnd(params, (deps.clock ?? systemClock).now());
+    const lastRead = kept?.coverage.at(-1)?.to;
+    if (kept && lastRead && end <= lastRead && covers(kept.coverage, firstDay, end)) {
+      const viewings = latestPerFilm(feedAndArchive(null, kept, prefix));
+      if (viewings.length > 0) return { ...(await finish(deps, viewings, new Map())), partial: false, note: sourcesNote(viewings, kept) };
+    }
     throw err;
   }
   const { feed, posters } = read;
-  const inFeed = feed.entries.filter((e) => e.watchedDate?.startsWith(prefix)).map(fromFeed);
+  const inFeed = feed.entries.filter((e) => e.watchedDate?.startsWith(prefix)).map((e) => fromFeed(e));
 
   if (feedCovers(feed, firstDay)) {
     const viewings = latestPerFilm(inFeed);
     if (viewings.length === 0) throw noFilms(username, params);
     return { ...(await finish(deps, viewings, posters)), partial: false, note: null };
+  }
+  // Older than the feed reaches, but the archive kept every viewing of it: no page needed.
+  const kept = read.kept();
+  if (kept && covers(kept.coverage, firstDay, periodEnd(params, (deps.clock ?? systemClock).now()))) {
+    const viewings = latestPerFilm(feedAndArchive(feed, kept, prefix));
+    if (viewings.length === 0) throw noFilms(username, params);
+    return { ...(await finish(deps, viewings, posters)), partial: false, note: sourcesNote(viewings, kept) };
   }
   // A month older than the feed reaches: from the export, never the diary pages (design §6).
   const data = exported();
@@ -236,11 +321,11 @@ async function collectPeriod(
     // A month the diary refuses: what the feed holds of it is a fair (and labelled) partial mosaic,
     // but never an empty one (design §10.4).
     const reach = shortDay(feed.completeAfter!);
-    const viewings = latestPerFilm(inFeed);
+    const viewings = latestPerFilm(feedAndArchive(feed, kept, prefix));
     if (viewings.length === 0) {
       throw new AppError('LETTERBOXD_BLOCKED', `Letterboxd refused the diary pages for ${period.label}, and the feed only reaches back to ${reach}; ${BLOCKED_ADVICE}`, { cause: err });
     }
-    return { ...(await finish(deps, viewings, posters)), partial: true, note: `partial: the feed only reaches back to ${reach}` };
+    return { ...(await finish(deps, viewings, posters)), partial: true, note: joinNotes(`partial: the feed only reaches back to ${reach}`, sourcesNote(viewings, kept)) };
   }
 }
 
@@ -253,21 +338,51 @@ async function exportPeriod(
   data: StoredImport,
   beside: { read: FeedRead | null; note: string | null },
 ): Promise<CollectResult> {
-  const inFeed = (beside.read?.feed.entries ?? []).filter((e) => e.watchedDate?.startsWith(prefix)).map(fromFeed);
-  // The feed's viewings first: on the same day they win, carrying their slug and poster.
-  // An entry both list is counted once (a year in review counts entries).
+  const kept = beside.read ? beside.read.kept() : lazyKept(deps, username)();
+  // The feed's (and the archive's) viewings first: on the same day they win, carrying their slug and poster.
+  // An entry both they and the export list is counted once (a year in review counts entries).
+  const inFeed = feedAndArchive(beside.read?.feed ?? null, kept, prefix);
   const viewings = latestPerFilm([...inFeed, ...notInFeed(exportViewings(data, prefix), inFeed)], (f) => matchKey(f));
   if (viewings.length === 0) throw noFilms(username, params);
-  return { ...(await finish(deps, viewings, beside.read?.posters ?? new Map())), partial: false, note: beside.note, fromExport: true };
+  return { ...(await finish(deps, viewings, beside.read?.posters ?? new Map())), partial: false, note: joinNotes(beside.note, sourcesNote(viewings, kept)), fromExport: true };
 }
 
 /** `all` from the export: every film of watched.csv, the feed's newer films folded in. */
 async function exportAll(deps: CollectDeps, username: string, params: MosaicParams, data: StoredImport): Promise<CollectResult> {
   const beside = await feedBesideExport(deps, username, data);
-  const feedFilms = latestPerFilm((beside.read?.feed.entries ?? []).map(fromFeed), (f) => matchKey(f));
+  const kept = beside.read ? beside.read.kept() : lazyKept(deps, username)();
+  const feedFilms = latestPerFilm(feedAndArchive(beside.read?.feed ?? null, kept, ''), (f) => matchKey(f));
   const viewings = withFeedFilms(exportFilms(data), feedFilms);
   if (viewings.length === 0) throw noFilms(username, params);
-  return { ...(await finish(deps, viewings, beside.read?.posters ?? new Map())), partial: false, note: beside.note, fromExport: true };
+  return { ...(await finish(deps, viewings, beside.read?.posters ?? new Map())), partial: false, note: joinNotes(beside.note, sourcesNote(viewings, kept)), fromExport: true };
+}
+
+/** `recent` when Letterboxd refuses the feed but the archive kept earlier reads of it. */
+async function archiveRecent(deps: CollectDeps, count: number, kept: Kept): Promise<CollectResult> {
+  const viewings = latestPerFilm(feedAndArchive(null, kept, '')).slice(0, count);
+  const latest = kept.coverage.at(-1)?.to;
+  const note = `Letterboxd refused the RSS feed, so these are the latest films this server kept of it${latest ? ` (up to ${longDay(latest)})` : ''}.`;
+  return { ...(await finish(deps, viewings, new Map())), partial: false, note };
+}
+
+/**
+ * `all` when the films pages are refused and there is no export: from the archive, but only when it
+ * holds the whole diary (the feed was never full, or its reads chain back to a time it was not).
+ * Films marked watched without a diary entry are on the films pages only: the note says so.
+ */
+async function archiveAll(deps: CollectDeps, username: string, params: MosaicParams): Promise<CollectResult | null> {
+  let read: FeedRead | null = null;
+  try {
+    read = await readFeedPosters(deps, username);
+  } catch (err) {
+    if (!isAppError(err) || !FEED_OPTIONAL.has(err.code)) throw err;
+  }
+  const kept = read ? read.kept() : lazyKept(deps, username)();
+  if (!kept || !history(kept.coverage).wholeDiary) return null;
+  const viewings = latestPerFilm(feedAndArchive(read?.feed ?? null, kept, ''));
+  if (viewings.length === 0) throw noFilms(username, params);
+  const note = 'Letterboxd refused the films pages; these are the films of the whole diary this server kept from the RSS feed (films marked watched without a diary entry are not included).';
+  return { ...(await finish(deps, viewings, read?.posters ?? new Map())), partial: false, note };
 }
 
 /** `recent` when Letterboxd refuses the feed but the member imported an export: its latest viewings. */
@@ -286,13 +401,18 @@ async function collect(deps: CollectDeps, username: string, params: MosaicParams
       try {
         read = await readFeedPosters(deps, username);
       } catch (err) {
-        const data = isAppError(err) && err.code === 'LETTERBOXD_BLOCKED' ? (deps.imports?.load(username) ?? null) : null;
+        if (!isAppError(err) || err.code !== 'LETTERBOXD_BLOCKED') throw err;
+        const kept = deps.archive?.load(username) ?? null;
+        if (kept && kept.entries.length > 0) return archiveRecent(deps, params.count, kept);
+        const data = deps.imports?.load(username) ?? null;
         if (data) return exportRecent(deps, params.count, data);
         throw err;
       }
-      const viewings = latestPerFilm(read.feed.entries.map(fromFeed)).slice(0, params.count);
+      // The archive's entries too: the feed's 50 entries may hold fewer films than asked for (rewatches).
+      const kept = read.kept();
+      const viewings = latestPerFilm(feedAndArchive(read.feed, kept, '')).slice(0, params.count);
       if (viewings.length === 0) throw new AppError('NO_FILMS', `${username} has no diary entries yet.`);
-      return { ...(await finish(deps, viewings, read.posters)), partial: false, note: null };
+      return { ...(await finish(deps, viewings, read.posters)), partial: false, note: sourcesNote(viewings, kept) };
     }
     case 'month':
     case 'year':
@@ -300,7 +420,16 @@ async function collect(deps: CollectDeps, username: string, params: MosaicParams
     case 'all': {
       const data = deps.imports?.load(username) ?? null;
       if (data) return exportAll(deps, username, params, data);
-      const listed = await readFilmsPages(deps, username);
+      let listed: ListedFilm[];
+      try {
+        listed = await readFilmsPages(deps, username);
+      } catch (err) {
+        if (isAppError(err) && err.code === 'LETTERBOXD_BLOCKED' && deps.archive) {
+          const fromArchive = await archiveAll(deps, username, params);
+          if (fromArchive) return fromArchive;
+        }
+        throw err;
+      }
       if (listed.length === 0) throw noFilms(username, params);
       return { ...(await finish(deps, listed.map((f) => fromList(f, null)), new Map())), partial: false, note: null };
     }

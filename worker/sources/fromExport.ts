@@ -13,6 +13,8 @@ export interface Viewing {
   posterUnknown: boolean;
   /** The film's TMDB id when the feed named it (a poster source when TMDB is configured). */
   tmdb?: TmdbId | null;
+  /** Where it came from, for the mosaic's note: the feed just read, the server's archive, the export. */
+  source?: 'feed' | 'archive' | 'export';
 }
 
 /** Where the same film from the feed, the films pages and the export meet. */
@@ -28,7 +30,7 @@ function ratingsOf(data: ExportData): Map<string, number | null> {
 
 /** An export film: an export never says what the member likes (likes.csv is not read), so `liked` is null. */
 function viewing(title: string, year: number | null, rating: number | null, watchedDate: string | null, viewings: FilmViewing[]): Viewing {
-  return { film: { title, year, rating, slug: null, watchedDate, posterUrl: null, liked: null, viewings }, posterUnknown: true };
+  return { film: { title, year, rating, slug: null, watchedDate, posterUrl: null, liked: null, viewings }, posterUnknown: true, source: 'export' };
 }
 
 /** Every dated diary entry per film (matchKey), oldest first. */

@@ -4,9 +4,11 @@ import type { PageKind } from '../http.js';
 import type { CollectDeps } from './types.js';
 
 /** The body of `path`; a refusal becomes LETTERBOXD_BLOCKED with `refused`, a sentence a person can act on. */
-export async function memberPage(deps: Pick<CollectDeps, 'http' | 'signal'>, path: string, kind: PageKind, refused: string): Promise<string> {
+export async function memberPage(
+  deps: Pick<CollectDeps, 'http' | 'signal'>, path: string, kind: PageKind, refused: string, background = false,
+): Promise<string> {
   try {
-    return (await deps.http.page(path, { signal: deps.signal, kind })).body;
+    return (await deps.http.page(path, { signal: deps.signal, kind, background })).body;
   } catch (err) {
     if (isAppError(err) && err.code === 'LETTERBOXD_BLOCKED') throw new AppError('LETTERBOXD_BLOCKED', refused, { cause: err });
     throw err;

@@ -22,6 +22,8 @@ export interface FeedEntry {
   tmdbTvId: number | null;
   /** The publication day in the member's own offset (YYYY-MM-DD), from `pubDate`. */
   publishedDay: string | null;
+  /** When it was published (ms since the epoch), from `pubDate`: orders entries across feed reads. */
+  publishedAt: number | null;
 }
 
 export interface ParsedFeed {
@@ -100,6 +102,7 @@ export function parseRss(xml: string): ParsedFeed {
       tmdbMovieId: positiveInt(child('tmdb:movieId')),
       tmdbTvId: positiveInt(child('tmdb:tvId')),
       publishedDay: publishedDay(child('pubDate')),
+      publishedAt: Number.isNaN(Date.parse(child('pubDate'))) ? null : Date.parse(child('pubDate')),
     });
   }
   return { isFeed, itemCount: items.length, diaryItems, entries, unparsed, unknown };

@@ -1,7 +1,7 @@
 /** The feed as a source: one request, up to 50 diary entries with ratings, dates and poster URLs. */
 import { AppError } from '../../common/errors.js';
 import { memberPage } from './memberPage.js';
-import { parseRss, type FeedEntry } from './parseRss.js';
+import { parseRss, type FeedEntry, type ParsedFeed } from './parseRss.js';
 import type { CollectDeps } from './types.js';
 
 /**
@@ -22,13 +22,15 @@ export interface Feed {
   completeAfter: string | null;
 }
 
-export async function readFeed(deps: Pick<CollectDeps, 'http' | 'signal' | 'progress'>, username: string): Promise<Feed> {
+/** Reads `username`'s feed; `background` for a poll, which lets mosaics' requests go first. */
+export async function readFeed(deps: Pick<CollectDeps, 'http' | 'signal' | 'progress'>, username: string, background = false): Promise<Feed> {
   deps.progress('collecting', 0, 1, 'Collecting data: reading the feed');
   const body = await memberPage(
     deps,
     `/${username}/rss/`,
     'feed',
     `Letterboxd refused the RSS feed of ${username}; try again later, or upload your Letterboxd export on the home page.`,
+    background,
   );
   const feed = parseRss(body);
   // No diary entry, yet items we could not read, or of a kind we do not know: the feed changed. (An
@@ -38,7 +40,7 @@ export async function readFeed(deps: Pick<CollectDeps, 'http' | 'signal' | 'prog
   }
   deps.progress('collecting', 1, 1, 'Collecting data: read the feed');
   let completeAfter: string | null = null;
-  if (feed.diaryItems >= FEED_LIMIT) {
+  if (feedIsFull(feed)) {
     for (const e of feed.entries) {
       const day = e.publishedDay ?? e.watchedDate;
       if (day && (completeAfter === null || day < completeAfter)) completeAfter = day;
@@ -46,6 +48,14 @@ export async function readFeed(deps: Pick<CollectDeps, 'http' | 'signal' | 'prog
     completeAfter ??= '9999-12-31';
   }
   return { entries: feed.entries, completeAfter };
+}
+
+/**
+ * Whether the feed is full, so that older diary entries may exist that it does not hold. The one place
+ * that decides it: the feed's range (`completeAfter`) and the diary archive's coverage both ask here.
+ */
+export function feedIsFull(feed: ParsedFeed): boolean {
+  return feed.diaryItems >= FEED_LIMIT;
 }
 
 /** Whether the feed holds every viewing from `day` (YYYY-MM-DD) on. */

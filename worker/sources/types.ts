@@ -2,6 +2,9 @@
 import type { Clock } from '../../common/clock.js';
 import type { Film, Stage } from '../../common/task.js';
 import type { ImportStore } from '../../db/imports.js';
+import type { ArchiveEntry } from '../../db/archive.js';
+import type { Segment } from '../../common/archive.js';
+import type { Feed } from './rss.js';
 import type { PosterStore } from '../../db/posters.js';
 import type { Http } from '../http.js';
 import type { TmdbSession } from '../tmdb.js';
@@ -54,6 +57,8 @@ export interface CollectDeps {
     PosterStore,
     'knownPosterUrls' | 'rememberPosterUrls' | 'knownPostersByTitle' | 'titlePosters' | 'rememberTitlePosters'
   >;
+  /** The diary archive: every feed read is kept there, and what it covers spares Letterboxd's pages. */
+  archive?: DiaryArchive | null;
   /** Members' imported exports; absent: Letterboxd's pages are the only source. */
   imports?: Pick<ImportStore, 'load'> | null;
   /** TMDB for this task (TMDB_API_KEY set); absent: posters come from Letterboxd only. */
@@ -67,3 +72,11 @@ export interface CollectDeps {
 
 /** The guidance every "Letterboxd refused the list of films" message ends with (design §10.4). */
 export const BLOCKED_ADVICE = 'upload your Letterboxd export on the home page, or set TMDB_API_KEY.';
+
+/** The diary archive as collection uses it (worker/main.ts binds it to db/archive.ts). */
+export interface DiaryArchive {
+  /** Keeps a read of the member's feed (its entries, deletions and coverage). */
+  record(username: string, feed: Feed): void;
+  /** The member's kept entries, newest published first, and the watched days they cover. */
+  load(username: string): { entries: ArchiveEntry[]; coverage: Segment[] };
+}
