@@ -91,6 +91,12 @@ function parseCoverage(json: string): Segment[] {
 
 export type ArchiveStore = ReturnType<typeof createArchiveStore>;
 
+/**
+ * Bytes counted per archived entry beyond its text (numbers, keys, row header), for the RESULTS_MB
+ * budget: an estimate, as SQLite does not tell a row's size; measured rows are 60–80 bytes besides text.
+ */
+export const ARCHIVE_ENTRY_OVERHEAD = 64;
+
 /** Builds the archive functions over one connection, with statements prepared once. */
 export function createArchiveStore(db: Db) {
   const s = {
@@ -112,6 +118,14 @@ export function createArchiveStore(db: Db) {
         published_day = excluded.published_day, last_seen_at = excluded.last_seen_at`),
     deleteEntry: db.prepare<[string, string]>(`DELETE FROM archive_entries WHERE username = ? AND viewing_id = ?`),
     setCoverage: db.prepare<[string, number, string]>(`UPDATE archive_members SET coverage = ?, polled_at = ? WHERE username = ?`),
+    // The member's size for RESULTS_MB: what its rows hold, as migration 10 estimates it.
+    setBytes: db.prepare<[string, string]>(`
+      UPDATE archive_members SET bytes = (
+        SELECT coalesce(sum(${ARCHIVE_ENTRY_OVERHEAD} + length(e.viewing_id) + length(e.title) + coalesce(length(e.slug), 0)
+                            + coalesce(length(e.poster_url), 0) + coalesce(length(e.watched_date), 0)
+                            + coalesce(length(e.published_day), 0)), 0)
+        FROM archive_entries e WHERE e.username = ?)
+      WHERE username = ?`),
     entries: db.prepare<[string], EntryRow>(`SELECT * FROM archive_entries WHERE username = ? ORDER BY published_at DESC, viewing_id DESC`),
     count: db.prepare<[string], number>(`SELECT count(*) FROM archive_entries WHERE username = ?`).pluck(),
     follow: db.prepare<[number, number, string]>(
@@ -159,6 +173,7 @@ export function createArchiveStore(db: Db) {
         }
         for (const id of outcome.deleted) s.deleteEntry.run(username, id);
         s.setCoverage.run(JSON.stringify(outcome.segments), now, username);
+        s.setBytes.run(username, username);
         if (Number.isFinite(maxMembers)) capMembers(username, maxMembers);
         return outcome;
       });

@@ -291,4 +291,19 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 10,
+    name: 'diary archive under the byte budget: each member archive keeps its size',
+    sql: `
+      -- RESULTS_MB covers the diary archive too (db/budget.ts). bytes: the member's entries as stored,
+      -- estimated as their text plus ARCHIVE_ENTRY_OVERHEAD (64) for the numbers and keys of a row;
+      -- db/archive.ts keeps it current in the transaction that records a feed read.
+      ALTER TABLE archive_members ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+      UPDATE archive_members SET bytes = (
+        SELECT coalesce(sum(64 + length(e.viewing_id) + length(e.title) + coalesce(length(e.slug), 0)
+                            + coalesce(length(e.poster_url), 0) + coalesce(length(e.watched_date), 0)
+                            + coalesce(length(e.published_day), 0)), 0)
+        FROM archive_entries e WHERE e.username = archive_members.username);
+    `,
+  },
 ];

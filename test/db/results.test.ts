@@ -1,6 +1,6 @@
 /**
  * Results under RESULTS_MB: compact film lists, lists without film lists, views recorded at most once
- * a minute, and the byte budget over results and imports evicting the least recently used first.
+ * a minute, and the byte budget over results, imports and diary archives evicting the least recently used first.
  * Real SQLite files built from the real migrations.
  */
 import { test } from 'uvu';
@@ -13,6 +13,8 @@ import { createTaskStore, type TaskStore } from '../../db/tasks.js';
 import { createResultStore, packFilms, pruneResults, VIEW_RESOLUTION_MS, type ResultStore } from '../../db/results.js';
 import { createImportStore, type ExportData } from '../../db/imports.js';
 import { createBudget } from '../../db/budget.js';
+import { createArchiveStore } from '../../db/archive.js';
+import type { FeedEntry } from '../../worker/sources/parseRss.js';
 import type { Film, MosaicParams } from '../../common/task.js';
 import { fakeClock, type FakeClock } from '../helpers/fakeClock.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -185,6 +187,48 @@ test('budget: an import is as recently used as its member\'s last viewed mosaic;
   writeTx(ctx.db, () => none.enforce({ importOf: 'dan' }));
   assert.ok(imports.summary('dan'), 'kept: just uploaded');
   assert.is(ctx.results.listRecent().length, 0);
+});
+
+/** `n` feed entries of one member, one a day in 2025. */
+const feedEntries = (n: number): FeedEntry[] =>
+  Array.from({ length: n }, (_, i) => ({
+    viewingId: String(9_000 + i),
+    title: `Archived film ${i}`,
+    year: 2000 + (i % 20),
+    rating: 3,
+    watchedDate: `2025-03-${String(1 + (i % 28)).padStart(2, '0')}`,
+    rewatch: false,
+    liked: false,
+    slug: `archived-film-${i}`,
+    posterUrl: `https://a.ltrbxd.com/resized/film-poster/${i}.jpg`,
+    posterMissing: false,
+    tmdbMovieId: null,
+    tmdbTvId: null,
+    publishedDay: `2025-03-${String(1 + (i % 28)).padStart(2, '0')}`,
+    publishedAt: Date.UTC(2025, 2, 1 + (i % 28), 22),
+  }));
+
+test('budget: a member\'s diary archive counts, is kept current as reads come, and goes (unfollowed) when least recently used', () => {
+  const archive = createArchiveStore(ctx.db);
+  const budgetOf = () => createBudget(ctx.db, 1e12);
+  const before = budgetOf().heldBytes();
+  archive.recordWindow('ann', { entries: feedEntries(40), completeAfter: null }, ctx.clock.now());
+  archive.follow('ann', ctx.clock.now(), 200);
+  const annBytes = budgetOf().heldBytes() - before;
+  // Each entry's text plus a fixed overhead: 40 entries of ~120 bytes of text.
+  assert.ok(annBytes > 40 * 100 && annBytes < 40 * 300, `${annBytes} bytes for 40 entries`);
+  archive.recordWindow('ann', { entries: feedEntries(50), completeAfter: null }, ctx.clock.now());
+  const grown = budgetOf().heldBytes() - before;
+  assert.ok(grown > annBytes, `a read that adds entries adds bytes (${annBytes} → ${grown})`);
+
+  ctx.clock.advance(1000);
+  const r = complete('bob', 5000); // made after ann's archive was last used
+  const budget = createBudget(ctx.db, budgetOf().heldBytes() - 1);
+  const out = writeTx(ctx.db, () => budget.enforce({ result: r }));
+  assert.equal([out.results, out.imports, out.archives], [0, 0, 1], 'the archive was the least recently used');
+  assert.is(archive.isFollowed('ann'), false, 'evicting an archive stops following (its poll chain ends)');
+  assert.is(archive.load('ann').entries.length, 0);
+  assert.ok(ctx.results.summary(r));
 });
 
 test('pruning: results not viewed for 30 days go, whoever made them (no member keeps 20 for ever)', () => {
