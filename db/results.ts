@@ -2,9 +2,12 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './open.js';
 import { writeTx } from './open.js';
-import type { Film, MosaicParams, MosaicSummary } from '../common/task.js';
-import { periodLabel } from '../common/task.js';
+import type { Film, MosaicParams, MosaicSummary, RenditionKind } from '../common/task.js';
+import { periodLabel, renditionUrl } from '../common/task.js';
 import { iso } from './tasks.js';
+
+/** The queue action that makes an older result's renditions (worker/renditions.ts runs it). */
+export const MAKE_RENDITIONS = 'make_renditions';
 
 export interface NewResult {
   image: Buffer;
@@ -14,6 +17,16 @@ export interface NewResult {
   films: Film[];
   partial: boolean;
   note: string | null;
+  /** The thumbnail and screen copies, stored with the result when the worker made them. */
+  renditions?: NewRendition[];
+}
+
+export interface NewRendition {
+  kind: RenditionKind;
+  image: Buffer;
+  contentType: string;
+  width: number;
+  height: number;
 }
 
 export interface StoredImage {
@@ -35,9 +48,15 @@ interface SummaryRow {
   created_at: number;
 }
 
+/** A strong ETag from the bytes. */
+function etagOf(image: Buffer): string {
+  return `"${createHash('sha256').update(image).digest('base64url').slice(0, 32)}"`;
+}
+
 function toSummary(r: SummaryRow): MosaicSummary {
   const params = JSON.parse(r.params) as MosaicParams;
   const films = JSON.parse(r.films) as Film[];
+  const resultUrl = `/api/tasks/${r.id}/result`;
   return {
     taskId: r.id,
     username: r.username,
@@ -47,7 +66,9 @@ function toSummary(r: SummaryRow): MosaicSummary {
     width: r.width,
     height: r.height,
     contentType: r.content_type,
-    resultUrl: `/api/tasks/${r.id}/result`,
+    resultUrl,
+    thumbUrl: renditionUrl(resultUrl, 'thumb'),
+    screenUrl: renditionUrl(resultUrl, 'screen'),
     createdAt: iso(r.created_at),
     partial: r.partial === 1,
     note: r.note,
@@ -68,6 +89,16 @@ export function createResultStore(db: Db) {
       `SELECT result, content_type, etag FROM results WHERE id = ?`,
     ),
     etag: db.prepare<[string], { etag: string; content_type: string }>(`SELECT etag, content_type FROM results WHERE id = ?`),
+    insertRendition: db.prepare(`
+      INSERT OR REPLACE INTO renditions (id, kind, image, content_type, width, height, etag, created_at)
+      SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM results WHERE id = ?)`),
+    renditionEtag: db.prepare<[string, string], { etag: string; content_type: string }>(
+      `SELECT etag, content_type FROM renditions WHERE id = ? AND kind = ?`,
+    ),
+    rendition: db.prepare<[string, string], { image: Buffer; content_type: string; etag: string }>(
+      `SELECT image, content_type, etag FROM renditions WHERE id = ? AND kind = ?`,
+    ),
+    owner: db.prepare<[string], string>(`SELECT t.username FROM results r JOIN tasks t ON t.id = r.id WHERE r.id = ?`).pluck(),
     summary: db.prepare<[string], SummaryRow>(
       `SELECT ${SUMMARY_COLUMNS} FROM results r JOIN tasks t ON t.id = r.id WHERE r.id = ?`,
     ),
@@ -78,11 +109,33 @@ export function createResultStore(db: Db) {
       SELECT ${SUMMARY_COLUMNS} FROM results r JOIN tasks t ON t.id = r.id
       ORDER BY r.created_at DESC LIMIT ?`),
   };
+  function insertRendition(taskId: string, x: NewRendition, now: number): void {
+    s.insertRendition.run(taskId, x.kind, x.image, x.contentType, x.width, x.height, etagOf(x.image), now, taskId);
+  }
   return {
     /** Inserts a result row; call inside the task store's `complete` so both commit together. */
     insert(taskId: string, r: NewResult, now: number): void {
-      const etag = `"${createHash('sha256').update(r.image).digest('base64url').slice(0, 32)}"`;
-      s.insert.run(taskId, r.image, r.contentType, r.width, r.height, JSON.stringify(r.films), r.partial ? 1 : 0, r.note, etag, now);
+      s.insert.run(taskId, r.image, r.contentType, r.width, r.height, JSON.stringify(r.films), r.partial ? 1 : 0, r.note, etagOf(r.image), now);
+      for (const x of r.renditions ?? []) insertRendition(taskId, x, now);
+    },
+    /** Stores renditions made later (an older result's); nothing when the result has gone meanwhile. */
+    insertRenditions(taskId: string, list: readonly NewRendition[], now: number): void {
+      writeTx(db, () => {
+        for (const x of list) insertRendition(taskId, x, now);
+      });
+    },
+    /** A rendition's ETag alone (a 304 never reads the bytes); undefined until it is made. */
+    renditionEtag(taskId: string, kind: RenditionKind): { etag: string; contentType: string } | undefined {
+      const r = s.renditionEtag.get(taskId, kind);
+      return r ? { etag: r.etag, contentType: r.content_type } : undefined;
+    },
+    rendition(taskId: string, kind: RenditionKind): StoredImage | undefined {
+      const r = s.rendition.get(taskId, kind);
+      return r ? { image: r.image, contentType: r.content_type, etag: r.etag } : undefined;
+    },
+    /** The member a result belongs to (the owner of a task that makes its renditions). */
+    owner(taskId: string): string | undefined {
+      return s.owner.get(taskId);
     },
     image(taskId: string): StoredImage | undefined {
       const r = s.image.get(taskId);
@@ -118,9 +171,10 @@ export function pruneResults(db: Db, olderThan: number, keepPerUser = 20, batch 
                row_number() OVER (PARTITION BY t.username ORDER BY r.created_at DESC) AS rank
         FROM results r JOIN tasks t ON t.id = r.id)
       WHERE created_at < ? AND rank > ? LIMIT ?)`);
+  // make_renditions tasks keep no result of their own: they go once finished, like failed ones.
   const delFinished = db.prepare(`
     DELETE FROM tasks WHERE id IN (
-      SELECT id FROM tasks WHERE status IN ('ERROR','CANCELLED') AND finished_at < ? LIMIT ?)`);
+      SELECT id FROM tasks WHERE (status IN ('ERROR','CANCELLED') OR action = '${MAKE_RENDITIONS}') AND finished_at < ? LIMIT ?)`);
   let total = 0;
   for (const [stmt, args] of [[del, [olderThan, keepPerUser]], [delFinished, [olderThan]]] as const) {
     for (;;) {

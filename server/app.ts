@@ -24,8 +24,8 @@ import { createExportRoutes } from './routes/export.js';
 
 /** What the HTTP app needs; each route narrows it further. */
 export interface AppDeps {
-  tasks: Pick<TaskStore, 'enqueue' | 'get' | 'cancel' | 'queuePosition' | 'counts'>;
-  results: Pick<ResultStore, 'etag' | 'image' | 'summary' | 'listByUser' | 'listRecent'>;
+  tasks: Pick<TaskStore, 'enqueue' | 'enqueueKeyed' | 'get' | 'cancel' | 'queuePosition' | 'counts'>;
+  results: Pick<ResultStore, 'etag' | 'image' | 'summary' | 'listByUser' | 'listRecent' | 'renditionEtag' | 'rendition' | 'owner'>;
   workers: Pick<WorkerStore, 'live'>;
   /** Members' Letterboxd exports: the upload route replaces them; an import makes older results stale. */
   imports: Pick<ImportStore, 'replace' | 'importedAt'>;

@@ -10,6 +10,7 @@ import { periodLabel, normalizeRequest } from '../common/task.js';
 import type { Action, ActionHelpers } from './loop.js';
 import type { CollectResult, CollectedFilm, Progress } from './sources/types.js';
 import type { PosterResult } from './posters.js';
+import type { NewRendition } from '../db/results.js';
 import { BLOCKED_ADVICE } from './sources/types.js';
 
 /** The compose step's contract is compose.ts's own (a type-only import: sharp is not loaded here). */
@@ -21,6 +22,8 @@ export interface MosaicParts {
   collect(username: string, params: MosaicParams, ctx: { progress: Progress; signal: AbortSignal }): Promise<CollectResult>;
   fetchPosters(films: readonly CollectedFilm[], tileWidth: number, ctx: { progress: Progress; signal: AbortSignal }): Promise<PosterResult>;
   compose(request: ComposeRequest): Promise<ComposedMosaic>;
+  /** The thumbnail and screen copies of the finished image, stored with it. */
+  renditions(image: Buffer): Promise<NewRendition[]>;
   /** The tile width the mosaic will really be drawn at (smaller than TILE_WIDTH for big sets). */
   plannedTileWidth(request: Omit<ComposeRequest, 'tiles' | 'signal'>): number;
   tileWidth: number;
@@ -90,7 +93,9 @@ export function createMosaicAction(parts: MosaicParts): Action {
     const mosaic = await parts.compose({ ...request, tiles: posters.tiles, signal });
 
     progress('saving', null, null, 'Saving mosaic');
+    const renditions = await parts.renditions(mosaic.image);
     return {
+      renditions,
       image: mosaic.image,
       contentType: mosaic.contentType,
       width: mosaic.width,

@@ -25,6 +25,9 @@ import { collectFilms } from './sources/collect.js';
 import { createPosterCache, fetchPosters } from './posters.js';
 import { composeMosaic, configureSharp, warmUpText } from './compose/compose.js';
 import { createMosaicAction } from './createMosaic.js';
+import { makeRenditionsAction } from './makeRenditions.js';
+import { makeRenditions } from './compose/renditions.js';
+import { MAKE_RENDITIONS } from '../db/results.js';
 import { plannedTileSize } from './compose/layout.js';
 
 export interface WorkerWiring {
@@ -49,6 +52,7 @@ export const createProductionActions: ActionsFactory = ({ config, db, log }) => 
   const tmdb = tmdbConfig ? createTmdb({ http, store: createTmdbStore(db), clock: systemClock, log }) : null;
   if (tmdbConfig) log.info('TMDB is a poster source', { api: tmdbConfig.apiUrl, images: tmdbConfig.imageUrl });
   const imports = createImportStore(db);
+  const results = createResultStore(db);
   const posterUrls = createPosterStore(db);
   const cache = createPosterCache({
     dir: join(resolve(config.dataDir), 'posters'),
@@ -64,7 +68,13 @@ export const createProductionActions: ActionsFactory = ({ config, db, log }) => 
       fetchPosters: (films, tileWidth, ctx) =>
         fetchPosters({ http, cache, tmdbImageUrl: tmdbConfig?.imageUrl ?? null, ...ctx }, films, tileWidth),
       compose: (request) => composeMosaic(request),
+      renditions: makeRenditions,
       plannedTileWidth: (request) => plannedTileSize(request).width,
+    }),
+    [MAKE_RENDITIONS]: makeRenditionsAction({
+      image: (id) => results.image(id)?.image,
+      render: makeRenditions,
+      store: (id, list) => results.insertRenditions(id, list, systemClock.now()),
     }),
   };
 };
