@@ -13,10 +13,12 @@ import type { ImportStore } from '../db/imports.js';
 import type { HostPolicy } from './hosts.js';
 import type { RetryBusy } from './busy.js';
 import { requestLog } from './middleware/requestLog.js';
+import { compression } from './middleware/compression.js';
 import { securityHeaders, hostGuard } from './middleware/security.js';
 import { errorHandler, HttpError } from './middleware/errors.js';
 import { createRateLimiter, rateLimit } from './middleware/rateLimit.js';
-import { staticClient, spaFallback, notFoundText } from './middleware/client.js';
+import { staticClient, spaFallback } from './middleware/client.js';
+import { notFoundPage } from './notFound.js';
 import { taskRoutes } from './routes/tasks.js';
 import { mosaicRoutes } from './routes/mosaics.js';
 import { healthRoutes } from './routes/health.js';
@@ -65,6 +67,7 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(requestLog(deps.log));           // one line per request, whatever happens below
   app.use(securityHeaders(deps.hosts));    // CSP & co. on every response, set on the way out
+  app.use(compression());                  // brotli/gzip for text answers as the client accepts; never images
   app.use(errorHandler(deps.log));         // AppError → {"error": {code, message}}; others → 500 INTERNAL
   app.use(hostGuard(deps.hosts));          // DNS-rebinding guard: 421 unless Host is one of ours
   if (deps.httpsRedirect) app.use(deps.httpsRedirect); // HTTPS on: plain HTTP → https, but /setup, CA, /healthz
@@ -77,7 +80,7 @@ export function createApp(deps: AppDeps): Koa {
   });
   if (deps.clientDir) app.use(staticClient(deps.clientDir)); // files of dist/client, nothing else
   app.use(spaFallback(deps.clientDir));    // index.html for the client's page routes
-  app.use(notFoundText);                   // everything else: 404
+  app.use(notFoundPage);                   // everything else: the 404 page
   return app;
 }
 

@@ -2,7 +2,7 @@
  * The built client (dist/client) and the single-page fallback. koa-static serves files from that
  * folder only: no dotfiles, no directory indexes, and no file whose real path (symlinks resolved)
  * leaves the folder, since koa-send follows symlinks. Page routes (the client's own `matchRoute`)
- * get index.html; anything else that reaches the end, including a missing asset, is a plain 404.
+ * get index.html; anything else goes on to the 404 page (server/notFound.ts).
  */
 import { realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -74,10 +74,3 @@ export function spaFallback(clientDir: string | null): Middleware {
     ctx.body = html;
   };
 }
-
-/** The end of the line: nothing answered. */
-export const notFoundText: Middleware = async (ctx) => {
-  ctx.status = 404;
-  ctx.type = 'text/plain; charset=utf-8';
-  ctx.body = 'Not found\n';
-};

@@ -14,7 +14,7 @@ import { cleanup, completeWithResult, liveServer, request, tracked } from './hel
 test.after.each(cleanup);
 
 /** A photo-like mosaic that does not compress well: noise over a gradient, 2400 × 3600 JPEG. */
-async function bigJpeg(): Promise<Buffer> {
+async function bigJpeg() {
   const width = 2400;
   const height = 3600;
   const raw = Buffer.alloc(width * height * 3);
