@@ -1,7 +1,7 @@
 /** The REST API (design §3) as typed functions. Every failure is an ApiError; nothing else is thrown. */
 import type { ErrorBody, ErrorCode } from '../common/errors.js';
 import type { ImportResponse, MosaicListResponse, MosaicResponse, TaskResponse } from '../common/protocol.js';
-import type { MosaicSummary, Task } from '../common/task.js';
+import { renditionUrl, type MosaicSummary, type Task } from '../common/task.js';
 
 /** `NETWORK`: the request never got an answer (offline, server down, timeout). */
 export type ApiErrorCode = ErrorCode | 'NETWORK';
@@ -131,6 +131,19 @@ export function createApi(fetchFn: Fetch = (input, init) => fetch(input, init), 
       const path = `/api/users/${id(username)}/export`;
       return (await request<ImportResponse>('POST', path, undefined, { zip, timeoutMs: UPLOAD_TIMEOUT_MS, signal: options.signal })).data.import;
     },
+  };
+}
+
+/**
+ * A mosaic's image URLs: `thumb` for cards, `screen` for the mosaic page, `full` for zoom, download
+ * and share. A copy saved on this device before renditions existed has only `resultUrl`; the
+ * rendition URLs follow from it.
+ */
+export function mosaicImages(m: Pick<MosaicSummary, 'resultUrl' | 'thumbUrl' | 'screenUrl'>): { thumb: string; screen: string; full: string } {
+  return {
+    thumb: m.thumbUrl ?? renditionUrl(m.resultUrl, 'thumb'),
+    screen: m.screenUrl ?? renditionUrl(m.resultUrl, 'screen'),
+    full: m.resultUrl,
   };
 }
 

@@ -54,11 +54,23 @@ export function filmListText(m: Pick<MosaicSummary, 'username' | 'params' | 'fil
   return [mosaicTitle(m), '', ...m.films.map((f, i) => `${i + 1}. ${filmLine(f)}`)].join('\n');
 }
 
-/** The image's alt text: what it is, then every film in the order shown. */
-export function mosaicAlt(m: Pick<MosaicSummary, 'username' | 'params' | 'films' | 'filmCount'>): string {
-  const head = `Poster mosaic of ${m.filmCount} film${m.filmCount === 1 ? '' : 's'} ${m.username} watched, ${periodLabel(m.params)}`;
-  if (m.films.length === 0) return `${head}.`;
-  return `${head}: ${m.films.map(filmTitle).join('; ')}.`;
+/**
+ * The image's alt text: what it shows, in one sentence ("Poster mosaic of 1,000 films dave watched in
+ * 2026; the list follows"). The films themselves are the list below the image, which the page makes
+ * the image's accessible description: a screen reader is not read a thousand titles twice.
+ */
+export function mosaicAlt(m: Pick<MosaicSummary, 'username' | 'params' | 'filmCount'>): string {
+  const n = m.filmCount;
+  const count = n.toLocaleString('en');
+  const films = `film${n === 1 ? '' : 's'}`;
+  const p = m.params;
+  const what =
+    p.mode === 'recent'
+      ? `the last ${n === 1 ? 'film' : `${count} films`} ${m.username} watched`
+      : p.mode === 'all'
+        ? `${n === 1 ? 'the 1 film' : `all ${count} films`} ${m.username} watched`
+        : `${count} ${films} ${m.username} watched in ${periodLabel(p)}`;
+  return `Poster mosaic of ${what}; the list follows`;
 }
 
 /** "0:07", "3:05", "1:02:03": the elapsed time of a task. */
