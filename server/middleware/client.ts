@@ -10,6 +10,7 @@ import { basename, join, sep } from 'node:path';
 import type { Middleware } from 'koa';
 import serve from 'koa-static';
 import { matchRoute } from '../../client/router.js';
+import { renditionUrl } from '../../common/task.js';
 
 /** esbuild's `[name]-[hash]` output: the content decides the name, so the file never changes. */
 const HASHED = /-[A-Z0-9]{8}\.[a-z0-9]+$/;
@@ -59,7 +60,8 @@ export function staticClient(clientDir: string): Middleware {
  */
 export function spaFallback(clientDir: string | null): Middleware {
   return async function pages(ctx, next) {
-    if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || matchRoute(ctx.path).name === 'not-found') return next();
+    const route = matchRoute(ctx.path);
+    if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || route.name === 'not-found') return next();
     const index = clientDir ? join(clientDir, 'index.html') : null;
     const html = index && inside(clientDir!, index) ? await readFile(index).catch(() => null) : null;
     if (!html) {
@@ -71,6 +73,11 @@ export function spaFallback(clientDir: string | null): Middleware {
     }
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Cache-Control', 'no-cache');
+    // A mosaic's page: its screen copy (the page's largest paint) starts downloading with the script
+    // instead of after it has run and fetched the mosaic's JSON, two round trips later.
+    if (route.name === 'user' && route.taskId) {
+      ctx.set('Link', `<${renditionUrl(`/api/tasks/${route.taskId}/result`, 'screen')}>; rel=preload; as=image; fetchpriority=high`);
+    }
     ctx.body = html;
   };
 }

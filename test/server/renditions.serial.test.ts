@@ -51,7 +51,7 @@ test('an older result: the full image meanwhile and one queued task, then a work
   const worker = tracked(spawnTs('worker/main.ts', { DATA_DIR: s.dir }));
   await waitFor(() => s.tasks.get(queued[0].id)?.status === 'COMPLETE', 60_000, `make_renditions to complete\n${worker.output()}`);
 
-  for (const [kind, maxBytes, box] of [['thumb', 40 * 1024, [320, 240]], ['screen', 400 * 1024, [1280, 1280]]] as const) {
+  for (const [kind, maxBytes, box] of [['thumb', 40 * 1024, [320, 240]], ['screen', 200 * 1024, [1280, 1280]]] as const) {
     const res = await request(s.port, `/api/tasks/${task.id}/result/${kind}`);
     assert.is(res.status, 200);
     assert.is(res.headers['content-type'], 'image/webp');
@@ -60,7 +60,7 @@ test('an older result: the full image meanwhile and one queued task, then a work
     const meta = await sharp(res.body).metadata();
     assert.ok(meta.width! <= box[0] && meta.height! <= box[1], `${kind}: ${meta.width}×${meta.height}`);
     if (kind === 'thumb') assert.equal([meta.width, meta.height], [320, 240]);
-    else assert.is(meta.height, 1280, 'the tall mosaic fits 1280 px');
+    else assert.ok(meta.height! >= 640 && Math.abs(meta.width! / meta.height! - 2 / 3) < 0.01, `the tall mosaic fits 1280 px, in shape: ${meta.width}×${meta.height}`);
     const etag = res.headers.etag!;
     assert.match(etag, /^"[A-Za-z0-9_-]+"$/);
     const full = await request(s.port, `/api/tasks/${task.id}/result`);

@@ -159,6 +159,9 @@ test('SPA fallback: index.html for page routes only; never /api, /ws or missing 
     assert.match(res.headers['content-type']!, /text\/html/);
     assert.is(res.headers['cache-control'], 'no-cache');
   }
+  const mosaicPage = await request(t.port, '/user/dave/3f0e4a1c-0000-4000-8000-000000000000');
+  assert.is(mosaicPage.headers.link, '</api/tasks/3f0e4a1c-0000-4000-8000-000000000000/result/screen>; rel=preload; as=image; fetchpriority=high', 'the screen copy starts with the script');
+  assert.is((await request(t.port, '/user/dave')).headers.link, undefined);
   const head = await request(t.port, '/user/dave', { method: 'HEAD' });
   assert.equal([head.status, head.body.length], [200, 0]);
   for (const path of ['/index', '/user', '/user/x', '/user/dave/a/b', '/task', '/task/a/b', '/assets/app.js', '/favicon.ico', '/setup/', '/users/dave']) {
