@@ -125,13 +125,14 @@ async function mosaicPage(browser: Browser, base: string, bytes: () => number, p
       return !!img && img.complete && img.naturalWidth > 0;
     }, undefined, { timeout: 120_000 });
     const { lcp, element } = await fresh.page.evaluate(
+      // Loaded is not yet painted: two frames later the image's paint (if it is the largest) is recorded.
       () =>
         new Promise<{ lcp: number; element: string }>((resolve) => {
-          new PerformanceObserver((list) => {
+          requestAnimationFrame(() => requestAnimationFrame(() => new PerformanceObserver((list) => {
             // An element inside a shadow root is not exposed; an image's URL is.
             const last = list.getEntries().at(-1) as PerformanceEntry & { element?: Element | null; url?: string };
             resolve({ lcp: last.startTime, element: last.url ? new URL(last.url).pathname.replace(/^\/api\/tasks\/[^/]+\//, '') : (last.element?.tagName.toLowerCase() ?? 'text') });
-          }).observe({ type: 'largest-contentful-paint', buffered: true });
+          }).observe({ type: 'largest-contentful-paint', buffered: true })));
         }),
     );
     return { lcp, element, bytes: bytes() - start };

@@ -106,7 +106,6 @@ export class MmMosaicView extends LitElement {
               fetchpriority="high"
               decoding="async"
               @dblclick=${this.#toggle}
-              @load=${this.#loaded}
               @error=${this.#error}
             />`}
       </div>
@@ -126,11 +125,6 @@ export class MmMosaicView extends LitElement {
     // element of an enclosing tree).
     const img = this.renderRoot.querySelector('img') as (HTMLImageElement & { ariaDescribedByElements?: Element[] | null }) | null;
     if (img && 'ariaDescribedByElements' in img) img.ariaDescribedByElements = this.description ? [this.description] : null;
-  }
-
-  /** Tells the page the image is here (and, through the service worker, cached). */
-  #loaded(): void {
-    this.dispatchEvent(new CustomEvent('mm-image-load', { detail: this.mosaic, bubbles: true, composed: true }));
   }
 
   #toggle(): void {
