@@ -16,7 +16,7 @@ import { composeMosaic, configureSharp, warmUpText } from '../worker/compose/com
 import { plannedTileSize } from '../worker/compose/layout.js';
 
 /** A poster-like JPEG: gradients, a few flat shapes and grain, so it decodes like a real one. */
-async function makePoster(seed: number, width: number, height: number): Promise<Buffer> {
+export async function makePoster(seed: number, width: number, height: number, grainLevels = 24): Promise<Buffer> {
   const raw = Buffer.alloc(width * height * 3);
   let s = seed * 7919 + 17;
   const rand = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) >> 16) / 32768;
@@ -29,7 +29,7 @@ async function makePoster(seed: number, width: number, height: number): Promise<
       const o = (y * width + x) * 3;
       let c = [base[0] + (y / height) * 55, base[1] + (x / width) * 40, base[2] + Math.sin((x + y) / 13) * 30];
       for (const b of boxes) if (x >= b.x && x < b.x + b.w && y >= b.y && y < b.y + b.h) c = b.c;
-      const grain = rand() * 24 - 12;
+      const grain = rand() * grainLevels - grainLevels / 2;
       raw[o] = c[0] + grain;
       raw[o + 1] = c[1] + grain;
       raw[o + 2] = c[2] + grain;
@@ -38,7 +38,7 @@ async function makePoster(seed: number, width: number, height: number): Promise<
   return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
 }
 
-function films(n: number): Film[] {
+export function films(n: number): Film[] {
   return Array.from({ length: n }, (_, i) => ({
     title: `Film number ${i + 1}${i % 4 === 0 ? ': a longer subtitle' : ''}`,
     year: 1960 + (i % 60),

@@ -11,6 +11,7 @@ const suites: [string, string, string][] = [
   ['server', './server.ts', 'benchServer'],
   ['client', './client.ts', 'benchClient'],
   ['poll', './poll.ts', 'benchPoll'],
+  ['phone', './phone.ts', 'benchPhone'],
 ];
 console.log(`moviemosaic benchmarks on ${process.platform}/${process.arch}, node ${process.version}`);
 for (const [name, file, fn] of suites) {

@@ -1,7 +1,7 @@
 /** The REST API (design §3) as typed functions. Every failure is an ApiError; nothing else is thrown. */
 import type { ErrorBody, ErrorCode } from '../common/errors.js';
 import type { ImportResponse, MemberResponse, MosaicListResponse, MosaicResponse, TaskResponse } from '../common/protocol.js';
-import type { Layout, MosaicListItem, MosaicSummary, Task } from '../common/task.js';
+import { renditionUrl, type Layout, type MosaicListItem, type MosaicSummary, type Task } from '../common/task.js';
 import { cancelTokenStore, type CancelTokens } from './cancelTokens.js';
 
 /** `NETWORK`: the request never got an answer (offline, server down, timeout). */
@@ -153,6 +153,19 @@ export function createApi(fetchFn: Fetch = (input, init) => fetch(input, init), 
     async stopFollowing(username) {
       return (await request<MemberResponse>('DELETE', `/api/users/${id(username)}/follow`)).data.member;
     },
+  };
+}
+
+/**
+ * A mosaic's image URLs: `thumb` for cards, `screen` for the mosaic page, `full` for zoom, download
+ * and share. A copy saved on this device before renditions existed has only `resultUrl`; the
+ * rendition URLs follow from it.
+ */
+export function mosaicImages(m: Pick<MosaicSummary, 'resultUrl' | 'thumbUrl' | 'screenUrl'>): { thumb: string; screen: string; full: string } {
+  return {
+    thumb: m.thumbUrl ?? renditionUrl(m.resultUrl, 'thumb'),
+    screen: m.screenUrl ?? renditionUrl(m.resultUrl, 'screen'),
+    full: m.resultUrl,
   };
 }
 

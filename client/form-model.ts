@@ -105,12 +105,15 @@ export function validateForm(f: FormState, now: Date): FormErrors {
   if (f.period === 'recent' && !(Number.isInteger(count) && count >= 1 && count <= 50)) errors.count = 'Choose from 1 to 50 films.';
   if (f.period === 'year' && !Number.isInteger(body.year)) errors.year = `Enter a year from ${MIN_YEAR} on.`;
   if (f.period === 'month' && f.month.trim() === '') errors.month = 'Choose a month.';
-  if (Object.keys(errors).length > 0) return errors;
+  if (errors.count || errors.year || errors.month) return errors;
+  // The server's own rules for the period (a future month, a year out of range), checked whatever the
+  // username's state, so every problem shows at once: with a stand-in name when the typed one is bad.
   try {
-    normalizeRequest(body, now);
+    normalizeRequest(errors.username ? { ...body, username: 'member' } : body, now);
   } catch (err) {
-    if (isAppError(err)) errors[FIELD_OF[err.field ?? ''] ?? 'form'] = err.message;
-    else throw err;
+    if (!isAppError(err)) throw err;
+    const field = FIELD_OF[err.field ?? ''] ?? 'form';
+    errors[field] ??= err.message;
   }
   return errors;
 }

@@ -55,12 +55,25 @@ export function filmListText(m: Pick<MosaicSummary, 'username' | 'params' | 'fil
   return [mosaicTitle(m), '', ...m.films.map((f, i) => `${i + 1}. ${filmLine(f)}`)].join('\n');
 }
 
-/** The image's alt text: what it is, every film in the order shown, and a year in review's figures. */
-export function mosaicAlt(m: Pick<MosaicSummary, 'username' | 'params' | 'films' | 'filmCount' | 'review'>): string {
-  const head = `Poster mosaic of ${m.filmCount} film${m.filmCount === 1 ? '' : 's'} ${m.username} watched, ${periodLabel(m.params)}`;
-  const films = m.films.length === 0 ? `${head}.` : `${head}: ${m.films.map(filmTitle).join('; ')}.`;
-  if (!m.review) return films;
-  return `${films} Below the posters, the figures: ${reviewFacts(m.review).map((f) => `${f.label} ${f.value}`).join(', ')}.`;
+/**
+ * The image's alt text: what it shows, in one sentence ("Poster mosaic of 1,000 films dave watched in
+ * 2026; the list follows"). The films themselves are the list below the image, which the page makes
+ * the image's accessible description: a screen reader is not read a thousand titles twice. A year in
+ * review's figures are written out on the page beside it.
+ */
+export function mosaicAlt(m: Pick<MosaicSummary, 'username' | 'params' | 'filmCount' | 'review'>): string {
+  const n = m.filmCount;
+  const count = n.toLocaleString('en');
+  const films = `film${n === 1 ? '' : 's'}`;
+  const p = m.params;
+  const what =
+    p.mode === 'recent'
+      ? `the last ${n === 1 ? 'film' : `${count} films`} ${m.username} watched`
+      : p.mode === 'all'
+        ? `${n === 1 ? 'the 1 film' : `all ${count} films`} ${m.username} watched`
+        : `${count} ${films} ${m.username} watched in ${periodLabel(p)}`;
+  // A year in review's figures are drawn below the posters and written out on the page too.
+  return m.review ? `Poster mosaic of ${what}, with the year's figures below; the figures and the list follow` : `Poster mosaic of ${what}; the list follows`;
 }
 
 /** How the layout is named on the page: "classic layout", "grid layout", "year in review". */

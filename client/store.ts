@@ -5,6 +5,7 @@
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { MosaicSummary } from '../common/task.js';
 import { RESULT_CACHE } from './sw-routes.js';
+import { mosaicImages } from './api.js';
 import { KEEP_MOSAICS, newestFirst, planEviction, toSummary, type SavedMosaic } from './retention.js';
 
 interface MosaicDb extends DBSchema {
@@ -55,7 +56,7 @@ export function openMosaicStore(name = 'moviemosaic'): MosaicStore {
         await tx.store.put({ ...summary, seenAt: Date.now() });
         const all = await tx.store.getAll();
         const evict = planEviction(all, KEEP_MOSAICS);
-        const urls = all.filter((m) => evict.includes(m.taskId)).map((m) => m.resultUrl);
+        const urls = all.filter((m) => evict.includes(m.taskId)).flatMap((m) => Object.values(mosaicImages(m)));
         await Promise.all(evict.map((id) => tx.store.delete(id)));
         await tx.done;
         await dropImages(urls);
@@ -84,7 +85,7 @@ export function openMosaicStore(name = 'moviemosaic'): MosaicStore {
       if (!d) return;
       const m = await d.get('mosaics', taskId).catch(() => undefined);
       await d.delete('mosaics', taskId).catch(() => undefined);
-      if (m) await dropImages([m.resultUrl]);
+      if (m) await dropImages(Object.values(mosaicImages(m)));
     },
   };
 }

@@ -2,16 +2,15 @@
 /**
  * The service worker (bundled by esbuild, then workbox-build injects the precache manifest at
  * `self.__WB_MANIFEST`). Precaches the shell, answers navigations with index.html (except server
- * paths), keeps result images cache-first (their URLs are immutable), newest 50.
+ * paths), keeps result images and their copies cache-first (their URLs are immutable), newest 50.
  */
 import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute, type PrecacheEntry } from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { CacheFirst } from 'workbox-strategies';
 import { ExpirationPlugin } from 'workbox-expiration';
-import { CacheableResponsePlugin } from 'workbox-cacheable-response';
 import { clientsClaim } from 'workbox-core';
 import { KEEP_MOSAICS } from './retention.js';
-import { isCachedResult, NAVIGATION_DENYLIST, RESULT_CACHE } from './sw-routes.js';
+import { isCacheableImage, isCachedResult, NAVIGATION_DENYLIST, RESULT_CACHE } from './sw-routes.js';
 
 declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST: Array<PrecacheEntry | string> };
 
@@ -25,8 +24,10 @@ registerRoute(
   new CacheFirst({
     cacheName: RESULT_CACHE,
     plugins: [
-      new CacheableResponsePlugin({ statuses: [200] }),
-      new ExpirationPlugin({ maxEntries: KEEP_MOSAICS, purgeOnQuotaError: true }),
+      // workbox's CacheableResponsePlugin matches statuses and exact header values; "not no-store" needs this.
+      { cacheWillUpdate: async ({ response }) => (isCacheableImage(response) ? response : null) },
+      // A mosaic kept offline is up to three images: its screen copy, thumbnail and (once zoomed) the full one.
+      new ExpirationPlugin({ maxEntries: KEEP_MOSAICS * 3, purgeOnQuotaError: true }),
     ],
   }),
 );

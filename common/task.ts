@@ -17,6 +17,18 @@ export const REVIEW_MODES: readonly Mode[] = ['year', 'all'];
 export const FORMATS = ['jpeg', 'png', 'webp'] as const;
 export type Format = (typeof FORMATS)[number];
 
+/**
+ * Smaller copies of a result made by the worker: `thumb` for gallery cards, `screen` for the mosaic
+ * page. The full image stays at `resultUrl` for zoom, download and share.
+ */
+export const RENDITION_KINDS = ['thumb', 'screen'] as const;
+export type RenditionKind = (typeof RENDITION_KINDS)[number];
+
+/** The URL of a result's rendition (the full image's URL + `/thumb` or `/screen`). */
+export function renditionUrl(resultUrl: string, kind: RenditionKind): string {
+  return `${resultUrl}/${kind}`;
+}
+
 export const CONTENT_TYPES: Record<Format, string> = {
   jpeg: 'image/jpeg',
   png: 'image/png',
@@ -111,6 +123,9 @@ export interface MosaicSummary {
   height: number;
   contentType: string;
   resultUrl: string;
+  /** The card thumbnail and the mosaic page's screen rendition (each falls back to the full image until made). */
+  thumbUrl?: string;
+  screenUrl?: string;
   createdAt: string;
   partial: boolean;
   note: string | null;

@@ -306,4 +306,23 @@ export const MIGRATIONS: readonly Migration[] = [
         FROM archive_entries e WHERE e.username = archive_members.username);
     `,
   },
+  {
+    version: 11,
+    name: 'renditions: a thumbnail and a screen copy of each result',
+    sql: `
+      -- Made by the worker with the result (or later, for results older than this table, by a
+      -- make_renditions task the first request for one queues). Go with their result.
+      CREATE TABLE renditions (
+        id           TEXT NOT NULL REFERENCES results (id) ON DELETE CASCADE,
+        kind         TEXT NOT NULL CHECK (kind IN ('thumb','screen')),
+        image        BLOB NOT NULL,
+        content_type TEXT NOT NULL,
+        width        INTEGER NOT NULL,
+        height       INTEGER NOT NULL,
+        etag         TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        PRIMARY KEY (id, kind)
+      );
+    `,
+  },
 ];

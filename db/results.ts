@@ -3,9 +3,12 @@ import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Db } from './open.js';
 import { writeTx } from './open.js';
-import type { Film, MosaicListItem, MosaicParams, MosaicSummary, ReviewFigures } from '../common/task.js';
-import { periodLabel } from '../common/task.js';
+import type { Film, MosaicListItem, MosaicParams, MosaicSummary, RenditionKind, ReviewFigures } from '../common/task.js';
+import { periodLabel, renditionUrl } from '../common/task.js';
 import { iso } from './tasks.js';
+
+/** The queue action that makes an older result's renditions (worker/renditions.ts runs it). */
+export const MAKE_RENDITIONS = 'make_renditions';
 
 export interface NewResult {
   image: Buffer;
@@ -17,6 +20,16 @@ export interface NewResult {
   note: string | null;
   /** A year in review's figures (layout review). */
   review?: ReviewFigures | null;
+  /** The thumbnail and screen copies, stored with the result when the worker made them. */
+  renditions?: NewRendition[];
+}
+
+export interface NewRendition {
+  kind: RenditionKind;
+  image: Buffer;
+  contentType: string;
+  width: number;
+  height: number;
 }
 
 export interface StoredImage {
@@ -62,8 +75,14 @@ export function unpackFilms(stored: Buffer | string): Film[] {
   return rows.map(([title, year, rating, slug, watchedDate]) => ({ title, year, rating, slug, watchedDate }));
 }
 
+/** A strong ETag from the bytes. */
+function etagOf(image: Buffer): string {
+  return `"${createHash('sha256').update(image).digest('base64url').slice(0, 32)}"`;
+}
+
 function toListItem(r: ListRow): MosaicListItem {
   const params = JSON.parse(r.params) as MosaicParams;
+  const resultUrl = `/api/tasks/${r.id}/result`;
   return {
     taskId: r.id,
     username: r.username,
@@ -73,7 +92,9 @@ function toListItem(r: ListRow): MosaicListItem {
     width: r.width,
     height: r.height,
     contentType: r.content_type,
-    resultUrl: `/api/tasks/${r.id}/result`,
+    resultUrl,
+    thumbUrl: renditionUrl(resultUrl, 'thumb'),
+    screenUrl: renditionUrl(resultUrl, 'screen'),
     createdAt: iso(r.created_at),
     partial: r.partial === 1,
     note: r.note,
@@ -96,6 +117,16 @@ export function createResultStore(db: Db) {
       `SELECT result, content_type, etag FROM results WHERE id = ?`,
     ),
     etag: db.prepare<[string], { etag: string; content_type: string }>(`SELECT etag, content_type FROM results WHERE id = ?`),
+    insertRendition: db.prepare(`
+      INSERT OR REPLACE INTO renditions (id, kind, image, content_type, width, height, etag, created_at)
+      SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM results WHERE id = ?)`),
+    renditionEtag: db.prepare<[string, string], { etag: string; content_type: string }>(
+      `SELECT etag, content_type FROM renditions WHERE id = ? AND kind = ?`,
+    ),
+    rendition: db.prepare<[string, string], { image: Buffer; content_type: string; etag: string }>(
+      `SELECT image, content_type, etag FROM renditions WHERE id = ? AND kind = ?`,
+    ),
+    owner: db.prepare<[string], string>(`SELECT t.username FROM results r JOIN tasks t ON t.id = r.id WHERE r.id = ?`).pluck(),
     summary: db.prepare<[string], SummaryRow>(
       `SELECT ${LIST_COLUMNS}, r.films, r.review FROM results r JOIN tasks t ON t.id = r.id WHERE r.id = ?`,
     ),
@@ -107,14 +138,45 @@ export function createResultStore(db: Db) {
       ORDER BY r.created_at DESC LIMIT ?`),
     viewedAt: db.prepare<[string], { viewed_at: number }>(`SELECT viewed_at FROM results WHERE id = ?`),
     view: db.prepare<[number, string, number]>(`UPDATE results SET viewed_at = ? WHERE id = ? AND viewed_at < ?`),
+    // Renditions made after the result count toward its bytes (RESULTS_MB) from then on.
+    recount: db.prepare<[string, string]>(`
+      UPDATE results SET bytes = length(result) + length(films) + coalesce(length(review), 0)
+                                 + (SELECT coalesce(sum(length(image)), 0) FROM renditions WHERE id = ?)
+      WHERE id = ?`),
   };
+  function insertRendition(taskId: string, x: NewRendition, now: number): void {
+    s.insertRendition.run(taskId, x.kind, x.image, x.contentType, x.width, x.height, etagOf(x.image), now, taskId);
+  }
   return {
     /** Inserts a result row; call inside the task store's `complete` so both commit together. */
     insert(taskId: string, r: NewResult, now: number): void {
-      const etag = `"${createHash('sha256').update(r.image).digest('base64url').slice(0, 32)}"`;
       const films = packFilms(r.films);
       const review = r.review ? JSON.stringify(r.review) : null;
-      s.insert.run(taskId, r.image, r.contentType, r.width, r.height, films, r.films.length, r.partial ? 1 : 0, r.note, review, etag, now, now, r.image.length + films.length + (review?.length ?? 0));
+      // A result's bytes for RESULTS_MB: the image, its film list, its figures and its renditions.
+      const renditions = (r.renditions ?? []).reduce((n, x) => n + x.image.length, 0);
+      const bytes = r.image.length + films.length + (review?.length ?? 0) + renditions;
+      s.insert.run(taskId, r.image, r.contentType, r.width, r.height, films, r.films.length, r.partial ? 1 : 0, r.note, review, etagOf(r.image), now, now, bytes);
+      for (const x of r.renditions ?? []) insertRendition(taskId, x, now);
+    },
+    /** Stores renditions made later (an older result's); nothing when the result has gone meanwhile. */
+    insertRenditions(taskId: string, list: readonly NewRendition[], now: number): void {
+      writeTx(db, () => {
+        for (const x of list) insertRendition(taskId, x, now);
+        s.recount.run(taskId, taskId);
+      });
+    },
+    /** A rendition's ETag alone (a 304 never reads the bytes); undefined until it is made. */
+    renditionEtag(taskId: string, kind: RenditionKind): { etag: string; contentType: string } | undefined {
+      const r = s.renditionEtag.get(taskId, kind);
+      return r ? { etag: r.etag, contentType: r.content_type } : undefined;
+    },
+    rendition(taskId: string, kind: RenditionKind): StoredImage | undefined {
+      const r = s.rendition.get(taskId, kind);
+      return r ? { image: r.image, contentType: r.content_type, etag: r.etag } : undefined;
+    },
+    /** The member a result belongs to (the owner of a task that makes its renditions). */
+    owner(taskId: string): string | undefined {
+      return s.owner.get(taskId);
     },
     image(taskId: string): StoredImage | undefined {
       const r = s.image.get(taskId);
@@ -161,9 +223,10 @@ export function createResultStore(db: Db) {
 export function pruneResults(db: Db, notViewedSince: number, batch = 100): number {
   const del = db.prepare(`
     DELETE FROM tasks WHERE id IN (SELECT id FROM results WHERE viewed_at < ? LIMIT ?)`);
+  // make_renditions tasks keep no result of their own: they go once finished, like failed ones.
   const delFinished = db.prepare(`
     DELETE FROM tasks WHERE id IN (
-      SELECT id FROM tasks WHERE status IN ('ERROR','CANCELLED') AND finished_at < ? LIMIT ?)`);
+      SELECT id FROM tasks WHERE (status IN ('ERROR','CANCELLED') OR action = '${MAKE_RENDITIONS}') AND finished_at < ? LIMIT ?)`);
   let total = 0;
   for (const stmt of [del, delFinished]) {
     for (;;) {

@@ -13,10 +13,12 @@ import type { ImportStore } from '../db/imports.js';
 import type { HostPolicy } from './hosts.js';
 import type { RetryBusy } from './busy.js';
 import { requestLog } from './middleware/requestLog.js';
+import { compression } from './middleware/compression.js';
 import { securityHeaders, hostGuard, originGuard } from './middleware/security.js';
 import { errorHandler, HttpError } from './middleware/errors.js';
 import { createRateLimiter, rateLimit } from './middleware/rateLimit.js';
-import { staticClient, spaFallback, notFoundText } from './middleware/client.js';
+import { staticClient, spaFallback } from './middleware/client.js';
+import { notFoundPage } from './notFound.js';
 import { taskRoutes } from './routes/tasks.js';
 import { mosaicRoutes } from './routes/mosaics.js';
 import { healthRoutes } from './routes/health.js';
@@ -26,8 +28,8 @@ import type { ArchiveStore } from '../db/archive.js';
 
 /** What the HTTP app needs; each route narrows it further. */
 export interface AppDeps {
-  tasks: Pick<TaskStore, 'enqueue' | 'get' | 'withdraw' | 'queuePosition' | 'counts'>;
-  results: Pick<ResultStore, 'etag' | 'image' | 'summary' | 'listByUser' | 'listRecent' | 'markViewed'>;
+  tasks: Pick<TaskStore, 'enqueue' | 'enqueueKeyed' | 'get' | 'withdraw' | 'queuePosition' | 'counts'>;
+  results: Pick<ResultStore, 'etag' | 'image' | 'summary' | 'listByUser' | 'listRecent' | 'markViewed' | 'renditionEtag' | 'rendition' | 'owner'>;
   workers: Pick<WorkerStore, 'live'>;
   /** Members' Letterboxd exports: the upload route replaces them; an import makes older results stale. */
   imports: Pick<ImportStore, 'replace' | 'importedAt'>;
@@ -75,6 +77,7 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(requestLog(deps.log));           // one line per request, whatever happens below
   app.use(securityHeaders(deps.hosts, deps.hsts)); // CSP & co. on every response, set on the way out
+  app.use(compression());                  // brotli/gzip for text answers as the client accepts; never images
   app.use(errorHandler(deps.log));         // AppError → {"error": {code, message}}; others → 500 INTERNAL
   app.use(hostGuard(deps.hosts));          // DNS-rebinding guard: 421 unless Host is one of ours
   app.use(originGuard);                    // another site's POST/DELETE: 403 before any limiter
@@ -88,7 +91,7 @@ export function createApp(deps: AppDeps): Koa {
   });
   if (deps.clientDir) app.use(staticClient(deps.clientDir)); // files of dist/client, nothing else
   app.use(spaFallback(deps.clientDir));    // index.html for the client's page routes
-  app.use(notFoundText);                   // everything else: 404
+  app.use(notFoundPage);                   // everything else: the 404 page
   return app;
 }
 

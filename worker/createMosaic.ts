@@ -10,6 +10,7 @@ import { periodLabel, normalizeRequest } from '../common/task.js';
 import type { Action, ActionHelpers } from './loop.js';
 import type { CollectResult, CollectedFilm, Progress } from './sources/types.js';
 import type { PosterResult } from './posters.js';
+import type { NewRendition } from '../db/results.js';
 import { BLOCKED_ADVICE } from './sources/types.js';
 import { reviewFigures } from './review.js';
 
@@ -22,6 +23,8 @@ export interface MosaicParts {
   collect(username: string, params: MosaicParams, ctx: { progress: Progress; signal: AbortSignal }): Promise<CollectResult>;
   fetchPosters(films: readonly CollectedFilm[], tileWidth: number, ctx: { progress: Progress; signal: AbortSignal }): Promise<PosterResult>;
   compose(request: ComposeRequest): Promise<ComposedMosaic>;
+  /** The thumbnail and screen copies of the finished image, stored with it. */
+  renditions(image: Buffer): Promise<NewRendition[]>;
   /** The tile width the mosaic will really be drawn at (smaller than TILE_WIDTH for big sets). */
   plannedTileWidth(request: Omit<ComposeRequest, 'tiles' | 'signal'>): number;
   tileWidth: number;
@@ -96,8 +99,10 @@ export function createMosaicAction(parts: MosaicParts): Action {
     const mosaic = await parts.compose({ ...request, tiles: posters.tiles, signal });
 
     progress('saving', null, null, 'Saving mosaic');
+    const renditions = await parts.renditions(mosaic.image);
     if (parts.completed) helpers.onComplete(() => parts.completed!(task.username));
     return {
+      renditions,
       image: mosaic.image,
       contentType: mosaic.contentType,
       width: mosaic.width,

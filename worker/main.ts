@@ -26,6 +26,9 @@ import { collectFilms } from './sources/collect.js';
 import { createPosterCache, fetchPosters } from './posters.js';
 import { composeMosaic, configureSharp, warmUpText } from './compose/compose.js';
 import { createMosaicAction } from './createMosaic.js';
+import { makeRenditionsAction } from './makeRenditions.js';
+import { makeRenditions } from './compose/renditions.js';
+import { MAKE_RENDITIONS } from '../db/results.js';
 import { plannedTileSize } from './compose/layout.js';
 import { createArchiveStore, pruneBackgroundTasks } from '../db/archive.js';
 import { readFeed } from './sources/rss.js';
@@ -53,6 +56,7 @@ export const createProductionActions: ActionsFactory = ({ config, db, log }) => 
   const tmdb = tmdbConfig ? createTmdb({ http, store: createTmdbStore(db), clock: systemClock, log }) : null;
   if (tmdbConfig) log.info('TMDB is a poster source', { api: tmdbConfig.apiUrl, images: tmdbConfig.imageUrl });
   const imports = createImportStore(db);
+  const results = createResultStore(db);
   const posterUrls = createPosterStore(db);
   const archiveStore = createArchiveStore(db);
   const queue = createTaskStore(db);
@@ -76,6 +80,7 @@ export const createProductionActions: ActionsFactory = ({ config, db, log }) => 
       fetchPosters: (films, tileWidth, ctx) =>
         fetchPosters({ http, cache, tmdbImageUrl: tmdbConfig?.imageUrl ?? null, ...ctx }, films, tileWidth),
       compose: (request) => composeMosaic(request),
+      renditions: makeRenditions,
       plannedTileWidth: (request) => plannedTileSize(request).width,
       // A completed mosaic follows its member: their feed is polled from now on (FEED_POLL_HOURS).
       completed: pollMs > 0
@@ -92,6 +97,11 @@ export const createProductionActions: ActionsFactory = ({ config, db, log }) => 
       clock: systemClock,
       intervalMs: pollMs,
       maxMembers: config.followMax,
+    }),
+    [MAKE_RENDITIONS]: makeRenditionsAction({
+      image: (id) => results.image(id)?.image,
+      render: makeRenditions,
+      store: (id, list) => results.insertRenditions(id, list, systemClock.now()),
     }),
   };
 };

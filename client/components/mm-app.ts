@@ -16,6 +16,15 @@ export interface RoutedPage {
   updateComplete: Promise<unknown>;
   /** Where focus goes after navigating to the page, when not its h1 (e.g. an error banner). */
   focusTarget(): Promise<HTMLElement | null> | HTMLElement | null;
+  /** Resolves once the page has its content (loaded, or known to be missing). */
+  settled(): Promise<unknown>;
+}
+
+/** The focused element, looking inside shadow roots. */
+function deepActiveElement(): Element | null {
+  let el = document.activeElement;
+  while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
+  return el;
 }
 
 /** The shell: header, banners, and the page for the current route. */
@@ -92,6 +101,8 @@ export class MmApp extends LitElement {
   @state() private location: Location | null = null;
   #unsubscribe?: () => void;
   #navigated = false;
+  /** Counts navigations, so a page that settles late never moves focus after the next one. */
+  #navigations = 0;
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -120,12 +131,27 @@ export class MmApp extends LitElement {
 
   protected override async updated(changed: PropertyValues): Promise<void> {
     if (!changed.has('location') || !this.#navigated) return;
-    // After an in-app navigation, move focus to the new page's heading so screen readers announce it
-    // and keyboard users start at the top of the new content (a full load starts there anyway).
+    // After an in-app navigation, focus goes to the new page's heading (or its focusTarget) so screen
+    // readers announce it and keyboard users start at the top of the new content (a full load starts
+    // there anyway): at once, and again once the page has settled, in case its content arrived since
+    // (a banner to focus, an element replaced) and focus was left nowhere. Pages keep one heading
+    // element from loading to loaded, so the second move is usually nothing to do.
+    const navigation = ++this.#navigations;
     const page = this.renderRoot.querySelector('main > *') as (HTMLElement & Partial<RoutedPage>) | null;
     await page?.updateComplete;
-    const target = (await page?.focusTarget?.()) ?? page?.shadowRoot?.querySelector<HTMLElement>('h1');
-    (target ?? this.renderRoot.querySelector<HTMLElement>('main'))?.focus();
+    const target = await this.#focusPage(page);
+    await page?.settled?.();
+    await page?.updateComplete;
+    if (navigation !== this.#navigations || !page?.isConnected) return;
+    const active = deepActiveElement();
+    const moved = active !== null && active !== document.body && active !== target && active !== this;
+    if (!moved || !active.isConnected) await this.#focusPage(page);
+  }
+
+  async #focusPage(page: (HTMLElement & Partial<RoutedPage>) | null): Promise<HTMLElement | null> {
+    const target = (await page?.focusTarget?.()) ?? page?.shadowRoot?.querySelector<HTMLElement>('h1') ?? this.renderRoot.querySelector<HTMLElement>('main');
+    target?.focus();
+    return target;
   }
 
   override render() {

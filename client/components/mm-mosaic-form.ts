@@ -122,6 +122,8 @@ export class MmMosaicForm extends LitElement {
         cursor: pointer;
       }
       input[type='radio'] {
+        /* Never squeezed by a long label beside it (the Classic card's). */
+        flex: none;
         width: 1.25em;
         height: 1.25em;
         min-height: 0;

@@ -2,7 +2,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import type { MosaicListItem } from '../../common/task.js';
-import { listImageUrl } from '../api.js';
+import { listImageUrl, mosaicImages } from '../api.js';
 import { formatDate, mosaicTitle } from '../format.js';
 import { paths } from '../router.js';
 import { base } from '../styles/shared.js';
@@ -67,8 +67,9 @@ export class MmMosaicList extends LitElement {
   /** Shown when the list is empty. */
   @property() empty = 'Nothing here yet.';
   /**
-   * Mosaics this device keeps: their thumbnails use the plain result URL, which the service worker
-   * serves from the offline cache; the rest load with `?via=list` and stay out of it.
+   * Mosaics this device keeps: their thumbnails (a 320 × 240 copy the worker made, never the whole
+   * mosaic) use the plain URL, which the service worker keeps offline; the rest load with `?via=list`
+   * and stay out of it. All load lazily: the cards sit below the form or the mosaic.
    */
   @property({ attribute: false }) savedIds: ReadonlySet<string> = new Set();
 
@@ -82,12 +83,12 @@ export class MmMosaicList extends LitElement {
           <a href=${paths.user(m.username, m.taskId)}>
             <img
               class="thumb"
-              src=${this.savedIds.has(m.taskId) ? m.resultUrl : listImageUrl(m.resultUrl)}
+              src=${this.savedIds.has(m.taskId) ? mosaicImages(m).thumb : listImageUrl(mosaicImages(m).thumb)}
               alt=""
               loading="lazy"
               decoding="async"
-              width=${m.width}
-              height=${m.height}
+              width="320"
+              height="240"
             />
             <span class="meta">
               <span class="title">${mosaicTitle(m)}</span>

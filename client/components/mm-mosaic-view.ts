@@ -2,12 +2,15 @@ import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { classMap } from 'lit/directives/class-map.js';
 import type { MosaicSummary } from '../../common/task.js';
+import { mosaicImages } from '../api.js';
 import { mosaicAlt } from '../format.js';
 import { base, controls } from '../styles/shared.js';
 
 /**
- * The mosaic image: fits the screen by default; "Zoom" (or a double-click) shows it at full size in a
- * scrollable frame, which on a phone pans with a finger. Pinch-zoom is never disabled.
+ * The mosaic image: fits the screen by default, from the screen copy (≤ 1280 px, ≤ 400 KB); "Zoom"
+ * (or a double-click) loads the full image in a scrollable frame, which on a phone pans with a
+ * finger. Pinch-zoom is never disabled. The alt text says what the image is in one sentence; the film
+ * list (`description`, an element of the page) is its accessible description.
  */
 @customElement('mm-mosaic-view')
 export class MmMosaicView extends LitElement {
@@ -72,32 +75,38 @@ export class MmMosaicView extends LitElement {
   ];
 
   @property({ attribute: false }) mosaic: MosaicSummary | null = null;
+  /** The element listing the films, the image's accessible description (ARIA element reflection). */
+  @property({ attribute: false }) description: Element | null = null;
   @state() private zoomed = false;
   @state() private failed = false;
+  /** The full image could not be loaded (offline, say): the fitted copy stays, with a word why. */
+  @state() private zoomFailed = false;
 
   override willUpdate(changed: Map<PropertyKey, unknown>): void {
     if (changed.has('mosaic')) {
       this.zoomed = false;
       this.failed = false;
+      this.zoomFailed = false;
     }
   }
 
   override render() {
     const m = this.mosaic;
     if (!m) return nothing;
+    const images = mosaicImages(m);
     return html`
       <div class=${classMap({ frame: true, zoomed: this.zoomed })} tabindex=${this.zoomed ? '0' : nothing} role=${this.zoomed ? 'region' : nothing} aria-label=${this.zoomed ? 'Mosaic at full size, scrollable' : nothing}>
         ${this.failed
           ? html`<p class="failed">The image could not be loaded${navigator.onLine ? '' : ' while offline'}. The film list below is still here.</p>`
           : html`<img
-              src=${m.resultUrl}
+              src=${this.zoomed ? images.full : images.screen}
               alt=${mosaicAlt(m)}
               width=${m.width}
               height=${m.height}
+              fetchpriority="high"
               decoding="async"
               @dblclick=${this.#toggle}
-              @load=${this.#loaded}
-              @error=${() => (this.failed = true)}
+              @error=${this.#error}
             />`}
       </div>
       <div class="bar">
@@ -106,16 +115,28 @@ export class MmMosaicView extends LitElement {
           ${this.zoomed ? 'Fit to screen' : 'Zoom to full size'}
         </button>
       </div>
+      <div role="status" class="muted">${this.zoomFailed ? `The full-size image could not be loaded${navigator.onLine ? '' : ' while offline'}.` : ''}
+      </div>
     `;
   }
 
-  /** Tells the page the image is here (and, through the service worker, cached). */
-  #loaded(): void {
-    this.dispatchEvent(new CustomEvent('mm-image-load', { detail: this.mosaic, bubbles: true, composed: true }));
+  protected override updated(): void {
+    // An id reference cannot cross into the page's shadow root; element reflection can (to an
+    // element of an enclosing tree).
+    const img = this.renderRoot.querySelector('img') as (HTMLImageElement & { ariaDescribedByElements?: Element[] | null }) | null;
+    if (img && 'ariaDescribedByElements' in img) img.ariaDescribedByElements = this.description ? [this.description] : null;
   }
 
   #toggle(): void {
     this.zoomed = !this.zoomed;
+    this.zoomFailed = false;
+  }
+
+  #error(): void {
+    if (this.zoomed) {
+      this.zoomed = false;
+      this.zoomFailed = true;
+    } else this.failed = true;
   }
 }
 

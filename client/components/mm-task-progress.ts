@@ -20,10 +20,19 @@ export function progressText(p: Task['progress']): string | null {
   return `${Math.min(p.done, p.total)} of ${p.total}`;
 }
 
+/** What the live region says for a task: its stage, or how it ended. Never counts. */
+export function announcement(t: Pick<Task, 'status' | 'stage'>): string {
+  if (t.status === 'COMPLETE') return 'Done: the mosaic is ready.';
+  if (t.status === 'ERROR') return 'The mosaic could not be made.';
+  if (t.status === 'CANCELLED') return 'Cancelled.';
+  return STAGE_LABELS[t.stage];
+}
+
 /**
  * A task's progress: the stages as steps, a real progress bar with counts, the progress message,
- * queue position and elapsed time. The stage and message sit in a polite live region; the counts do
- * not, so a screen reader is not read every poster.
+ * queue position and elapsed time. Only a visually hidden live region speaks, and only when the stage
+ * changes or the task ends, each once; the counts stay in the progress bar (its value is its
+ * aria-valuenow), so a screen reader is not read every poster.
  */
 @customElement('mm-task-progress')
 export class MmTaskProgress extends LitElement {
@@ -97,6 +106,7 @@ export class MmTaskProgress extends LitElement {
     const current = STAGES.indexOf(t.stage);
     const counts = progressText(t.progress);
     const queued = t.status === 'QUEUED';
+    const label = STAGE_LABELS[t.stage];
     return html`
       <ol aria-label="Stages">
         ${STAGES.filter((s) => s !== 'done').map((s, i) => {
@@ -106,10 +116,9 @@ export class MmTaskProgress extends LitElement {
           </li>`;
         })}
       </ol>
-      <div aria-live="polite" aria-atomic="true">
-        <p class="stage">${STAGE_LABELS[t.stage]}${queued && t.queuePosition ? html` · number ${t.queuePosition} in line` : nothing}</p>
-        <p class="message">${t.progressMsg}</p>
-      </div>
+      <p class="visually-hidden" role="status">${announcement(t)}</p>
+      <p class="stage">${label}${queued && t.queuePosition ? html` · number ${t.queuePosition} in line` : nothing}</p>
+      <p class="message">${t.progressMsg === label ? '' : t.progressMsg}</p>
       ${t.progress && t.progress.total > 0
         ? html`<progress max=${t.progress.total} .value=${Math.min(t.progress.done, t.progress.total)} aria-label="Progress" aria-valuetext=${counts ?? ''}></progress>`
         : html`<progress aria-label="Progress"></progress>`}

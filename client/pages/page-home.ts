@@ -86,6 +86,9 @@ export class PageHome extends LitElement {
   /** The username as typed in the form, so the export upload starts from it. */
   @state() private formUsername = '';
 
+  /** The failed task's look-up (what the banner explains), for `settled`. */
+  #lookup: Promise<void> = Promise.resolve();
+
   #onHashChange = () => {
     if (location.hash === EXPORT_HASH) this.#showExport();
   };
@@ -114,7 +117,7 @@ export class PageHome extends LitElement {
       const id = this.failedTaskId;
       this.failedTask = id ? failedTaskFrom(this.historyState, id) : null;
       this.failedLookup = null;
-      if (id) void this.#lookUpFailed(id);
+      this.#lookup = id ? this.#lookUpFailed(id) : Promise.resolve();
     }
     if (changed.has('failedTaskId') || changed.has('prefillUser') || changed.has('services')) {
       const t = this.failedTask;
@@ -198,6 +201,12 @@ export class PageHome extends LitElement {
         <p class="muted">This product uses the TMDB API but is not endorsed or certified by TMDB.</p>
       </section>
     `;
+  }
+
+  /** For mm-app: resolves once the banner of a failed task (if any) is on the page. */
+  async settled(): Promise<void> {
+    await this.#lookup.catch(() => {});
+    await this.updateComplete;
   }
 
   /** After a failed task sends the person here, focus lands on the explanation (on /#export: the upload). */

@@ -51,6 +51,7 @@ export class PageTask extends LitElement {
   @state() private nowMs = Date.now();
   #tasks?: TaskController;
   #tick: ReturnType<typeof setInterval> | null = null;
+  #waiters: (() => void)[] = [];
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (!this.services || !this.taskId) return;
@@ -113,20 +114,39 @@ export class PageTask extends LitElement {
     }
   }
 
+  /** For mm-app: resolves once the task (or why it cannot be shown) is on the page. */
+  async settled(): Promise<void> {
+    while (this.#tasks && !this.#tasks.task && !this.#tasks.error) {
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+    await this.updateComplete;
+  }
+
+  protected override updated(): void {
+    if (this.#tasks?.task || this.#tasks?.error) for (const resolve of this.#waiters.splice(0)) resolve();
+  }
+
   override render() {
     const c = this.#tasks;
     const t = c?.task ?? null;
-    if (c?.error) {
-      const gone = c.error.code === 'TASK_NOT_FOUND';
-      return html`<h1 tabindex="-1">${gone ? 'No such mosaic request' : 'Could not load this mosaic request'}</h1>
-        <p>${gone ? 'It may have been cleaned up, or the link is wrong.' : c.error.message}</p>
-        <p><a class="button primary" href="/">Make a mosaic</a></p>`;
-    }
+    const gone = c?.error?.code === 'TASK_NOT_FOUND';
+    // One template whatever the state, so the h1 is the same element throughout and keeps its focus.
+    const heading = c?.error
+      ? gone ? 'No such mosaic request' : 'Could not load this mosaic request'
+      : t ? `Making ${mosaicTitle(t)}` : 'Making your mosaic';
+    return html`<h1 tabindex="-1">${heading}</h1>${c?.error ? this.#problem(c.error, gone) : this.#progress(c, t)}`;
+  }
+
+  #problem(error: ApiError, gone: boolean) {
+    return html`<p>${gone ? 'It may have been cleaned up, or the link is wrong.' : error.message}</p>
+      <p><a class="button primary" href="/">Make a mosaic</a></p>`;
+  }
+
+  #progress(c: TaskController | undefined, t: Task | null) {
     const elapsed = t ? Math.max(0, this.nowMs - Date.parse(t.createdAt)) : 0;
     const running = t !== null && !isFinished(t.status);
     const cancelRequested = this.cancelling && running;
     return html`
-      <h1 tabindex="-1">${t ? html`Making ${mosaicTitle(t)}` : 'Making your mosaic'}</h1>
       <div class="card">
         ${t ? html`<mm-task-progress .task=${t} .elapsedMs=${elapsed}></mm-task-progress>` : html`<p role="status">Loading…</p>`}
       </div>

@@ -1,7 +1,8 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
+import { createRef, ref } from 'lit/directives/ref.js';
 import type { MosaicListItem, MosaicSummary } from '../../common/task.js';
-import { ApiError } from '../api.js';
+import { ApiError, mosaicImages } from '../api.js';
 import { filmListText, formatDate, layoutName, mosaicFileName, mosaicTitle } from '../format.js';
 import { mergeMosaics } from '../retention.js';
 import { paths } from '../router.js';
@@ -69,8 +70,12 @@ export class PageUser extends LitElement {
   /** What the server keeps of this member's diary (null offline or before it answers). */
   @state() private member: Member | null = null;
   @state() private stopping = false;
-  /** The image as a File for the Web Share API, once read (for the mosaic shown). */
-  #shareFile: { taskId: string; file: File } | null = null;
+  /** The full image as a File for the Web Share API, being read or read (for the mosaic shown). */
+  #shareFile: { taskId: string; file: Promise<File | null> } | null = null;
+  #filmList = createRef<HTMLElement>();
+  /** The current load's first answer (this device's copy and the server's, or the failure). */
+  #settled: Promise<void> = Promise.resolve();
+  #settle: () => void = () => {};
   #loadToken = 0;
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -83,6 +88,8 @@ export class PageUser extends LitElement {
   async #load(username: string, taskId: string | null): Promise<void> {
     const token = ++this.#loadToken;
     const stale = () => token !== this.#loadToken;
+    this.#settle(); // an earlier load's waiters need not wait for this one
+    this.#settled = new Promise((resolve) => (this.#settle = resolve));
     const { api, store, router } = this.services!;
     this.loading = true;
     this.problem = null;
@@ -90,6 +97,9 @@ export class PageUser extends LitElement {
     if (this.mosaic && (taskId ? this.mosaic.taskId !== taskId : this.mosaic.username !== username)) this.#show(null, null);
     if (this.member?.username !== username) this.member = null;
 
+    // The screen copy's URL follows from the id: start it now, beside the mosaic's JSON, instead of one
+    // round trip later (the <img> then takes it from the memory cache). Its paint is the page's LCP.
+    if (taskId) this.#preloadScreen(taskId);
     // This device's copy first: instant, and all there is offline.
     const localList = await store.listByUser(username);
     const local = taskId ? await store.get(taskId) : (localList[0] ?? null);
@@ -138,7 +148,10 @@ export class PageUser extends LitElement {
               : { title: 'Could not load this mosaic', text: err.message };
       }
     } finally {
-      if (!stale()) this.loading = false;
+      if (!stale()) {
+        this.loading = false;
+        this.#settle();
+      }
     }
 
     // The member's other mosaics: the server's list plus this device's copies of pruned ones.
@@ -167,6 +180,18 @@ export class PageUser extends LitElement {
     return html`<mm-member-history .member=${this.member} ?busy=${this.stopping} @mm-stop-following=${this.#stopFollowing}></mm-member-history>`;
   }
 
+  #preloadScreen(taskId: string): void {
+    // A loading image is kept alive by the browser until it has loaded; nothing needs to hold it.
+    const img = new Image();
+    img.fetchPriority = 'high';
+    img.src = mosaicImages({ resultUrl: `/api/tasks/${encodeURIComponent(taskId)}/result` }).screen;
+  }
+
+  /** For mm-app: resolves once the mosaic (or why there is none) is on the page. */
+  settled(): Promise<void> {
+    return this.#settled;
+  }
+
   #show(m: MosaicSummary | null, source: Source | null): void {
     if (m?.taskId !== this.#shareFile?.taskId) this.#shareFile = null;
     this.mosaic = m;
@@ -174,20 +199,26 @@ export class PageUser extends LitElement {
   }
 
   /**
-   * Reads the image for sharing ahead of the click: `navigator.share` needs the click's user
-   * activation, which a download started inside the click handler could outlast. Runs once the
-   * <img> has loaded, so the bytes come from the cache instead of a second download.
+   * Reads the full image for sharing once the person shows they may share (pointer over or down on
+   * Share, or focus on it): `navigator.share` needs the click's user activation, which a download
+   * started inside the click could outlast, and the page itself shows only the screen copy, so the full
+   * image is never fetched for nothing.
    */
-  async #prepareShare(m: MosaicSummary): Promise<void> {
-    if (typeof navigator.canShare !== 'function' || this.#shareFile?.taskId === m.taskId) return;
+  #shareIntent(): void {
+    const m = this.mosaic;
+    if (m && typeof navigator.canShare === 'function' && this.#shareFile?.taskId !== m.taskId) {
+      this.#shareFile = { taskId: m.taskId, file: this.#readShareFile(m) };
+    }
+  }
+
+  async #readShareFile(m: MosaicSummary): Promise<File | null> {
     try {
       const res = await fetch(m.resultUrl);
-      if (!res.ok) return;
-      const blob = await res.blob();
-      const file = new File([blob], mosaicFileName(m), { type: m.contentType });
-      if (this.mosaic?.taskId === m.taskId && navigator.canShare({ files: [file] })) this.#shareFile = { taskId: m.taskId, file };
+      if (!res.ok) return null;
+      const file = new File([await res.blob()], mosaicFileName(m), { type: m.contentType });
+      return navigator.canShare({ files: [file] }) ? file : null;
     } catch {
-      // Sharing falls back to the link.
+      return null; // sharing falls back to the link
     }
   }
 
@@ -197,8 +228,9 @@ export class PageUser extends LitElement {
     const title = mosaicTitle(m);
     const url = new URL(paths.user(m.username, m.taskId), location.origin).href;
     try {
-      if (this.#shareFile?.taskId === m.taskId) {
-        await navigator.share({ files: [this.#shareFile.file], title, text: title });
+      const file = this.#shareFile?.taskId === m.taskId ? await this.#shareFile.file : null;
+      if (file) {
+        await navigator.share({ files: [file], title, text: title });
       } else if (typeof navigator.share === 'function') {
         await navigator.share({ title, text: filmListText(m), url });
       } else {
@@ -207,42 +239,55 @@ export class PageUser extends LitElement {
       }
     } catch (err) {
       if (err instanceof DOMException && err.name === 'AbortError') return;
+      if (err instanceof DOMException && err.name === 'NotAllowedError' && this.#shareFile) {
+        // The image took longer to arrive than the click's permission lasts; it is here now.
+        this.shareStatus = 'The image is ready: press Share again.';
+        return;
+      }
       this.shareStatus = 'Sharing is not available here; use Download instead.';
     }
   }
 
   override render() {
     const m = this.mosaic;
-    if (!m) {
-      return html`<h1 tabindex="-1">${this.problem ? this.problem.title : `${this.username}`}</h1>
-        ${this.problem
-          ? html`<p>${this.problem.text}</p>
-              <p><a class="button primary" href=${paths.home({ user: this.username })}>Make a mosaic of ${this.username}</a></p>`
-          : html`<p role="status">${this.loading ? 'Loading…' : ''}</p>`}
-        ${this.#history()} ${this.#othersSection(null)}`;
-    }
+    // One template whatever the state, so the h1 is the same element from "loading" to "loaded" and
+    // keeps the focus mm-app gave it.
+    const title = m ? mosaicTitle(m) : this.problem ? this.problem.title : this.username;
     const canShare = typeof navigator.share === 'function' || (window.isSecureContext && !!navigator.clipboard);
     return html`
       <header>
-        <h1 tabindex="-1">${mosaicTitle(m)}</h1>
-        <p class="muted">${m.filmCount} film${m.filmCount === 1 ? '' : 's'} · made ${formatDate(m.createdAt)} · ${layoutName(m.params)}</p>
+        <h1 tabindex="-1">${title}</h1>
+        ${m ? html`<p class="muted">${m.filmCount} film${m.filmCount === 1 ? '' : 's'} · made ${formatDate(m.createdAt)} · ${layoutName(m.params)}</p>` : nothing}
       </header>
-      ${this.source === 'device' && !this.loading
-        ? html`<p class="notice" role="status">Showing this device’s saved copy; the server could not be reached or no longer has it.</p>`
-        : nothing}
-      ${m.partial ? html`<p class="notice">${m.note ?? 'This mosaic is partial: not every film of the period could be read.'}</p>` : nothing}
-      <mm-mosaic-view .mosaic=${m} @mm-image-load=${(e: CustomEvent<MosaicSummary>) => void this.#prepareShare(e.detail)}></mm-mosaic-view>
-      <div class="actions">
-        <a class="button primary" href=${m.resultUrl} download=${mosaicFileName(m)}>Download</a>
-        ${canShare ? html`<button type="button" @click=${this.#share}>Share</button>` : nothing}
-        <a class="button" href=${paths.home({ user: m.username })}>Make another</a>
-        <span class="muted" role="status">${this.shareStatus}</span>
-      </div>
-      ${m.review ? html`<mm-review-figures .mosaic=${m}></mm-review-figures>` : nothing}
-      <mm-film-list .mosaic=${m}></mm-film-list>
+      ${m
+        ? html`${this.source === 'device' && !this.loading
+              ? html`<p class="notice" role="status">Showing this device’s saved copy; the server could not be reached or no longer has it.</p>`
+              : nothing}
+            ${m.partial ? html`<p class="notice">${m.note ?? 'This mosaic is partial: not every film of the period could be read.'}</p>` : nothing}
+            <mm-mosaic-view .mosaic=${m}></mm-mosaic-view>
+            <div class="actions">
+              <a class="button primary" href=${m.resultUrl} download=${mosaicFileName(m)}>Download</a>
+              ${canShare
+                ? html`<button type="button" @click=${this.#share} @pointerenter=${this.#shareIntent} @pointerdown=${this.#shareIntent} @focus=${this.#shareIntent}>Share</button>`
+                : nothing}
+              <a class="button" href=${paths.home({ user: m.username })}>Make another</a>
+              <span class="muted" role="status">${this.shareStatus}</span>
+            </div>`
+        : this.problem
+          ? html`<p>${this.problem.text}</p>
+              <p><a class="button primary" href=${paths.home({ user: this.username })}>Make a mosaic of ${this.username}</a></p>`
+          : html`<p role="status">${this.loading ? 'Loading…' : ''}</p>`}
+      ${m?.review ? html`<mm-review-figures .mosaic=${m}></mm-review-figures>` : nothing}
+      <mm-film-list ${ref(this.#filmList)} .mosaic=${m}></mm-film-list>
       ${this.#history()}
-      ${this.#othersSection(m.taskId)}
+      ${this.#othersSection(m?.taskId ?? null)}
     `;
+  }
+
+  protected override updated(): void {
+    // The film list exists from the first render; hand it to the image as its description once known.
+    const view = this.renderRoot.querySelector('mm-mosaic-view');
+    if (view && view.description !== this.#filmList.value) view.description = this.#filmList.value ?? null;
   }
 
   #othersSection(currentId: string | null) {

@@ -2,7 +2,7 @@
  * The built client (dist/client) and the single-page fallback. koa-static serves files from that
  * folder only: no dotfiles, no directory indexes, and no file whose real path (symlinks resolved)
  * leaves the folder, since koa-send follows symlinks. Page routes (the client's own `matchRoute`)
- * get index.html; anything else that reaches the end, including a missing asset, is a plain 404.
+ * get index.html; anything else goes on to the 404 page (server/notFound.ts).
  */
 import { realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -10,6 +10,7 @@ import { basename, join, sep } from 'node:path';
 import type { Middleware } from 'koa';
 import serve from 'koa-static';
 import { matchRoute } from '../../client/router.js';
+import { renditionUrl } from '../../common/task.js';
 
 /**
  * Source maps are not served: they are for whoever debugs the build, who has the sources, and a map
@@ -66,7 +67,8 @@ export function staticClient(clientDir: string): Middleware {
  */
 export function spaFallback(clientDir: string | null): Middleware {
   return async function pages(ctx, next) {
-    if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || matchRoute(ctx.path).name === 'not-found') return next();
+    const route = matchRoute(ctx.path);
+    if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || route.name === 'not-found') return next();
     const index = clientDir ? join(clientDir, 'index.html') : null;
     const html = index && inside(clientDir!, index) ? await readFile(index).catch(() => null) : null;
     if (!html) {
@@ -78,13 +80,11 @@ export function spaFallback(clientDir: string | null): Middleware {
     }
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Cache-Control', 'no-cache');
+    // A mosaic's page: its screen copy (the page's largest paint) starts downloading with the script
+    // instead of after it has run and fetched the mosaic's JSON, two round trips later.
+    if (route.name === 'user' && route.taskId) {
+      ctx.set('Link', `<${renditionUrl(`/api/tasks/${route.taskId}/result`, 'screen')}>; rel=preload; as=image; fetchpriority=high`);
+    }
     ctx.body = html;
   };
 }
-
-/** The end of the line: nothing answered. */
-export const notFoundText: Middleware = async (ctx) => {
-  ctx.status = 404;
-  ctx.type = 'text/plain; charset=utf-8';
-  ctx.body = 'Not found\n';
-};

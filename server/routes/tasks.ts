@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import type Router from 'koa-router';
 import type { Middleware } from 'koa';
 import { AppError } from '../../common/errors.js';
-import { normalizeRequest, type Task } from '../../common/task.js';
+import { normalizeRequest, RENDITION_KINDS, type RenditionKind, type Task } from '../../common/task.js';
+import { MAKE_RENDITIONS } from '../../db/results.js';
 import type { MosaicResponse, TaskResponse } from '../../common/protocol.js';
 import type { AppDeps } from '../app.js';
 import { readJson, requireJson } from '../middleware/body.js';
@@ -15,7 +16,7 @@ import { QueueLimitError } from '../../db/tasks.js';
 /** The action a mosaic request runs in the worker. */
 export const CREATE_MOSAIC = 'create_mosaic';
 
-type Deps = Pick<AppDeps, 'tasks' | 'results' | 'clock' | 'imports' | 'retryBusy' | 'queueLimits'>;
+type Deps = Pick<AppDeps, 'tasks' | 'results' | 'clock' | 'imports' | 'retryBusy' | 'queueLimits' | 'log'>;
 
 /** The header a `DELETE /api/tasks/:id` carries its cancel token in (a custom header: another site cannot send it). */
 export const CANCEL_TOKEN_HEADER = 'Cancel-Token';
@@ -117,14 +118,16 @@ export function taskRoutes(router: Router, deps: Deps, limitNewTasks: Middleware
     return new AppError('RESULT_NOT_READY', `The mosaic is not ready yet (the task is ${task.status.toLowerCase()}).`);
   };
 
-  router.get('/api/tasks/:id/result', (ctx) => {
-    const id = taskId(ctx);
-    // The ETag alone first: a revalidation (If-None-Match) never reads the image bytes.
-    const meta = results.etag(id);
-    if (!meta) throw noResult(id);
-    // A view, revalidations included: the byte budget evicts the least recently viewed first.
-    results.markViewed(id, clock.now());
-    // The URL names one task's one result, which never changes.
+  /**
+   * An image that never changes under its URL: strong ETag, a year's cache. The ETag is read alone
+   * first, so a revalidation (If-None-Match) never reads the image bytes.
+   */
+  const immutableImage = (
+    ctx: Router.RouterContext,
+    meta: { etag: string; contentType: string },
+    read: () => { image: Buffer } | undefined,
+    id: string,
+  ): void => {
     ctx.set('Cache-Control', 'public, max-age=31536000, immutable');
     ctx.set('ETag', meta.etag);
     ctx.type = meta.contentType;
@@ -133,8 +136,46 @@ export function taskRoutes(router: Router, deps: Deps, limitNewTasks: Middleware
       ctx.status = 304;
       return;
     }
+    const stored = read();
+    if (!stored) throw noResult(id);
+    ctx.body = stored.image;
+  };
+
+  router.get('/api/tasks/:id/result', (ctx) => {
+    const id = taskId(ctx);
+    const meta = results.etag(id);
+    if (!meta) throw noResult(id);
+    // A view, revalidations included: the byte budget evicts the least recently viewed first.
+    results.markViewed(id, clock.now());
+    immutableImage(ctx, meta, () => results.image(id), id);
+  });
+
+  router.get('/api/tasks/:id/result/:kind', async (ctx) => {
+    const id = taskId(ctx);
+    const kind = ctx.params.kind as RenditionKind;
+    if (!RENDITION_KINDS.includes(kind)) {
+      throw new AppError('TASK_NOT_FOUND', `There is no "${String(kind).slice(0, 20)}" copy of a mosaic; use thumb or screen.`);
+    }
+    const meta = results.renditionEtag(id, kind);
+    // A card or a mosaic page showing it is a view too (RESULTS_MB keeps what people look at).
+    if (meta) {
+      results.markViewed(id, clock.now());
+      return immutableImage(ctx, meta, () => results.rendition(id, kind), id);
+    }
+    // A result from before renditions: a worker makes them (the server never draws); meanwhile the
+    // full image answers, uncached, so the copy replaces it on a later visit.
+    const owner = results.owner(id);
+    if (!owner) throw noResult(id);
+    try {
+      tasks.enqueueKeyed(MAKE_RENDITIONS, owner, { of: id }, id);
+    } catch (err) {
+      // The image is still served; the next request queues the work again.
+      deps.log.warn('could not queue renditions', { taskId: id, error: String(err) });
+    }
     const stored = results.image(id);
     if (!stored) throw noResult(id);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = stored.contentType;
     ctx.body = stored.image;
   });
 

@@ -14,9 +14,11 @@ import { currentMonth, periodLabel, type MosaicParams } from '../../common/task.
 import { expectedFilms } from '../helpers/fakeLetterboxd.js';
 import { launchTrustingBrowser, type TrustingBrowser } from '../tls/browser.js';
 import { startApp, type App } from './helpers/app.js';
+import { axeInBothSchemes } from './helpers/axe.js';
 import {
   DESKTOP,
   DEVICE_THUMBS,
+  PHONE,
   ID,
   MOSAIC_IMG,
   installPageHelpers,
@@ -71,6 +73,43 @@ function monthBefore(now = new Date()): string {
   return currentMonth(new Date(now.getFullYear(), now.getMonth() - 1, 1));
 }
 
+/** The focused element, through shadow roots: tag, the page element it is in, and its text. */
+function focusedElement(page: Page): Promise<{ tag: string; page: string | null; text: string }> {
+  return page.evaluate(() => {
+    let a: Element | null = document.activeElement;
+    let host: string | null = null;
+    while (a?.shadowRoot?.activeElement) {
+      if (/^PAGE-/.test(a.tagName)) host = a.tagName.toLowerCase();
+      a = a.shadowRoot.activeElement;
+    }
+    return { tag: a?.tagName.toLowerCase() ?? '', page: host, text: a?.textContent?.trim() ?? '' };
+  });
+}
+
+/** After an in-app navigation to a mosaic: once its image is in, focus is on the page's one heading. */
+async function assertFocusOnMosaicHeading(page: Page, title: string, path: string): Promise<void> {
+  await page.locator('page-user h1', { hasText: title }).waitFor();
+  await waitForImages(page, MOSAIC_IMG);
+  // The page has settled (mosaic, list and image in): the heading kept focus through the re-render.
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  assert.equal(await focusedElement(page), { tag: 'h1', page: 'page-user', text: title }, `focus after ${path}`);
+  assert.is(await page.locator('page-user h1').count(), 1, 'one heading');
+}
+
+/**
+ * Records what the progress page's live region says, each time it changes, into
+ * `window.mmAnnounced` (its first text included), until the page goes.
+ */
+async function recordAnnouncements(page: Page): Promise<void> {
+  await page.locator('page-task mm-task-progress [role="status"]').waitFor({ state: 'attached' });
+  await page.evaluate(() => {
+    const region = window.mmQueryAll?.(['mm-app', 'page-task', 'mm-task-progress', '[role="status"]'])[0] as HTMLElement;
+    const log: string[] = [region.textContent?.trim() ?? ''];
+    (window as unknown as { mmAnnounced: string[] }).mmAnnounced = log;
+    new MutationObserver(() => log.push(region.textContent?.trim() ?? '')).observe(region, { childList: true, characterData: true, subtree: true });
+  });
+}
+
 test('the shell loads under the strict CSP, is installable, and its service worker takes control', async () => {
   const { page } = b;
   const res = await page.goto(`${base}/`);
@@ -113,6 +152,7 @@ test('a mosaic through the form: socket frames move the progress bar, without a 
     await form(page).locator('button[type=submit]').click();
     await page.waitForURL(new RegExp(`/task/${ID}$`));
     const taskId = page.url().split('/').pop()!;
+    await recordAnnouncements(page);
     await app.gate.held(1);
     assert.is(await waitForProgress(page, total, 0), 0, 'downloading: 0 so far');
     app.gate.release(10);
@@ -125,9 +165,17 @@ test('a mosaic through the form: socket frames move the progress bar, without a 
 
     await page.waitForURL(new RegExp(`/user/marathon/${taskId}$`));
     made.marathon = page.url();
-    await page.locator('page-user h1', { hasText: `marathon · ${periodLabel({ mode: 'month', month } as MosaicParams)}` }).waitFor();
-    await waitForImages(page, MOSAIC_IMG);
+    // Path 1 of 3: a task completes and the page moves on to the mosaic.
+    await assertFocusOnMosaicHeading(page, `marathon · ${periodLabel({ mode: 'month', month } as MosaicParams)}`, 'a task completed');
     assert.is(await page.evaluate(() => window.mmSameDocument), true, 'no page load from submit to mosaic');
+
+    // The live region spoke each stage once, in order, and never a count.
+    const said = await page.evaluate(() => (window as unknown as { mmAnnounced: string[] }).mmAnnounced);
+    const order = ['Waiting in line', 'Reading the diary', 'Fetching posters', 'Drawing the mosaic', 'Saving', 'Done: the mosaic is ready.'];
+    assert.ok(said.every((x) => order.includes(x)), `only stages and the ending: ${JSON.stringify(said)}`);
+    const positions = said.map((x) => order.indexOf(x));
+    assert.equal(positions, [...new Set(positions)].sort((x, y) => x - y), `each once, in order: ${JSON.stringify(said)}`);
+    assert.ok(said.includes('Fetching posters') && said.includes('Drawing the mosaic'), JSON.stringify(said));
 
     // What the socket delivered: this task's changes in seq order, moving forward, ending COMPLETE.
     const frames = taskFrames(sockets, taskId);
@@ -161,8 +209,20 @@ test('the mosaic page: image, alt text, download name, escaped film list, make a
   const check = async () => {
     await page.locator('page-user h1', { hasText: 'dave · last 5 films' }).waitFor();
     await waitForImages(page, MOSAIC_IMG);
-    const alt = `Poster mosaic of 5 films dave watched, last 5 films: ${films.map((f) => (f.year ? `${f.title} (${f.year})` : f.title)).join('; ')}.`;
-    assert.is(await page.locator('page-user mm-mosaic-view img').getAttribute('alt'), alt);
+    const alt = 'Poster mosaic of the last 5 films dave watched; the list follows';
+    const img = page.locator('page-user mm-mosaic-view img');
+    assert.is(await img.getAttribute('alt'), alt);
+    assert.is(await img.getAttribute('fetchpriority'), 'high');
+    assert.is(await img.getAttribute('src'), `/api/tasks/${taskId}/result/screen`, 'the screen copy');
+    // The film list is the image's accessible description, as Chromium's accessibility tree has it.
+    const cdp = await b.context.newCDPSession(page);
+    const { result } = (await cdp.send('Runtime.evaluate', { expression: 'document' })) as { result: { objectId: string } };
+    const { nodes } = (await cdp.send('Accessibility.queryAXTree', { objectId: result.objectId, accessibleName: alt })) as {
+      nodes: { role?: { value: string }; description?: { value: string } }[];
+    };
+    await cdp.detach();
+    const described = nodes.find((n) => n.role?.value === 'image')?.description?.value ?? '';
+    for (const f of films) assert.ok(described.includes(f.title), `the description names ${f.title}: ${described.slice(0, 200)}`);
     const download = page.locator('page-user a[download]');
     assert.is(await download.getAttribute('download'), 'dave-last-5-films.jpg');
     assert.is(await download.getAttribute('href'), `/api/tasks/${taskId}/result`);
@@ -172,9 +232,32 @@ test('the mosaic page: image, alt text, download name, escaped film list, make a
     assert.match(list, '★');
     assert.is(await page.locator('page-user a', { hasText: 'Make another' }).getAttribute('href'), '/?user=dave');
   };
-  await check();
-  await page.reload();
-  await check();
+  const fullImages: string[] = [];
+  const onRequest = (r: { url(): string }) => {
+    if (new URL(r.url()).pathname === `/api/tasks/${taskId}/result`) fullImages.push(r.url());
+  };
+  page.on('request', onRequest);
+  try {
+    await check();
+    await page.reload();
+    await check();
+    assert.equal(fullImages, [], 'the full image only on zoom, download or share');
+    await page.locator('page-user mm-mosaic-view button', { hasText: 'Zoom to full size' }).click();
+    await waitForImages(page, MOSAIC_IMG);
+    assert.is(await page.locator('page-user mm-mosaic-view img').getAttribute('src'), `/api/tasks/${taskId}/result`);
+    assert.is(fullImages.length, 1, 'zoom loads the full image');
+  } finally {
+    page.off('request', onRequest);
+  }
+
+  // Path 2 of 3: the same request again returns the finished mosaic at once.
+  await fillForm(page, 'Dave', 'The last films watched');
+  await form(page).locator('#count').fill('5');
+  await page.evaluate(() => (window.mmSameDocument = true));
+  await form(page).locator('button[type=submit]').click();
+  await page.waitForURL(made.dave);
+  await assertFocusOnMosaicHeading(page, 'dave · last 5 films', 'a submit returning an existing mosaic');
+  assert.is(await page.evaluate(() => window.mmSameDocument), true);
   assert.equal(b.problems, []);
 });
 
@@ -194,6 +277,67 @@ test('the member page: the history this server keeps of the diary, and stopping 
   assert.equal(b.problems, []);
 });
 
+test('gallery cards: thumbnails, not mosaics; Enter on a card lands on the mosaic’s heading', async () => {
+  const { page } = b;
+  assert.ok(made.marathon && made.dave, 'needs the mosaics of the earlier tests');
+  await page.goto(`${base}/`);
+  const gallery = page.locator('page-home section[aria-labelledby="gallery"] mm-mosaic-list');
+  await gallery.scrollIntoViewIfNeeded();
+  const thumbs = ['mm-app', 'page-home', 'section[aria-labelledby="gallery"] mm-mosaic-list', 'img'];
+  const count = await gallery.locator('img').count();
+  assert.ok(count >= 2, `${count} cards`);
+  await waitForImages(page, thumbs, count);
+  const loaded = await page.evaluate((path) => (window.mmQueryAll?.(path) as HTMLImageElement[]).map((i) => ({ src: i.getAttribute('src'), w: i.naturalWidth, h: i.naturalHeight, lazy: i.loading })), thumbs);
+  for (const t of loaded) {
+    assert.match(t.src ?? '', new RegExp(`^/api/tasks/${ID}/result/thumb(\\?via=list)?$`));
+    assert.equal([t.w, t.h, t.lazy], [320, 240, 'lazy'], JSON.stringify(t));
+  }
+  // Path 3 of 3: Enter on a gallery card.
+  const card = gallery.locator(`a[href="${new URL(made.dave!).pathname}"]`);
+  await card.focus();
+  await page.evaluate(() => (window.mmSameDocument = true));
+  await page.keyboard.press('Enter');
+  await page.waitForURL(made.dave);
+  await assertFocusOnMosaicHeading(page, 'dave · last 5 films', 'Enter on a gallery card');
+  assert.is(await page.evaluate(() => window.mmSameDocument), true);
+  assert.equal(b.problems, []);
+});
+
+test('axe-core: no WCAG 2.1 A/AA violation on any page state, phone and desktop, light and dark', async () => {
+  const { page } = b;
+  assert.ok(made.dave, 'needs the mosaics of the earlier tests');
+  const states: [string, string, string][] = [
+    ['home with gallery', `${base}/`, 'page-home h1'],
+    ['mosaic page', made.dave, 'page-user mm-mosaic-view img'],
+    ['member without mosaics', `${base}/user/nobody`, 'page-user h1'],
+    ['page not found (app)', `${base}/no/such/page`, 'page-not-found h1'],
+    ['page not found (server)', `${base}/no-such-file.txt`, 'main h1'],
+  ];
+  const violations: string[] = [];
+  try {
+    for (const viewport of [PHONE, DESKTOP]) {
+      await page.setViewportSize(viewport);
+      for (const [name, url, ready] of states) {
+        await page.goto(url);
+        await page.locator(ready).first().waitFor();
+        if (name === 'mosaic page') await waitForImages(page, MOSAIC_IMG);
+        if (name === 'member without mosaics') await page.locator('page-user h1', { hasText: 'No mosaics of nobody yet' }).waitFor();
+        violations.push(...(await axeInBothSchemes(page, `${name} at ${viewport.width} px`)));
+      }
+    }
+  } finally {
+    await page.setViewportSize(DESKTOP);
+  }
+  assert.equal(violations, []);
+  // The server's 404 is a page of its own: language, title, the way home.
+  const res = await page.goto(`${base}/no-such-file.txt`);
+  assert.is(res?.status(), 404);
+  assert.is(await page.locator('html').getAttribute('lang'), 'en');
+  assert.is(await page.title(), 'Page not found · moviemosaic');
+  assert.is(await page.locator('a', { hasText: 'Make a mosaic' }).getAttribute('href'), '/');
+  b.problems.length = 0; // the 404 itself is logged as a failed load
+});
+
 test('the progress page: stage, counts and time; survives a reload and keeps moving; cancel goes home saying so', async () => {
   const { page } = b;
   const month = monthBefore();
@@ -209,8 +353,9 @@ test('the progress page: stage, counts and time; survives a reload and keeps mov
     await app.gate.held(1);
     app.gate.release(5);
     await waitForProgress(page, total, 5);
-    const live = page.locator('page-task mm-task-progress [aria-live="polite"]');
-    assert.match((await live.textContent()) ?? '', 'Fetching posters');
+    const live = page.locator('page-task mm-task-progress [role="status"]');
+    assert.is((await live.textContent())?.trim(), 'Fetching posters', 'the stage, never the counts');
+    assert.equal(await axeInBothSchemes(page, 'progress page'), []);
     assert.match((await page.locator('page-task mm-task-progress .row').textContent()) ?? '', new RegExp(`5 of ${total}[\\s\\S]*\\d:\\d\\d`));
     assert.match((await page.locator('page-task h1').textContent()) ?? '', `Making marathon · ${label}`);
     const { phoneScrollWidth } = await screenshots(page, 'task-progress');
@@ -251,6 +396,7 @@ test('an unknown member: back on / with the message and what to do, focused, and
     const banner = window.mmQueryAll?.(['mm-app', 'page-home', 'mm-error-banner'])[0];
     return banner?.shadowRoot?.activeElement?.id === 'error-title';
   });
+  assert.equal(await axeInBothSchemes(page, 'error banner'), []);
   const { phoneScrollWidth } = await screenshots(page, 'error-banner');
   assert.ok(phoneScrollWidth <= 360, `error page is ${phoneScrollWidth} px wide at 360`);
   await page.reload();

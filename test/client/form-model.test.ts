@@ -49,6 +49,16 @@ test('validateForm: same rules as the server, reported by field', () => {
   assert.equal(validateForm({ ...f, period: 'all', count: 'x', year: 'y' }, NOW), {});
 });
 
+test('validateForm: every problem at once, the username’s with the period’s', () => {
+  const f = initialForm(NOW, 'd!');
+  const future = validateForm({ ...f, period: 'year', year: '2027' }, NOW);
+  assert.equal(Object.keys(future).sort(), ['username', 'year']);
+  assert.match(future.year!, /future/);
+  const month = validateForm({ ...f, username: '', period: 'month', month: '2026-12' }, NOW);
+  assert.equal(Object.keys(month).sort(), ['month', 'username']);
+  assert.equal(Object.keys(validateForm({ ...f, period: 'recent', count: '0' }, NOW)).sort(), ['count', 'username']);
+});
+
 test('formFromParams restores a request for "try again"', () => {
   assert.equal(formFromParams('dave', { mode: 'month', month: '2026-11', layout: 'grid', format: 'jpeg' }, NOW).period, 'this-month');
   const past = formFromParams('dave', { mode: 'month', month: '2025-03', layout: 'classic', format: 'jpeg' }, NOW);

@@ -63,15 +63,20 @@ test('film lines and the list as text keep order and odd titles intact', () => {
   assert.is(filmListText(m), 'dave · November 2026\n\n1. ★★★ B (2001)\n2. — A (2000)');
 });
 
-test('alt text names what the image is and every film', () => {
+test('alt text: one sentence saying what the image is, the list following', () => {
   const m: Pick<MosaicSummary, 'username' | 'params' | 'films' | 'filmCount'> = {
     username: 'dave',
     params: { mode: 'recent', count: 2, layout: 'grid', format: 'jpeg' },
     films: [film('Heat', 1995, 5), film('Tár', 2022, 4)],
     filmCount: 2,
   };
-  assert.is(mosaicAlt(m), 'Poster mosaic of 2 films dave watched, last 2 films: Heat (1995); Tár (2022).');
-  assert.is(mosaicAlt({ ...m, films: [], filmCount: 1 }), 'Poster mosaic of 1 film dave watched, last 2 films.');
+  assert.is(mosaicAlt(m), 'Poster mosaic of the last 2 films dave watched; the list follows');
+  assert.is(mosaicAlt({ ...m, filmCount: 1 }), 'Poster mosaic of the last film dave watched; the list follows');
+  const year = { ...m, params: { mode: 'year', year: 2026, layout: 'grid', format: 'jpeg' } as const, filmCount: 1000 };
+  assert.is(mosaicAlt(year), 'Poster mosaic of 1,000 films dave watched in 2026; the list follows');
+  assert.is(mosaicAlt({ ...year, params: { mode: 'month', month: '2026-11', layout: 'classic', format: 'jpeg' } }), 'Poster mosaic of 1,000 films dave watched in November 2026; the list follows');
+  assert.is(mosaicAlt({ ...year, params: { mode: 'all', layout: 'grid', format: 'jpeg' }, filmCount: 3512 }), 'Poster mosaic of all 3,512 films dave watched; the list follows');
+  assert.ok(mosaicAlt(year).length < 80, 'a sentence, not the film list');
 });
 
 test('elapsed time formats', () => {

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { MosaicSummary } from '../../common/task.js';
 import { KEEP_MOSAICS, mergeMosaics, newestFirst, planEviction, toSummary, type SavedMosaic } from '../../client/retention.js';
-import { isCachedResult, isShellNavigation, RESULT_CACHE } from '../../client/sw-routes.js';
+import { isCacheableImage, isCachedResult, isShellNavigation, RESULT_CACHE } from '../../client/sw-routes.js';
 import { listImageUrl } from '../../client/api.js';
 
 function summary(taskId: string, createdAt: string): MosaicSummary {
@@ -58,6 +58,15 @@ test('only the plain result URL goes to the offline image cache', () => {
   const o = 'https://pi.local';
   const u = (p: string) => new URL(p, o);
   assert.ok(isCachedResult(u('/api/tasks/abc/result'), o));
+  assert.ok(isCachedResult(u('/api/tasks/abc/result/screen'), o), 'the mosaic page’s copy');
+  assert.ok(isCachedResult(u('/api/tasks/abc/result/thumb'), o), 'a saved mosaic’s card');
+  assert.not.ok(isCachedResult(u(listImageUrl('/api/tasks/abc/result/thumb')), o), 'other cards stay out');
+  assert.not.ok(isCachedResult(u('/api/tasks/abc/result/poster'), o));
+  const res = (status: number, cacheControl?: string) => new Response(null, { status, headers: cacheControl ? { 'Cache-Control': cacheControl } : {} });
+  assert.ok(isCacheableImage(res(200, 'public, max-age=31536000, immutable')));
+  assert.ok(isCacheableImage(res(200)));
+  assert.not.ok(isCacheableImage(res(200, 'no-store')), 'the full image standing in for a copy not made yet');
+  assert.not.ok(isCacheableImage(res(404)));
   assert.not.ok(isCachedResult(u(listImageUrl('/api/tasks/abc/result')), o), 'gallery thumbnails stay out');
   assert.not.ok(isCachedResult(u('/api/tasks/abc/result'), o, 'DELETE'));
   assert.not.ok(isCachedResult(u('/api/tasks/abc/mosaic'), o));

@@ -77,7 +77,7 @@ test('alt text, file name and layout name of a year in review', () => {
     review: { ...FIGURES, entries: null, rewatches: null, first: null, last: null },
     contentType: 'image/png',
   };
-  assert.is(mosaicAlt(m), 'Poster mosaic of 1 film dave watched, 2024: Heat (1995). Below the posters, the figures: films 6, average rating 3.60 stars.');
+  assert.is(mosaicAlt(m), "Poster mosaic of 1 film dave watched in 2024, with the year's figures below; the figures and the list follow");
   assert.is(mosaicFileName(m), 'dave-2024-review.png');
   assert.is(layoutName(m.params), 'year in review');
   assert.is(layoutName({ ...m.params, layout: 'grid' }), 'grid layout');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { openDb, type Db } from '../../db/open.js';
 import { MIGRATIONS } from '../../db/migrations.js';
 import { createTaskStore, LeaseLostError, type TaskStore } from '../../db/tasks.js';
-import { createResultStore } from '../../db/results.js';
+import { createResultStore, MAKE_RENDITIONS, pruneResults } from '../../db/results.js';
 import { createEventStore, pruneEvents } from '../../db/events.js';
 import { createWorkerStore } from '../../db/workers.js';
 import type { MosaicParams } from '../../common/task.js';
@@ -410,6 +410,35 @@ test('migration 5 fills first_seq and last_seq from the events of a database mad
   assert.is((db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE name = 'task_events_task'`).get() as { n: number }).n, 0);
   db.close();
   t.cleanup();
+});
+
+test('renditions: one live make_renditions task per result; it is pruned once finished, and copies go with their result', () => {
+  const { tasks, db, clock } = ctx;
+  const results = createResultStore(db);
+  const mosaic = tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: month }).task;
+  const c = tasks.claim('w', 1)[0];
+  const copy = { kind: 'thumb' as const, image: Buffer.from('THUMB'), contentType: 'image/webp', width: 320, height: 240 };
+  tasks.complete(c.id, c.leaseToken, () =>
+    results.insert(mosaic.id, { image: Buffer.from('FULL'), contentType: 'image/jpeg', width: 1, height: 1, films: [], partial: false, note: null, renditions: [copy] }, clock.now()),
+  );
+  assert.is(results.rendition(mosaic.id, 'thumb')?.image.toString(), 'THUMB');
+  assert.is(results.renditionEtag(mosaic.id, 'screen'), undefined);
+
+  const first = tasks.enqueueKeyed(MAKE_RENDITIONS, 'dave', { of: mosaic.id }, mosaic.id);
+  const twin = tasks.enqueueKeyed(MAKE_RENDITIONS, 'dave', { of: mosaic.id }, mosaic.id);
+  assert.equal([first.deduped, twin.deduped, twin.task.id], [false, true, first.task.id]);
+  const job = tasks.claim('w', 1)[0];
+  tasks.complete(job.id, job.leaseToken);
+  assert.is(tasks.enqueueKeyed(MAKE_RENDITIONS, 'dave', { of: mosaic.id }, mosaic.id).deduped, false, 'a finished one is no twin');
+  results.insertRenditions('no-such-result', [copy], clock.now());
+  assert.is(db.prepare(`SELECT count(*) FROM renditions`).pluck().get(), 1, 'nothing stored for a result that has gone');
+
+  clock.advance(10_000);
+  pruneResults(db, clock.now(), 0);
+  assert.is(tasks.get(job.id), undefined, 'the finished make_renditions task is pruned');
+  assert.is(tasks.get(mosaic.id), undefined, 'the old result is pruned');
+  assert.is(db.prepare(`SELECT count(*) FROM renditions`).pluck().get(), 0, 'its copies with it');
+  assert.ok(tasks.getRow(tasks.enqueueKeyed(MAKE_RENDITIONS, 'x', { of: 'y' }, 'y').task.id), 'a queued one stays');
 });
 
 test.run();

@@ -334,6 +334,8 @@ test('GET /api/tasks/:id/mosaic and the member and gallery lists', async () => {
       height: 20,
       contentType: 'image/jpeg',
       resultUrl: `/api/tasks/${a.id}/result`,
+      thumbUrl: `/api/tasks/${a.id}/result/thumb`,
+      screenUrl: `/api/tasks/${a.id}/result/screen`,
       createdAt: undefined,
       partial: false,
       note: null,

@@ -4,7 +4,8 @@ import * as assert from 'uvu/assert';
 import { mkdirSync, symlinkSync, writeFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
-import { testApp, request, postJson, cleanup, track } from './helpers.js';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { testApp, request, postJson, cleanup, track, completeWithResult } from './helpers.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { createHostPolicy, hostOf } from '../../server/hosts.js';
 
@@ -151,7 +152,7 @@ test('static files from the client folder only: types, caching, 304, no dotfiles
     const res = await request(t.port, path);
     assert.ok(res.status === 404 || res.status === 400 || res.status === 403, `${path}: ${res.status}`);
     assert.not.match(res.text, /private data|SECRET/, path);
-    assert.not.match(res.text, /<!doctype/i, `${path} is not the SPA`);
+    assert.is.not(res.text, INDEX, `${path} is not the SPA`);
   }
   await t.close();
   c.cleanup();
@@ -167,18 +168,80 @@ test('SPA fallback: index.html for page routes only; never /api, /ws or missing 
     assert.match(res.headers['content-type']!, /text\/html/);
     assert.is(res.headers['cache-control'], 'no-cache');
   }
+  const mosaicPage = await request(t.port, '/user/dave/3f0e4a1c-0000-4000-8000-000000000000');
+  assert.is(mosaicPage.headers.link, '</api/tasks/3f0e4a1c-0000-4000-8000-000000000000/result/screen>; rel=preload; as=image; fetchpriority=high', 'the screen copy starts with the script');
+  assert.is((await request(t.port, '/user/dave')).headers.link, undefined);
   const head = await request(t.port, '/user/dave', { method: 'HEAD' });
   assert.equal([head.status, head.body.length], [200, 0]);
   for (const path of ['/index', '/user', '/user/x', '/user/dave/a/b', '/task', '/task/a/b', '/assets/app.js', '/favicon.ico', '/setup/', '/users/dave']) {
     const res = await request(t.port, path);
     assert.is(res.status, 404, path);
-    assert.not.match(res.text, /<!doctype/i, path);
+    assert.is.not(res.text, INDEX, path);
+    assert.match(res.text, /<title>Page not found/, path);
   }
   const api = await request(t.port, '/api/tasks');
   assert.equal([api.status, api.json.error.code], [404, 'INVALID_REQUEST']);
   const ws = await request(t.port, '/ws');
   assert.is(ws.status, 426);
   assert.is((await request(t.port, '/user/dave', { method: 'POST' })).status, 404);
+  await t.close();
+  c.cleanup();
+});
+
+test('the 404 page: HTML with lang, title, viewport, its own stylesheet in the app colours, and a link home', async () => {
+  const c = clientFolder();
+  const t = await testApp({ clientDir: c.dir });
+  const res = await request(t.port, '/no/such/page');
+  assert.is(res.status, 404);
+  assert.match(res.headers['content-type']!, /^text\/html; charset=utf-8/);
+  assertSecurityHeaders(res.headers, '404 page');
+  assert.match(res.text, /^<!doctype html>\n<html lang="en">/);
+  assert.match(res.text, /<meta name="viewport" content="width=device-width, initial-scale=1">/);
+  assert.match(res.text, /<title>Page not found · moviemosaic<\/title>/);
+  assert.match(res.text, /<a class="button" href="\/">Make a mosaic<\/a>/);
+  const href = /<link rel="stylesheet" href="([^"]+)">/.exec(res.text)![1];
+  const css = await request(t.port, href);
+  assert.equal([css.status, css.headers['content-type']], [200, 'text/css; charset=utf-8']);
+  assert.match(css.text, /--mm-accent: #a84300/, 'the app’s palette');
+  assert.match(css.text, /prefers-color-scheme: dark/);
+  await t.close();
+  c.cleanup();
+});
+
+test('compression: brotli or gzip as Accept-Encoding asks, none without it; images and small answers as they are', async () => {
+  const c = clientFolder();
+  const big = `console.log(${JSON.stringify('moviemosaic '.repeat(2000))});`;
+  writeFileSync(join(c.dir, 'assets', 'big-ABCD1234.js'), big);
+  writeFileSync(join(c.dir, 'icons', 'big.png'), Buffer.alloc(50_000, 7));
+  const t = await testApp({ clientDir: c.dir });
+  for (const [accept, encoding] of [['gzip, deflate, br', 'br'], ['gzip', 'gzip'], [undefined, undefined], ['identity', undefined]] as const) {
+    const headers: Record<string, string> = accept ? { 'accept-encoding': accept } : {};
+    const js = await request(t.port, '/assets/big-ABCD1234.js', { headers });
+    assert.is(js.status, 200);
+    assert.is(js.headers['content-encoding'], encoding, `JS with ${accept}`);
+    assert.match(js.headers.vary ?? '', /Accept-Encoding/i);
+    const plain = encoding === 'br' ? brotliDecompressSync(js.body) : encoding === 'gzip' ? gunzipSync(js.body) : js.body;
+    assert.is(plain.toString(), big, `JS with ${accept} decodes to the file`);
+    if (encoding) assert.ok(js.body.length < big.length / 10, `${encoding}: ${js.body.length} of ${big.length} bytes`);
+    const css = await request(t.port, '/not-found.css', { headers });
+    assert.is(css.headers['content-encoding'], encoding, `CSS with ${accept}`);
+    const png = await request(t.port, '/icons/big.png', { headers });
+    assert.equal([png.headers['content-encoding'], png.body.length], [undefined, 50_000], 'images as they are');
+  }
+  // JSON answers: the gallery list with many items.
+  for (let i = 0; i < 20; i++) {
+    const task = (await postJson(t.port, '/api/mosaics', { username: `member${i}` })).json.task as { id: string };
+    completeWithResult(t.tasks, t.results, task.id, t.clock.now(), Buffer.alloc(30_000, i));
+  }
+  const list = await request(t.port, '/api/mosaics', { headers: { 'accept-encoding': 'br' } });
+  assert.is(list.headers['content-encoding'], 'br');
+  assert.is(JSON.parse(brotliDecompressSync(list.body).toString()).mosaics.length, 20);
+  const image = await request(t.port, `/api/mosaics`, { headers: { 'accept-encoding': 'br' } });
+  const firstId = JSON.parse(brotliDecompressSync(image.body).toString()).mosaics[0].taskId as string;
+  const result = await request(t.port, `/api/tasks/${firstId}/result`, { headers: { 'accept-encoding': 'br' } });
+  assert.equal([result.headers['content-encoding'], result.body.length], [undefined, 30_000], 'mosaic images as they are');
+  const small = await request(t.port, '/healthz', { headers: { 'accept-encoding': 'br' } });
+  assert.is(small.headers['content-encoding'], undefined, 'under 1 KB: not worth it');
   await t.close();
   c.cleanup();
 });

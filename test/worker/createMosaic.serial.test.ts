@@ -75,6 +75,15 @@ for (const [name, params] of cases) {
     if (params.layout === 'grid' && params.columns) {
       assert.is(summary.width % params.columns, 0, 'grid is edge to edge: width is a multiple of the columns');
     }
+    // Stored with it: the card thumbnail (the 4:3 top-left crop a card shows) and the screen copy.
+    const thumb = results.rendition(id, 'thumb')!;
+    const screen = results.rendition(id, 'screen')!;
+    const [tm, sm] = await Promise.all([sharp(thumb.image).metadata(), sharp(screen.image).metadata()]);
+    assert.equal([tm.format, tm.width, tm.height], ['webp', 320, 240]);
+    assert.ok(thumb.image.length <= 40 * 1024, `thumbnail ${thumb.image.length} bytes`);
+    assert.is(sm.format, 'webp');
+    assert.ok(sm.width! <= 1280 && sm.height! <= 1280 && screen.image.length <= 200 * 1024, `screen ${sm.width}×${sm.height}, ${screen.image.length} bytes`);
+    assert.ok(Math.abs(sm.width! / sm.height! - meta.width! / meta.height!) < 0.02, 'the screen copy keeps the shape');
   });
 }
 
