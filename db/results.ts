@@ -232,7 +232,7 @@ export function pruneResults(db: Db, notViewedSince: number, batch = 100): numbe
     for (;;) {
       const n = writeTx(db, () => stmt.run(notViewedSince, batch).changes);
       total += n;
-      if (n < batch) break;
+      if (n === 0 || n < batch) break;
     }
   }
   return total;

@@ -461,13 +461,15 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
     },
 
     /**
-     * Queues a housekeeping task under its own dedupe key (e.g. making one result's renditions): the
-     * live twin is returned while one is queued or running, so a crowd of requests queues one task.
+     * Queues a background housekeeping task under its own dedupe key (e.g. making one result's
+     * renditions): the live twin is returned while one is queued or running, so a crowd of requests
+     * queues one task.
      */
     enqueueKeyed(action: string, username: string, params: Record<string, unknown>, key: string): EnqueueOutcome {
       return writeTx(db, () => {
         const now = clock.now();
-        const row = s.insert.get(randomUUID(), action, username, JSON.stringify(params), `${action}:${key}`, maxAttempts, now, now, now);
+        // Background: no queue position or queued count shows it, and mosaics are claimed first.
+        const row = s.insert.get(randomUUID(), action, username, JSON.stringify(params), `${action}:${key}`, maxAttempts, now, now, now, 1);
         if (row) return { task: appendEventTask(row, 'created'), deduped: false };
         const live = s.live.get(`${action}:${key}`);
         if (!live) throw new Error(`dedupe conflict without a live task for ${action}:${key}`);

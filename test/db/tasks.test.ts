@@ -434,7 +434,7 @@ test('renditions: one live make_renditions task per result; it is pruned once fi
   assert.is(db.prepare(`SELECT count(*) FROM renditions`).pluck().get(), 1, 'nothing stored for a result that has gone');
 
   clock.advance(10_000);
-  pruneResults(db, clock.now(), 0);
+  pruneResults(db, clock.now());
   assert.is(tasks.get(job.id), undefined, 'the finished make_renditions task is pruned');
   assert.is(tasks.get(mosaic.id), undefined, 'the old result is pruned');
   assert.is(db.prepare(`SELECT count(*) FROM renditions`).pluck().get(), 0, 'its copies with it');
