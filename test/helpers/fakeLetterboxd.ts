@@ -435,12 +435,17 @@ function stars(rating: number): string {
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-/** "Mon, 12 Jan 2026 09:03:05 +1300" in this process's time zone. */
+const AUCKLAND = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Pacific/Auckland', hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+});
+
+/** "Mon, 12 Jan 2026 09:03:05 +1300": Letterboxd writes every pubDate in its own zone (New Zealand), not the member's. */
 function rfc822(d: Date): string {
-  const off = -d.getTimezoneOffset();
-  const sign = off >= 0 ? '+' : '-';
-  const abs = Math.abs(off);
-  return `${DAYS[d.getDay()]}, ${pad2(d.getDate())} ${MONTHS[d.getMonth()]} ${d.getFullYear()} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())} ${sign}${pad2(Math.floor(abs / 60))}${pad2(abs % 60)}`;
+  const p = Object.fromEntries(AUCKLAND.formatToParts(d).map((x) => [x.type, Number(x.value)]));
+  const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  const off = Math.round((wall - Math.floor(d.getTime() / 1000) * 1000) / 60_000);
+  const day = new Date(wall).getUTCDay();
+  return `${DAYS[day]}, ${pad2(p.day)} ${MONTHS[p.month - 1]} ${p.year} ${pad2(p.hour)}:${pad2(p.minute)}:${pad2(p.second)} +${pad2(Math.floor(off / 60))}${pad2(off % 60)}`;
 }
 
 const EMPTY_70 = '/static/img/empty-poster-70-BSf-Pjrh.png';
