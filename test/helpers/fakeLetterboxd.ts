@@ -7,6 +7,7 @@
  *   const lb = await startFakeLetterboxd({ now });   // `now` dates the built-in members: always given
  *   LETTERBOXD_URL=lb.url  LETTERBOXD_IMAGE_HOSTS=lb.imageHost  LETTERBOXD_SPACING_MS=0
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -80,6 +81,7 @@ export type FaultKind =
   | 'corrupt' // images: a JPEG cut after its header (the header still reads); pages: garbage bytes
   | 'garbage' // pages: 200 with markup no parser knows, but links to films
   | 'redirect' // `status` (default 302) to `location` (default: the same path on the other server)
+  | 'outage' // Letterboxd's maintenance page (fixtures/letterboxd/outage.html), `status` (default 200)
   | 'not-found'; // the 404 page
 
 export interface Fault {
@@ -477,6 +479,9 @@ const NOT_FOUND_PAGE = page(
 
 const CHALLENGE_PAGE = `<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title><meta http-equiv="Content-Type" content="text/html; charset=UTF-8"><meta name="robots" content="noindex,nofollow"></head><body><div class="main-wrapper" role="main"><div class="main-content"><noscript><div class="h2"><span id="challenge-error-text">Enable JavaScript and cookies to continue</span></div></noscript></div></div><script>(function(){window._cf_chl_opt={cvId: '3',cZone: "letterboxd.com",cType: 'managed'};}());</script></body></html>`;
 
+/** The page Letterboxd served during an outage, once on the feed URL, perhaps with status 200. */
+const OUTAGE_PAGE = readFileSync(new URL('../fixtures/letterboxd/outage.html', import.meta.url), 'utf8');
+
 const RATE_LIMIT_PAGE = `<!DOCTYPE html><html lang="en-US"><head><title>Access denied | letterboxd.com used Cloudflare to restrict access</title></head><body><div id="cf-wrapper"><div id="cf-error-details"><h1><span class="cf-error-type">Error</span> <span class="cf-error-code">1015</span></h1><h2 class="cf-subheadline">You are being rate limited</h2><p>The owner of this website (letterboxd.com) has banned you temporarily from accessing this website.</p></div></div></body></html>`;
 
 function paginationBlock(base: string, pageNo: number, last: number): string {
@@ -848,6 +853,8 @@ ${items.join('\n')}
         return send(res, html(page('Letterboxd - Error', '<h1>Something went wrong</h1>'), fault.status ?? 503));
       case 'not-found':
         return send(res, notFound());
+      case 'outage':
+        return send(res, { ...html(OUTAGE_PAGE, fault.status ?? 200), headers: { server: 'cloudflare', 'cf-ray': '8f4e1c2bd9a37731-AKL' } });
       case 'slow':
         await wait(fault.delayMs ?? 5000, res);
         if (res.destroyed) return;
