@@ -186,6 +186,7 @@ function film(title: string, year: number | null, opts: { slug?: string; posterN
       .replace(/[\u0300-\u036f]/g, '')
       .toLowerCase()
       .replace(/[łøđßæœ]/g, (c) => ({ ł: 'l', ø: 'o', đ: 'd', ß: 'ss', æ: 'ae', œ: 'oe' })[c] ?? c)
+      .replace(/\./g, '') // "." is no word break in Letterboxd's slugs (et-the-extra-terrestrial)
       .replace(/[^a-z0-9]+/g, '-')
       .replace(/^-|-$/g, '') || `film-${id}`;
   const slug = opts.slug ?? (year === null ? base : `${base}-${year}`);
