@@ -12,6 +12,7 @@ const suites: [string, string, string][] = [
   ['client', './client.ts', 'benchClient'],
   ['poll', './poll.ts', 'benchPoll'],
   ['phone', './phone.ts', 'benchPhone'],
+  ['slowlink', './slowlink.ts', 'benchSlowlink'],
 ];
 console.log(`moviemosaic benchmarks on ${process.platform}/${process.arch}, node ${process.version}`);
 for (const [name, file, fn] of suites) {

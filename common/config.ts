@@ -16,6 +16,8 @@ export interface Config {
   letterboxdUrl: string;
   imageHosts: string[];
   spacingMs: number;
+  /** LETTERBOXD_USER_AGENT; null: the worker's own honest default naming moviemosaic. */
+  letterboxdUserAgent: string | null;
   allowedHosts: string[];
   rateLimitPerMin: number;
   /** Per-client caps (the server's clientKey: an address, IPv6 by its /64). */
@@ -111,6 +113,11 @@ export function loadConfig(env: Env): Readonly<Config> {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     problems.push(`LOG_LEVEL=${JSON.stringify(logLevel)} must be one of ${LOG_LEVELS.join(', ')}.`);
   }
+  const userAgent = env.LETTERBOXD_USER_AGENT?.trim() || null;
+  // A header value: visible ASCII and spaces only (a line break would be a header injection).
+  if (userAgent !== null && !/^[\x20-\x7e]+$/.test(userAgent)) {
+    problems.push('LETTERBOXD_USER_AGENT must be printable ASCII on one line.');
+  }
   const tlsCert = env.TLS_CERT?.trim() || null;
   const tlsKey = env.TLS_KEY?.trim() || null;
   if ((tlsCert === null) !== (tlsKey === null)) problems.push('TLS_CERT and TLS_KEY must be set together.');
@@ -126,6 +133,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     letterboxdUrl: url('LETTERBOXD_URL', 'https://letterboxd.com'),
     imageHosts,
     spacingMs: int('LETTERBOXD_SPACING_MS', 1000, 0, 60_000),
+    letterboxdUserAgent: userAgent !== null && /^[\x20-\x7e]+$/.test(userAgent) ? userAgent : null,
     allowedHosts: list('ALLOWED_HOSTS', ''),
     rateLimitPerMin: int('RATE_LIMIT_PER_MIN', 30, 1, 100_000),
     socketsPerClient: int('SOCKETS_PER_CLIENT', 20, 1, 5000),

@@ -17,7 +17,11 @@ export interface ExportFilm {
   date: string | null;
   name: string;
   year: number | null;
-  /** The `https://boxd.it/…` short link (no slug). */
+  /**
+   * The `https://boxd.it/…` short link (no slug), or null. In watched.csv and ratings.csv it names the
+   * film, so it tells apart two films of the same title and year and joins those two files; in
+   * diary.csv it names the diary entry, not the film.
+   */
   uri: string | null;
 }
 

@@ -35,6 +35,8 @@ export interface ClaimedTask {
   delayCount: number;
   leaseToken: string;
   leaseExpiresAt: number;
+  /** When the request was made (ms): the moment its "this month" and "the future" were judged. */
+  createdAt: number;
 }
 
 export interface TaskRow {
@@ -179,6 +181,7 @@ interface ClaimRow {
   delay_count: number;
   lease_token: string;
   lease_expires_at: number;
+  created_at: number;
 }
 
 function toClaimed(row: ClaimRow): ClaimedTask {
@@ -192,6 +195,7 @@ function toClaimed(row: ClaimRow): ClaimedTask {
     delayCount: row.delay_count,
     leaseToken: row.lease_token,
     leaseExpiresAt: row.lease_expires_at,
+    createdAt: row.created_at,
   };
 }
 
@@ -258,7 +262,7 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
       WHERE rowid = (
         SELECT rowid FROM tasks WHERE status = 'QUEUED' AND run_at <= ? AND background = ?
         ORDER BY run_at, created_at LIMIT 1)
-      RETURNING rowid, id, action, username, params, attempt, max_attempts, delay_count, lease_token, lease_expires_at`),
+      RETURNING rowid, id, action, username, params, attempt, max_attempts, delay_count, lease_token, lease_expires_at, created_at`),
     heartbeat: db.prepare<unknown[], { cancel_requested_at: number | null }>(`
       UPDATE tasks SET lease_expires_at = ?
       WHERE id = ? AND lease_token = ? AND status = 'RUNNING'

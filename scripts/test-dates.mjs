@@ -43,23 +43,27 @@ if (!lib) {
   process.exit(2);
 }
 
-/** The epoch ms of a wall-clock time in ZONE (the zone's offset read from Intl, checked once more for DST edges). */
+/**
+ * The epoch ms of a wall-clock time in ZONE. A time the autumn change repeats is taken the first
+ * time round (01:58 on 25 October 2026 is 01:58 BST, two minutes before the clocks go back); a time the
+ * spring change skips is taken at the offset before it.
+ */
 function zoned(local) {
   const [d, t] = local.split('T');
   const [y, mo, da] = d.split('-').map(Number);
   const [h, mi] = t.split(':').map(Number);
   const wall = Date.UTC(y, mo - 1, da, h, mi);
-  const offsetAt = (ms) => {
-    const p = Object.fromEntries(
-      new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
-        .formatToParts(new Date(ms))
-        .map((x) => [x.type, x.value]),
-    );
-    return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - ms;
+  const fmt = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  /** The zone's wall clock at `ms`, read as if it were UTC. */
+  const wallAt = (ms) => {
+    const p = Object.fromEntries(fmt.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+    return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second);
   };
-  let ms = wall - offsetAt(wall);
-  ms = wall - offsetAt(ms);
-  return ms;
+  const HOURS_12 = 12 * 3_600_000;
+  // The offsets in force half a day either side; each gives a candidate instant for this wall time.
+  const candidates = [wall - HOURS_12, wall + HOURS_12].map((probe) => wall - (wallAt(probe) - probe));
+  const exact = candidates.filter((ms) => wallAt(ms) === wall).sort((a, b) => a - b);
+  return exact[0] ?? candidates[0];
 }
 
 /** The environment that moves every clock of a child process tree to `local`. */

@@ -40,7 +40,11 @@ function postersAdvice(tmdbEnabled: boolean, fromExport: boolean): string {
   return fromExport ? 'set TMDB_API_KEY so posters come from TMDB, or try again later.' : BLOCKED_ADVICE;
 }
 
-/** Stored params are re-validated: a malformed row ends INVALID_REQUEST instead of crashing the worker. */
+/**
+ * Stored params are re-validated: a malformed row ends INVALID_REQUEST instead of crashing the worker.
+ * "The future" is judged as of when the request was made, as the server judged it: a worker never
+ * refuses a month because its own clock (or zone, on another machine) has not reached it yet.
+ */
 function readParams(helpers: ActionHelpers): MosaicParams {
   let raw: unknown;
   try {
@@ -49,7 +53,7 @@ function readParams(helpers: ActionHelpers): MosaicParams {
     throw new AppError('INVALID_REQUEST', 'This task was stored with unreadable parameters; make the mosaic again.');
   }
   const body = { ...(raw as object), username: helpers.task.username };
-  return normalizeRequest(body, new Date()).params;
+  return normalizeRequest(body, new Date(helpers.task.createdAt)).params;
 }
 
 function toFilm(f: CollectedFilm): Film {

@@ -50,6 +50,7 @@ export interface HttpConfig {
   rateLimitCooldownMs?: number;
   /** Largest page or feed body accepted. Default 5 MiB. */
   maxPageBytes?: number;
+  /** LETTERBOXD_USER_AGENT; default DEFAULT_USER_AGENT. */
   userAgent?: string;
   /** TMDB as a poster source (TMDB_API_KEY set); its image host joins the allowed image hosts. */
   tmdb?: TmdbHttpConfig | null;
@@ -168,8 +169,11 @@ const DEFAULT_TIMEOUTS: Timeouts = {
   socket: 20_000,
   request: 45_000,
 };
-const DEFAULT_USER_AGENT =
-  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36';
+/**
+ * Who is asking, honestly: moviemosaic reads the member's feed as a feed reader does and does not pass
+ * itself off as a browser (LETTERBOXD_USER_AGENT overrides it).
+ */
+export const DEFAULT_USER_AGENT = 'moviemosaic/0.1 (self-hosted Letterboxd poster mosaics; feed reader)';
 const ACCEPT: Record<PageKind | 'image' | 'tmdb', string> = {
   tmdb: 'application/json',
   feed: 'application/rss+xml,application/xml;q=0.9,text/xml;q=0.8,*/*;q=0.5',
@@ -227,7 +231,7 @@ function phraseFor(name: string, code: string): string {
 interface Policy {
   upstream: Upstream;
   accept: string;
-  /** Extra headers (undefined removes a default one, e.g. Letterboxd's Referer for TMDB). */
+  /** Extra headers (undefined removes a default one). */
   headers?: Record<string, string | undefined>;
   maxBytes: number;
   signal: AbortSignal;
@@ -252,6 +256,15 @@ function isHtml(res: RawResponse): boolean {
 function isChallenge(res: RawResponse): boolean {
   if (header(res.headers, 'cf-mitigated') === 'challenge') return true;
   return isHtml(res) && /<title>\s*Just a moment\.\.\.\s*<\/title>/i.test(res.body.subarray(0, 4096).toString('utf8'));
+}
+
+/**
+ * Letterboxd's maintenance page (`<base href="/_maint/">`, "Letterboxd is offline due to a server
+ * outage"): served in place of any page, the feed included, and possibly with status 200.
+ */
+function isOutage(res: RawResponse): boolean {
+  const head = res.body.subarray(0, 16384).toString('utf8');
+  return /<base\s+href=["']?\/_maint\//i.test(head) || /Letterboxd is offline due to a server outage/i.test(head);
 }
 
 /** Cloudflare's rate-limit page sometimes comes as a 403: read it as the 429 it means. */
@@ -295,7 +308,6 @@ export function createHttp(config: HttpConfig, deps: HttpDeps = {}): Http {
     headers: {
       'user-agent': config.userAgent ?? DEFAULT_USER_AGENT,
       'accept-language': 'en-GB,en;q=0.9',
-      referer: 'https://letterboxd.com/',
     },
   });
 
@@ -535,6 +547,8 @@ export function createHttp(config: HttpConfig, deps: HttpDeps = {}): Http {
         cause: err,
       });
     }
+    // Before anything reads the status: the page says what is wrong whatever status it came with.
+    if (isOutage(res)) throw new AppError('LETTERBOXD_UNREACHABLE', 'Letterboxd is down for maintenance; try again later.');
     if (isChallenge(res) || res.status === 403) {
       throw new AppError('LETTERBOXD_BLOCKED', `Letterboxd refused ${path} (${isChallenge(res) ? 'Cloudflare challenge' : '403'}).`);
     }
@@ -567,8 +581,8 @@ export function createHttp(config: HttpConfig, deps: HttpDeps = {}): Http {
       res = await request(url, {
         upstream: tmdbApi,
         accept: ACCEPT.tmdb,
-        // TMDB is no browser's business: our own name, and no Letterboxd referer.
-        headers: { referer: undefined, 'user-agent': 'moviemosaic (self-hosted poster mosaics)', authorization: bearer ? `Bearer ${tmdbConfig.apiKey}` : undefined },
+        // TMDB gets our own name, never a LETTERBOXD_USER_AGENT meant for Letterboxd.
+        headers: { 'user-agent': 'moviemosaic (self-hosted poster mosaics)', authorization: bearer ? `Bearer ${tmdbConfig.apiKey}` : undefined },
         maxBytes: 2 * 1024 * 1024,
         signal: options.signal,
         mayRedirect: (_from, to) => to.origin === tmdbBase.origin,

@@ -50,7 +50,7 @@ export const createProductionActions: ActionsFactory = ({ config, db, log }) => 
   void warmUpText().catch((err) => log.warn('font warm-up failed', { error: String(err) }));
   const tmdbConfig = config.tmdbApiKey ? { apiUrl: config.tmdbUrl, imageUrl: config.tmdbImageUrl, apiKey: config.tmdbApiKey } : null;
   const http = createHttp(
-    { letterboxdUrl: config.letterboxdUrl, imageHosts: config.imageHosts, spacingMs: config.spacingMs, tmdb: tmdbConfig },
+    { letterboxdUrl: config.letterboxdUrl, imageHosts: config.imageHosts, spacingMs: config.spacingMs, userAgent: config.letterboxdUserAgent ?? undefined, tmdb: tmdbConfig },
     { clock: systemClock, log },
   );
   const tmdb = tmdbConfig ? createTmdb({ http, store: createTmdbStore(db), clock: systemClock, log }) : null;

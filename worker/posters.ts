@@ -6,7 +6,7 @@
  * note, never a failed task.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
@@ -51,6 +51,22 @@ export interface PosterCacheOptions {
 
 const EXTENSIONS: Record<string, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', gif: 'gif', avif: 'avif', heif: 'heif' };
 
+/**
+ * The file system's own clock, read from a file written now. A file's age is measured on the clock that
+ * stamped it, which need not be this process's: a folder on another machine, a Raspberry Pi whose clock
+ * NTP set after boot, a faked clock in tests. Measured on the process clock, a poster another worker
+ * had just written could look hours old and be deleted before its row was recorded.
+ */
+function fileSystemNow(dir: string): number {
+  const probe = join(dir, `.now.${process.pid}.${randomUUID().slice(0, 8)}.tmp`);
+  writeFileSync(probe, '');
+  try {
+    return statSync(probe).mtimeMs;
+  } finally {
+    rmSync(probe, { force: true });
+  }
+}
+
 export function createPosterCache(options: PosterCacheOptions): PosterCache {
   const { dir, store, budgetBytes } = options;
   const clock = options.clock ?? systemClock;
@@ -60,11 +76,12 @@ export function createPosterCache(options: PosterCacheOptions): PosterCache {
   // against no budget, so it would stay for good. Only old ones go: a file just renamed by another
   // worker gets its row a moment later.
   const known = store.cachedFiles();
+  const now = fileSystemNow(dir);
   for (const name of readdirSync(dir)) {
     if (!name.endsWith('.tmp') && known.has(name)) continue;
     const path = join(dir, name);
     try {
-      if (clock.now() - statSync(path).mtimeMs > STALE_TEMP_MS) unlinkSync(path);
+      if (now - statSync(path).mtimeMs > STALE_TEMP_MS) unlinkSync(path);
     } catch {
       // Another worker renamed or removed it first.
     }

@@ -161,11 +161,19 @@ function distinctFilms(...lists: ExportFilm[][]): number {
   return seen.size;
 }
 
+/**
+ * A `Letterboxd URI` as `https://boxd.it/{code}`, or null: only Letterboxd's own short link is taken
+ * as an identity (it names the film in watched.csv and ratings.csv, the entry in diary.csv).
+ */
+function boxdUri(raw: string): string | null {
+  const m = /^https?:\/\/boxd\.it\/([A-Za-z0-9]+)\/?$/i.exec(raw.trim());
+  return m ? `https://boxd.it/${m[1]}` : null;
+}
+
 function film(cell: Cell): ExportFilm | null {
   const name = cell('Name').trim();
   if (!name) return null;
-  const uri = cell('Letterboxd URI').trim();
-  return { date: day(cell('Date')), name, year: year(cell('Year')), uri: uri || null };
+  return { date: day(cell('Date')), name, year: year(cell('Year')), uri: boxdUri(cell('Letterboxd URI')) };
 }
 
 function viewing(cell: Cell): ExportViewing | null {

@@ -246,4 +246,23 @@ test('a long history (50,000 rows, the most a file may have) parses without hold
   assert.ok(maxMs < Math.max(100, ms * 0.25), `event loop held for ${maxMs.toFixed(1)} ms during a ${ms.toFixed(0)} ms parse`);
 });
 
+test("Letterboxd URI: Letterboxd's boxd.it short link, made canonical; anything else is no identity (null)", async () => {
+  const data = await parseExport(
+    makeZip([
+      {
+        name: 'watched.csv',
+        data: csv([
+          [...EXPORT_HEADERS.watched],
+          ['2026-01-01', 'Flow', 2024, 'https://boxd.it/aZ09'],
+          ['2026-01-02', 'Dune', 2021, 'http://boxd.it/bY1/'],
+          ['2026-01-03', 'Tár', 2022, ''],
+          ['2026-01-04', 'Anora', 2024, 'https://letterboxd.com/film/anora/'],
+          ['2026-01-05', 'Aftersun', 2022, 'https://boxd.it/x/../y'],
+        ]),
+      },
+    ]),
+  );
+  assert.equal(data.watched.map((w) => w.uri), ['https://boxd.it/aZ09', 'https://boxd.it/bY1', null, null, null]);
+});
+
 test.run();

@@ -7,6 +7,8 @@
  *   const lb = await startFakeLetterboxd({ now });   // `now` dates the built-in members: always given
  *   LETTERBOXD_URL=lb.url  LETTERBOXD_IMAGE_HOSTS=lb.imageHost  LETTERBOXD_SPACING_MS=0
  */
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -66,6 +68,13 @@ export interface FakeMember {
 
 export type Markup = '2026' | 'legacy';
 
+/**
+ * How CDN posters look: `flat` (default) is each film's own colour with a gentle gradient and grain, so
+ * tests can tell tiles apart by colour; `natural` has shapes at every scale like a photograph, and
+ * weighs what real posters weigh (about 40 KB at 600×900), for benchmarks that count bytes.
+ */
+export type PosterStyle = 'flat' | 'natural';
+
 // ---------------------------------------------------------------------------------------------
 // Faults
 
@@ -80,6 +89,7 @@ export type FaultKind =
   | 'corrupt' // images: a JPEG cut after its header (the header still reads); pages: garbage bytes
   | 'garbage' // pages: 200 with markup no parser knows, but links to films
   | 'redirect' // `status` (default 302) to `location` (default: the same path on the other server)
+  | 'outage' // Letterboxd's maintenance page (fixtures/letterboxd/outage.html), `status` (default 200)
   | 'not-found'; // the 404 page
 
 export interface Fault {
@@ -120,6 +130,9 @@ export interface FakeOptions {
   /** Added before every response, both servers. */
   latencyMs?: number;
   faults?: Fault[];
+  posterStyle?: PosterStyle;
+  /** Gzip pages and the feed for clients that accept it, as letterboxd.com does (default off). */
+  gzip?: boolean;
 }
 
 export interface FakeLetterboxd {
@@ -141,6 +154,11 @@ export interface FakeLetterboxd {
   setFaults(faults: Fault[]): void;
   setMarkup(markup: Markup): void;
   setLatency(ms: number): void;
+  /**
+   * The base URLs the fake writes into what it serves (feed links, poster URLs), when clients reach it
+   * through something in between (a shaped link); `url`, `imageBase` and `env` follow.
+   */
+  advertise(bases: { pages: string; images: string }): void;
   /** Clears faults, the request log and the in-flight maxima; restores markup and latency. */
   reset(): void;
   addMember(member: FakeMember): void;
@@ -185,6 +203,7 @@ export function film(title: string, year: number | null, opts: { slug?: string; 
       .replace(/[\u0300-\u036f]/g, '')
       .toLowerCase()
       .replace(/[łøđßæœ]/g, (c) => ({ ł: 'l', ø: 'o', đ: 'd', ß: 'ss', æ: 'ae', œ: 'oe' })[c] ?? c)
+      .replace(/\./g, '') // "." is no word break in Letterboxd's slugs (et-the-extra-terrestrial)
       .replace(/[^a-z0-9]+/g, '-')
       .replace(/^-|-$/g, '') || `film-${id}`;
   const slug = opts.slug ?? (year === null ? base : `${base}-${year}`);
@@ -436,12 +455,17 @@ function stars(rating: number): string {
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-/** "Mon, 12 Jan 2026 09:03:05 +1300" in this process's time zone. */
+const AUCKLAND = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Pacific/Auckland', hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+});
+
+/** "Mon, 12 Jan 2026 09:03:05 +1300": Letterboxd writes every pubDate in its own zone (New Zealand), not the member's. */
 function rfc822(d: Date): string {
-  const off = -d.getTimezoneOffset();
-  const sign = off >= 0 ? '+' : '-';
-  const abs = Math.abs(off);
-  return `${DAYS[d.getDay()]}, ${pad2(d.getDate())} ${MONTHS[d.getMonth()]} ${d.getFullYear()} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())} ${sign}${pad2(Math.floor(abs / 60))}${pad2(abs % 60)}`;
+  const p = Object.fromEntries(AUCKLAND.formatToParts(d).map((x) => [x.type, Number(x.value)]));
+  const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  const off = Math.round((wall - Math.floor(d.getTime() / 1000) * 1000) / 60_000);
+  const day = new Date(wall).getUTCDay();
+  return `${DAYS[day]}, ${pad2(p.day)} ${MONTHS[p.month - 1]} ${p.year} ${pad2(p.hour)}:${pad2(p.minute)}:${pad2(p.second)} +${pad2(Math.floor(off / 60))}${pad2(off % 60)}`;
 }
 
 const EMPTY_70 = '/static/img/empty-poster-70-BSf-Pjrh.png';
@@ -472,6 +496,9 @@ const NOT_FOUND_PAGE = page(
 );
 
 const CHALLENGE_PAGE = `<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title><meta http-equiv="Content-Type" content="text/html; charset=UTF-8"><meta name="robots" content="noindex,nofollow"></head><body><div class="main-wrapper" role="main"><div class="main-content"><noscript><div class="h2"><span id="challenge-error-text">Enable JavaScript and cookies to continue</span></div></noscript></div></div><script>(function(){window._cf_chl_opt={cvId: '3',cZone: "letterboxd.com",cType: 'managed'};}());</script></body></html>`;
+
+/** The page Letterboxd served during an outage, once on the feed URL, perhaps with status 200. */
+const OUTAGE_PAGE = readFileSync(new URL('../fixtures/letterboxd/outage.html', import.meta.url), 'utf8');
 
 const RATE_LIMIT_PAGE = `<!DOCTYPE html><html lang="en-US"><head><title>Access denied | letterboxd.com used Cloudflare to restrict access</title></head><body><div id="cf-wrapper"><div id="cf-error-details"><h1><span class="cf-error-type">Error</span> <span class="cf-error-code">1015</span></h1><h2 class="cf-subheadline">You are being rate limited</h2><p>The owner of this website (letterboxd.com) has banned you temporarily from accessing this website.</p></div></div></body></html>`;
 
@@ -555,6 +582,62 @@ async function renderPoster(f: FakeFilm, width: number, height: number): Promise
       raw[i + 1] = g + n;
       raw[i + 2] = b + n;
     }
+  }
+  return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 80 }).toBuffer();
+}
+
+/** 0 ≤ x < 1 from integer coordinates (a small integer hash, stable across runs). */
+function hash01(x: number, y: number, seed: number): number {
+  let h = (Math.imul(x, 374761393) + Math.imul(y, 668265263) + Math.imul(seed, 2246822519)) | 0;
+  h = Math.imul(h ^ (h >>> 13), 1274126177);
+  return ((h ^ (h >>> 16)) >>> 0) / 4294967296;
+}
+
+/**
+ * A poster like a photograph: value noise summed over octaves (large soft shapes, then ever finer and
+ * fainter detail) in the film's colours, defined over the poster's own coordinates so every size shows
+ * the same picture; encoded at quality 80, it weighs about 40 KB at 600×900, as real posters do.
+ */
+async function renderNaturalPoster(f: FakeFilm, width: number, height: number): Promise<Buffer> {
+  const raw = Buffer.alloc(width * height * 3);
+  const octaves = [
+    { cells: 3, amp: 0.5 },
+    { cells: 7, amp: 0.25 },
+    { cells: 16, amp: 0.13 },
+    { cells: 37, amp: 0.09 },
+    { cells: 85, amp: 0.06 },
+    { cells: 190, amp: 0.04 },
+  ];
+  const smooth = (t: number) => t * t * (3 - 2 * t);
+  const seed = f.id;
+  const lum = new Float32Array(width * height);
+  for (const [o, { cells, amp }] of octaves.entries()) {
+    const rows = Math.ceil(cells * 1.5);
+    for (let y = 0; y < height; y++) {
+      const gy = (y / height) * rows;
+      const iy = Math.floor(gy);
+      const ty = smooth(gy - iy);
+      for (let x = 0; x < width; x++) {
+        const gx = (x / width) * cells;
+        const ix = Math.floor(gx);
+        const tx = smooth(gx - ix);
+        const a = hash01(ix, iy, seed * 8 + o);
+        const b = hash01(ix + 1, iy, seed * 8 + o);
+        const c = hash01(ix, iy + 1, seed * 8 + o);
+        const d = hash01(ix + 1, iy + 1, seed * 8 + o);
+        lum[y * width + x] += amp * (a + (b - a) * tx + (c - a + (a - b - c + d) * tx) * ty);
+      }
+    }
+  }
+  // Two tints (the film's colour and its complement's shadow) mixed by the picture's own light.
+  const [r0, g0, b0] = f.color;
+  const dark = [r0 * 0.15, g0 * 0.2, 40 + b0 * 0.25];
+  const light = [Math.min(255, r0 * 1.1 + 40), Math.min(255, g0 * 1.1 + 30), Math.min(255, b0 * 0.9 + 30)];
+  for (let i = 0, p = 0; i < lum.length; i++, p += 3) {
+    const v = Math.min(1, Math.max(0, (lum[i] - 0.2) * 1.6));
+    raw[p] = dark[0] + (light[0] - dark[0]) * v;
+    raw[p + 1] = dark[1] + (light[1] - dark[1]) * v;
+    raw[p + 2] = dark[2] + (light[2] - dark[2]) * v;
   }
   return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 80 }).toBuffer();
 }
@@ -792,7 +875,7 @@ ${items.join('\n')}
       const key = `${id}:${w}x${h}`;
       let p = posterCache.get(key);
       if (!p) {
-        p = renderPoster(f, w, h);
+        p = (options.posterStyle === 'natural' ? renderNaturalPoster : renderPoster)(f, w, h);
         posterCache.set(key, p);
         if (posterCache.size > 4000) posterCache.delete(posterCache.keys().next().value!);
       }
@@ -824,8 +907,16 @@ ${items.join('\n')}
   }
 
   function send(res: ServerResponse, a: Answer): void {
-    const body = typeof a.body === 'string' ? Buffer.from(a.body, 'utf8') : a.body;
-    res.writeHead(a.status, { 'content-type': a.type, 'content-length': String(body.length), server: 'fake-letterboxd', ...a.headers });
+    let body = typeof a.body === 'string' ? Buffer.from(a.body, 'utf8') : a.body;
+    const gzip = options.gzip && typeof a.body === 'string' && /\bgzip\b/.test(String(res.req.headers['accept-encoding'] ?? ''));
+    if (gzip) body = gzipSync(body);
+    res.writeHead(a.status, {
+      'content-type': a.type,
+      'content-length': String(body.length),
+      server: 'fake-letterboxd',
+      ...(gzip ? { 'content-encoding': 'gzip', vary: 'Accept-Encoding' } : {}),
+      ...a.headers,
+    });
     res.end(body);
   }
 
@@ -844,6 +935,8 @@ ${items.join('\n')}
         return send(res, html(page('Letterboxd - Error', '<h1>Something went wrong</h1>'), fault.status ?? 503));
       case 'not-found':
         return send(res, notFound());
+      case 'outage':
+        return send(res, { ...html(OUTAGE_PAGE, fault.status ?? 200), headers: { server: 'cloudflare', 'cf-ray': '8f4e1c2bd9a37731-AKL' } });
       case 'slow':
         await wait(fault.delayMs ?? 5000, res);
         if (res.destroyed) return;
@@ -924,7 +1017,7 @@ ${items.join('\n')}
 
   const matches = (r: FakeRequest, path: string | RegExp) => (typeof path === 'string' ? r.path.includes(path) : path.test(r.path));
 
-  return {
+  const fake: FakeLetterboxd = {
     now: options.now,
     url: pagesBase,
     imageHost,
@@ -941,6 +1034,14 @@ ${items.join('\n')}
     },
     setLatency(ms) {
       latencyMs = ms;
+    },
+    advertise(bases) {
+      pagesBase = bases.pages;
+      imageBase = bases.images;
+      fake.url = pagesBase;
+      fake.imageBase = imageBase;
+      fake.imageHost = new URL(imageBase).host;
+      fake.env = { LETTERBOXD_URL: pagesBase, LETTERBOXD_IMAGE_HOSTS: fake.imageHost, LETTERBOXD_SPACING_MS: '0' };
     },
     reset() {
       faults = [];
@@ -967,4 +1068,5 @@ ${items.join('\n')}
       );
     },
   };
+  return fake;
 }

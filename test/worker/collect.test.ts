@@ -273,6 +273,12 @@ test('a member with no films, an unknown member', async () => {
   await fails(collect('ghost', all), 'USER_NOT_FOUND');
 });
 
+test("the outage page served on the feed URL with status 200 is LETTERBOXD_UNREACHABLE, not LETTERBOXD_CHANGED", async () => {
+  lb.setFaults([{ path: '/dave/rss/', kind: 'outage', status: 200 }]);
+  const err = await fails(collect('dave', month('2026-11')), 'LETTERBOXD_UNREACHABLE');
+  assert.is(err.message, 'Letterboxd is down for maintenance; try again later.');
+});
+
 test('markup nobody knows is LETTERBOXD_CHANGED, never an empty mosaic', async () => {
   lb.setFaults([{ path: '/rss/', kind: 'garbage' }]);
   await fails(collect('dave', month('2026-11')), 'LETTERBOXD_CHANGED');

@@ -10,6 +10,7 @@ import { AppError } from '../../common/errors.js';
 import type { MosaicParams } from '../../common/task.js';
 import { collectFilms, type CollectedFilm } from '../../worker/sources/collect.js';
 import { expectedFilms, sortDiary, startFakeLetterboxd, type FakeLetterboxd, type FakeMember } from '../helpers/fakeLetterboxd.js';
+import { readFileSync } from 'node:fs';
 import { csv, EXPORT_HEADERS, makeZip } from '../helpers/exportZip.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { exportRig, testFilm, type ExportRig } from './exportKit.js';
@@ -66,10 +67,24 @@ const testerZip = () =>
     },
   ]);
 
+// An export in the real shape (fixtures/letterboxd/export-twins/): two films called "The Call" (2020),
+// told apart only by their boxd.it links; titles whose slugs drop the full stops.
+const twinFilms = [
+  testFilm('The Call', 2020, 'the-call-2020'),
+  testFilm('The Call', 2020, 'the-call-2020-3'),
+  testFilm('E.T. the Extra-Terrestrial', 1982, 'et-the-extra-terrestrial'),
+  testFilm('12.12: The Day', 2023, '1212-the-day'),
+  testFilm('M.I.A.', 2008, 'mia'),
+];
+const twins: FakeMember = { username: 'twins', displayName: 'Twins', diary: [], films: twinFilms.map((film) => ({ film, rating: null, liked: false })), lists: [] };
+const twinsZip = () =>
+  makeZip(['watched.csv', 'diary.csv', 'ratings.csv'].map((name) => ({ name, data: readFileSync(new URL(`../fixtures/letterboxd/export-twins/${name}`, import.meta.url)) })));
+
 test.before(async () => {
   lb = await startFakeLetterboxd({ now });
   lb.addMember(tester);
   lb.addMember(shelf);
+  lb.addMember(twins);
 });
 test.before.each(() => {
   lb.reset();
@@ -190,6 +205,25 @@ test('export films on Letterboxd: title slug, then title-year, accepted only whe
   lb.setFaults(BLOCKED);
   await collect('tester', all);
   assert.is(lb.count('/film/'), 0);
+});
+
+test('films of one title and year stay two, each rated by its boxd.it link; slugs drop full stops', async () => {
+  await r.importZip('twins', twinsZip());
+  const res = await collect('twins', all);
+  assert.equal(
+    res.films.map((f) => [f.title, f.year, f.rating, f.slug]),
+    [
+      ['M.I.A.', 2008, null, 'mia'],
+      ['12.12: The Day', 2023, 3.5, '1212-the-day'],
+      ['E.T. the Extra-Terrestrial', 1982, 4.5, 'et-the-extra-terrestrial'],
+      // The numbered slug of the second one cannot be derived from its title: both are found at the first.
+      ['The Call', 2020, 2, 'the-call-2020'],
+      ['The Call', 2020, 4, 'the-call-2020'],
+    ],
+  );
+  const asked = lb.requests.filter((q) => q.path.startsWith('/film/')).map((q) => q.path);
+  for (const slug of ['mia', '1212-the-day', 'et-the-extra-terrestrial']) assert.ok(asked.includes(`/film/${slug}/`), `${slug} asked`);
+  assert.not.ok(asked.some((p) => /\/film\/(e-t|12-12|m-i-a)/.test(p)), asked.join(' '));
 });
 
 test('a film without year matches a film page without year', async () => {

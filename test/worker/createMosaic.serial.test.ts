@@ -21,8 +21,9 @@ let db: Db;
 let tasks: TaskStore;
 let worker: Child;
 
-// The worker process never reads the date for a mosaic: its params name the month and year.
-const now = new Date(2026, 10, 15, 12, 0, 0);
+// The params name the month and year; the worker judges them as of when each task was made (the
+// real or faked clock), so the fake's date lies in the past of any day the suite runs on.
+const now = new Date(2025, 10, 15, 12, 0, 0);
 
 test.before(async () => {
   lb = await startFakeLetterboxd({ now });
@@ -103,6 +104,16 @@ test('stages are reported in order through the feed', async () => {
   const firstIndex = order.map((s) => stages.indexOf(s));
   for (const [i, s] of order.entries()) assert.ok(firstIndex[i] >= 0, `stage ${s} seen`);
   assert.equal([...firstIndex].sort((x, y) => x - y), firstIndex, 'stages in order');
+});
+
+test("a month the worker's clock has not reached, asked for when the server's had (another zone or machine): made, not refused", async () => {
+  const ahead = Date.now() + 40 * 86_400_000;
+  const server = createTaskStore(db, { clock: { now: () => ahead } });
+  const id = server.enqueue({ action: 'create_mosaic', username: 'nobody', params: { mode: 'month', month: currentMonth(new Date(ahead)), layout: 'classic', format: 'jpeg' } }).task.id;
+  // Due now by the worker's clock (the server's is 40 days ahead).
+  db.prepare('UPDATE tasks SET run_at = ? WHERE id = ?').run(Date.now(), id);
+  const t = await finished(id);
+  assert.equal([t.status, t.errorCode], ['ERROR', 'NO_FILMS'], t.errorMsg ?? '');
 });
 
 test.run();

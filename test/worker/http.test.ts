@@ -52,16 +52,34 @@ test.after(async () => {
   await lb.close();
 });
 
-test('a page comes back with status, body and the final URL; requests look like a browser', async () => {
+test('a page comes back with status, body and the final URL; requests say honestly who asks (moviemosaic, no browser disguise)', async () => {
   const res = await http.page('/dave/rss/', { signal: signal(), kind: 'feed' });
   assert.is(res.status, 200);
   assert.ok(res.body.includes('<rss'));
   assert.is(res.url, `${lb.url}/dave/rss/`);
   const { headers } = lb.requests[0];
-  assert.match(String(headers['user-agent']), /^Mozilla\/5\.0 .*Chrome\//);
+  assert.is(headers['user-agent'], 'moviemosaic/0.1 (self-hosted Letterboxd poster mosaics; feed reader)');
   assert.match(String(headers.accept), /application\/rss\+xml/);
   assert.ok(headers['accept-language']);
-  assert.is(headers.referer, 'https://letterboxd.com/');
+  assert.is(headers.referer, undefined, 'no pretending to come from a Letterboxd page');
+  client({ userAgent: 'my-mosaics/2 (+mailto:me@example.org)' });
+  await http.page('/dave/rss/', { signal: signal(), kind: 'feed' });
+  assert.is(lb.requests[1].headers['user-agent'], 'my-mosaics/2 (+mailto:me@example.org)');
+});
+
+test("Letterboxd's outage page, with any status and on any page, is LETTERBOXD_UNREACHABLE: down for maintenance", async () => {
+  for (const [path, kind, status] of [
+    ['/dave/rss/', 'feed', 200],
+    ['/dave/rss/', 'feed', 503],
+    ['/dave/films/', 'member', 200],
+    ['/film/flow-2024/', 'film', 200],
+    ['/film/flow-2024/poster/std/120/', 'film-json', 404],
+  ] as const) {
+    lb.reset();
+    lb.setFaults([{ path, kind: 'outage', status }]);
+    const err = await appError(http.page(path, { signal: signal(), kind }), 'LETTERBOXD_UNREACHABLE');
+    assert.is(err.message, 'Letterboxd is down for maintenance; try again later.', `${path} ${status}`);
+  }
 });
 
 test('a Cloudflare challenge is LETTERBOXD_BLOCKED at once, never retried', async () => {

@@ -7,7 +7,7 @@ import { parseFilmsPage } from '../../worker/sources/parseFilmsPage.js';
 import { parseDiary } from '../../worker/sources/parseDiary.js';
 import { parseFilmPage, parsePosterJson } from '../../worker/sources/parseFilmPage.js';
 import { ratingFromClass, slugFromPath, splitNameYear } from '../../worker/sources/parseCommon.js';
-import { readFeed } from '../../worker/sources/rss.js';
+import { feedCovers, readFeed } from '../../worker/sources/rss.js';
 import { readFilmsPages } from '../../worker/sources/filmsPages.js';
 import type { CollectDeps } from '../../worker/sources/types.js';
 import type { AppError } from '../../common/errors.js';
@@ -122,6 +122,20 @@ test('feed limit: only diary entries count toward the 50; lists come on top (a 2
   assert.equal([first.title, first.year, first.slug, first.tmdbMovieId, first.liked], ['Parasite', 2019, 'parasite', null, false]);
   assert.match(first.posterUrl!, /-0-500-0-750-crop\.jpg\?k=/);
   assert.is(notFull.entries[8].watchedDate, null);
+});
+
+test("pubDate's offset is Letterboxd's (+1200/+1300), not the member's: a full feed's reach errs toward asking more", async () => {
+  // The oldest entry was published at 23:30 in New Zealand, 11:30 UTC: already the next day in UTC+14,
+  // where a member may have logged a viewing of that next day just before it, now out of the feed.
+  const xml = fixture('rss-2020-50-diary-22-lists.xml').replace('Sat, 11 Apr 2020 17:40:05 +1200', 'Sat, 11 Apr 2020 23:30:00 +1200');
+  const feed = await readFeed({ http: { page: async () => ({ body: xml }) } as unknown as CollectDeps['http'], signal: new AbortController().signal, progress: () => {} }, 'cinephile20');
+  assert.is(feed.entries.at(-1)!.publishedDay, '2020-04-12');
+  assert.is(feed.completeAfter, '2020-04-12');
+  assert.not.ok(feedCovers(feed, '2020-04-12'), 'that day may have viewings the feed no longer holds');
+  assert.ok(feedCovers(feed, '2020-04-13'));
+  const early = parseRss(fixture('rss-2020-50-diary-22-lists.xml').replace('Sat, 11 Apr 2020 17:40:05 +1200', 'Sat, 11 Apr 2020 09:15:00 +1200'));
+  assert.is(early.entries.at(-1)!.publishedDay, '2020-04-11', '21:15 UTC the day before: the 11th everywhere at the latest');
+  assert.is(parseRss(fixture('rss-dave.xml').replace('Mon, 12 Jan 2026 09:03:05 +1300', 'Mon, 12 Jan 2026')).entries[0].publishedDay, '2026-01-12', 'no time: the day as written');
 });
 
 test('feed: a diary item without filmTitle counts as unparsed (markup changed)', () => {

@@ -1,7 +1,7 @@
 /** fetchPosters and the on-disk cache through the fake CDN: sizes, placeholders, refusals, sharing, LRU. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdirSync, readdirSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { openDb } from '../../db/open.js';
@@ -43,6 +43,15 @@ test.after.each(() => {
 test.after(async () => {
   await lb.close();
 });
+
+/** The file system's clock (what stamps files), which a faked process clock does not move. */
+function fileSystemNow(dir: string): number {
+  const probe = join(dir, '.probe');
+  writeFileSync(probe, '');
+  const at = statSync(probe).mtimeMs;
+  rmSync(probe);
+  return at;
+}
 
 test('sizedPosterUrl rewrites only the -0-W-0-H-crop part of a URL we were given', () => {
   const u = 'https://a.ltrbxd.com/resized/film-poster/2/4/6/2/1/2/246212-prophet-s-prey-0-600-0-900-crop.jpg?v=5d5e8ef1a2';
@@ -201,10 +210,20 @@ test('temp files a dead worker left behind are cleared when a cache opens; fresh
   const fresh = join(dir, '.def.jpg.456.cafebabe.tmp');
   writeFileSync(old, 'x');
   writeFileSync(fresh, 'y');
-  utimesSync(old, new Date(r.clock.now() - 2 * 3_600_000), new Date(r.clock.now() - 2 * 3_600_000));
-  utimesSync(fresh, new Date(r.clock.now() - 60_000), new Date(r.clock.now() - 60_000));
+  const now = fileSystemNow(dir);
+  utimesSync(old, new Date(now - 2 * 3_600_000), new Date(now - 2 * 3_600_000));
+  utimesSync(fresh, new Date(now - 60_000), new Date(now - 60_000));
   createPosterCache({ dir, store: r.store, budgetBytes: 1e6, clock: r.clock });
   assert.equal(readdirSync(dir), ['.def.jpg.456.cafebabe.tmp']);
+});
+
+test("a file's age is measured on the file system's clock, not the process's: 30 days ahead, a fresh temp file stays", () => {
+  const dir = join(tmp.dir, 'skewed');
+  mkdirSync(dir);
+  writeFileSync(join(dir, '.abc.jpg.789.feedface.tmp'), 'another worker is writing me');
+  const ahead = { now: () => fileSystemNow(dir) + 30 * 86_400_000, sleep: r.clock.sleep };
+  createPosterCache({ dir, store: r.store, budgetBytes: 1e6, clock: ahead });
+  assert.equal(readdirSync(dir), ['.abc.jpg.789.feedface.tmp']);
 });
 
 test('poster files the cache has no row for are cleared when a cache opens, once old; recorded ones stay', async () => {
@@ -215,9 +234,10 @@ test('poster files the cache has no row for are cleared when a cache opens, once
   const young = join(dir, 'fedcba9876543210fedcba9876543210fedcba98.jpg');
   writeFileSync(orphan, 'a worker died before recording me');
   writeFileSync(young, 'another worker is recording me right now');
-  const old = new Date(r.clock.now() - 2 * 3_600_000);
+  const now = fileSystemNow(dir);
+  const old = new Date(now - 2 * 3_600_000);
   for (const f of [orphan, join(dir, recorded)]) utimesSync(f, old, old);
-  utimesSync(young, new Date(r.clock.now() - 60_000), new Date(r.clock.now() - 60_000));
+  utimesSync(young, new Date(now - 60_000), new Date(now - 60_000));
   createPosterCache({ dir, store: r.store, budgetBytes: 1e6, clock: r.clock });
   assert.equal(readdirSync(dir).sort(), [recorded, 'fedcba9876543210fedcba9876543210fedcba98.jpg'].sort());
 });

@@ -81,6 +81,12 @@ test('titles: one key for spellings of the same title; slugs as Letterboxd makes
   assert.is(slugFromTitle('Łódź Nights'), 'lodz-nights');
   assert.is(slugFromTitle('Say "Cheese" & Run'), 'say-cheese-run');
   assert.is(slugFromTitle('🎃'), null);
+  // "." is not a word break.
+  assert.is(slugFromTitle('E.T. the Extra-Terrestrial'), 'et-the-extra-terrestrial');
+  assert.is(slugFromTitle('12.12: The Day'), '1212-the-day');
+  assert.is(slugFromTitle('M.I.A.'), 'mia');
+  assert.is(slugFromTitle('P.S.'), 'ps');
+  assert.is(slugFromTitle('Mr. Smith Goes to Washington'), 'mr-smith-goes-to-washington');
 });
 
 test('chooseMatch: normalised title first, then year, then popularity; nothing for another title', () => {

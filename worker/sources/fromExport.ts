@@ -1,6 +1,8 @@
 /**
  * Films from a member's imported export (design §6, §10.1): pure functions from the parsed CSVs to
- * viewings. An export names films by title and year only, so films meet under `matchKey`.
+ * viewings. watched.csv and ratings.csv meet by the film's `Letterboxd URI` (boxd.it), which tells
+ * apart two films of one title and year; diary rows (whose URI names the entry) and the feed have no
+ * such link, so they meet the films under `matchKey`, title and year.
  */
 import type { ExportData, ExportViewing } from '../../db/imports.js';
 import type { CollectedFilm, FilmViewing, TmdbId } from './types.js';
@@ -22,10 +24,40 @@ export function matchKey(f: { title: string; year: number | null }): string {
   return `${yearKey(f.year)}\u0000${titleKey(f.title)}`;
 }
 
-function ratingsOf(data: ExportData): Map<string, number | null> {
-  const out = new Map<string, number | null>();
-  for (const r of data.ratings) out.set(matchKey({ title: r.name, year: r.year }), r.rating);
+interface Ratings {
+  /** By the film's boxd.it link. */
+  byUri: Map<string, number | null>;
+  /** Rows without a link, by title and year. */
+  unlinked: Map<string, number | null>;
+  /** Every row by title and year, but only where one film has that title and year (null: several). */
+  byKey: Map<string, { rating: number | null } | null>;
+}
+
+function ratingsOf(data: ExportData): Ratings {
+  const out: Ratings = { byUri: new Map(), unlinked: new Map(), byKey: new Map() };
+  const firstUri = new Map<string, string | null>();
+  for (const r of data.ratings) {
+    const key = matchKey({ title: r.name, year: r.year });
+    if (r.uri) out.byUri.set(r.uri, r.rating);
+    else out.unlinked.set(key, r.rating);
+    // Two rows of one title and year with different links are two films: neither is "the" rating.
+    const twin = firstUri.has(key) && (firstUri.get(key) !== r.uri || r.uri === null);
+    out.byKey.set(key, twin ? null : { rating: r.rating });
+    if (!firstUri.has(key)) firstUri.set(key, r.uri);
+  }
   return out;
+}
+
+/** A watched.csv film's rating in ratings.csv: by its link, else by title and year; undefined when not rated. */
+function filmRating(ratings: Ratings, f: { uri: string | null; name: string; year: number | null }): number | null | undefined {
+  const key = matchKey({ title: f.name, year: f.year });
+  if (f.uri) return ratings.byUri.has(f.uri) ? ratings.byUri.get(f.uri) : ratings.unlinked.get(key);
+  return ratings.byKey.get(key)?.rating;
+}
+
+/** A diary row's fallback rating in ratings.csv (the row's link names the entry): by title and year. */
+function diaryRating(ratings: Ratings, v: { name: string; year: number | null }): number | null | undefined {
+  return ratings.byKey.get(matchKey({ title: v.name, year: v.year }))?.rating;
 }
 
 /** An export film: an export never says what the member likes (likes.csv is not read), so `liked` is null. */
@@ -58,8 +90,7 @@ export function exportViewings(data: ExportData, prefix: string): Viewing[] {
   for (let i = data.diary.length - 1; i >= 0; i--) {
     const v: ExportViewing = data.diary[i];
     if (!v.watchedDate?.startsWith(prefix)) continue;
-    const rating = v.rating ?? ratings.get(matchKey({ title: v.name, year: v.year })) ?? null;
-    out.push(viewing(v.name, v.year, rating, v.watchedDate, [{ date: v.watchedDate, rewatch: v.rewatch }]));
+    out.push(viewing(v.name, v.year, v.rating ?? diaryRating(ratings, v) ?? null, v.watchedDate, [{ date: v.watchedDate, rewatch: v.rewatch }]));
   }
   return out;
 }
@@ -84,13 +115,14 @@ export function exportFilms(data: ExportData): Viewing[] {
   });
   const rows =
     data.watched.length > 0
-      ? data.watched.map((w) => ({ title: w.name, year: w.year, date: w.date }))
+      ? data.watched.map((w) => ({ title: w.name, year: w.year, date: w.date, uri: w.uri }))
       : distinctDiaryFilms(data);
   const entries = diaryViewings(data);
   const films = rows.map((w, i) => {
     const key = matchKey(w);
     const last = latest.get(key);
-    const rating = ratings.has(key) ? ratings.get(key)! : (last?.rating ?? null);
+    const rated = filmRating(ratings, { uri: w.uri, name: w.title, year: w.year });
+    const rating = rated !== undefined ? rated : (last?.rating ?? null);
     return { v: viewing(w.title, w.year, rating, last?.date ?? w.date, [...(entries.get(key) ?? [])]), row: last?.date ? last.row : -1, i };
   });
   films.sort((a, b) => {
@@ -101,14 +133,15 @@ export function exportFilms(data: ExportData): Viewing[] {
   return films.map((f) => f.v);
 }
 
-function distinctDiaryFilms(data: ExportData): { title: string; year: number | null; date: string | null }[] {
+function distinctDiaryFilms(data: ExportData): { title: string; year: number | null; date: string | null; uri: null }[] {
   const seen = new Set<string>();
-  const out: { title: string; year: number | null; date: string | null }[] = [];
+  const out: { title: string; year: number | null; date: string | null; uri: null }[] = [];
   for (const v of data.diary) {
     const key = matchKey({ title: v.name, year: v.year });
     if (seen.has(key)) continue;
     seen.add(key);
-    out.push({ title: v.name, year: v.year, date: v.watchedDate ?? v.date });
+    // A diary row's link names the entry, not the film.
+    out.push({ title: v.name, year: v.year, date: v.watchedDate ?? v.date, uri: null });
   }
   return out;
 }

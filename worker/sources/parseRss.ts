@@ -20,7 +20,12 @@ export interface FeedEntry {
   posterMissing: boolean;
   tmdbMovieId: number | null;
   tmdbTvId: number | null;
-  /** The publication day in the member's own offset (YYYY-MM-DD), from `pubDate`. */
+  /**
+   * The latest calendar day anywhere (UTC+14) at the moment the entry was published (YYYY-MM-DD), from
+   * `pubDate`. Its offset is Letterboxd's own (+1200/+1300), not the member's, so the member's day is
+   * unknown; no member's day is later than this one, so a full feed's reach (rss.ts) is never
+   * overstated: the error always asks for more, never misses a viewing.
+   */
   publishedDay: string | null;
   /** When it was published (ms since the epoch), from `pubDate`: orders entries across feed reads. */
   publishedAt: number | null;
@@ -50,11 +55,21 @@ const MONTHS: Record<string, string> = {
   jul: '07', aug: '08', sep: '09', oct: '10', nov: '11', dec: '12',
 };
 
-/** "Mon, 12 Jan 2026 09:03:05 +1300" → "2026-01-12" (the day as the member saw it). */
+/** The earliest offset from UTC any place keeps (Kiribati's Line Islands): the world's latest day. */
+const LATEST_OFFSET_MIN = 14 * 60;
+
+/**
+ * "Mon, 12 Jan 2026 09:03:05 +1300" → "2026-01-12": the day at UTC+14 at that moment. Without a
+ * readable time and offset, the day as written.
+ */
 function publishedDay(pubDate: string): string | null {
-  const m = /(\d{1,2})\s+([A-Za-z]{3})[a-z]*\s+(\d{4})/.exec(pubDate);
+  const m = /(\d{1,2})\s+([A-Za-z]{3})[a-z]*\s+(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s+([+-])(\d{2})(\d{2}))?/.exec(pubDate);
   const month = m && MONTHS[m[2].toLowerCase()];
-  return m && month ? `${m[3]}-${month}-${m[1].padStart(2, '0')}` : null;
+  if (!m || !month) return null;
+  if (m[4] === undefined) return `${m[3]}-${month}-${m[1].padStart(2, '0')}`;
+  const offsetMin = (m[7] === '-' ? -1 : 1) * (Number(m[8]) * 60 + Number(m[9]));
+  const utc = Date.UTC(Number(m[3]), Number(month) - 1, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0)) - offsetMin * 60_000;
+  return new Date(utc + LATEST_OFFSET_MIN * 60_000).toISOString().slice(0, 10);
 }
 
 function positiveInt(text: string): number | null {

@@ -17,7 +17,8 @@ export interface Feed {
   /**
    * Every viewing watched after this day is in the feed (null: the feed holds the whole diary).
    * Entries missing from a full feed were published before its oldest item, and a viewing is never
-   * published before the day it was watched, so they were watched on or before that item's day.
+   * published before the day it was watched, so they were watched on or before that item's day (its
+   * latest day anywhere, as `publishedDay` gives it: the member's own zone is unknown).
    */
   completeAfter: string | null;
 }

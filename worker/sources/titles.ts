@@ -34,10 +34,14 @@ export function yearKey(year: number | null): number {
   return year ?? 0;
 }
 
-/** The slug Letterboxd derives from a title: "Kiki's Delivery Service" → "kikis-delivery-service". */
+/**
+ * The slug Letterboxd derives from a title: "Kiki's Delivery Service" → "kikis-delivery-service".
+ * Apostrophes and full stops are not word breaks: "E.T. the Extra-Terrestrial" →
+ * "et-the-extra-terrestrial", "12.12: The Day" → "1212-the-day", "M.I.A." → "mia".
+ */
 export function slugFromTitle(title: string): string | null {
   const slug = fold(title)
-    .replace(/['’‘`´]/g, '')
+    .replace(/['’‘`´.]/g, '')
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '');
   return slug || null;
