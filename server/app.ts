@@ -12,6 +12,8 @@ import type { WorkerStore } from '../db/workers.js';
 import type { ImportStore } from '../db/imports.js';
 import type { HostPolicy } from './hosts.js';
 import type { RetryBusy } from './busy.js';
+import type { ProxyTrust } from './forwarded.js';
+import { trustProxies } from './clientKey.js';
 import { requestLog } from './middleware/requestLog.js';
 import { securityHeaders, hostGuard, originGuard } from './middleware/security.js';
 import { errorHandler, HttpError } from './middleware/errors.js';
@@ -34,6 +36,8 @@ export interface AppDeps {
   log: Logger;
   /** The built client (dist/client), or null to serve the API alone. */
   clientDir: string | null;
+  /** TRUST_PROXY compiled: the proxies whose forwarded headers clientKey and the host checks believe. */
+  trustProxy?: ProxyTrust | null;
   /** `POST /api/mosaics` per client IP per minute (RATE_LIMIT_PER_MIN). */
   rateLimitPerMin: number;
   /** Caps on new mosaic tasks: unfinished per client (QUEUE_PER_CLIENT), queued in all (QUEUE_MAX). None: uncapped. */
@@ -68,6 +72,10 @@ export function createApp(deps: AppDeps): Koa {
   mosaicRoutes(api, deps);
   healthRoutes(api, deps);
 
+  app.use((ctx, next) => {                 // TRUST_PROXY: whose forwarded headers are believed (clientKey.ts)
+    trustProxies(ctx.req, deps.trustProxy);
+    return next();
+  });
   app.use(requestLog(deps.log));           // one line per request, whatever happens below
   app.use(securityHeaders(deps.hosts, deps.hsts)); // CSP & co. on every response, set on the way out
   app.use(errorHandler(deps.log));         // AppError → {"error": {code, message}}; others → 500 INTERNAL

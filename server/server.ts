@@ -16,6 +16,8 @@ import { createWorkerStore } from '../db/workers.js';
 import { createEventStore } from '../db/events.js';
 import { createFeedReader } from '../db/feed.js';
 import { createApp } from './app.js';
+import type { ProxyTrust } from './forwarded.js';
+import { trustProxies } from './clientKey.js';
 import { createRetryBusy, SYNC_BUSY_MS } from './busy.js';
 import type { HostPolicy } from './hosts.js';
 import { createHub, rejectUpgrade, type Hub } from './live/hub.js';
@@ -34,6 +36,8 @@ export interface ServerDeps {
   clientDir: string | null;
   rateLimitPerMin: number;
   resultFreshSec: number;
+  /** TRUST_PROXY compiled (server/forwarded.ts): which peers' forwarded headers are believed; null: none. */
+  trustProxy?: ProxyTrust | null;
   /** Open live sockets per client (SOCKETS_PER_CLIENT, default 20). */
   socketsPerClient?: number;
   /** Unfinished mosaic tasks per client (QUEUE_PER_CLIENT, default 5) and queued in all (QUEUE_MAX, default 200). */
@@ -90,6 +94,7 @@ export function createServer(deps: ServerDeps): MoviemosaicServer {
     log,
     clientDir: deps.clientDir,
     rateLimitPerMin: deps.rateLimitPerMin,
+    trustProxy: deps.trustProxy,
     queueLimits: { perClient: deps.queuePerClient ?? 5, max: deps.queueMax ?? 200 },
     retryBusy,
     hsts: () => https !== null && portOf(https) === (deps.hstsPort ?? 443),
@@ -129,6 +134,7 @@ export function createServer(deps: ServerDeps): MoviemosaicServer {
     server.headersTimeout = 10_000;
     server.requestTimeout = 30_000;
     server.on('upgrade', (req, socket, head) => {
+      trustProxies(req, deps.trustProxy);
       if (sockets) return hub.handleUpgrade(req, socket, head);
       // HTTPS on: the pages live on the HTTPS port, and a plain socket would carry task state in clear.
       socket.on('error', () => {});
