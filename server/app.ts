@@ -22,6 +22,7 @@ import { staticClient, spaFallback, notFoundText } from './middleware/client.js'
 import { taskRoutes } from './routes/tasks.js';
 import { mosaicRoutes } from './routes/mosaics.js';
 import { healthRoutes } from './routes/health.js';
+import { stableLinkRoutes, type StableLinkDeps } from './routes/stableLinks.js';
 import { createExportRoutes } from './routes/export.js';
 
 /** What the HTTP app needs; each route narrows it further. */
@@ -34,6 +35,8 @@ export interface AppDeps {
   hosts: HostPolicy;
   clock: Pick<Clock, 'now'>;
   log: Logger;
+  /** Stable links (/m/…): their reads, RESULT_FRESH_SEC, the wait for a new mosaic, and dist/status's pictures. */
+  stableLinks?: Pick<StableLinkDeps, 'links' | 'freshMs' | 'waitForTask' | 'statusDir' | 'waitMs'> | null;
   /** The built client (dist/client), or null to serve the API alone. */
   clientDir: string | null;
   /** TRUST_PROXY compiled: the proxies whose forwarded headers clientKey and the host checks believe. */
@@ -68,7 +71,9 @@ export function createApp(deps: AppDeps): Koa {
     // uploads per client per minute
     limit: rateLimit(createRateLimiter(10, deps.clock.now), (s) => `Too many export uploads from this device; try again in ${s} s.`),
   }).routes());
-  taskRoutes(api, deps, rateLimit(createRateLimiter(deps.rateLimitPerMin, deps.clock.now)));
+  // One limiter for new mosaics, whether asked for by the API or by a stable link.
+  const newMosaics = createRateLimiter(deps.rateLimitPerMin, deps.clock.now);
+  taskRoutes(api, deps, rateLimit(newMosaics));
   mosaicRoutes(api, deps);
   healthRoutes(api, deps);
 
@@ -89,6 +94,7 @@ export function createApp(deps: AppDeps): Koa {
     if (ctx.path === '/ws') throw new HttpError(426, 'INVALID_REQUEST', 'Connect to /ws with a WebSocket.', { headers: { Upgrade: 'websocket' } });
     return next();
   });
+  if (deps.stableLinks) app.use(stableLinkRoutes({ ...deps, ...deps.stableLinks, limiter: newMosaics })); // /m/{member}/{period}.{ext}
   if (deps.clientDir) app.use(staticClient(deps.clientDir)); // files of dist/client, nothing else
   app.use(spaFallback(deps.clientDir));    // index.html for the client's page routes
   app.use(notFoundText);                   // everything else: 404

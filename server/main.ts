@@ -96,6 +96,7 @@ async function main(): Promise<void> {
     clock: systemClock,
     log,
     clientDir,
+    statusDir: join(root, 'dist', 'status'),
     rateLimitPerMin: config.rateLimitPerMin,
     socketsPerClient: config.socketsPerClient,
     queuePerClient: config.queuePerClient,

@@ -16,6 +16,8 @@ import { createWorkerStore } from '../db/workers.js';
 import { createEventStore } from '../db/events.js';
 import { createFeedReader } from '../db/feed.js';
 import { createApp } from './app.js';
+import { createLinkStore } from '../db/stableLinks.js';
+import { createTaskWaiters } from './taskWaiters.js';
 import type { ProxyTrust } from './forwarded.js';
 import { trustProxies } from './clientKey.js';
 import { createRetryBusy, SYNC_BUSY_MS } from './busy.js';
@@ -50,6 +52,10 @@ export interface ServerDeps {
   tls?: TlsSource | null;
   /** HTTPS on this port sends Strict-Transport-Security (443: tests name the port they got). */
   hstsPort?: number;
+  /** dist/status: the stable links' pictures (drawn by `npm run build`); null answers them in words. */
+  statusDir?: string | null;
+  /** How long a stable link waits for a new mosaic (default 5 s; tests shorten it). */
+  stableLinkWaitMs?: number;
   /** Live tuning (tests shorten these). */
   feedIntervalMs?: number;
   heartbeatMs?: number;
@@ -83,6 +89,7 @@ export function createServer(deps: ServerDeps): MoviemosaicServer {
   const tasks = createTaskStore(db, { clock: deps.clock, resultFreshMs: deps.resultFreshSec * 1000 });
   const retryBusy = createRetryBusy(deps.clock, deps.busyRetryMs);
   const importStore = createImportStore(db);
+  const waiters = createTaskWaiters();
   const app = createApp({
     tasks,
     results: createResultStore(db),
@@ -95,6 +102,13 @@ export function createServer(deps: ServerDeps): MoviemosaicServer {
     clientDir: deps.clientDir,
     rateLimitPerMin: deps.rateLimitPerMin,
     trustProxy: deps.trustProxy,
+    stableLinks: {
+      links: createLinkStore(db),
+      freshMs: deps.resultFreshSec * 1000,
+      waitForTask: waiters.wait,
+      statusDir: deps.statusDir ?? null,
+      waitMs: deps.stableLinkWaitMs,
+    },
     queueLimits: { perClient: deps.queuePerClient ?? 5, max: deps.queueMax ?? 200 },
     retryBusy,
     hsts: () => https !== null && portOf(https) === (deps.hstsPort ?? 443),
@@ -123,7 +137,10 @@ export function createServer(deps: ServerDeps): MoviemosaicServer {
   });
   const feed = createFeedWatcher({
     reader: createFeedReader(readDb),
-    onEvents: (events) => hub.publish(events),
+    onEvents: (events) => {
+      waiters.publish(events);
+      hub.publish(events);
+    },
     log,
     intervalMs: deps.feedIntervalMs,
   });

@@ -50,7 +50,8 @@ export function securityHeaders(hosts: HostPolicy, hsts: () => boolean = () => f
           'X-Content-Type-Options': 'nosniff',
           'Referrer-Policy': 'no-referrer',
           'Cross-Origin-Opener-Policy': 'same-origin',
-          'Cross-Origin-Resource-Policy': 'same-origin',
+          // A stable image link (/m/…) says cross-origin itself: it is meant for other sites' <img>.
+          'Cross-Origin-Resource-Policy': ctx.response.get('Cross-Origin-Resource-Policy') || 'same-origin',
           'X-Frame-Options': 'DENY',
           'Permissions-Policy': 'camera=(), microphone=(), geolocation=(), interest-cohort=()',
         });
