@@ -13,7 +13,9 @@ import type { ImportStore } from '../db/imports.js';
 import type { HostPolicy } from './hosts.js';
 import type { RetryBusy } from './busy.js';
 import type { ProxyTrust } from './forwarded.js';
-import { trustProxies } from './clientKey.js';
+import { requestFrom, trustProxies } from './clientKey.js';
+import { previewMosaic, previewTags, withPreview } from './preview.js';
+import { matchRoute } from '../client/router.js';
 import { requestLog } from './middleware/requestLog.js';
 import { securityHeaders, hostGuard, originGuard } from './middleware/security.js';
 import { errorHandler, HttpError } from './middleware/errors.js';
@@ -96,9 +98,21 @@ export function createApp(deps: AppDeps): Koa {
   });
   if (deps.stableLinks) app.use(stableLinkRoutes({ ...deps, ...deps.stableLinks, limiter: newMosaics })); // /m/{member}/{period}.{ext}
   if (deps.clientDir) app.use(staticClient(deps.clientDir)); // files of dist/client, nothing else
-  app.use(spaFallback(deps.clientDir));    // index.html for the client's page routes
+  app.use(spaFallback(deps.clientDir, (ctx, html) => pageHead(deps, ctx, html))); // index.html for the client's page routes
   app.use(notFoundText);                   // everything else: 404
   return app;
+}
+
+/** index.html for a member's or a mosaic's page carries its link preview (server/preview.ts). */
+function pageHead(deps: AppDeps, ctx: Koa.ParameterizedContext, html: string): string {
+  const mosaic = previewMosaic(matchRoute(ctx.path), {
+    summary: (id) => deps.results.summary(id),
+    newestOf: (username) => deps.results.listByUser(username, 1)[0],
+  });
+  if (!mosaic) return html;
+  const seen = requestFrom(ctx.req);
+  const origin = `${seen.scheme}://${seen.host}`;
+  return withPreview(html, previewTags(mosaic, origin, ctx.path));
 }
 
 /** 405 with Allow when the path exists under other methods, else 404. */

@@ -12,6 +12,7 @@ import '../components/mm-film-list.js';
 import '../components/mm-review-figures.js';
 import '../components/mm-mosaic-list.js';
 import '../components/mm-mosaic-view.js';
+import '../components/mm-share-menu.js';
 
 type Source = 'server' | 'device';
 
@@ -210,6 +211,7 @@ export class PageUser extends LitElement {
         <a class="button" href=${paths.home({ user: m.username })}>Make another</a>
         <span class="muted" role="status">${this.shareStatus}</span>
       </div>
+      ${this.source === 'device' ? nothing : html`<mm-share-menu .mosaic=${m}></mm-share-menu>`}
       ${m.review ? html`<mm-review-figures .mosaic=${m}></mm-review-figures>` : nothing}
       <mm-film-list .mosaic=${m}></mm-film-list>
       ${this.#othersSection(m.taskId)}

@@ -7,7 +7,7 @@
 import { realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join, sep } from 'node:path';
-import type { Middleware } from 'koa';
+import type { Middleware, ParameterizedContext } from 'koa';
 import serve from 'koa-static';
 import { matchRoute } from '../../client/router.js';
 
@@ -64,7 +64,7 @@ export function staticClient(clientDir: string): Middleware {
  * index.html for the client's page routes (GET/HEAD), read per request (a few KiB, in the page cache)
  * so a rebuild shows at once. Never for /api or /ws (those answer before this runs) nor unknown paths.
  */
-export function spaFallback(clientDir: string | null): Middleware {
+export function spaFallback(clientDir: string | null, head?: (ctx: ParameterizedContext, html: string) => string): Middleware {
   return async function pages(ctx, next) {
     if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || matchRoute(ctx.path).name === 'not-found') return next();
     const index = clientDir ? join(clientDir, 'index.html') : null;
@@ -78,7 +78,8 @@ export function spaFallback(clientDir: string | null): Middleware {
     }
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Cache-Control', 'no-cache');
-    ctx.body = html;
+    // Link previews (server/preview.ts): the page's own tags in the HTML, for crawlers without JavaScript.
+    ctx.body = head ? head(ctx, html.toString('utf8')) : html;
   };
 }
 
