@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import type { IncomingMessage } from 'node:http';
 import { forwarded, parseTrustProxy } from '../../server/forwarded.js';
 import { clientKey, requestFrom, trustProxies } from '../../server/clientKey.js';
+import { loadConfig } from '../../common/config.js';
 
 const req = (remoteAddress: string, headers: Record<string, string> = {}, encrypted = false) =>
   ({ socket: { remoteAddress, encrypted }, headers: { host: 'pi.lan:8080', ...headers } }) as unknown as IncomingMessage;
@@ -57,6 +58,13 @@ test('a bad list is refused with a sentence', () => {
   assert.throws(() => parseTrustProxy('10.0.0.0/99'), /TRUST_PROXY/);
   assert.throws(() => parseTrustProxy('nginx.local'), /TRUST_PROXY/);
   assert.throws(() => parseTrustProxy('50'), /at most 20/);
+});
+
+test('the setting: off by default, anything else checked at start with a sentence', () => {
+  assert.is(loadConfig({}).trustProxy, null);
+  assert.is(loadConfig({ TRUST_PROXY: 'off' }).trustProxy, null);
+  assert.is(loadConfig({ TRUST_PROXY: '127.0.0.1, 10.0.0.0/8' }).trustProxy, '127.0.0.1, 10.0.0.0/8');
+  assert.throws(() => loadConfig({ TRUST_PROXY: 'true; rm -rf' }), /TRUST_PROXY=.*hop count/);
 });
 
 test.run();
