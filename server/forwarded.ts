@@ -22,6 +22,8 @@ export interface Forwarded {
   scheme: 'http' | 'https';
   /** The Host the visitor used (the request's own `Host` when no trusted proxy says). */
   host: string | undefined;
+  /** Whether a trusted proxy said what the scheme was (else it is only the connection's own). */
+  schemeForwarded: boolean;
 }
 
 /**
@@ -98,6 +100,7 @@ export function forwarded(req: IncomingMessage, trust: ProxyTrust | null): Forwa
     address: peer,
     scheme: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
     host: req.headers.host,
+    schemeForwarded: false,
   };
   if (!trust || !trust(peer, 0)) return own;
   const hops = recordedHops(req);
@@ -107,7 +110,10 @@ export function forwarded(req: IncomingMessage, trust: ProxyTrust | null): Forwa
   for (let h = hops.length - 1; h >= 0; h--) {
     const hop = hops[h];
     const proto = hop.proto?.toLowerCase();
-    if (proto === 'http' || proto === 'https') out.scheme = proto;
+    if (proto === 'http' || proto === 'https') {
+      out.scheme = proto;
+      out.schemeForwarded = true;
+    }
     if (hop.host) out.host = hop.host;
     if (!hop.for) break; // a proxy that does not say whom it served: stop at it
     out.address = hop.for;

@@ -93,7 +93,8 @@ export function createHostPolicy(options: HostPolicyOptions): HostPolicy {
 
 /**
  * Whether an `Origin` header names the same origin as the `Host` the request came to, and, when
- * `scheme` is given, the same scheme (behind a TLS-ending proxy the visitor's is https).
+ * `scheme` is given (a trusted proxy said which the visitor used), the same scheme. Without a trusted
+ * proxy the scheme is not compared: a TLS-ending front (`tailscale serve`) turns https into http.
  */
 export function sameOrigin(origin: string | undefined, host: string | undefined, scheme?: 'http' | 'https'): boolean {
   if (!origin || !host) return false;

@@ -278,7 +278,7 @@ export function createHub(deps: HubDeps): Hub {
       if (!hosts.allows(seen.host)) {
         return rejectUpgrade(socket, 403, 'This server does not answer to that host name; add it to ALLOWED_HOSTS if you use it.');
       }
-      if (!sameOrigin(req.headers.origin, seen.host, seen.scheme)) {
+      if (!sameOrigin(req.headers.origin, seen.host, seen.schemeForwarded ? seen.scheme : undefined)) {
         return rejectUpgrade(socket, 403, 'Only pages served by this server may open its live socket.');
       }
       if (clients.size >= maxSockets) return rejectUpgrade(socket, 503, 'Too many live connections; try again later.');

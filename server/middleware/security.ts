@@ -92,7 +92,7 @@ export const originGuard: Middleware = async (ctx, next) => {
   const origin = ctx.get('origin');
   const crossSite = ctx.get('sec-fetch-site').toLowerCase() === 'cross-site';
   const seen = requestFrom(ctx.req);
-  if (crossSite || (origin !== '' && !sameOrigin(origin, seen.host, seen.scheme))) {
+  if (crossSite || (origin !== '' && !sameOrigin(origin, seen.host, seen.schemeForwarded ? seen.scheme : undefined))) {
     throw new HttpError(403, 'FORBIDDEN', 'Requests from other websites are refused; open moviemosaic itself to do this.');
   }
   return next();
