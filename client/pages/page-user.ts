@@ -223,7 +223,7 @@ export class PageUser extends LitElement {
     if (list.length === 0) return nothing;
     return html`<section aria-labelledby="others">
       <h2 id="others">More mosaics of ${this.username}</h2>
-      <mm-mosaic-list .mosaics=${list} .savedIds=${this.savedIds}></mm-mosaic-list>
+      <mm-mosaic-list .mosaics=${list} .savedIds=${this.savedIds} stableLinks></mm-mosaic-list>
     </section>`;
   }
 }

@@ -107,4 +107,20 @@ test('a crawler without JavaScript reads the page’s Open Graph tags and fetche
   assert.equal([String(meta.width), String(meta.height)], [og('og:image:width'), og('og:image:height')]);
 });
 
+test('the member’s gallery gives each of their other mosaics its stable link', async () => {
+  const { page } = b;
+  await page.goto(`${base}/`);
+  const form = page.locator('page-home mm-mosaic-form');
+  await form.locator('#username').fill('dave');
+  await form.locator('label', { hasText: 'The last films watched' }).click();
+  await form.locator('button[type=submit]').click();
+  await page.waitForURL((url) => new RegExp(`/user/dave/${ID}$`).test(url.pathname) && url.href !== pageUrl, { timeout: 60_000 });
+  const link = page.locator('page-user mm-mosaic-list a.stable');
+  await link.waitFor();
+  assert.is(await link.getAttribute('href'), `/m/dave/${currentMonth(new Date())}.jpg`, 'the month mosaic made first');
+  const res = await crawl(new URL((await link.getAttribute('href'))!, base).href);
+  assert.is(res.status, 200);
+  assert.equal(b.problems, []);
+});
+
 test.run();
