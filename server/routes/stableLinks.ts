@@ -127,20 +127,21 @@ export function stableLinkRoutes(deps: StableLinkDeps): Middleware {
     if (!m || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
     // Embeddable anywhere: a forum's <img> is a cross-origin, no-cors load.
     ctx.set('Cross-Origin-Resource-Policy', 'cross-origin');
+    // The picture of a bad link still comes in the format its name ends with.
+    const format = stableLinkFormat(m[2]);
     let file: string;
     let username: string;
     try {
       username = decodeURIComponent(m[1]);
       file = decodeURIComponent(m[2]);
     } catch {
-      return answerPicture(ctx, 'INVALID_REQUEST', 'jpeg');
+      return answerPicture(ctx, 'INVALID_REQUEST', format);
     }
-    const format = stableLinkFormat(file);
     let request: MosaicRequest;
     try {
       request = stableLinkRequest(username, file, new Date(clock.now()));
     } catch (err) {
-      if (isAppError(err)) return answerPicture(ctx, 'INVALID_REQUEST', format, { 'X-Error': err.message });
+      if (isAppError(err)) return answerPicture(ctx, 'INVALID_REQUEST', format);
       throw err;
     }
 

@@ -127,9 +127,11 @@ test('an error is a picture with its status; a recent one is answered again with
   assert.is(again.status, 404);
   assert.ok(again.body.equals(res.body));
   assert.is(queuedFor(srv).length, 1, 'no new task for a recent error');
-  const bad = await request(srv.port, '/m/ghost/someday.png');
-  assert.is(bad.status, 400);
-  assert.is((await sharp(bad.body).metadata()).format, 'png');
+  for (const path of ['/m/ghost/someday.png', '/m/no-such!/month.png', '/m/%E0%A4%A/month.png', '/m/ghost/2026-13.png']) {
+    const bad = await request(srv.port, path);
+    assert.is(bad.status, 400, path);
+    assert.is((await sharp(bad.body).metadata()).format, 'png', path);
+  }
   await srv.close();
 });
 
