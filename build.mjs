@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { gzipSync } from 'node:zlib';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = dirname(fileURLToPath(import.meta.url));
@@ -21,7 +22,7 @@ const STAMP = r('dist/.build-stamp');
 const BUDGET_GZIP = 60 * 1024;
 
 /** Everything whose change must trigger a rebuild. */
-const SOURCES = ['client', 'common', 'server', 'worker', 'db', 'build.mjs', 'package.json', 'package-lock.json', 'tsconfig.json'];
+const SOURCES = ['client', 'common', 'server', 'worker', 'db', 'build.mjs', 'scripts/status-images.ts', 'package.json', 'package-lock.json', 'tsconfig.json'];
 
 const NODE_ENTRIES = [
   { src: 'server/main.ts', out: 'dist/server/main.js' },
@@ -224,6 +225,17 @@ function sizeReport(client, sw) {
   return initialGz;
 }
 
+/**
+ * The stable links' status pictures (being made, each error), drawn here once so the server never
+ * draws: the worker's drawing code, run through tsx (the TypeScript sources are what it draws with).
+ */
+function writeStatusImages() {
+  const dir = r('dist/status');
+  rmSync(dir, { recursive: true, force: true });
+  const out = execFileSync(process.execPath, ['--import', 'tsx', r('scripts/status-images.ts'), dir], { cwd: root, encoding: 'utf8' });
+  return out.trim();
+}
+
 async function main() {
   const ifStale = process.argv.includes('--if-stale');
   if (ifStale && !isStale()) {
@@ -240,9 +252,11 @@ async function main() {
   writeManifest();
   const sw = await buildServiceWorker();
   const node = await buildNode();
+  const statusImages = writeStatusImages();
 
   const initialGz = sizeReport(client, sw);
   console.log(`  node entries: ${node.length ? node.join(', ') : 'none yet'}`);
+  console.log(`  ${statusImages}`);
   if (initialGz > BUDGET_GZIP) {
     throw new Error(`initial JS is ${kb(initialGz)} gzipped, over the ${kb(BUDGET_GZIP)} budget`);
   }

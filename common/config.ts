@@ -41,7 +41,15 @@ export interface Config {
   feedPollHours: number;
   /** The most members whose diary archive is kept (least recently used dropped first). */
   followMax: number;
+  /** TRUST_PROXY as given (checked here; server/forwarded.ts reads it): null trusts no forwarded header. */
+  trustProxy: string | null;
 }
+
+/**
+ * TRUST_PROXY's shape: off, a hop count, or addresses/CIDR ranges (or proxy-addr's names loopback,
+ * linklocal, uniquelocal). The server compiles it (server/forwarded.ts), which also rejects a bad range.
+ */
+const TRUST_PROXY_RE = /^[0-9a-z.:/,\s]+$/i;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -122,6 +130,11 @@ export function loadConfig(env: Env): Readonly<Config> {
   const tlsKey = env.TLS_KEY?.trim() || null;
   if ((tlsCert === null) !== (tlsKey === null)) problems.push('TLS_CERT and TLS_KEY must be set together.');
 
+  const trustRaw = str('TRUST_PROXY', 'off');
+  if (!TRUST_PROXY_RE.test(trustRaw)) {
+    problems.push(`TRUST_PROXY=${JSON.stringify(trustRaw)} must be off, a hop count (1 for one proxy) or proxy addresses/CIDR ranges separated by commas.`);
+  }
+
   const config: Config = {
     port: int('PORT', 8080, 0, 65535),
     https: bool('HTTPS', false),
@@ -152,6 +165,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     leaseMs: int('LEASE_MS', 30_000, 600, 3_600_000),
     feedPollHours: num('FEED_POLL_HOURS', 6, 0, 720),
     followMax: int('FOLLOW_MAX', 200, 1, 100_000),
+    trustProxy: /^(off|false|0)$/i.test(trustRaw) ? null : trustRaw,
   };
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(config);

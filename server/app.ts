@@ -12,6 +12,10 @@ import type { WorkerStore } from '../db/workers.js';
 import type { ImportStore } from '../db/imports.js';
 import type { HostPolicy } from './hosts.js';
 import type { RetryBusy } from './busy.js';
+import type { ProxyTrust } from './forwarded.js';
+import { requestFrom, trustProxies } from './clientKey.js';
+import { previewMosaic, previewTags, withPreview } from './preview.js';
+import { matchRoute } from '../client/router.js';
 import { requestLog } from './middleware/requestLog.js';
 import { compression } from './middleware/compression.js';
 import { securityHeaders, hostGuard, originGuard } from './middleware/security.js';
@@ -22,6 +26,7 @@ import { notFoundPage } from './notFound.js';
 import { taskRoutes } from './routes/tasks.js';
 import { mosaicRoutes } from './routes/mosaics.js';
 import { healthRoutes } from './routes/health.js';
+import { stableLinkRoutes, type StableLinkDeps } from './routes/stableLinks.js';
 import { createExportRoutes } from './routes/export.js';
 import { memberRoutes } from './routes/members.js';
 import type { ArchiveStore } from '../db/archive.js';
@@ -38,8 +43,12 @@ export interface AppDeps {
   hosts: HostPolicy;
   clock: Pick<Clock, 'now'>;
   log: Logger;
+  /** Stable links (/m/…): their reads, RESULT_FRESH_SEC, the wait for a new mosaic, and dist/status's pictures. */
+  stableLinks?: Pick<StableLinkDeps, 'links' | 'freshMs' | 'waitForTask' | 'statusDir' | 'waitMs'> | null;
   /** The built client (dist/client), or null to serve the API alone. */
   clientDir: string | null;
+  /** TRUST_PROXY compiled: the proxies whose forwarded headers clientKey and the host checks believe. */
+  trustProxy?: ProxyTrust | null;
   /** `POST /api/mosaics` per client IP per minute (RATE_LIMIT_PER_MIN). */
   rateLimitPerMin: number;
   /** Caps on new mosaic tasks: unfinished per client (QUEUE_PER_CLIENT), queued in all (QUEUE_MAX). None: uncapped. */
@@ -70,11 +79,17 @@ export function createApp(deps: AppDeps): Koa {
     // uploads per client per minute
     limit: rateLimit(createRateLimiter(10, deps.clock.now), (s) => `Too many export uploads from this device; try again in ${s} s.`),
   }).routes());
-  taskRoutes(api, deps, rateLimit(createRateLimiter(deps.rateLimitPerMin, deps.clock.now)));
+  // One limiter for new mosaics, whether asked for by the API or by a stable link.
+  const newMosaics = createRateLimiter(deps.rateLimitPerMin, deps.clock.now);
+  taskRoutes(api, deps, rateLimit(newMosaics));
   mosaicRoutes(api, deps);
   memberRoutes(api, deps);
   healthRoutes(api, deps);
 
+  app.use((ctx, next) => {                 // TRUST_PROXY: whose forwarded headers are believed (clientKey.ts)
+    trustProxies(ctx.req, deps.trustProxy);
+    return next();
+  });
   app.use(requestLog(deps.log));           // one line per request, whatever happens below
   app.use(securityHeaders(deps.hosts, deps.hsts)); // CSP & co. on every response, set on the way out
   app.use(compression());                  // brotli/gzip for text answers as the client accepts; never images
@@ -89,10 +104,23 @@ export function createApp(deps: AppDeps): Koa {
     if (ctx.path === '/ws') throw new HttpError(426, 'INVALID_REQUEST', 'Connect to /ws with a WebSocket.', { headers: { Upgrade: 'websocket' } });
     return next();
   });
+  if (deps.stableLinks) app.use(stableLinkRoutes({ ...deps, ...deps.stableLinks, limiter: newMosaics })); // /m/{member}/{period}.{ext}
   if (deps.clientDir) app.use(staticClient(deps.clientDir)); // files of dist/client, nothing else
-  app.use(spaFallback(deps.clientDir));    // index.html for the client's page routes
+  app.use(spaFallback(deps.clientDir, (ctx, html) => pageHead(deps, ctx, html))); // index.html for the client's page routes
   app.use(notFoundPage);                   // everything else: the 404 page
   return app;
+}
+
+/** index.html for a member's or a mosaic's page carries its link preview (server/preview.ts). */
+function pageHead(deps: AppDeps, ctx: Koa.ParameterizedContext, html: string): string {
+  const mosaic = previewMosaic(matchRoute(ctx.path), {
+    summary: (id) => deps.results.summary(id),
+    newestOf: (username) => deps.results.listByUser(username, 1)[0],
+  });
+  if (!mosaic) return html;
+  const seen = requestFrom(ctx.req);
+  const origin = `${seen.scheme}://${seen.host}`;
+  return withPreview(html, previewTags(mosaic, origin, ctx.path));
 }
 
 /** 405 with Allow when the path exists under other methods, else 404. */

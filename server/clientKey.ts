@@ -1,13 +1,28 @@
 /**
  * Who a request comes from, for every per-client limit (the rate limiters, the queue caps, the upload
- * slots, the live socket cap). One function, so that a later trusted-proxy setting changes only this
- * file. Today the key is the connection's own address (forwarded headers are never trusted): an IPv4
- * address as it is, an IPv4-mapped IPv6 address as its IPv4 form, and any other IPv6 address by its
+ * slots, the live socket cap). One function, so that the trusted-proxy setting changes only this
+ * file. The key is the connection's own address, or behind a trusted proxy (TRUST_PROXY, marked on
+ * each request by `trustProxies`) the address that proxy says it served (server/forwarded.ts); forwarded
+ * headers from anyone else are never believed. An IPv4 address as it is, an IPv4-mapped IPv6 address as its IPv4 form, and any other IPv6 address by its
  * /64 prefix, because one home network (or one guest) holds a whole /64 and can pick a fresh address
  * in it for every request.
  */
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
+import { forwarded, type Forwarded, type ProxyTrust } from './forwarded.js';
+
+/** The proxies each request may be forwarded by; a request never marked trusts no header. */
+const trusted = new WeakMap<IncomingMessage, ProxyTrust>();
+
+/** Marks `req` as arriving where `trust` names the proxies (server.ts, on every request and upgrade). */
+export function trustProxies(req: IncomingMessage, trust: ProxyTrust | null | undefined): void {
+  if (trust) trusted.set(req, trust);
+}
+
+/** Who sent `req`, over which scheme, to which host: the connection's own unless a trusted proxy says. */
+export function requestFrom(req: IncomingMessage): Forwarded {
+  return forwarded(req, trusted.get(req) ?? null);
+}
 
 /** The eight 16-bit groups of an IPv6 address (zone stripped, `::` and a dotted IPv4 tail expanded); null if malformed. */
 export function ipv6Groups(address: string): number[] | null {
@@ -46,5 +61,5 @@ export function addressKey(address: string): string {
 
 /** The client a request (a Koa context, or `{ req }` for a socket upgrade) is counted as. */
 export function clientKey(ctx: { req: IncomingMessage }): string {
-  return addressKey(ctx.req.socket.remoteAddress ?? '');
+  return addressKey(requestFrom(ctx.req).address);
 }

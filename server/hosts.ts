@@ -91,8 +91,12 @@ export function createHostPolicy(options: HostPolicyOptions): HostPolicy {
   };
 }
 
-/** Whether an `Origin` header names the same origin as the `Host` the request came to. */
-export function sameOrigin(origin: string | undefined, host: string | undefined): boolean {
+/**
+ * Whether an `Origin` header names the same origin as the `Host` the request came to, and, when
+ * `scheme` is given (a trusted proxy said which the visitor used), the same scheme. Without a trusted
+ * proxy the scheme is not compared: a TLS-ending front (`tailscale serve`) turns https into http.
+ */
+export function sameOrigin(origin: string | undefined, host: string | undefined, scheme?: 'http' | 'https'): boolean {
   if (!origin || !host) return false;
   let url: URL;
   try {
@@ -101,6 +105,7 @@ export function sameOrigin(origin: string | undefined, host: string | undefined)
     return false;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
+  if (scheme && url.protocol !== `${scheme}:`) return false;
   const port = url.protocol === 'https:' ? '443' : '80';
   return url.host === host.toLowerCase().replace(new RegExp(`:${port}$`), '');
 }

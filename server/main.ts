@@ -15,6 +15,7 @@ import { systemClock } from '../common/clock.js';
 import { openDb, restrictDataDir } from '../db/open.js';
 import { createHostPolicy } from './hosts.js';
 import { createServer } from './server.js';
+import { parseTrustProxy, type ProxyTrust } from './forwarded.js';
 import { createSupervisor } from './supervisor.js';
 import { openTls, startupBanner, type TlsSource } from './tls/index.js';
 
@@ -57,6 +58,13 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  let trustProxy: ProxyTrust | null;
+  try {
+    trustProxy = parseTrustProxy(config.trustProxy ?? undefined);
+  } catch (err) {
+    console.error(`Invalid configuration:\n  - ${err instanceof Error ? err.message : err}`);
+    process.exit(2);
+  }
   const log = createLogger(config.logLevel, { proc: 'server' });
   const { root, fromDist } = projectRoot();
   if (!restrictDataDir(resolve(config.dataDir))) {
@@ -88,12 +96,14 @@ async function main(): Promise<void> {
     clock: systemClock,
     log,
     clientDir,
+    statusDir: join(root, 'dist', 'status'),
     rateLimitPerMin: config.rateLimitPerMin,
     socketsPerClient: config.socketsPerClient,
     queuePerClient: config.queuePerClient,
     queueMax: config.queueMax,
     resultFreshSec: config.resultFreshSec,
     resultsMb: config.resultsMb,
+    trustProxy,
     bindHost: config.host,
     hostname: hostname(),
     tls,

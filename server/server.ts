@@ -19,6 +19,10 @@ import { createEventStore } from '../db/events.js';
 import { createFeedReader } from '../db/feed.js';
 import { createApp } from './app.js';
 import { createArchiveStore } from '../db/archive.js';
+import { createLinkStore } from '../db/stableLinks.js';
+import { createTaskWaiters } from './taskWaiters.js';
+import type { ProxyTrust } from './forwarded.js';
+import { trustProxies } from './clientKey.js';
 import { createRetryBusy, SYNC_BUSY_MS } from './busy.js';
 import type { HostPolicy } from './hosts.js';
 import { createHub, rejectUpgrade, type Hub } from './live/hub.js';
@@ -37,6 +41,8 @@ export interface ServerDeps {
   clientDir: string | null;
   rateLimitPerMin: number;
   resultFreshSec: number;
+  /** TRUST_PROXY compiled (server/forwarded.ts): which peers' forwarded headers are believed; null: none. */
+  trustProxy?: ProxyTrust | null;
   /** Open live sockets per client (SOCKETS_PER_CLIENT, default 20). */
   socketsPerClient?: number;
   /** Unfinished mosaic tasks per client (QUEUE_PER_CLIENT, default 5) and queued in all (QUEUE_MAX, default 200). */
@@ -51,6 +57,10 @@ export interface ServerDeps {
   tls?: TlsSource | null;
   /** HTTPS on this port sends Strict-Transport-Security (443: tests name the port they got). */
   hstsPort?: number;
+  /** dist/status: the stable links' pictures (drawn by `npm run build`); null answers them in words. */
+  statusDir?: string | null;
+  /** How long a stable link waits for a new mosaic (default 5 s; tests shorten it). */
+  stableLinkWaitMs?: number;
   /** Live tuning (tests shorten these). */
   feedIntervalMs?: number;
   heartbeatMs?: number;
@@ -92,6 +102,7 @@ export function createServer(deps: ServerDeps): MoviemosaicServer {
     if (evicted.results || evicted.imports) log.info('evicted over RESULTS_MB', { ...evicted });
     return summary;
   };
+  const waiters = createTaskWaiters();
   const app = createApp({
     tasks,
     results: createResultStore(db),
@@ -104,6 +115,14 @@ export function createServer(deps: ServerDeps): MoviemosaicServer {
     log,
     clientDir: deps.clientDir,
     rateLimitPerMin: deps.rateLimitPerMin,
+    trustProxy: deps.trustProxy,
+    stableLinks: {
+      links: createLinkStore(db),
+      freshMs: deps.resultFreshSec * 1000,
+      waitForTask: waiters.wait,
+      statusDir: deps.statusDir ?? null,
+      waitMs: deps.stableLinkWaitMs,
+    },
     queueLimits: { perClient: deps.queuePerClient ?? 5, max: deps.queueMax ?? 200 },
     retryBusy,
     hsts: () => https !== null && portOf(https) === (deps.hstsPort ?? 443),
@@ -132,7 +151,10 @@ export function createServer(deps: ServerDeps): MoviemosaicServer {
   });
   const feed = createFeedWatcher({
     reader: createFeedReader(readDb),
-    onEvents: (events) => hub.publish(events),
+    onEvents: (events) => {
+      waiters.publish(events);
+      hub.publish(events);
+    },
     log,
     intervalMs: deps.feedIntervalMs,
   });
@@ -143,6 +165,7 @@ export function createServer(deps: ServerDeps): MoviemosaicServer {
     server.headersTimeout = 10_000;
     server.requestTimeout = 30_000;
     server.on('upgrade', (req, socket, head) => {
+      trustProxies(req, deps.trustProxy);
       if (sockets) return hub.handleUpgrade(req, socket, head);
       // HTTPS on: the pages live on the HTTPS port, and a plain socket would carry task state in clear.
       socket.on('error', () => {});

@@ -1,5 +1,6 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
+import { stableLinkPath } from '../../common/stableLink.js';
 import { repeat } from 'lit/directives/repeat.js';
 import type { MosaicListItem } from '../../common/task.js';
 import { listImageUrl, mosaicImages } from '../api.js';
@@ -34,6 +35,23 @@ export class MmMosaicList extends LitElement {
         border: 1px solid var(--mm-border);
         border-radius: var(--mm-radius);
         overflow: hidden;
+      }
+      li {
+        display: flex;
+        flex-direction: column;
+        gap: 0.3em;
+      }
+      li > a:first-child {
+        flex: 1;
+        height: auto;
+      }
+      a.stable {
+        display: inline;
+        background: none;
+        border: 0;
+        border-radius: 0;
+        font-size: 0.85rem;
+        text-decoration: underline;
       }
       a:hover .title {
         text-decoration: underline;
@@ -72,6 +90,8 @@ export class MmMosaicList extends LitElement {
    * and stay out of it. All load lazily: the cards sit below the form or the mosaic.
    */
   @property({ attribute: false }) savedIds: ReadonlySet<string> = new Set();
+  /** A member's gallery: each mosaic also offers its stable image link (always that request's newest). */
+  @property({ type: Boolean }) stableLinks = false;
 
   override render() {
     if (this.mosaics.length === 0) return html`<p class="empty muted">${this.empty}</p>`;
@@ -96,6 +116,7 @@ export class MmMosaicList extends LitElement {
               ${m.partial ? html`<span class="muted">Partial</span>` : nothing}
             </span>
           </a>
+          ${this.stableLinks ? html`<a class="stable muted" href=${stableLinkPath(m.username, m.params)} title="Always the newest mosaic of ${mosaicTitle(m)}">Image link</a>` : nothing}
         </li>`,
       )}
     </ul>`;

@@ -15,6 +15,7 @@ import '../components/mm-mosaic-list.js';
 import '../components/mm-mosaic-view.js';
 import '../components/mm-member-history.js';
 import type { Member } from '../components/mm-member-history.js';
+import '../components/mm-share-menu.js';
 
 type Source = 'server' | 'device';
 
@@ -272,7 +273,8 @@ export class PageUser extends LitElement {
                 : nothing}
               <a class="button" href=${paths.home({ user: m.username })}>Make another</a>
               <span class="muted" role="status">${this.shareStatus}</span>
-            </div>`
+            </div>
+            ${this.source === 'device' ? nothing : html`<mm-share-menu .mosaic=${m}></mm-share-menu>`}`
         : this.problem
           ? html`<p>${this.problem.text}</p>
               <p><a class="button primary" href=${paths.home({ user: this.username })}>Make a mosaic of ${this.username}</a></p>`
@@ -295,7 +297,7 @@ export class PageUser extends LitElement {
     if (list.length === 0) return nothing;
     return html`<section aria-labelledby="others">
       <h2 id="others">More mosaics of ${this.username}</h2>
-      <mm-mosaic-list .mosaics=${list} .savedIds=${this.savedIds}></mm-mosaic-list>
+      <mm-mosaic-list .mosaics=${list} .savedIds=${this.savedIds} stableLinks></mm-mosaic-list>
     </section>`;
   }
 }

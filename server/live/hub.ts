@@ -18,7 +18,7 @@ import type { EventStore, TaskEvent } from '../../db/events.js';
 import type { TaskStore } from '../../db/tasks.js';
 import { sameOrigin, type HostPolicy } from '../hosts.js';
 import { parseClientMessage } from './messages.js';
-import { clientKey } from '../clientKey.js';
+import { clientKey, requestFrom } from '../clientKey.js';
 
 export interface HubDeps {
   events: Pick<EventStore, 'listTaskAfter' | 'latestForTask' | 'maxSeq'>;
@@ -274,10 +274,11 @@ export function createHub(deps: HubDeps): Hub {
       const path = (req.url ?? '').split('?')[0];
       if (path !== '/ws') return rejectUpgrade(socket, 404, 'Not found');
       if (closing) return rejectUpgrade(socket, 503, 'The server is restarting; reconnect in a moment.');
-      if (!hosts.allows(req.headers.host)) {
+      const seen = requestFrom(req);
+      if (!hosts.allows(seen.host)) {
         return rejectUpgrade(socket, 403, 'This server does not answer to that host name; add it to ALLOWED_HOSTS if you use it.');
       }
-      if (!sameOrigin(req.headers.origin, req.headers.host)) {
+      if (!sameOrigin(req.headers.origin, seen.host, seen.schemeForwarded ? seen.scheme : undefined)) {
         return rejectUpgrade(socket, 403, 'Only pages served by this server may open its live socket.');
       }
       if (clients.size >= maxSockets) return rejectUpgrade(socket, 503, 'Too many live connections; try again later.');

@@ -7,7 +7,7 @@
 import { realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join, sep } from 'node:path';
-import type { Middleware } from 'koa';
+import type { Middleware, ParameterizedContext } from 'koa';
 import serve from 'koa-static';
 import { matchRoute } from '../../client/router.js';
 import { renditionUrl } from '../../common/task.js';
@@ -65,7 +65,7 @@ export function staticClient(clientDir: string): Middleware {
  * index.html for the client's page routes (GET/HEAD), read per request (a few KiB, in the page cache)
  * so a rebuild shows at once. Never for /api or /ws (those answer before this runs) nor unknown paths.
  */
-export function spaFallback(clientDir: string | null): Middleware {
+export function spaFallback(clientDir: string | null, head?: (ctx: ParameterizedContext, html: string) => string): Middleware {
   return async function pages(ctx, next) {
     const route = matchRoute(ctx.path);
     if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || route.name === 'not-found') return next();
@@ -85,6 +85,7 @@ export function spaFallback(clientDir: string | null): Middleware {
     if (route.name === 'user' && route.taskId) {
       ctx.set('Link', `<${renditionUrl(`/api/tasks/${route.taskId}/result`, 'screen')}>; rel=preload; as=image; fetchpriority=high`);
     }
-    ctx.body = html;
+    // Link previews (server/preview.ts): the page's own tags in the HTML, for crawlers without JavaScript.
+    ctx.body = head ? head(ctx, html.toString('utf8')) : html;
   };
 }

@@ -1,4 +1,5 @@
 /** One structured log line per request: method, path, final status, time spent in the middleware, client IP. */
+import { requestFrom } from '../clientKey.js';
 import type { Middleware } from 'koa';
 import type { Logger } from '../../common/log.js';
 
@@ -14,7 +15,7 @@ export function requestLog(log: Logger, now: () => number = () => performance.no
         path: ctx.path.slice(0, 200),
         status,
         ms: Math.round((now() - start) * 10) / 10,
-        ip: ctx.ip,
+        ip: requestFrom(ctx.req).address, // behind a trusted proxy, the visitor's
         bytes: ctx.response.length ?? null,
       };
       if (status >= 500) log.warn('request', fields);

@@ -3,6 +3,7 @@ import type { Middleware } from 'koa';
 import { sameOrigin, type HostPolicy } from '../hosts.js';
 import { HttpError } from './errors.js';
 import { connectSources } from '../tls/addresses.js';
+import { requestFrom } from '../clientKey.js';
 
 /**
  * The Content-Security-Policy for a page served under `host` (already checked by `hostGuard`). No
@@ -41,13 +42,16 @@ export function securityHeaders(hosts: HostPolicy, hsts: () => boolean = () => f
       await next();
     } finally {
       if (!ctx.headerSent) {
-        const host = hosts.allows(ctx.get('host')) ? ctx.get('host') : undefined;
+        // Behind a trusted proxy: the host and scheme the visitor used (server/forwarded.ts).
+        const seen = requestFrom(ctx.req);
+        const host = hosts.allows(seen.host) ? seen.host : undefined;
         ctx.set({
-          'Content-Security-Policy': contentSecurityPolicy(host, ctx.secure),
+          'Content-Security-Policy': contentSecurityPolicy(host, seen.scheme === 'https'),
           'X-Content-Type-Options': 'nosniff',
           'Referrer-Policy': 'no-referrer',
           'Cross-Origin-Opener-Policy': 'same-origin',
-          'Cross-Origin-Resource-Policy': 'same-origin',
+          // A stable image link (/m/…) says cross-origin itself: it is meant for other sites' <img>.
+          'Cross-Origin-Resource-Policy': ctx.response.get('Cross-Origin-Resource-Policy') || 'same-origin',
           'X-Frame-Options': 'DENY',
           'Permissions-Policy': 'camera=(), microphone=(), geolocation=(), interest-cohort=()',
         });
@@ -60,7 +64,7 @@ export function securityHeaders(hosts: HostPolicy, hsts: () => boolean = () => f
 /** 421 for a Host that is not one of ours, with what to do about it (a name the owner really uses). */
 export function hostGuard(hosts: HostPolicy): Middleware {
   return async function host(ctx, next) {
-    const header = ctx.get('host');
+    const header = requestFrom(ctx.req).host;
     if (hosts.allows(header)) return next();
     ctx.status = 421;
     ctx.set('Cache-Control', 'no-store');
@@ -77,7 +81,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * Refuses (403 FORBIDDEN), before any limiter, a state-changing request another website made: one
- * whose `Origin` is present and is not this server as the browser sees it (the Host it sent), or
+ * whose `Origin` is present and is not this server as the browser sees it (the scheme and Host it
+ * used, which behind a trusted proxy are the forwarded ones), or
  * whose `Sec-Fetch-Site` says `cross-site`. A browser sends these on every cross-site POST, so a page
  * elsewhere cannot spend a visitor's rate limit or start and cancel mosaics in their name. Requests
  * with neither header (curl, scripts, the setup tooling) pass: they are not riding on a visitor.
@@ -86,7 +91,8 @@ export const originGuard: Middleware = async (ctx, next) => {
   if (SAFE_METHODS.has(ctx.method)) return next();
   const origin = ctx.get('origin');
   const crossSite = ctx.get('sec-fetch-site').toLowerCase() === 'cross-site';
-  if (crossSite || (origin !== '' && !sameOrigin(origin, ctx.get('host')))) {
+  const seen = requestFrom(ctx.req);
+  if (crossSite || (origin !== '' && !sameOrigin(origin, seen.host, seen.schemeForwarded ? seen.scheme : undefined))) {
     throw new HttpError(403, 'FORBIDDEN', 'Requests from other websites are refused; open moviemosaic itself to do this.');
   }
   return next();

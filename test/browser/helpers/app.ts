@@ -17,7 +17,7 @@ import { startFakeLetterboxd, type FakeLetterboxd } from '../../helpers/fakeLett
 import { startPosterGate, type PosterGate } from './posterGate.js';
 
 /** What build.mjs reads (its SOURCES), copied; what it and the built code only read, linked. */
-const COPIED = ['build.mjs', 'package.json', 'tsconfig.json', 'client', 'common', 'server', 'worker', 'db'];
+const COPIED = ['build.mjs', 'package.json', 'tsconfig.json', 'client', 'common', 'server', 'worker', 'db', 'scripts'];
 const LINKED = ['node_modules', 'assets'];
 
 export interface App {
