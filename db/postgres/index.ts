@@ -3,6 +3,7 @@
  * on one database. `openPostgres(url)` connects, migrates (once, however many processes start at
  * once) and returns the port's stores.
  */
+import type pg from 'pg';
 import type { QueueOptions } from '../tasks.js';
 import type { Storage } from '../port.js';
 import { createPool, type PoolOptions } from './connect.js';
@@ -17,6 +18,8 @@ import { createPgPosterKnowledge } from './posters.js';
 export interface PostgresStorage extends Storage {
   readonly kind: 'postgres';
   tasks: PgTaskQueue;
+  /** The connection pool, for tests and benchmarks that look under the port. */
+  pool: pg.Pool;
 }
 
 export async function openPostgres(url: string, options: QueueOptions & { pool?: PoolOptions } = {}): Promise<PostgresStorage> {
@@ -34,6 +37,7 @@ export async function openPostgres(url: string, options: QueueOptions & { pool?:
   }
   return {
     kind: 'postgres',
+    pool,
     tasks: createPgTaskQueue(pool, options),
     workers: createPgWorkers(pool),
     feed: createPgFeed(pool, url),

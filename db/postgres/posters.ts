@@ -25,7 +25,13 @@ export function createPgPosterKnowledge(pool: pg.Pool): PosterKnowledge {
 
     async rememberPosterUrls(entries: readonly PosterUrlEntry[], now) {
       if (entries.length === 0) return;
-      const es = lastPerKey(entries, (e) => e.slug);
+      // A later entry for the same slug wins, but keeps an earlier one's title and year (coalesce, as in SQLite).
+      const merged = new Map<string, PosterUrlEntry>();
+      for (const e of entries) {
+        const prev = merged.get(e.slug);
+        merged.set(e.slug, prev ? { ...e, titleKey: e.titleKey || prev.titleKey, year: e.year ?? prev.year } : e);
+      }
+      const es = [...merged.values()];
       await pool.query(`
         INSERT INTO film_posters (slug, poster_url, source, resolved_at, title_key, year)
         SELECT slug, url, source, $4, nullif(tk, ''), yr FROM unnest($1::text[], $2::text[], $3::text[], $5::text[], $6::int[]) AS x(slug, url, source, tk, yr)

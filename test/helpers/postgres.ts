@@ -12,6 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
+import { suite, type Test } from 'uvu';
 import { join } from 'node:path';
 
 export interface PgCluster {
@@ -123,4 +124,16 @@ export async function startPostgres(what: string, options: StartOptions = {}): P
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`${(err as Error).message}${log ? `\nserver log:\n${log}` : ''}`);
   }
+}
+
+/**
+ * A uvu suite for tests that need the cluster: without one, every test registered is counted as
+ * skipped (uvu's Skipped), hooks are dropped, and `run()` still prints the summary the runner reads.
+ */
+export function pgSuite(name: string, cluster: PgCluster | null): Test {
+  const real = suite(name);
+  if (cluster) return real;
+  const skipping = ((title: string) => real.skip(title)) as unknown as Test;
+  const noop = Object.assign(() => {}, { each: () => {} });
+  return Object.assign(skipping, { before: noop, after: noop, only: real.skip, skip: real.skip, run: real.run });
 }
