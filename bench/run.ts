@@ -10,6 +10,7 @@ const suites: [string, string, string][] = [
   ['compose', './compose.ts', 'benchCompose'],
   ['server', './server.ts', 'benchServer'],
   ['client', './client.ts', 'benchClient'],
+  ['postgres', './postgres.ts', 'benchPostgres'],
 ];
 console.log(`moviemosaic benchmarks on ${process.platform}/${process.arch}, node ${process.version}`);
 for (const [name, file, fn] of suites) {

@@ -30,7 +30,9 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     sql: `
       -- The public Task's time format: ms since the epoch as YYYY-MM-DDTHH:MM:SS.mmmZ (Date.toISOString),
       -- in integer arithmetic like db/tasks.ts's isoSql.
-      CREATE FUNCTION mm_iso(ms bigint) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+      -- STABLE, as to_char is: a function declared more immutable than its body is never inlined, and
+      -- a SQL function that is not inlined measured ~80 µs a call, four calls an event.
+      CREATE FUNCTION mm_iso(ms bigint) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
         SELECT to_char(to_timestamp(ms / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
                || '.' || lpad((ms % 1000)::text, 3, '0') || 'Z'
       $$;
@@ -71,11 +73,15 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
         event_type          text NOT NULL,
         event_n             integer NOT NULL DEFAULT 0
       );
+      -- Few indexes: every state change moves the row to a new version that each index must point at
+      -- (no HOT update when an indexed or predicate column changes), unlike SQLite, where an index a
+      -- change does not touch costs nothing. Fresh complete twins are found through tasks_user.
       -- Race-safe dedupe: at most one live task per normalised request (INSERT … ON CONFLICT DO NOTHING).
       CREATE UNIQUE INDEX tasks_dedupe_live ON tasks (dedupe_key) WHERE live;
-      CREATE INDEX tasks_dedupe_key ON tasks (dedupe_key);
       CREATE INDEX tasks_queued ON tasks (run_at, created_at) WHERE status = 'QUEUED';
-      CREATE INDEX tasks_running ON tasks (lease_expires_at) WHERE status = 'RUNNING';
+      -- The sweep reads the running tasks (a few per worker); lease_expires_at stays unindexed, so a
+      -- heartbeat, which changes only that, can be a HOT update.
+      CREATE INDEX tasks_running ON tasks (created_at) WHERE status = 'RUNNING';
       CREATE INDEX tasks_user ON tasks (username, created_at);
 
       -- The public Task (common/task.ts) of a row: the one definition of that shape in PostgreSQL,

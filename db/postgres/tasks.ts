@@ -116,6 +116,17 @@ function paramsView(raw: string): string {
 /** A tasks row as PostgreSQL holds it (db/tasks.ts TaskRow, with the event columns instead of the seq range). */
 export type PgTaskRow = Omit<TaskRow, 'first_seq' | 'last_seq'> & { live: boolean | null; params_view: unknown; event_type: string; event_n: number };
 
+/**
+ * Every statement here runs as a named prepared statement: parsed and planned once per connection
+ * (the complete-and-claim statement alone took ~0.2 ms to plan). Names come from the text itself.
+ */
+const names = new Map<string, string>();
+function prepared(text: string, values: unknown[]): pg.QueryConfig {
+  let name = names.get(text);
+  if (!name) names.set(text, (name = `mm_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`));
+  return { name, text, values };
+}
+
 export type PgTaskQueue = ReturnType<typeof createPgTaskQueue>;
 
 export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}) {
@@ -126,8 +137,10 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}) {
   const resultFreshMs = options.resultFreshMs ?? 600_000;
   const random = options.random ?? Math.random;
 
+  const q = <R extends pg.QueryResultRow>(sql: string, args: unknown[] = [], c: pg.ClientBase | pg.Pool = pool) =>
+    c.query<R>(prepared(sql, args));
   const one = async <R extends pg.QueryResultRow>(sql: string, args: unknown[], c: pg.ClientBase | pg.Pool = pool) =>
-    (await c.query<R>(sql, args)).rows[0] as R | undefined;
+    (await q<R>(sql, args, c)).rows[0] as R | undefined;
   const fenced = <R>(row: R | undefined, id: string): R => {
     if (!row) throw new LeaseLostError(id);
     return row;
@@ -141,7 +154,7 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}) {
   async function claim(workerId: string, n: number): Promise<ClaimedTask[]> {
     if (n <= 0) return [];
     const now = clock.now();
-    const { rows } = await pool.query<ClaimRow>(`
+    const { rows } = await q<ClaimRow>(`
       UPDATE tasks t SET ${CLAIM_SET('$1', '$2', '$3')}
       FROM (${PICK('$3', '$4')}) c WHERE t.id = c.id
       RETURNING ${CLAIMED}`, [workerId, now + leaseMs, now, n]);
@@ -176,7 +189,7 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}) {
     if (completions.every((x) => !x.result)) {
       const now = clock.now();
       try {
-        const { rows } = await pool.query<ClaimRow & { kind: string }>(`
+        const { rows } = await q<ClaimRow & { kind: string }>(`
           WITH done AS (
             UPDATE tasks t SET ${COMPLETE_SET('x.msg', '$4')}
             FROM unnest($1::text[], $2::text[], $3::text[]) AS x(id, token, msg)
@@ -238,10 +251,10 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}) {
           : Math.max(now - resultFreshMs, input.staleBefore ?? 0);
         // One statement: a fresh complete twin, else a new task, else nothing (a live twin exists:
         // the partial unique index turned the insert into a no-op, after waiting for a racing insert).
-        const { rows } = await pool.query<{ deduped: boolean; task: Task }>(`
+        const { rows } = await q<{ deduped: boolean; task: Task }>(`
           WITH fresh AS (
             SELECT mm_task_json(t) AS task FROM tasks t JOIN results r ON r.id = t.id
-            WHERE $9::bigint IS NOT NULL AND t.dedupe_key = $6 AND t.status = 'COMPLETE' AND t.finished_at >= $9
+            WHERE $9::bigint IS NOT NULL AND t.username = $3 AND t.dedupe_key = $6 AND t.status = 'COMPLETE' AND t.finished_at >= $9
             ORDER BY t.finished_at DESC LIMIT 1),
           ins AS (${INSERT} WHERE NOT EXISTS (SELECT 1 FROM fresh)
                   ON CONFLICT (dedupe_key) WHERE live DO NOTHING
@@ -411,12 +424,12 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}) {
     },
 
     async queuedIds(): Promise<string[]> {
-      return (await pool.query<{ id: string }>(`SELECT id FROM tasks WHERE status = 'QUEUED' ORDER BY run_at, created_at, id`)).rows.map((r) => r.id);
+      return (await q<{ id: string }>(`SELECT id FROM tasks WHERE status = 'QUEUED' ORDER BY run_at, created_at, id`)).rows.map((r) => r.id);
     },
 
     async counts(): Promise<{ queued: number; running: number }> {
       const out = { queued: 0, running: 0 };
-      for (const r of (await pool.query<{ status: string; n: number }>(
+      for (const r of (await q<{ status: string; n: number }>(
         `SELECT status, count(*) AS n FROM tasks WHERE live GROUP BY status`)).rows) {
         if (r.status === 'QUEUED') out.queued = r.n;
         else if (r.status === 'RUNNING') out.running = r.n;
