@@ -327,6 +327,24 @@ test('sweep: a cancel pending on a dead worker ends CANCELLED; dead workers lose
   assert.equal(await ctx.s.workers.live(ctx.clock.now() - 60_000), [{ id: 'dead', lastSeenAt: new Date(ctx.clock.now() - 16_000).toISOString() }]);
 });
 
+test('two sweepers at once: each expired lease is reclaimed exactly once', async () => {
+  await tasks().enqueueRawMany('a', Array.from({ length: 60 }, (_, i) => `s${i}`), '{}');
+  const claimed = await tasks().claim('w', 60);
+  assert.is(claimed.length, 60);
+  ctx.clock.advance(31_000);
+  const other = await openPostgres(url!, { clock: ctx.clock, random: () => 0.5 });
+  try {
+    const [a, b] = await Promise.all([tasks().sweep(), other.tasks.sweep()]);
+    const again = await tasks().sweep();
+    assert.is(a.length + b.length + again.length, 60);
+    const reclaimed = (await ctx.s.feed.listAfter(0)).filter((e) => e.type === 'reclaimed').map((e) => e.taskId);
+    assert.is(reclaimed.length, 60);
+    assert.is(new Set(reclaimed).size, 60, 'no task reclaimed twice');
+  } finally {
+    await other.close();
+  }
+});
+
 test('the Task JSON PostgreSQL builds matches the public Task shape in every state', async () => {
   const expected = (r: Awaited<ReturnType<typeof row>>, params: unknown) => ({
     id: r.id, action: r.action, username: r.username, params, status: r.status, stage: r.stage,
