@@ -13,6 +13,7 @@ const suites: [string, string, string][] = [
   ['poll', './poll.ts', 'benchPoll'],
   ['phone', './phone.ts', 'benchPhone'],
   ['slowlink', './slowlink.ts', 'benchSlowlink'],
+  ['postgres', './postgres.ts', 'benchPostgres'],
 ];
 console.log(`moviemosaic benchmarks on ${process.platform}/${process.arch}, node ${process.version}`);
 for (const [name, file, fn] of suites) {

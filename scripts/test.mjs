@@ -36,7 +36,9 @@ function run(cmd, args, env = {}) {
 
 let passed = 0;
 let failed = 0;
+let skipped = 0;
 const failures = [];
+const skipNotes = [];
 
 if (filters.length === 0) {
   const t0 = Date.now();
@@ -70,6 +72,10 @@ async function runFile(file) {
   const total = /Total:\s+(\d+)/.exec(r.out);
   const pass = /Passed:\s+(\d+)/.exec(r.out);
   const name = relative(root, file);
+  const nSkip = Number(/Skipped:\s+(\d+)/.exec(r.out)?.[1] ?? 0);
+  skipped += nSkip;
+  // A file that skips says why in a line starting "SKIP " (e.g. PostgreSQL not installed).
+  if (nSkip) skipNotes.push(...(r.out.match(/^SKIP .*$/gm) ?? [`SKIP ${relative(root, file)}: ${nSkip} skipped`]));
   const nTotal = total ? Number(total[1]) : 0;
   const nPass = pass ? Number(pass[1]) : 0;
   const ok = r.code === 0 && total !== null && nPass === nTotal;
@@ -77,7 +83,7 @@ async function runFile(file) {
   const nFail = ok ? 0 : Math.max(1, nTotal - nPass);
   passed += nPass;
   failed += nFail;
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}: ${nPass}/${nTotal} (${Date.now() - t0} ms)`);
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}: ${nPass}/${nTotal}${nSkip ? `, ${nSkip} skipped` : ''} (${Date.now() - t0} ms)`);
   if (!ok) {
     failures.push(name);
     console.log(r.out.split('\n').map((l) => '    ' + l).join('\n'));
@@ -96,6 +102,7 @@ async function pool(list, n) {
 await pool(parallel, jobs);
 await pool(serial, 1);
 
+if (skipNotes.length) console.log(`\n${skipped} skipped:\n${skipNotes.join('\n')}`);
 if (failures.length) console.log(`\nfailed: ${failures.join(', ')}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,61 @@
+/** Connections to PostgreSQL (node-postgres): a pool whose bigints read as numbers, and transactions. */
+import pg from 'pg';
+
+/**
+ * bigint columns (ms timestamps, seq) as JS numbers: they stay far below 2^53. node-postgres reads
+ * int8 as strings by default; this parser is set per pool, not globally, so nothing else changes.
+ */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+export interface PoolOptions {
+  /** Connections in the pool (default 10). */
+  max?: number;
+  /** Set on every connection, e.g. { synchronous_commit: 'off' }. */
+  settings?: Record<string, string>;
+}
+
+export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
+  const settings = Object.entries(options.settings ?? {}).map(([k, v]) => `-c ${k}=${v}`).join(' ');
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types, ...(settings ? { options: settings } : {}) });
+  // An idle connection that dies (server restart) is dropped by the pool; the error must not crash us.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** A single client for LISTEN (kept apart from the pool: a listening connection is never lent out). */
+export function createClient(url: string): pg.Client {
+  return new pg.Client({ connectionString: url, types });
+}
+
+/** Runs `fn` in a transaction on one pooled connection; rolls back when it throws. */
+export async function withTx<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    const out = await fn(c);
+    await c.query('COMMIT');
+    return out;
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    c.release();
+  }
+}
+
+/** Runs `fn` under a savepoint inside `withTx`: when it throws, only its own writes are undone. */
+export async function savepoint<T>(c: pg.PoolClient, fn: () => Promise<T>): Promise<T> {
+  await c.query('SAVEPOINT part');
+  try {
+    const out = await fn();
+    await c.query('RELEASE SAVEPOINT part');
+    return out;
+  } catch (err) {
+    await c.query('ROLLBACK TO SAVEPOINT part');
+    await c.query('RELEASE SAVEPOINT part');
+    throw err;
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * PostgreSQL schema: numbered, append-only migrations, as for SQLite (db/migrations.ts). Each runs
+ * once in its own transaction; `schema_migrations` records them. Never edit a shipped entry: append.
+ *
+ * Times are milliseconds since the epoch (bigint), as in SQLite, so the same injected clock drives
+ * both adapters and the Task JSON is built the same way.
+ */
+import type pg from 'pg';
+
+export interface PgMigration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/**
+ * The one advisory lock every transaction that writes task events takes, just before its events get
+ * their seq (see mm_task_event below), and holds until it has committed.
+ */
+export const FEED_LOCK = 7_210_531_001;
+/** Taken (session-level) while migrating, so two processes starting at once migrate once. */
+const MIGRATE_LOCK = 7_210_531_002;
+/** The NOTIFY channel every event-writing transaction signals on. */
+export const FEED_CHANNEL = 'mm_task_events';
+
+export const PG_MIGRATIONS: readonly PgMigration[] = [
+  {
+    version: 1,
+    name: 'queue, change feed, results, workers, imports, poster knowledge',
+    sql: `
+      -- The public Task's time format: ms since the epoch as YYYY-MM-DDTHH:MM:SS.mmmZ (Date.toISOString),
+      -- in integer arithmetic like db/tasks.ts's isoSql.
+      -- STABLE, as to_char is: a function declared more immutable than its body is never inlined, and
+      -- a SQL function that is not inlined measured ~80 µs a call, four calls an event.
+      CREATE FUNCTION mm_iso(ms bigint) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
+        SELECT to_char(to_timestamp(ms / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
+               || '.' || lpad((ms % 1000)::text, 3, '0') || 'Z'
+      $$;
+
+      CREATE TABLE tasks (
+        id                  text PRIMARY KEY,
+        action              text NOT NULL,
+        username            text NOT NULL,
+        -- The raw params text the worker validates (a malformed row must fail the task, not the
+        -- worker), and the JSON the public Task shows: the same, or {} when the text is not JSON.
+        params              text NOT NULL,
+        params_view         json NOT NULL,
+        dedupe_key          text NOT NULL,
+        status              text NOT NULL CHECK (status IN ('QUEUED','RUNNING','COMPLETE','ERROR','CANCELLED')),
+        -- true while QUEUED or RUNNING, NULL once finished: the dedupe index keys on it.
+        live                boolean CHECK (live AND status IN ('QUEUED','RUNNING') OR live IS NULL AND status NOT IN ('QUEUED','RUNNING')),
+        progress_msg        text NOT NULL DEFAULT '',
+        stage               text NOT NULL DEFAULT 'queued',
+        progress_done       integer,
+        progress_total      integer,
+        error_code          text,
+        error_msg           text,
+        attempt             integer NOT NULL DEFAULT 0,
+        max_attempts        integer NOT NULL DEFAULT 3,
+        delay_count         integer NOT NULL DEFAULT 0,
+        run_at              bigint NOT NULL,
+        lease_owner         text,
+        lease_token         text,
+        lease_expires_at    bigint,
+        cancel_requested_at bigint,
+        created_at          bigint NOT NULL,
+        started_at          bigint,
+        finished_at         bigint,
+        updated_at          bigint NOT NULL,
+        -- Every statement that changes the task's state sets event_type and bumps event_n; the
+        -- trigger below turns each such change into its task_events row. A heartbeat (lease only)
+        -- leaves event_n alone and writes no event.
+        event_type          text NOT NULL,
+        event_n             integer NOT NULL DEFAULT 0
+      );
+      -- Few indexes: every state change moves the row to a new version that each index must point at
+      -- (no HOT update when an indexed or predicate column changes), unlike SQLite, where an index a
+      -- change does not touch costs nothing. Fresh complete twins are found through tasks_user.
+      -- Race-safe dedupe: at most one live task per normalised request (INSERT … ON CONFLICT DO NOTHING).
+      CREATE UNIQUE INDEX tasks_dedupe_live ON tasks (dedupe_key) WHERE live;
+      CREATE INDEX tasks_queued ON tasks (run_at, created_at) WHERE status = 'QUEUED';
+      -- The sweep reads the running tasks (a few per worker); lease_expires_at stays unindexed, so a
+      -- heartbeat, which changes only that, can be a HOT update.
+      CREATE INDEX tasks_running ON tasks (created_at) WHERE status = 'RUNNING';
+      CREATE INDEX tasks_user ON tasks (username, created_at);
+
+      -- The public Task (common/task.ts) of a row: the one definition of that shape in PostgreSQL,
+      -- used for event payloads and reads alike (json, not jsonb, so keys keep their order).
+      CREATE FUNCTION mm_task_json(t tasks) RETURNS json LANGUAGE sql STABLE PARALLEL SAFE AS $$
+        SELECT json_build_object(
+          'id', t.id, 'action', t.action, 'username', t.username, 'params', t.params_view,
+          'status', t.status, 'stage', t.stage, 'progressMsg', t.progress_msg,
+          'progress', CASE WHEN t.progress_done IS NOT NULL AND t.progress_total IS NOT NULL
+                           THEN json_build_object('done', t.progress_done, 'total', t.progress_total) END,
+          'queuePosition', NULL, 'errorCode', t.error_code, 'errorMsg', t.error_msg,
+          'createdAt', mm_iso(t.created_at), 'updatedAt', mm_iso(t.updated_at),
+          'resultUrl', CASE WHEN t.status = 'COMPLETE' THEN '/api/tasks/' || t.id || '/result' END)
+      $$;
+
+      CREATE SEQUENCE task_events_seq;
+      CREATE TABLE task_events (
+        seq        bigint PRIMARY KEY,
+        task_id    text NOT NULL,
+        type       text NOT NULL,
+        payload    json NOT NULL,
+        created_at bigint NOT NULL
+      );
+      CREATE INDEX task_events_task ON task_events (task_id, seq);
+
+      -- Each state change's event, written in the changing transaction, at its commit.
+      --
+      -- Why serialise: a sequence hands out values when asked, not when the transaction commits, so
+      -- transactions commit out of seq order, and a reader taking "seq > cursor" would step over an
+      -- event whose transaction commits after a later one's. The other cure, reading only events
+      -- whose xid8 is below pg_snapshot_xmin(pg_current_snapshot()), orders the log by xid rather
+      -- than seq (so seq itself, which clients resume by, would need a second sequencing pass), and
+      -- lets any long transaction anywhere in the cluster stall the feed. Serialising costs almost
+      -- nothing here: every one of these transactions also sends NOTIFY, and PostgreSQL already
+      -- serialises the commits of notifying transactions under one lock (async.c, PreCommit_Notify).
+      --
+      -- So the trigger is a deferred constraint trigger: it runs at COMMIT, after every row lock the
+      -- transaction will ever take, takes FEED_LOCK (no deadlock: nothing is locked after it), draws
+      -- the seq, inserts the event, and holds the lock until the commit is visible. seq order is then
+      -- commit order, and a reader that sees seq n sees every committed seq below n. A rollback (or
+      -- a rolled-back savepoint) drops its queued trigger events: no event for an undone change.
+      CREATE FUNCTION mm_task_event() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_advisory_xact_lock(${FEED_LOCK});
+        INSERT INTO task_events (seq, task_id, type, payload, created_at)
+        VALUES (nextval('task_events_seq'), NEW.id, NEW.event_type, mm_task_json(NEW), NEW.updated_at);
+        -- One notification per transaction (identical payloads are folded): a hint, the table is the truth.
+        PERFORM pg_notify('${FEED_CHANNEL}', '');
+        RETURN NULL;
+      END $$;
+      CREATE CONSTRAINT TRIGGER tasks_event_on_insert AFTER INSERT ON tasks
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION mm_task_event();
+      CREATE CONSTRAINT TRIGGER tasks_event_on_update AFTER UPDATE ON tasks
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+        WHEN (OLD.event_n IS DISTINCT FROM NEW.event_n) EXECUTE FUNCTION mm_task_event();
+
+      -- Exponential backoff with "equal jitter" (db/tasks.ts backoffMs): never immediately, never all at once.
+      CREATE FUNCTION mm_backoff(attempt integer, base_ms bigint, r float8) RETURNS bigint
+      LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT round(b / 2 + r * (b / 2))::bigint FROM (SELECT base_ms * 2 ^ greatest(0, attempt - 1) AS b) x
+      $$;
+
+      CREATE TABLE results (
+        id           text PRIMARY KEY REFERENCES tasks (id) ON DELETE CASCADE,
+        result       bytea NOT NULL,
+        content_type text NOT NULL,
+        width        integer NOT NULL,
+        height       integer NOT NULL,
+        films        text NOT NULL,
+        partial      boolean NOT NULL DEFAULT false,
+        note         text,
+        review       text,
+        etag         text NOT NULL,
+        created_at   bigint NOT NULL
+      );
+      -- Images are already compressed: store them out of line without trying to compress them again.
+      ALTER TABLE results ALTER COLUMN result SET STORAGE EXTERNAL;
+      CREATE INDEX results_created ON results (created_at);
+
+      CREATE TABLE workers (
+        id           text PRIMARY KEY,
+        pid          integer NOT NULL,
+        started_at   bigint NOT NULL,
+        last_seen_at bigint NOT NULL
+      );
+
+      -- A member's latest Letterboxd export: gzipped JSON {watched, diary, ratings} (db/imports.ts).
+      CREATE TABLE member_imports (
+        username      text PRIMARY KEY,
+        imported_at   bigint NOT NULL,
+        films         integer NOT NULL,
+        diary_entries integer NOT NULL,
+        data          bytea NOT NULL
+      );
+
+      -- What is known per film, shared by every worker host (the poster cache itself stays local).
+      CREATE TABLE film_posters (
+        slug        text PRIMARY KEY,
+        poster_url  text,
+        source      text NOT NULL,
+        resolved_at bigint NOT NULL,
+        title_key   text,
+        year        integer
+      );
+      CREATE INDEX film_posters_title ON film_posters (title_key, year) WHERE title_key IS NOT NULL;
+      CREATE TABLE title_posters (
+        title_key   text NOT NULL,
+        year_key    integer NOT NULL,
+        slug        text,
+        poster_url  text,
+        source      text NOT NULL,
+        resolved_at bigint NOT NULL,
+        PRIMARY KEY (title_key, year_key)
+      );
+      CREATE TABLE tmdb_matches (
+        title_key   text NOT NULL,
+        year_key    integer NOT NULL,
+        kind        text CHECK (kind IN ('movie','tv')),
+        tmdb_id     integer,
+        title       text,
+        poster_path text,
+        matched_at  bigint NOT NULL,
+        PRIMARY KEY (title_key, year_key)
+      );
+    `,
+  },
+];
+
+/** Applies every migration not yet recorded, each in its own transaction; returns the latest version. */
+export async function migratePg(client: pg.ClientBase, migrations: readonly PgMigration[] = PG_MIGRATIONS): Promise<number> {
+  await client.query('SELECT pg_advisory_lock($1)', [MIGRATE_LOCK]);
+  try {
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
+    let current = rows[0].v ?? 0;
+    for (const m of migrations) {
+      if (m.version <= current) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(m.sql);
+        await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw err;
+      }
+      current = m.version;
+    }
+    return current;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATE_LOCK]);
+  }
+}
