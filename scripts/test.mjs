@@ -20,6 +20,9 @@ function findTests(dir) {
   return out.sort();
 }
 
+// A file that hangs fails after this long instead of holding CI for its whole 90 minutes.
+const FILE_TIMEOUT_MS = Number(process.env.TEST_FILE_TIMEOUT_MS ?? 10 * 60_000);
+
 function run(cmd, args, env = {}) {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, {
@@ -30,7 +33,14 @@ function run(cmd, args, env = {}) {
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
-    child.on('close', (code, signal) => resolve({ code: code ?? 1, signal, out }));
+    const timer = setTimeout(() => {
+      out += `\nTIMEOUT: still running after ${FILE_TIMEOUT_MS / 1000} s; killed (TEST_FILE_TIMEOUT_MS)\n`;
+      child.kill('SIGKILL');
+    }, FILE_TIMEOUT_MS);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, signal, out });
+    });
   });
 }
 
