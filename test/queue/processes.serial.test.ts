@@ -86,6 +86,10 @@ test('several worker processes, 2000 tasks: each completes exactly once', async 
   const workers = [worker(t.dir), worker(t.dir), worker(t.dir)];
   const count = db.prepare(`SELECT count(*) AS n FROM tasks WHERE status = 'COMPLETE'`).pluck();
   await waitFor(() => count.get() === 2000, 60_000, '2000 completions');
+  // A worker may still be starting when the others have done all the work: SIGTERM before its handler
+  // is installed would kill it. Each registers itself in the same turn it installs the handler.
+  const registered = db.prepare(`SELECT count(*) FROM workers`).pluck();
+  await waitFor(() => registered.get() === workers.length, 60_000, 'every worker registered');
   for (const w of workers) w.kill('SIGTERM');
   const exits = await Promise.all(workers.map((w) => w.exited));
   for (const e of exits) assert.is(e.code, 0, 'graceful exit');
