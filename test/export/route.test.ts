@@ -61,7 +61,9 @@ function post(path: string, body: Buffer | Buffer[], headers: Record<string, str
       method: 'POST',
       headers: chunked ? headers : { ...headers, 'content-length': String(body.length) },
     });
+    let answered = false;
     req.on('response', (res) => {
+      answered = true;
       const parts: Buffer[] = [];
       res.on('data', (d) => parts.push(d));
       res.on('end', () => {
@@ -71,6 +73,8 @@ function post(path: string, body: Buffer | Buffer[], headers: Record<string, str
     });
     // The server may answer (413) and close before the whole body is sent.
     req.on('error', (err) => ((err as NodeJS.ErrnoException).code === 'EPIPE' || (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(err)));
+    // …but a connection that closes with no answer at all fails the test instead of hanging it.
+    req.on('close', () => answered || reject(new Error(`${path}: the connection closed before any answer`)));
     if (chunked) for (const c of body) req.write(c);
     else req.write(body);
     req.end();
