@@ -14,6 +14,7 @@ import { CREATE_MOSAIC } from '../../server/routes/tasks.js';
 import { writeStatusImages } from '../../scripts/status-images.js';
 import { cleanup, completeWithResult, liveServer, postJson, request, type LiveServer } from './helpers.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/processes.js';
 
 test.after.each(cleanup);
 
@@ -62,10 +63,10 @@ test('no mosaic yet: the request queues one and waits; the finished mosaic is an
   const srv = await server();
   const results = createResultStore(srv.db);
   const image = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#c33' } }).png().toBuffer();
-  const pending = request(srv.port, '/m/dave/2026-11.grid.png');
+  const pending = request(srv.port, '/m/dave/2025-11.grid.png');
   // The request's task appears; finish it as a worker would while the request waits.
-  let task;
-  while (!(task = queuedFor(srv)[0])) await new Promise((r) => setImmediate(r));
+  // A month in the past whatever the date the suite runs on (a future one is refused, and none queued).
+  const task = await waitFor(() => queuedFor(srv)[0], 10_000, 'the link to queue its mosaic');
   completeWithResult(srv.tasks, results, task.id, Date.now(), image);
   const res = await pending;
   assert.is(res.status, 200);
@@ -73,9 +74,9 @@ test('no mosaic yet: the request queues one and waits; the finished mosaic is an
   assert.is(res.headers['cache-control'], 'public, max-age=300');
   assert.is(res.headers['cross-origin-resource-policy'], 'cross-origin', 'embeddable in other sites');
   assert.ok(res.headers.etag && res.headers['last-modified']);
-  const again = await request(srv.port, '/m/dave/2026-11.grid.png', { headers: { 'if-none-match': res.headers.etag! } });
+  const again = await request(srv.port, '/m/dave/2025-11.grid.png', { headers: { 'if-none-match': res.headers.etag! } });
   assert.is(again.status, 304);
-  const since = await request(srv.port, '/m/dave/2026-11.grid.png', { headers: { 'if-modified-since': res.headers['last-modified']! } });
+  const since = await request(srv.port, '/m/dave/2025-11.grid.png', { headers: { 'if-modified-since': res.headers['last-modified']! } });
   assert.is(since.status, 304);
   assert.is(queuedFor(srv).length, 1, 'fresh: nothing more queued');
   await srv.close();
@@ -115,8 +116,8 @@ test('stale while revalidating: a crowd of 50 gets the old mosaic at once, and e
 test('an error is a picture with its status; a recent one is answered again without a new task', async () => {
   const srv = await server();
   const pending = request(srv.port, '/m/ghost/month.png');
-  let task;
-  while (!(task = queuedFor(srv)[0])) await new Promise((r) => setImmediate(r));
+  // A month in the past whatever the date the suite runs on (a future one is refused, and none queued).
+  const task = await waitFor(() => queuedFor(srv)[0], 10_000, 'the link to queue its mosaic');
   const [claimed] = srv.tasks.claim('test-worker', 1);
   srv.tasks.fail(claimed.id, claimed.leaseToken, 'USER_NOT_FOUND', 'There is no Letterboxd member called ghost.');
   const res = await pending;
