@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The project's one build (design §1, §10.9). `node build.mjs` builds everything into dist/:
+// The project's one build (docs/architecture.md#processes-and-commands). `node build.mjs` builds everything into dist/:
 //   dist/client/   the Lit PWA: hashed, minified ES modules with source maps, index.html naming them,
 //                  manifest + icons (drawn with sharp), and sw.js (esbuild bundle + workbox precache manifest)
 //   dist/server/main.js, dist/worker/main.js   Node entry points (packages stay external), when their source exists

@@ -1,4 +1,4 @@
-/** What a person sees when a mosaic could not be made: a title and what to do next, per error code (design §7). */
+/** What a person sees when a mosaic could not be made: a title and what to do next, per error code (docs/architecture.md#error-codes). */
 import type { ErrorCode } from '../common/errors.js';
 
 export interface Advice {

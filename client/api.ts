@@ -1,4 +1,4 @@
-/** The REST API (design §3) as typed functions. Every failure is an ApiError; nothing else is thrown. */
+/** The REST API (docs/architecture.md#http-api) as typed functions. Every failure is an ApiError; nothing else is thrown. */
 import type { ErrorBody, ErrorCode } from '../common/errors.js';
 import type { ImportResponse, MemberResponse, MosaicListResponse, MosaicResponse, TaskResponse } from '../common/protocol.js';
 import { renditionUrl, type Layout, type MosaicListItem, type MosaicSummary, type Task } from '../common/task.js';
@@ -65,7 +65,7 @@ export type ImportSummary = ImportResponse['import'];
 const TIMEOUT_MS = 15_000;
 /** An upload of up to 20 MB over slow Wi-Fi, then the server's read of it. */
 const UPLOAD_TIMEOUT_MS = 180_000;
-/** The server's limit (design §3): larger files are refused here, before a byte is sent. */
+/** The server's limit (docs/architecture.md#export-upload): larger files are refused here, before a byte is sent. */
 export const EXPORT_MAX_BYTES = 20 * 1024 * 1024;
 
 type Fetch = typeof fetch;

@@ -1,5 +1,5 @@
 /**
- * One WebSocket to `/ws` shared by every subscriber (design §4): subscribes per task, resumes after a
+ * One WebSocket to `/ws` shared by every subscriber (docs/architecture.md#live-socket): subscribes per task, resumes after a
  * reconnect with the last `seq` seen (the server replays what was missed from `task_events`), drops
  * replayed duplicates, reconnects with exponential backoff and full jitter, and detects dead peers
  * with ping/pong. No DOM: the socket, timers and randomness are injected.

@@ -1,4 +1,4 @@
-/** Pure rules for this device's store of past mosaics (design §10.12): which to keep, in what order. */
+/** Pure rules for this device's store of past mosaics (docs/architecture.md#offline): which to keep, in what order. */
 import type { MosaicSummary } from '../common/task.js';
 
 /** How many mosaics a device keeps (metadata in IndexedDB, images in Cache Storage). */
@@ -26,7 +26,7 @@ export function newestFirst<T extends Pick<MosaicSummary, 'createdAt' | 'taskId'
 
 /**
  * Merges the server's list with this device's copies: the server's entries win (fresher), the
- * device adds what the server has pruned (design §10.12), newest first.
+ * device adds what the server has pruned (docs/architecture.md#offline), newest first.
  */
 export function mergeMosaics<T extends Pick<MosaicSummary, 'createdAt' | 'taskId'>>(server: readonly T[], local: readonly T[]): T[] {
   const byId = new Map<string, T>();

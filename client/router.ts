@@ -1,4 +1,4 @@
-/** Client routes (design §9) and a tiny History API router. Matching and link rules are pure. */
+/** Client routes (docs/architecture.md#pages-and-offline) and a tiny History API router. Matching and link rules are pure. */
 import { USERNAME_RE } from '../common/task.js';
 
 export type Route =

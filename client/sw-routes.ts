@@ -1,7 +1,7 @@
 /** URL rules of the service worker, pure so tests can check them without a worker. */
 
 /**
- * Paths the server answers itself: never replaced by the app shell (design §10.10). Workbox tests
+ * Paths the server answers itself: never replaced by the app shell (docs/architecture.md#https). Workbox tests
  * these against pathname + search.
  */
 export const NAVIGATION_DENYLIST: readonly RegExp[] = [

@@ -1,5 +1,5 @@
 /**
- * The one pure configuration loader (design §8): environment in, a frozen typed object out, every
+ * The one pure configuration loader (docs/architecture.md#configuration): environment in, a frozen typed object out, every
  * problem reported at once. Only the main.ts files call it with `process.env`.
  */
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;

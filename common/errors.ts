@@ -1,4 +1,4 @@
-/** Every error code the app can report (design §7). Browser-safe: no node: imports. */
+/** Every error code the app can report (docs/architecture.md#error-codes). Browser-safe: no node: imports. */
 export const ERROR_CODES = [
   'INVALID_REQUEST',
   'INVALID_EXPORT',
@@ -87,7 +87,7 @@ export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;
 }
 
-/** The JSON body of every API error (design §3). */
+/** The JSON body of every API error (docs/architecture.md#http-api). */
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; field?: string };
 }

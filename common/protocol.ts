@@ -1,4 +1,4 @@
-/** REST and WebSocket message shapes (design §3–4). Browser-safe. */
+/** REST and WebSocket message shapes (docs/architecture.md#http-api, docs/architecture.md#live-socket). Browser-safe. */
 import type { ErrorBody, ErrorCode } from './errors.js';
 import type { MosaicListItem, MosaicSummary, Task } from './task.js';
 

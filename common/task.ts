@@ -1,4 +1,4 @@
-/** Task, request and mosaic types shared by server, worker and client (design §2–3). Browser-safe. */
+/** Task, request and mosaic types shared by server, worker and client (docs/architecture.md#tables, docs/architecture.md#http-api). Browser-safe. */
 import { AppError } from './errors.js';
 
 export const TASK_STATUSES = ['QUEUED', 'RUNNING', 'COMPLETE', 'ERROR', 'CANCELLED'] as const;
@@ -35,7 +35,7 @@ export const CONTENT_TYPES: Record<Format, string> = {
   webp: 'image/webp',
 };
 
-/** Normalised mosaic parameters: only the fields that matter to the mode and layout (design §10.3). */
+/** Normalised mosaic parameters: only the fields that matter to the mode and layout (docs/architecture.md#dedupe). */
 export type MosaicParams =
   | { mode: 'month'; month: string; layout: Layout; columns?: number; format: Format }
   | { mode: 'recent'; count: number; layout: Layout; columns?: number; format: Format }
@@ -48,7 +48,7 @@ export interface MosaicRequest {
   refresh: boolean;
 }
 
-/** One film as shown in a mosaic (design §2 `results.films`). */
+/** One film as shown in a mosaic (docs/architecture.md#tables: `results.films`). */
 export interface Film {
   title: string;
   year: number | null;
@@ -144,7 +144,7 @@ export const USERNAME_RE = /^[A-Za-z0-9_]{2,15}$/;
 const MONTH_RE = /^(\d{4})-(0[1-9]|1[0-2])$/;
 const REQUEST_FIELDS = new Set(['username', 'mode', 'month', 'count', 'year', 'layout', 'columns', 'format', 'refresh']);
 export const MAX_COLUMNS = 100;
-/** Films one mosaic draws at most (design §5): over it, the newest are drawn and the note says so. */
+/** Films one mosaic draws at most (docs/architecture.md#where-the-films-come-from): over it, the newest are drawn and the note says so. */
 export const MAX_MOSAIC_FILMS = 3000;
 export const MIN_YEAR = 2000;
 
@@ -156,7 +156,7 @@ function pad2(n: number): string {
   return String(n).padStart(2, '0');
 }
 
-/** The current month as YYYY-MM in the process's local time (TZ decides, design §8). */
+/** The current month as YYYY-MM in the process's local time (TZ decides, docs/architecture.md#configuration). */
 export function currentMonth(now: Date): string {
   return `${now.getFullYear()}-${pad2(now.getMonth() + 1)}`;
 }
@@ -175,7 +175,7 @@ export function normalizeUsername(value: unknown, field = 'username'): string {
 }
 
 /**
- * Validates a `POST /api/mosaics` body and normalises it (design §3, §10.3): unknown fields, wrong
+ * Validates a `POST /api/mosaics` body and normalises it (docs/architecture.md#http-api, docs/architecture.md#dedupe): unknown fields, wrong
  * types and out-of-range values throw `INVALID_REQUEST` naming the field; fields that do not matter to
  * the mode are dropped. `now` decides the default month and year and what counts as the future.
  */

@@ -1,5 +1,5 @@
 /**
- * The change-feed reader (design §1): on a read-only connection, `PRAGMA data_version` tells in ~2 µs
+ * The change-feed reader (docs/architecture.md#the-change-feed): on a read-only connection, `PRAGMA data_version` tells in ~2 µs
  * whether any other connection committed; only then are `task_events` after the cursor read. A slow
  * safety poll reads anyway, in case a change was missed (it never should be).
  */

@@ -1,7 +1,7 @@
 /**
- * Members' Letterboxd data exports (design §3, §6): the parsed CSVs of the latest upload, one row per
+ * Members' Letterboxd data exports (docs/architecture.md#export-upload, docs/architecture.md#where-the-films-come-from): the parsed CSVs of the latest upload, one row per
  * member, replaced whole by the next upload. `importedAt` makes that member's earlier results stale
- * for dedupe (design §10.3).
+ * for dedupe (docs/architecture.md#dedupe).
  */
 import { promisify } from 'node:util';
 import { gunzipSync, gzip } from 'node:zlib';

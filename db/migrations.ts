@@ -115,7 +115,7 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 3,
     name: 'imports: one Letterboxd data export per member',
     sql: `
-      -- A member's latest data export, parsed (design §3, §6). One row per member: a new upload
+      -- A member's latest data export, parsed (docs/architecture.md#export-upload, docs/architecture.md#where-the-films-come-from). One row per member: a new upload
       -- replaces it in one statement, however long the history. \`data\` is gzipped JSON
       -- {watched, diary, ratings} (db/imports.ts): a 45,000-row history is ~6 MB of JSON, whose write
       -- measured ~100 ms on the server's event loop; gzipped (off the loop) ~0.5 MB, ~10 ms. The

@@ -1,5 +1,5 @@
 /**
- * The task queue (design §2): enqueue with race-safe dedupe, atomic claim with a lease, lease-fenced
+ * The task queue (docs/architecture.md#queue-rules): enqueue with race-safe dedupe, atomic claim with a lease, lease-fenced
  * worker writes, cancel, sweep of expired leases. Every state change appends its `task_events` row in
  * the same transaction, so the change feed never misses or invents a change.
  */

@@ -1,5 +1,5 @@
 /**
- * TMDB's answers for titles (design §6; letterboxd.md "TMDB"): the movie or series chosen for a
+ * TMDB's answers for titles (docs/architecture.md#posters; docs/letterboxd.md#tmdb): the movie or series chosen for a
  * normalised title and year, or a miss, so the same search is never sent twice (misses are asked
  * again after a while: TMDB grows).
  */

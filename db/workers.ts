@@ -1,4 +1,4 @@
-/** Live worker processes (design §2 `workers`), heartbeated for /healthz and early lease release. */
+/** Live worker processes (docs/architecture.md#tables: `workers`), heartbeated for /healthz and early lease release. */
 import type { Db } from './open.js';
 import { writeTx } from './open.js';
 import { iso } from './tasks.js';

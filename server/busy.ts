@@ -1,5 +1,5 @@
 /**
- * Writes from the server's event loop, which must stay free (design §1). better-sqlite3 waits for a
+ * Writes from the server's event loop, which must stay free (docs/architecture.md#shape). better-sqlite3 waits for a
  * lock held elsewhere synchronously: with SQLite's usual 5 s busy timeout, one POST arriving while a
  * `sqlite3` shell, a backup tool or a slow result write holds the lock froze every page, API call and
  * socket for 5 s, then answered 500. So the server's connection waits at most SYNC_BUSY_MS that way

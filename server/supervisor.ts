@@ -1,5 +1,5 @@
 /**
- * Supervises the worker child processes `npm start` runs beside the server (design §1, §8): starts
+ * Supervises the worker child processes `npm start` runs beside the server (docs/architecture.md#processes-and-commands): starts
  * `count` of them at a lower CPU priority, prefixes their output lines, restarts one that exits with
  * exponential backoff, and stops them gracefully.
  *

@@ -1,5 +1,5 @@
 /**
- * The worker's only HTTP client (design §6; the only module that imports got). Pages and the feed come
+ * The worker's only HTTP client (docs/letterboxd.md#blocking; the only module that imports got). Pages and the feed come
  * from LETTERBOXD_URL, spaced and concurrency-limited; posters come only from LETTERBOXD_IMAGE_HOSTS
  * (and TMDB_IMAGE_URL's host when TMDB is configured); TMDB's API has its own limiter and rate limit.
  * Every outcome leaves here as a page, an image, a TMDB answer, an AppError, a PosterError, a

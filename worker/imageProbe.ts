@@ -1,4 +1,4 @@
-/** The poster check (design §10.13): do these bytes decode as an image, and what size is it? */
+/** The poster check (docs/architecture.md#posters, docs/architecture.md#where-sharp-runs): do these bytes decode as an image, and what size is it? */
 import sharp from 'sharp';
 
 // libvips' operation cache keys a buffer input by its memory address, and Node reuses addresses

@@ -1,5 +1,5 @@
 /**
- * The worker loop (design §2, graphile-worker's shape): claim up to `concurrency` tasks, run the
+ * The worker loop (docs/architecture.md#queue-rules, graphile-worker's shape): claim up to `concurrency` tasks, run the
  * registered action for each with a scoped bag of helpers, heartbeat the lease, watch for cancel, and
  * finish through the lease-fenced calls. The loop is the worker's only error translator.
  */
@@ -52,7 +52,7 @@ export interface LoopDeps {
   progressIntervalMs?: number;
   /** At most this many delayed retries (429) before the task ends LETTERBOXD_RATE_LIMITED. */
   maxDelays?: number;
-  /** The most 429s may hold a task back in all (design §10.4: 10 minutes); each delay gets its share. */
+  /** The most 429s may hold a task back in all (docs/architecture.md#queue-rules: 10 minutes); each delay gets its share. */
   maxDelayTotalMs?: number;
   /** How long a task's final write keeps retrying while another program holds the database lock. */
   busyWriteMs?: number;
@@ -103,7 +103,7 @@ export function createWorkerLoop(deps: LoopDeps) {
   const running = new Map<string, Running>();
 
   // One ticker for all running tasks, there only while some run: heartbeats extend the leases, and
-  // the cheaper cancel check runs more often (design §10.6).
+  // the cheaper cancel check runs more often (docs/architecture.md#queue-defaults).
   let ticker: ReturnType<typeof setInterval> | null = null;
   function track(id: string, entry: Running): void {
     running.set(id, entry);

@@ -1,5 +1,5 @@
 /**
- * Posters (design §6, §10.4): downloaded once at the tile size from the allowed image hosts (TMDB's
+ * Posters (docs/architecture.md#posters, docs/architecture.md#outcomes): downloaded once at the tile size from the allowed image hosts (TMDB's
  * at the smallest of its sizes at least the tile's width), kept on
  * disk (shared by every worker process: temp file, then rename) with metadata in SQLite, pruned least
  * recently used first under a byte budget. A missing, refused or broken poster is a null tile and a
@@ -150,7 +150,7 @@ export interface PosterResult {
   tiles: (Buffer | null)[];
   /** One sentence per placeholder, saying why. */
   notes: string[];
-  /** Placeholders because Letterboxd refused (the poster or its lookup): design §10.4 counts these. */
+  /** Placeholders because Letterboxd refused (the poster or its lookup): docs/architecture.md#outcomes counts these. */
   refused: number;
 }
 
@@ -230,7 +230,7 @@ export async function fetchPosters(deps: PosterDeps, films: readonly CollectedFi
               tiles[i] = await download(url);
             } catch (err) {
               if (!(err instanceof PosterError)) throw err;
-              // Only Letterboxd's refusals count toward design §10.4's "more than half refused".
+              // Only Letterboxd's refusals count toward the "more than half refused" rule (docs/architecture.md#outcomes).
               if (err.reason === 'refused' && !fromTmdb) refused++;
               notes[i] = failureNote(f, err, fromTmdb);
             }

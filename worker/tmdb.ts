@@ -1,5 +1,5 @@
 /**
- * TMDB as a poster source (design §6, §8; letterboxd.md "TMDB"), when TMDB_API_KEY is set: a film's
+ * TMDB as a poster source (docs/architecture.md#posters, docs/letterboxd.md#tmdb), when TMDB_API_KEY is set: a film's
  * poster by the TMDB id the feed gives (`tmdb:movieId` / `tmdb:tvId`), or by title and year through
  * `/3/search/movie` (then `/3/search/tv`, for the miniseries exports hold), choosing deterministically
  * by normalised title, then year, then popularity. Choices and misses are remembered in SQLite.

@@ -6,7 +6,7 @@ import { mosaicTitle } from '../format.js';
 import { base, controls } from '../styles/shared.js';
 
 /**
- * Why the last mosaic was not made: the task's own message and what to do (design §9: "if the STATUS
+ * Why the last mosaic was not made: the task's own message and what to do (docs/architecture.md#pages-and-offline: "if the STATUS
  * becomes ERROR then url redirects to homepage with ERROR_MSG"). Fires `mm-retry` and `mm-dismiss`.
  */
 @customElement('mm-error-banner')

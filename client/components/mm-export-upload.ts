@@ -10,7 +10,7 @@ export type ExportImportedEvent = CustomEvent<ImportSummary>;
 type Phase = { name: 'idle' } | { name: 'uploading' } | { name: 'done'; summary: ImportSummary } | { name: 'failed'; message: string };
 
 /**
- * Uploading a Letterboxd data export (design §3): for histories Letterboxd refuses to page through,
+ * Uploading a Letterboxd data export (docs/architecture.md#export-upload): for histories Letterboxd refuses to page through,
  * `all`, years and old months then come from it. Sends the chosen file's raw bytes; shows progress,
  * the import's counts or what was wrong. Fires `mm-export-imported` with the summary.
  */

@@ -1,6 +1,6 @@
 /**
  * Follows one task for a Lit host: live updates over the shared socket, REST `GET /api/tasks/:id`
- * for the first paint and as the fallback truth whenever the socket is not open (design §4).
+ * for the first paint and as the fallback truth whenever the socket is not open (docs/architecture.md#live-socket).
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { isFinished, type Task } from '../../common/task.js';

@@ -248,7 +248,7 @@ export class PageHome extends LitElement {
       } catch {
         // Remembering the name is a convenience only.
       }
-      // A fresh identical mosaic comes back COMPLETE at once (dedupe, design §2): skip the progress page.
+      // A fresh identical mosaic comes back COMPLETE at once (docs/architecture.md#dedupe): skip the progress page.
       s.router.navigate(task.status === 'COMPLETE' ? paths.user(task.username, task.id) : paths.task(task.id));
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;

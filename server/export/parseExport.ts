@@ -1,9 +1,9 @@
 /**
- * A Letterboxd data export (letterboxd.md "The member's data export") read from the uploaded ZIP's
+ * A Letterboxd data export (docs/letterboxd.md#the-data-export) read from the uploaded ZIP's
  * bytes: the root-level `watched.csv`, `diary.csv` and `ratings.csv` only (deleted/, orphaned/,
  * lists/, likes/ are not history), RFC 4180 CSV with CRLF or LF, BOM tolerated, quoted multi-line
  * fields. Inflating runs in zlib's threads and parsing yields to the event loop between chunks, so the
- * server stays responsive (design §10.11). Anything wrong is INVALID_EXPORT with a sentence saying what.
+ * server stays responsive (docs/architecture.md#export-upload). Anything wrong is INVALID_EXPORT with a sentence saying what.
  */
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';

@@ -1,5 +1,5 @@
 /**
- * Reading an uploaded ZIP through its central directory (yauzl), hostile input assumed (design §10.11):
+ * Reading an uploaded ZIP through its central directory (yauzl), hostile input assumed (docs/architecture.md#export-upload):
  * every entry name is checked (absolute, `..`, backslash, NUL), the entry count and the declared
  * inflated sizes are capped before a byte is inflated, and the entries asked for are inflated as
  * streams (zlib works off the event loop) whose actual size is capped again.

@@ -1,5 +1,5 @@
 /**
- * The live socket (design §4, §10.7–8): `ws` in noServer mode behind the HTTP server's `upgrade`
+ * The live socket (docs/architecture.md#live-socket, docs/architecture.md#events-and-replay, docs/architecture.md#edges): `ws` in noServer mode behind the HTTP server's `upgrade`
  * event. Path, Host and Origin are checked before the handshake. A subscribe replays the task's events
  * after `after` from `task_events`, or sends one snapshot; the feed watcher's events then follow.
  * Each subscription remembers the last seq it was sent, so replay and live delivery can overlap

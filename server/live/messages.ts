@@ -1,4 +1,4 @@
-/** Parsing what a socket client sends (design §4): anything malformed is a sentence, never a throw. */
+/** Parsing what a socket client sends (docs/architecture.md#live-socket): anything malformed is a sentence, never a throw. */
 import type { ClientMessage } from '../../common/protocol.js';
 import { isTaskId } from '../taskId.js';
 

@@ -1,5 +1,5 @@
 /**
- * `POST /api/users/:username/export` (design §3): the raw bytes of a Letterboxd data-export ZIP in,
+ * `POST /api/users/:username/export` (docs/architecture.md#export-upload): the raw bytes of a Letterboxd data-export ZIP in,
  * the member's import replaced, `{"import": {...}}` out. Its own bounded body reader (20 MB, raw bytes,
  * not multipart), never the app's small JSON limit; at most a few uploads are read at once, and the
  * parse yields to the event loop (server/export/), so pages and sockets stay responsive.
@@ -19,7 +19,7 @@ import { HttpError } from '../middleware/errors.js';
 import { DEFAULT_EXPORT_LIMITS, parseExport, type ExportLimits } from '../export/parseExport.js';
 
 export const EXPORT_PATH = '/api/users/:username/export';
-/** The largest upload read (design §3). A real export is well under 1 MB. */
+/** The largest upload read (docs/architecture.md#export-upload). A real export is well under 1 MB. */
 export const EXPORT_MAX_BYTES = 20 * 1024 * 1024;
 /** Uploads read and parsed at once, one per client; more wait in a fair line (server/middleware/uploadSlots.ts). */
 export const EXPORT_CONCURRENCY = 2;

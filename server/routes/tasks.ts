@@ -1,4 +1,4 @@
-/** Creating mosaic tasks and following one: design §3's task endpoints. */
+/** Creating mosaic tasks and following one: the task endpoints of docs/architecture.md#http-api. */
 import { randomBytes } from 'node:crypto';
 import type Router from 'koa-router';
 import type { Middleware } from 'koa';
@@ -36,7 +36,7 @@ function taskNotFound(): AppError {
   return new AppError('TASK_NOT_FOUND', 'There is no mosaic task with this id. It may have been cleaned up; start a new mosaic.');
 }
 
-/** The task with its queue position filled in (computed now, design §10.7). */
+/** The task with its queue position filled in (computed now, docs/architecture.md#events-and-replay). */
 export function withQueuePosition(tasks: Deps['tasks'], task: Task): Task {
   return task.status === 'QUEUED' ? { ...task, queuePosition: tasks.queuePosition(task.id) } : task;
 }
@@ -57,7 +57,7 @@ export function taskRoutes(router: Router, deps: Deps, limitNewTasks: Middleware
   router.post('/api/mosaics', requireJson, limitNewTasks, async (ctx) => {
     const requestedAt = clock.now();
     const request = normalizeRequest(await readJson(ctx), new Date(clock.now()));
-    // A newer export import makes that member's earlier results stale for dedupe (design §10.3).
+    // A newer export import makes that member's earlier results stale for dedupe (docs/architecture.md#dedupe).
     const staleBefore = deps.imports.importedAt(request.username) ?? undefined;
     // Every request that creates or joins a live task gets its own token: its DELETE withdraws its share.
     const cancelToken = randomBytes(24).toString('base64url');

@@ -31,7 +31,7 @@ export interface OwnCaOptions {
   log: Logger;
   /** How often `start()` checks names and expiry. */
   checkEveryMs?: number;
-  /** Renew this many days before the end (design §10.10: 30). */
+  /** Renew this many days before the end (docs/architecture.md#https: 30). */
   renewBeforeDays?: number;
   /**
    * Server certificate lifetime. 397 days keeps under every limit a client may apply (Apple's 825

@@ -1,4 +1,4 @@
-/** With HTTPS on, the plain-HTTP port only helps a device get there (design §10.10). */
+/** With HTTPS on, the plain-HTTP port only helps a device get there (docs/architecture.md#https). */
 import type { Middleware } from 'koa';
 import { hostOf } from '../hosts.js';
 import { originFor } from './addresses.js';

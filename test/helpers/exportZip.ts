@@ -1,5 +1,5 @@
 /**
- * Letterboxd data-export ZIPs for tests (letterboxd.md "The member's data export"): a small ZIP writer
+ * Letterboxd data-export ZIPs for tests (docs/letterboxd.md#the-data-export): a small ZIP writer
  * (stored or deflated entries, with lies about sizes and names on request) and an export generator for
  * a fake member of fakeLetterboxd.ts, with the hostile variants the upload must refuse.
  *

@@ -1,5 +1,5 @@
 /**
- * A fake Letterboxd for tests, benches and the demo (letterboxd.md "A fake Letterboxd"): two plain
+ * A fake Letterboxd for tests, benches and the demo (docs/letterboxd.md#the-fake-letterboxd): two plain
  * node:http servers on 127.0.0.1 — `url` plays letterboxd.com (feed, films pages, diary, film pages,
  * poster lookups) and `imageHost` plays the CDN (posters generated at any size on request) — serving
  * invented members, with faults injectable per path.
@@ -404,7 +404,7 @@ export function defaultMembers(now: Date): FakeMember[] {
 }
 
 /**
- * The films a correct collection returns for `params` from this member's data (design §10.1):
+ * The films a correct collection returns for `params` from this member's data (docs/architecture.md#order-of-films):
  * newest watched first, the latest viewing of each film; `all` in the films pages' order.
  */
 export function expectedFilms(member: FakeMember, params: MosaicParams): Film[] {

@@ -1,5 +1,5 @@
 /**
- * A fake TMDB for tests and the demo (letterboxd.md "TMDB"): two node:http servers on 127.0.0.1 —
+ * A fake TMDB for tests and the demo (docs/letterboxd.md#tmdb): two node:http servers on 127.0.0.1 —
  * `url` plays api.themoviedb.org (search movie/tv, movie/{id}, tv/{id}; v3 `api_key` or v4 Bearer
  * auth, 401 for a bad key, 429 injectable) and `imageUrl` plays image.tmdb.org (JPEGs generated at
  * the poster sizes TMDB serves, 404 for any other size). Its catalogue is made from fakeLetterboxd's

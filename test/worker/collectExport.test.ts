@@ -1,5 +1,5 @@
 /**
- * collectFilms with an imported export (design §6, §10.1, §10.5) against the fake Letterboxd with its
+ * collectFilms with an imported export (docs/architecture.md#where-the-films-come-from, docs/architecture.md#order-of-films, docs/architecture.md#export-films) against the fake Letterboxd with its
  * films and diary pages refused: `all`, `year` and old months from the export (no films or diary page
  * asked), the feed's newer films folded in, posters by title and year (known ones, then the film page
  * at the slug the title gives, accepted when its year matches), and the guidance without an export.
@@ -173,7 +173,7 @@ test('all from the export: every watched film, newest watched first, ratings fro
   assert.is(lb.count('/film/'), 0, 'the title-matched poster is remembered');
 });
 
-test('over the cap (design §5 3,000; 4 here): the newest are drawn and only theirs looked up, and the note says so', async () => {
+test('over the cap (docs/architecture.md#where-the-films-come-from: 3,000; 4 here): the newest are drawn and only theirs looked up, and the note says so', async () => {
   const dave = member('dave');
   await r.importExport(dave);
   const res = await collectFilms({ ...r.deps(), maxFilms: 4 }, 'dave', all);
@@ -233,7 +233,7 @@ test('a film without year matches a film page without year', async () => {
   assert.equal(strip(res.films), [{ title: 'Untitled Home Movie', year: null, rating: null, slug: 'untitled-home-movie', watchedDate: '2024-01-01' }]);
 });
 
-test('film pages refused for export films: marked refused (design §10.4 counts them), not remembered', async () => {
+test('film pages refused for export films: marked refused (docs/architecture.md#outcomes counts them), not remembered', async () => {
   await r.importZip('tester', testerZip());
   lb.setFaults([...BLOCKED, { path: '/film/', kind: 'challenge' }]);
   const res = await collect('tester', all);

@@ -1,6 +1,6 @@
 /**
  * The worker's first two stages together, through the fake: each mode ends in films with poster
- * bytes, and each fault the fake can inject ends in the outcome and code design §7 and §10.4 name.
+ * bytes, and each fault the fake can inject ends in the outcome and code docs/architecture.md#error-codes and docs/architecture.md#outcomes name.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -1,5 +1,5 @@
 /**
- * Mosaics from an imported export end to end (design §6, §10.4–10.5): real worker processes
+ * Mosaics from an imported export end to end (docs/architecture.md#where-the-films-come-from, docs/architecture.md#outcomes, docs/architecture.md#export-films): real worker processes
  * (worker/main.ts, one without TMDB and one with TMDB_API_KEY pointed at the fake TMDB) against the
  * fake Letterboxd with its films and diary pages challenged, real SQLite files, real sharp.
  */

@@ -1,4 +1,4 @@
-/** The pure Letterboxd parsers on fixture files written from letterboxd.md. */
+/** The pure Letterboxd parsers on fixture files written from docs/letterboxd.md. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Draws a mosaic (design §5): the only module that uses sharp to compose. Tiles are decoded in
+ * Draws a mosaic (docs/architecture.md#the-mosaic): the only module that uses sharp to compose. Tiles are decoded in
  * parallel, each straight into a raw RGB canvas (a Buffer copy per tile row), and the canvas is encoded
  * without a second pass over it: a JPEG strip by strip while the rows below still decode (jpegJoin.ts),
  * PNG and WebP in one go. sharp's composite() of 100 overlays and a default encode cost several times

@@ -1,5 +1,5 @@
 /**
- * Mosaic geometry, pure (design §5, §10.2): grid shapes, where every tile and line of text goes, star
+ * Mosaic geometry, pure (docs/architecture.md#the-mosaic, docs/architecture.md#grid-shape): grid shapes, where every tile and line of text goes, star
  * strings, title clean-up and fitting, and the size bound. compose.ts draws what this plans.
  */
 import type { Film, Format, Layout, ReviewFigures } from '../../common/task.js';

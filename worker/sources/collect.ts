@@ -1,5 +1,5 @@
 /**
- * Collecting the films of a period (design §6, §10.1, §10.4): `month` and `recent` from the feed
+ * Collecting the films of a period (docs/architecture.md#where-the-films-come-from, docs/architecture.md#order-of-films, docs/architecture.md#outcomes): `month` and `recent` from the feed
  * (diary pages for a month the feed does not fully reach), `year` from the feed when it reaches the
  * whole year and the diary pages otherwise, `all` from the films pages. With an imported export, `all`,
  * `year` and months older than the feed come from it (with the feed's newer films folded in) and no
@@ -220,8 +220,8 @@ function feedMissingNote(data: StoredImport): string {
 
 /** Films from viewings, with unknown posters filled from the feed's, the store's or Letterboxd's. */
 /**
- * The films to draw, newest first, with their poster URLs. Only the newest `maxFilms` (design §5's
- * 3,000) are drawn, and only theirs are resolved: a history of 100,000 films would otherwise mean
+ * The films to draw, newest first, with their poster URLs. Only the newest `maxFilms` (3,000:
+ * docs/architecture.md#where-the-films-come-from) are drawn, and only theirs are resolved: a history of 100,000 films would otherwise mean
  * 100,000 poster lookups and a grid no screen can show. `of` is how many the period held.
  */
 async function finish(
@@ -307,7 +307,7 @@ async function collectPeriod(
     if (viewings.length === 0) throw noFilms(username, params);
     return { ...(await finish(deps, viewings, posters)), partial: false, note: sourcesNote(viewings, kept) };
   }
-  // A month older than the feed reaches: from the export, never the diary pages (design §6).
+  // A month older than the feed reaches: from the export, never the diary pages (docs/architecture.md#where-the-films-come-from).
   const data = exported();
   if (data) return exportPeriod(deps, username, params, prefix, data, { read, note: null });
 
@@ -319,7 +319,7 @@ async function collectPeriod(
   } catch (err) {
     if (!(isAppError(err) && err.code === 'LETTERBOXD_BLOCKED') || params.mode !== 'month') throw err;
     // A month the diary refuses: what the feed holds of it is a fair (and labelled) partial mosaic,
-    // but never an empty one (design §10.4).
+    // but never an empty one (docs/architecture.md#outcomes).
     const reach = shortDay(feed.completeAfter!);
     const viewings = latestPerFilm(feedAndArchive(feed, kept, prefix));
     if (viewings.length === 0) {

@@ -1,5 +1,5 @@
 /**
- * Films from a member's imported export (design §6, §10.1): pure functions from the parsed CSVs to
+ * Films from a member's imported export (docs/architecture.md#where-the-films-come-from, docs/architecture.md#order-of-films): pure functions from the parsed CSVs to
  * viewings. watched.csv and ratings.csv meet by the film's `Letterboxd URI` (boxd.it), which tells
  * apart two films of one title and year; diary rows (whose URI names the entry) and the feed have no
  * such link, so they meet the films under `matchKey`, title and year.

@@ -1,5 +1,5 @@
 /**
- * Pieces of Letterboxd markup that several pages share (letterboxd.md): the LazyPoster component and
+ * Pieces of Letterboxd markup that several pages share (docs/letterboxd.md#films-pages): the LazyPoster component and
  * the legacy poster div, star ratings, pagination, poster placeholders. Pure: HTML in, data out.
  */
 import type { CheerioAPI, Cheerio } from 'cheerio';

@@ -1,5 +1,5 @@
 /**
- * Diary pages `/{user}/diary/films/for/YYYY/MM/page/N/` (letterboxd.md): 50 viewings a page, newest
+ * Diary pages `/{user}/diary/films/for/YYYY/MM/page/N/` (docs/letterboxd.md#diary-pages): 50 viewings a page, newest
  * first, each `tr.diary-entry-row` with the film (LazyPoster or legacy div), rating, rewatch and day.
  */
 // htmlparser2 (cheerio/slim): about 12× faster than parse5 on a films page, and lenient enough for scraping.

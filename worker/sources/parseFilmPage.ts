@@ -1,5 +1,5 @@
 /**
- * A film's poster from Letterboxd (letterboxd.md "Poster URLs"): the JSON of
+ * A film's poster from Letterboxd (docs/letterboxd.md#poster-urls): the JSON of
  * `/film/{slug}/poster/std/{W}/`, or the film page's JSON-LD `image` (never og:image, a backdrop).
  */
 // htmlparser2 (cheerio/slim): about 12× faster than parse5 on a films page, and lenient enough for scraping.

@@ -1,5 +1,5 @@
 /**
- * A member's films page `/{user}/films/page/N/` (letterboxd.md): 72 posters a page in the 2026
+ * A member's films page `/{user}/films/page/N/` (docs/letterboxd.md#films-pages): 72 posters a page in the 2026
  * LazyPoster markup or the legacy poster-list markup, in the page's own order, with ratings.
  */
 // htmlparser2 (cheerio/slim): about 12× faster than parse5 on a films page, and lenient enough for scraping.

@@ -1,4 +1,4 @@
-/** The member's RSS feed `/{user}/rss/` (letterboxd.md): diary entries only, newest published first. */
+/** The member's RSS feed `/{user}/rss/` (docs/letterboxd.md#rss-feed): diary entries only, newest published first. */
 // htmlparser2 (cheerio/slim): about 12× faster than parse5 on a films page, and lenient enough for scraping.
 import { load } from 'cheerio/slim';
 import { isPlaceholderPoster, parseYear, ratingFromStars, slugFromPath } from './parseCommon.js';

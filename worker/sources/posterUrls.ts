@@ -1,5 +1,5 @@
 /**
- * Poster URLs for films whose list gave none (films pages, diary, export), in the order of design §6:
+ * Poster URLs for films whose list gave none (films pages, diary, export), in the order of docs/architecture.md#posters:
  * Letterboxd poster URLs already known (feed, earlier lookups: by slug, or by title and year for an
  * export film, which has no slug), then TMDB when configured, then Letterboxd's film endpoints (the
  * poster lookup JSON, else the film page's JSON-LD; for an export film the film page at the slug its
@@ -45,7 +45,7 @@ interface Group {
 /**
  * Fills in `posterUrl` (and, for an export film found on Letterboxd, `slug`) of each film in `pending`
  * (all of them members of `films`; `tmdbIds` names the TMDB id of those the feed gave one). A film whose lookup Letterboxd refused gets `posterRefused`;
- * once refusals pass half of `films` the outcome is settled (design §10.4), so the rest are not asked
+ * once refusals pass half of `films` the outcome is settled (docs/architecture.md#outcomes), so the rest are not asked
  * of Letterboxd (TMDB still is).
  */
 export async function resolvePosterUrls(
@@ -167,7 +167,7 @@ export async function resolvePosterUrls(
     const first = g.films[0];
     const ref = await fromTmdb(first);
     if (ref) return { posterUrl: ref, source: 'tmdb' };
-    // Past half refused, the outcome is settled (design §10.4): stop asking Letterboxd.
+    // Past half refused, the outcome is settled (docs/architecture.md#outcomes): stop asking Letterboxd.
     if (refused > films.length / 2) return 'refused';
     if (g.slug) return bySlug(g.slug);
     if (g.noFilmPage) return { posterUrl: null, source: null };

@@ -1,5 +1,5 @@
 /**
- * Titles as keys: an export names films only by title and year (letterboxd.md), so the same film from
+ * Titles as keys: an export names films only by title and year (docs/letterboxd.md#the-data-export), so the same film from
  * the feed, the films pages, an export and TMDB must meet under one normalised title; and Letterboxd's
  * film slugs are derived from titles the same way every time.
  */
@@ -47,7 +47,7 @@ export function slugFromTitle(title: string): string | null {
   return slug || null;
 }
 
-/** The film-page slugs to try for an export film (design §10.5): the title's, then title-year. */
+/** The film-page slugs to try for an export film (docs/architecture.md#export-films): the title's, then title-year. */
 export function slugCandidates(title: string, year: number | null): string[] {
   const base = slugFromTitle(title);
   if (!base) return [];

@@ -19,7 +19,7 @@ export interface FilmViewing {
 /**
  * A film to draw, with the poster URL Letterboxd gave for it (null: no poster, or none could be had;
  * `tmdb:/x.jpg`: a TMDB poster). `posterRefused` marks a film whose poster lookup Letterboxd refused
- * (counts toward design §10.4). `liked` and `viewings` feed a year in review's figures: `liked` is null
+ * (counts toward docs/architecture.md#outcomes). `liked` and `viewings` feed a year in review's figures: `liked` is null
  * when the source does not say (an export), `viewings` (oldest first) null when it has no dates (the
  * films pages); absent counts as null.
  */
@@ -42,7 +42,7 @@ export interface CollectResult {
   /** True when the list is knowingly incomplete (a month the feed only partly covers). */
   partial: boolean;
   note: string | null;
-  /** The list came from the member's imported export (design §6). */
+  /** The list came from the member's imported export (docs/architecture.md#where-the-films-come-from). */
   fromExport?: boolean;
   /** Set when the period held more films than a mosaic draws: how many it held (`films` are the newest). */
   of?: number;
@@ -70,7 +70,7 @@ export interface CollectDeps {
   maxFilms?: number;
 }
 
-/** The guidance every "Letterboxd refused the list of films" message ends with (design §10.4). */
+/** The guidance every "Letterboxd refused the list of films" message ends with (docs/architecture.md#outcomes). */
 export const BLOCKED_ADVICE = 'upload your Letterboxd export on the home page, or set TMDB_API_KEY.';
 
 /** The diary archive as collection uses it (worker/main.ts binds it to db/archive.ts). */

@@ -1,4 +1,4 @@
-/** Mosaic geometry (design §5, §10.2): grid shapes, cells, text column, size bounds, title fitting. */
+/** Mosaic geometry (docs/architecture.md#the-mosaic, docs/architecture.md#grid-shape): grid shapes, cells, text column, size bounds, title fitting. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -27,7 +27,7 @@ const films = (n: number, title = (i: number) => `Film ${i + 1}`) =>
 const plan = (n: number, extra: Partial<PlanRequest> = {}) =>
   planMosaic({ username: 'dave', label: 'November 2026', films: films(n), layout: 'classic', tileWidth: 120, ...extra });
 
-test('computeGrid: the shapes design §10.2 asks for', () => {
+test('computeGrid: the shapes docs/architecture.md#grid-shape asks for', () => {
   const table: Array<[number, number, number, number]> = [
     // n, columns, rows, empty cells
     [1, 1, 1, 0],
