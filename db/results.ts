@@ -38,7 +38,8 @@ export interface StoredImage {
   etag: string;
 }
 
-interface ListRow {
+/** A result row's list columns, as both adapters read them (`partial`: SQLite 0/1, PostgreSQL boolean). */
+export interface ListRow {
   id: string;
   username: string;
   params: string;
@@ -46,7 +47,7 @@ interface ListRow {
   width: number;
   height: number;
   film_count: number;
-  partial: number;
+  partial: number | boolean;
   note: string | null;
   created_at: number;
 }
@@ -80,7 +81,8 @@ function etagOf(image: Buffer): string {
   return `"${createHash('sha256').update(image).digest('base64url').slice(0, 32)}"`;
 }
 
-function toListItem(r: ListRow): MosaicListItem {
+/** The list item of a result row: the one definition the SQLite and PostgreSQL adapters share. */
+export function toListItem(r: ListRow): MosaicListItem {
   const params = JSON.parse(r.params) as MosaicParams;
   const resultUrl = `/api/tasks/${r.id}/result`;
   return {
@@ -96,7 +98,7 @@ function toListItem(r: ListRow): MosaicListItem {
     thumbUrl: renditionUrl(resultUrl, 'thumb'),
     screenUrl: renditionUrl(resultUrl, 'screen'),
     createdAt: iso(r.created_at),
-    partial: r.partial === 1,
+    partial: r.partial === 1 || r.partial === true,
     note: r.note,
   };
 }

@@ -1,33 +1,21 @@
 /** Mosaic results on PostgreSQL (bytea): reading, listing, pruning. Stored by the queue's complete. */
 import type pg from 'pg';
-import type { Film, MosaicParams, MosaicSummary, ReviewFigures } from '../../common/task.js';
-import { periodLabel } from '../../common/task.js';
-import { iso } from '../tasks.js';
+import type { Film, MosaicSummary, ReviewFigures } from '../../common/task.js';
+import { toListItem, type ListRow } from '../results.js';
 import type { ResultStore } from '../port.js';
 import { withTx } from './connect.js';
 
-interface SummaryRow {
-  id: string;
-  username: string;
-  params: string;
-  content_type: string;
-  width: number;
-  height: number;
+interface SummaryRow extends Omit<ListRow, 'film_count'> {
   films: string;
-  partial: boolean;
-  note: string | null;
   review: string | null;
-  created_at: number;
 }
 
-/** The same summary as db/results.ts builds from a SQLite row. */
+/** The same summary as db/results.ts builds from a SQLite row (its list item, plus films and figures). */
 function toSummary(r: SummaryRow): MosaicSummary {
-  const params = JSON.parse(r.params) as MosaicParams;
   const films = JSON.parse(r.films) as Film[];
   return {
-    taskId: r.id, username: r.username, params, label: periodLabel(params), filmCount: films.length,
-    width: r.width, height: r.height, contentType: r.content_type, resultUrl: `/api/tasks/${r.id}/result`,
-    createdAt: iso(r.created_at), partial: r.partial, note: r.note, films,
+    ...toListItem({ ...r, film_count: films.length }),
+    films,
     review: r.review === null ? null : (JSON.parse(r.review) as ReviewFigures),
   };
 }
