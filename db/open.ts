@@ -191,3 +191,12 @@ export function checkpointIfDue(db: Db): void {
     // e.g. SQLITE_BUSY while another connection checkpoints; the next commit tries again.
   }
 }
+
+/**
+ * SQLite's "database is locked" (SQLITE_BUSY and its extended codes): another connection held the write
+ * lock past our busy timeout. The one test for it: the server answers 503, the worker retries the write.
+ */
+export function isSqliteBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}

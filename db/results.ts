@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Db } from './open.js';
-import { writeTx } from './open.js';
+import { isSqliteBusy, writeTx } from './open.js';
 import type { Film, MosaicListItem, MosaicParams, MosaicSummary, RenditionKind, ReviewFigures } from '../common/task.js';
 import { periodLabel, renditionUrl } from '../common/task.js';
 import { iso } from './tasks.js';
@@ -211,7 +211,7 @@ export function createResultStore(db: Db) {
       try {
         s.view.run(now, taskId, now - VIEW_RESOLUTION_MS);
       } catch (err) {
-        if (!String((err as { code?: unknown }).code).startsWith('SQLITE_BUSY')) throw err;
+        if (!isSqliteBusy(err)) throw err;
       }
     },
   };

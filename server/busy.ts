@@ -7,7 +7,8 @@
  * everyone else in between, and after `forMs` the answer is a 503 with Retry-After.
  */
 import type { Clock } from '../common/clock.js';
-import { busyError, isSqliteBusy } from './middleware/errors.js';
+import { isSqliteBusy } from '../db/open.js';
+import { busyError } from './middleware/errors.js';
 
 /** The longest the server's connection blocks the event loop waiting for the write lock. */
 export const SYNC_BUSY_MS = 10;

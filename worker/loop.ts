@@ -10,6 +10,7 @@ import type { Logger } from '../common/log.js';
 import type { Stage } from '../common/task.js';
 import type { TaskStore, ClaimedTask } from '../db/tasks.js';
 import { LeaseLostError } from '../db/tasks.js';
+import { isSqliteBusy } from '../db/open.js';
 import type { NewResult } from '../db/results.js';
 
 /** What an action gets: the task, its abort signal, a scoped logger and a throttled progress call. */
@@ -78,11 +79,6 @@ function waitPhrase(ms: number): string {
   if (s < 2 * 3600) return `${Math.ceil(s / 60)} minutes`;
   if (s < 2 * 86_400) return `${Math.ceil(s / 3600)} hours`;
   return `${Math.ceil(s / 86_400)} days`;
-}
-
-function isSqliteBusy(err: unknown): boolean {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY'));
 }
 
 export function createWorkerLoop(deps: LoopDeps) {

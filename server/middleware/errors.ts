@@ -7,6 +7,7 @@
 import type { Middleware } from 'koa';
 import { AppError, isAppError, type AppErrorOptions, type ErrorBody, type ErrorCode } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
+import { isSqliteBusy } from '../../db/open.js';
 
 /** An AppError answered with an HTTP status of its own (413, 415, 405…) rather than its code's. */
 export class HttpError extends AppError {
@@ -17,12 +18,6 @@ export class HttpError extends AppError {
     this.httpStatus = httpStatus;
     this.headers = options.headers ?? {};
   }
-}
-
-/** SQLite's "database is locked": another connection held the write lock past our busy timeout. */
-export function isSqliteBusy(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
 /** Busy, not broken: 503 with Retry-After and what to do (see server/busy.ts). */
