@@ -1,5 +1,5 @@
 /**
- * The PWA in real Chromium against the whole app (helpers/app.ts): the real server and worker
+ * The PWA in real Chromium against the whole app (test/helpers/browser/app.ts): the real server and worker
  * processes making real mosaics from the fake Letterboxd, on http://localhost (a secure context) and
  * on a LAN-style name over plain HTTP (not one). One persistent browser profile for the file: later
  * tests use what earlier ones left (mosaics seen, the service worker). Screenshots of each page at
@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { currentMonth, periodLabel, type MosaicParams } from '../../common/task.js';
 import { expectedFilms } from '../helpers/fakeLetterboxd.js';
-import { launchTrustingBrowser, type TrustingBrowser } from '../tls/browser.js';
-import { startApp, type App } from './helpers/app.js';
-import { axeInBothSchemes } from './helpers/axe.js';
+import { launchTrustingBrowser, type TrustingBrowser } from '../helpers/browser/trustingBrowser.js';
+import { startApp, type App } from '../helpers/browser/app.js';
+import { axeInBothSchemes } from '../helpers/browser/axe.js';
 import {
   DESKTOP,
   DEVICE_THUMBS,
@@ -28,7 +28,7 @@ import {
   waitForProgress,
   watchSockets,
   type SocketLog,
-} from './helpers/page.js';
+} from '../helpers/browser/page.js';
 
 /** A LAN-style name (mapped to 127.0.0.1 in the browser): plain HTTP there is not a secure context. */
 const LAN = 'moviemosaic-test.lan';

@@ -1,5 +1,5 @@
 /**
- * A year in review in real Chromium against the whole app (helpers/app.ts): the form offers the
+ * A year in review in real Chromium against the whole app (test/helpers/browser/app.ts): the form offers the
  * layout only for a year or everything, and the mosaic page shows the figures as text and tables
  * (what a screen reader reads), not only in the image.
  */
@@ -8,9 +8,9 @@ import * as assert from 'uvu/assert';
 import type { Page } from 'playwright-core';
 import type { MosaicParams } from '../../common/task.js';
 import { expectedFilms } from '../helpers/fakeLetterboxd.js';
-import { launchTrustingBrowser, type TrustingBrowser } from '../tls/browser.js';
-import { startApp, type App } from './helpers/app.js';
-import { DESKTOP, ID, MOSAIC_IMG, installPageHelpers, screenshots, waitForImages } from './helpers/page.js';
+import { launchTrustingBrowser, type TrustingBrowser } from '../helpers/browser/trustingBrowser.js';
+import { startApp, type App } from '../helpers/browser/app.js';
+import { DESKTOP, ID, MOSAIC_IMG, installPageHelpers, screenshots, waitForImages } from '../helpers/browser/page.js';
 
 let app: App;
 let base = '';

@@ -10,9 +10,9 @@ import { get } from 'node:http';
 import * as cheerio from 'cheerio';
 import sharp from 'sharp';
 import { currentMonth } from '../../common/task.js';
-import { launchTrustingBrowser, type TrustingBrowser } from '../tls/browser.js';
-import { startApp, type App } from './helpers/app.js';
-import { DESKTOP, ID, MOSAIC_IMG, installPageHelpers, waitForImages } from './helpers/page.js';
+import { launchTrustingBrowser, type TrustingBrowser } from '../helpers/browser/trustingBrowser.js';
+import { startApp, type App } from '../helpers/browser/app.js';
+import { DESKTOP, ID, MOSAIC_IMG, installPageHelpers, waitForImages } from '../helpers/browser/page.js';
 
 let app: App;
 let base = '';

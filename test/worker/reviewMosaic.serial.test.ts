@@ -17,7 +17,7 @@ import { planMosaic } from '../../worker/compose/layout.js';
 import { startFakeLetterboxd, type FakeFilm, type FakeLetterboxd, type FakeMember, type FakeViewing } from '../helpers/fakeLetterboxd.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { spawnTs, waitFor, type Child } from '../helpers/processes.js';
-import { testFilm } from './exportKit.js';
+import { testFilm } from '../helpers/exportRig.js';
 
 const F = {
   opening: testFilm('Opening Night', 1999, 'opening-night'),
