@@ -12,8 +12,9 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { currentMonth, periodLabel, type MosaicParams } from '../../common/task.js';
 import { expectedFilms } from '../helpers/fakeLetterboxd.js';
-import { launchTrustingBrowser, type TrustingBrowser } from '../helpers/browser/trustingBrowser.js';
-import { startApp, type App } from '../helpers/browser/app.js';
+import type { TrustingBrowser } from '../helpers/browser/trustingBrowser.js';
+import type { App } from '../helpers/browser/app.js';
+import { startBrowserWorld, type BrowserWorld } from '../helpers/browser/world.js';
 import { axeInBothSchemes } from '../helpers/browser/axe.js';
 import {
   DESKTOP,
@@ -21,7 +22,6 @@ import {
   PHONE,
   ID,
   MOSAIC_IMG,
-  installPageHelpers,
   screenshots,
   taskFrames,
   waitForImages,
@@ -33,6 +33,7 @@ import {
 /** A LAN-style name (mapped to 127.0.0.1 in the browser): plain HTTP there is not a secure context. */
 const LAN = 'moviemosaic-test.lan';
 
+let world: BrowserWorld | undefined;
 let app: App;
 let base = '';
 let b: TrustingBrowser;
@@ -42,23 +43,12 @@ const made: { marathon?: string; dave?: string } = {};
 
 test.before(async () => {
   // marathon's posters come through the gate: the progress tests decide how far downloads get.
-  const [started, launched] = await Promise.allSettled([
-    startApp({ allowedHosts: [LAN], gated: ['marathon'] }),
-    launchTrustingBrowser({ caPem: null, hostMap: [LAN], viewport: DESKTOP }),
-  ]);
-  if (started.status === 'fulfilled') app = started.value;
-  if (launched.status === 'fulfilled') b = launched.value;
-  for (const r of [started, launched]) if (r.status === 'rejected') throw r.reason;
-  base = `http://localhost:${app.httpPort}`;
-  b.context.setDefaultTimeout(20_000);
-  await installPageHelpers(b.context);
+  world = await startBrowserWorld({ app: { allowedHosts: [LAN], gated: ['marathon'] }, browser: { hostMap: [LAN] } });
+  ({ app, b, base } = world);
   sockets = watchSockets(b.page);
 });
 
-test.after(async () => {
-  await b?.close();
-  await app?.stop();
-});
+test.after(() => world?.close());
 
 const form = (page: Page) => page.locator('page-home mm-mosaic-form');
 
