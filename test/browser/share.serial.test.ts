@@ -11,18 +11,16 @@ import * as cheerio from 'cheerio';
 import sharp from 'sharp';
 import { currentMonth } from '../../common/task.js';
 import type { TrustingBrowser } from '../helpers/browser/trustingBrowser.js';
-import type { App } from '../helpers/browser/app.js';
 import { startBrowserWorld, type BrowserWorld } from '../helpers/browser/world.js';
 import { ID, MOSAIC_IMG, waitForImages } from '../helpers/browser/page.js';
 
 let world: BrowserWorld | undefined;
-let app: App;
 let base = '';
 let b: TrustingBrowser;
 
 test.before(async () => {
   world = await startBrowserWorld();
-  ({ app, b, base } = world);
+  ({ b, base } = world);
 });
 
 test.after(() => world?.close());
