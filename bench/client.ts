@@ -5,8 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { liveServer, cleanup } from '../test/server/helpers.js';
-import { launchTrustingBrowser } from '../test/tls/browser.js';
+import { liveServer, cleanup } from '../test/helpers/server.js';
+import { launchTrustingBrowser } from '../test/helpers/browser/trustingBrowser.js';
 import { percentile, report } from './report.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -22,8 +22,8 @@ import { createResultStore, type NewResult } from '../db/results.js';
 import { composeMosaic, configureSharp } from '../worker/compose/compose.js';
 import { plannedTileSize } from '../worker/compose/layout.js';
 import { makeRenditions } from '../worker/compose/renditions.js';
-import { CHROMIUM } from '../test/tls/browser.js';
-import { cleanup, liveServer, type LiveServer } from '../test/server/helpers.js';
+import { CHROMIUM } from '../test/helpers/browser/trustingBrowser.js';
+import { cleanup, liveServer, type LiveServer } from '../test/helpers/server.js';
 import { films, makePoster } from './compose.js';
 import { report } from './report.js';
 

@@ -11,13 +11,13 @@
  * case number (re-run with `--seed` to reproduce) and exits 1 when there is any.
  */
 import { parseArgs } from 'node:util';
-import { cleanup } from '../test/server/helpers.js';
-import { createRng } from '../test/resilience/rng.js';
-import { auditTasks, integrity } from '../test/resilience/kit.js';
-import { LONG_SCENARIOS, runScenarios, SCENARIOS, startFaultWorld } from '../test/resilience/faultWorld.js';
+import { cleanup } from '../test/helpers/server.js';
+import { createRng } from '../test/helpers/resilience/rng.js';
+import { auditTasks, integrity } from '../test/helpers/resilience/kit.js';
+import { LONG_SCENARIOS, runScenarios, SCENARIOS, startFaultWorld } from '../test/helpers/resilience/faultWorld.js';
 import {
   runHostCases, runHttpCases, runRawCases, runStaticCases, runUsernameTricks, runWsAbuse, runWsFrames, startTarget, targetFindings,
-} from '../test/resilience/hostile.js';
+} from '../test/helpers/resilience/hostile.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -1,13 +1,13 @@
 /**
  * Soak (issue 8): `npm run soak -- [--tasks 6000] [--clients 16] [--workers 2] [--real] [--retention 8]
  * [--every 4] [--rate 80] [--seed n]`; `npm run soak -- --abuse [--results-mb 1000] [--result-kb 4096]`
- * instead replays issue 14's disk flood at full scale (test/resilience/guest.ts): big exports and
+ * instead replays issue 14's disk flood at full scale (test/helpers/resilience/guest.ts): big exports and
  * results of ~result-kb/2 from several addresses until 1.8× RESULTS_MB was written.
  *
  * The real server process and real worker processes over one DATA_DIR; `--clients` socket clients
  * each create a mosaic through the API, watch it to the end over /ws, fetch the image, and start over,
  * until `--tasks` are done, at most `--rate` a second (0: as fast as they go). By default the workers' create_mosaic is a stand-in of realistic shape
- * (stages, progress, a ~60 KB JPEG: test/resilience/soakWorker.ts); `--real` draws real mosaics of small
+ * (stages, progress, a ~60 KB JPEG: test/helpers/resilience/soakWorker.ts); `--real` draws real mosaics of small
  * members of the fake Letterboxd. Every `--every` seconds it prints the server's API p50/p99 over that
  * window, the server's and workers' RSS and the database size, and prunes with a short retention
  * (`--retention` seconds) as the worker's hourly housekeeping would with 7 and 30 days: the figures
@@ -17,10 +17,10 @@ import { parseArgs } from 'node:util';
 import { pruneEvents } from '../db/events.js';
 import { pruneResults } from '../db/results.js';
 import { startFakeLetterboxd, type FakeLetterboxd } from '../test/helpers/fakeLetterboxd.js';
-import { cleanup } from '../test/server/helpers.js';
-import { createRng } from '../test/resilience/rng.js';
-import { addMembers, call, createMosaic, dbSize, Followers, mb, percentile, rssOf, startStack } from '../test/resilience/kit.js';
-import { budgetRun } from '../test/resilience/guest.js';
+import { cleanup } from '../test/helpers/server.js';
+import { createRng } from '../test/helpers/resilience/rng.js';
+import { addMembers, call, createMosaic, dbSize, Followers, mb, percentile, rssOf, startStack } from '../test/helpers/resilience/kit.js';
+import { budgetRun } from '../test/helpers/resilience/guest.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
   const stack = await startStack({
     letterboxdEnv: lb ? lb.env : {},
     workers: Number(args.workers),
-    workerEntry: args.real ? 'worker/main.ts' : 'test/resilience/soakWorker.ts',
+    workerEntry: args.real ? 'worker/main.ts' : 'test/helpers/resilience/soakWorker.ts',
     workerEnv: { LEASE_MS: '10000', WORKER_CONCURRENCY: '4' },
   });
   const followers = new Followers(stack.port, rng.fork('sockets'), CLIENTS);

@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { currentMonth, type MosaicParams } from '../../common/task.js';
 import { OWN_CA_FILES } from '../../server/tls/index.js';
 import { expectedFilms } from '../helpers/fakeLetterboxd.js';
-import { request } from '../server/helpers.js';
-import { launchTrustingBrowser, type TrustingBrowser } from '../tls/browser.js';
-import { startApp, type App } from './helpers/app.js';
-import { DESKTOP, ID, MOSAIC_IMG, installPageHelpers, taskFrames, waitForImages, waitForProgress, watchSockets, type SocketLog } from './helpers/page.js';
+import { request } from '../helpers/server.js';
+import { launchTrustingBrowser, type TrustingBrowser } from '../helpers/browser/trustingBrowser.js';
+import { startApp, type App } from '../helpers/browser/app.js';
+import { DESKTOP, ID, MOSAIC_IMG, installPageHelpers, taskFrames, waitForImages, waitForProgress, watchSockets, type SocketLog } from '../helpers/browser/page.js';
 
 const LAN = 'moviemosaic-test.lan';
 

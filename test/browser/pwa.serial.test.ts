@@ -1,5 +1,5 @@
 /**
- * The PWA in real Chromium against the whole app (helpers/app.ts): the real server and worker
+ * The PWA in real Chromium against the whole app (test/helpers/browser/app.ts): the real server and worker
  * processes making real mosaics from the fake Letterboxd, on http://localhost (a secure context) and
  * on a LAN-style name over plain HTTP (not one). One persistent browser profile for the file: later
  * tests use what earlier ones left (mosaics seen, the service worker). Screenshots of each page at
@@ -12,27 +12,28 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { currentMonth, periodLabel, type MosaicParams } from '../../common/task.js';
 import { expectedFilms } from '../helpers/fakeLetterboxd.js';
-import { launchTrustingBrowser, type TrustingBrowser } from '../tls/browser.js';
-import { startApp, type App } from './helpers/app.js';
-import { axeInBothSchemes } from './helpers/axe.js';
+import type { TrustingBrowser } from '../helpers/browser/trustingBrowser.js';
+import type { App } from '../helpers/browser/app.js';
+import { startBrowserWorld, type BrowserWorld } from '../helpers/browser/world.js';
+import { axeInBothSchemes } from '../helpers/browser/axe.js';
 import {
   DESKTOP,
   DEVICE_THUMBS,
   PHONE,
   ID,
   MOSAIC_IMG,
-  installPageHelpers,
   screenshots,
   taskFrames,
   waitForImages,
   waitForProgress,
   watchSockets,
   type SocketLog,
-} from './helpers/page.js';
+} from '../helpers/browser/page.js';
 
 /** A LAN-style name (mapped to 127.0.0.1 in the browser): plain HTTP there is not a secure context. */
 const LAN = 'moviemosaic-test.lan';
 
+let world: BrowserWorld | undefined;
 let app: App;
 let base = '';
 let b: TrustingBrowser;
@@ -42,23 +43,12 @@ const made: { marathon?: string; dave?: string } = {};
 
 test.before(async () => {
   // marathon's posters come through the gate: the progress tests decide how far downloads get.
-  const [started, launched] = await Promise.allSettled([
-    startApp({ allowedHosts: [LAN], gated: ['marathon'] }),
-    launchTrustingBrowser({ caPem: null, hostMap: [LAN], viewport: DESKTOP }),
-  ]);
-  if (started.status === 'fulfilled') app = started.value;
-  if (launched.status === 'fulfilled') b = launched.value;
-  for (const r of [started, launched]) if (r.status === 'rejected') throw r.reason;
-  base = `http://localhost:${app.httpPort}`;
-  b.context.setDefaultTimeout(20_000);
-  await installPageHelpers(b.context);
+  world = await startBrowserWorld({ app: { allowedHosts: [LAN], gated: ['marathon'] }, browser: { hostMap: [LAN] } });
+  ({ app, b, base } = world);
   sockets = watchSockets(b.page);
 });
 
-test.after(async () => {
-  await b?.close();
-  await app?.stop();
-});
+test.after(() => world?.close());
 
 const form = (page: Page) => page.locator('page-home mm-mosaic-form');
 

@@ -1,5 +1,5 @@
 /**
- * A year in review in real Chromium against the whole app (helpers/app.ts): the form offers the
+ * A year in review in real Chromium against the whole app (test/helpers/browser/app.ts): the form offers the
  * layout only for a year or everything, and the mosaic page shows the figures as text and tables
  * (what a screen reader reads), not only in the image.
  */
@@ -8,28 +8,22 @@ import * as assert from 'uvu/assert';
 import type { Page } from 'playwright-core';
 import type { MosaicParams } from '../../common/task.js';
 import { expectedFilms } from '../helpers/fakeLetterboxd.js';
-import { launchTrustingBrowser, type TrustingBrowser } from '../tls/browser.js';
-import { startApp, type App } from './helpers/app.js';
-import { DESKTOP, ID, MOSAIC_IMG, installPageHelpers, screenshots, waitForImages } from './helpers/page.js';
+import type { TrustingBrowser } from '../helpers/browser/trustingBrowser.js';
+import type { App } from '../helpers/browser/app.js';
+import { startBrowserWorld, type BrowserWorld } from '../helpers/browser/world.js';
+import { ID, MOSAIC_IMG, screenshots, waitForImages } from '../helpers/browser/page.js';
 
+let world: BrowserWorld | undefined;
 let app: App;
 let base = '';
 let b: TrustingBrowser;
 
 test.before(async () => {
-  const [started, launched] = await Promise.allSettled([startApp(), launchTrustingBrowser({ caPem: null, viewport: DESKTOP })]);
-  if (started.status === 'fulfilled') app = started.value;
-  if (launched.status === 'fulfilled') b = launched.value;
-  for (const r of [started, launched]) if (r.status === 'rejected') throw r.reason;
-  base = `http://localhost:${app.httpPort}`;
-  b.context.setDefaultTimeout(20_000);
-  await installPageHelpers(b.context);
+  world = await startBrowserWorld();
+  ({ app, b, base } = world);
 });
 
-test.after(async () => {
-  await b?.close();
-  await app?.stop();
-});
+test.after(() => world?.close());
 
 const form = (page: Page) => page.locator('page-home mm-mosaic-form');
 const reviewChoice = (page: Page) => form(page).locator('input[name=layout][value=review]');

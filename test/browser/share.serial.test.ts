@@ -10,28 +10,20 @@ import { get } from 'node:http';
 import * as cheerio from 'cheerio';
 import sharp from 'sharp';
 import { currentMonth } from '../../common/task.js';
-import { launchTrustingBrowser, type TrustingBrowser } from '../tls/browser.js';
-import { startApp, type App } from './helpers/app.js';
-import { DESKTOP, ID, MOSAIC_IMG, installPageHelpers, waitForImages } from './helpers/page.js';
+import type { TrustingBrowser } from '../helpers/browser/trustingBrowser.js';
+import { startBrowserWorld, type BrowserWorld } from '../helpers/browser/world.js';
+import { ID, MOSAIC_IMG, waitForImages } from '../helpers/browser/page.js';
 
-let app: App;
+let world: BrowserWorld | undefined;
 let base = '';
 let b: TrustingBrowser;
 
 test.before(async () => {
-  const [started, launched] = await Promise.allSettled([startApp(), launchTrustingBrowser({ caPem: null, viewport: DESKTOP })]);
-  if (started.status === 'fulfilled') app = started.value;
-  if (launched.status === 'fulfilled') b = launched.value;
-  for (const r of [started, launched]) if (r.status === 'rejected') throw r.reason;
-  base = `http://localhost:${app.httpPort}`;
-  b.context.setDefaultTimeout(20_000);
-  await installPageHelpers(b.context);
+  world = await startBrowserWorld();
+  ({ b, base } = world);
 });
 
-test.after(async () => {
-  await b?.close();
-  await app?.stop();
-});
+test.after(() => world?.close());
 
 /** A plain GET with no JavaScript, no cookies, a crawler's User-Agent. */
 function crawl(url: string): Promise<{ status: number; type: string; body: Buffer }> {

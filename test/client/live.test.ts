@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import type { ClientMessage, ServerMessage } from '../../common/protocol.js';
 import type { Task } from '../../common/task.js';
 import { LiveClient, socketUrl, type LiveStatus, type LiveUpdate, type SocketLike } from '../../client/live.js';
-import { FakeTimers } from './fakes.js';
+import { FakeTimers } from '../helpers/fakeTimers.js';
 
 class FakeSocket implements SocketLike {
   readyState = 0;

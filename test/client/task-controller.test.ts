@@ -5,7 +5,7 @@ import type { Task } from '../../common/task.js';
 import { ApiError } from '../../client/api.js';
 import type { LiveStatus, LiveUpdate } from '../../client/live.js';
 import { isNewer, POLL_MS, TaskController } from '../../client/controllers/task-controller.js';
-import { FakeTimers } from './fakes.js';
+import { FakeTimers } from '../helpers/fakeTimers.js';
 
 function task(over: Partial<Task> = {}): Task {
   return {

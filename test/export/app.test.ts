@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { testApp, request, postJson, completeWithResult, cleanup } from '../server/helpers.js';
+import { testApp, request, postJson, completeWithResult, cleanup } from '../helpers/server.js';
 import { defaultMembers } from '../helpers/fakeLetterboxd.js';
 import { exportZip } from '../helpers/exportZip.js';
 

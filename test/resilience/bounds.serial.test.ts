@@ -11,10 +11,10 @@ import * as assert from 'uvu/assert';
 import sharp from 'sharp';
 import { startFakeLetterboxd } from '../helpers/fakeLetterboxd.js';
 import { csv, EXPORT_HEADERS, makeZip } from '../helpers/exportZip.js';
-import { cleanup, track } from '../server/helpers.js';
-import { createRng, suiteSeed } from './rng.js';
-import { fakeFilm, fakeMember, figures, mb, rssOf, startStack, within } from './kit.js';
-import { bigExport, budgetRun, callFrom } from './guest.js';
+import { cleanup, track } from '../helpers/server.js';
+import { createRng, suiteSeed } from '../helpers/resilience/rng.js';
+import { fakeFilm, fakeMember, figures, mb, rssOf, startStack, within } from '../helpers/resilience/kit.js';
+import { bigExport, budgetRun, callFrom } from '../helpers/resilience/guest.js';
 
 test.after.each(cleanup);
 

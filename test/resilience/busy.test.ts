@@ -8,8 +8,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { cleanup, liveServer, openSocket, track } from '../server/helpers.js';
-import { call } from './kit.js';
+import { cleanup, liveServer, openSocket, track } from '../helpers/server.js';
+import { call } from '../helpers/resilience/kit.js';
 import { exportZip } from '../helpers/exportZip.js';
 import { defaultMembers } from '../helpers/fakeLetterboxd.js';
 

@@ -10,11 +10,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startFakeLetterboxd } from '../helpers/fakeLetterboxd.js';
-import { cleanup, track } from '../server/helpers.js';
-import { createRng, suiteSeed } from './rng.js';
+import { cleanup, track } from '../helpers/server.js';
+import { createRng, suiteSeed } from '../helpers/resilience/rng.js';
 import {
   addMembers, call, cancelTokens, within, auditImages, auditTasks, createMosaic, dbSize, figures, Followers, integrity, mb, startStack, waitFor,
-} from './kit.js';
+} from '../helpers/resilience/kit.js';
 
 test.after.each(cleanup);
 

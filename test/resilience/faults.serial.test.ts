@@ -9,10 +9,10 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cleanup } from '../server/helpers.js';
+import { cleanup } from '../helpers/server.js';
 import { createResultStore } from '../../db/results.js';
-import { auditImages, auditTasks, createMosaic, fakeFilm, fakeMember, figures, integrity, waitFor } from './kit.js';
-import { hostileTitles, runScenarios, SCENARIOS, startFaultWorld, type World } from './faultWorld.js';
+import { auditImages, auditTasks, createMosaic, fakeFilm, fakeMember, figures, integrity, waitFor } from '../helpers/resilience/kit.js';
+import { hostileTitles, runScenarios, SCENARIOS, startFaultWorld, type World } from '../helpers/resilience/faultWorld.js';
 
 let world: World;
 

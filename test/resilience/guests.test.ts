@@ -11,10 +11,10 @@ import * as assert from 'uvu/assert';
 import { request as httpRequest } from 'node:http';
 import WebSocket from 'ws';
 import type { Task } from '../../common/task.js';
-import { cleanup, liveServer, type LiveServer } from '../server/helpers.js';
+import { cleanup, liveServer, type LiveServer } from '../helpers/server.js';
 import { defaultMembers } from '../helpers/fakeLetterboxd.js';
 import { exportZip } from '../helpers/exportZip.js';
-import { figures } from './kit.js';
+import { figures } from '../helpers/resilience/kit.js';
 
 test.after.each(cleanup);
 

@@ -5,12 +5,12 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cleanup } from '../server/helpers.js';
-import { createRng, suiteSeed } from './rng.js';
-import { figures } from './kit.js';
+import { cleanup } from '../helpers/server.js';
+import { createRng, suiteSeed } from '../helpers/resilience/rng.js';
+import { figures } from '../helpers/resilience/kit.js';
 import {
   runHostCases, runHttpCases, runRawCases, runStaticCases, runUsernameTricks, runWsAbuse, runWsFrames, startTarget, targetFindings, type Target,
-} from './hostile.js';
+} from '../helpers/resilience/hostile.js';
 
 const SEED = suiteSeed(80_803);
 const rng = createRng(SEED);

@@ -7,11 +7,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startFakeLetterboxd } from '../helpers/fakeLetterboxd.js';
-import { cleanup, track } from '../server/helpers.js';
-import { createRng, suiteSeed } from './rng.js';
+import { cleanup, track } from '../helpers/server.js';
+import { createRng, suiteSeed } from '../helpers/resilience/rng.js';
 import {
   addMembers, auditImages, auditTasks, call, createMosaic, figures, Followers, integrity, mb, percentile, rssOf, startStack, within,
-} from './kit.js';
+} from '../helpers/resilience/kit.js';
 
 test.after.each(cleanup);
 

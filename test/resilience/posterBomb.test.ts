@@ -21,7 +21,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { probeImage } from '../../worker/imageProbe.js';
-import { pngBomb } from './kit.js';
+import { pngBomb } from '../helpers/resilience/kit.js';
 
 async function timedProbe(buf: Buffer) {
   const rss0 = process.memoryUsage().rss;

@@ -12,7 +12,7 @@ import { createWorkerLoop, type Action } from '../../worker/loop.js';
 import { AppError } from '../../common/errors.js';
 import { silentLogger } from '../../common/log.js';
 import { fakeClock } from '../helpers/fakeClock.js';
-import { cleanup, tmp, track } from '../server/helpers.js';
+import { cleanup, tmp, track } from '../helpers/server.js';
 import { systemClock } from '../../common/clock.js';
 import Database from 'better-sqlite3';
 

@@ -1,7 +1,7 @@
 /** The JSON API through app.callback() on a real port: routes, validation, dedupe, cancel, results. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { testApp, request, postJson, completeWithResult, cleanup } from './helpers.js';
+import { testApp, request, postJson, completeWithResult, cleanup } from '../helpers/server.js';
 import type { Task } from '../../common/task.js';
 
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';

@@ -12,7 +12,7 @@ import { createEventStore } from '../../db/events.js';
 import { STAGES, type Task } from '../../common/task.js';
 import type { ServerMessage } from '../../common/protocol.js';
 import { spawnTs, waitFor, type Child } from '../helpers/processes.js';
-import { cleanup, liveServer, openSocket, request, tmp, track, tracked, type TestSocket } from './helpers.js';
+import { cleanup, liveServer, openSocket, request, tmp, track, tracked, type TestSocket } from '../helpers/server.js';
 
 test.after.each(cleanup);
 

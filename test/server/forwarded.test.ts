@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import { forwarded, parseTrustProxy } from '../../server/forwarded.js';
 import { clientKey, requestFrom, trustProxies } from '../../server/clientKey.js';
 import { loadConfig } from '../../common/config.js';
-import { cleanup, postJson, request, testApp } from './helpers.js';
+import { cleanup, postJson, request, testApp } from '../helpers/server.js';
 
 test.after.each(cleanup);
 

@@ -12,7 +12,7 @@ import { systemClock } from '../../common/clock.js';
 import { silentLogger } from '../../common/log.js';
 import { openOwnCa } from '../../server/tls/index.js';
 import { createTaskStore } from '../../db/tasks.js';
-import { cleanup, liveServer, request, testHosts, tmp, track } from './helpers.js';
+import { cleanup, liveServer, request, testHosts, tmp, track } from '../helpers/server.js';
 
 test.after.each(cleanup);
 

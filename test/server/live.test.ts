@@ -10,7 +10,7 @@ import { createEventStore } from '../../db/events.js';
 import type { ServerMessage } from '../../common/protocol.js';
 import { WS_MAX_SUBSCRIPTIONS } from '../../common/protocol.js';
 import type { ServerDeps } from '../../server/server.js';
-import { cleanup, liveServer, openSocket, request, type LiveServer, type TestSocket } from './helpers.js';
+import { cleanup, liveServer, openSocket, request, type LiveServer, type TestSocket } from '../helpers/server.js';
 
 test.after.each(cleanup);
 

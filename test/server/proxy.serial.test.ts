@@ -19,7 +19,7 @@ import { createHostPolicy } from '../../server/hosts.js';
 import { parseTrustProxy } from '../../server/forwarded.js';
 import { createResultStore } from '../../db/results.js';
 import { writeStatusImages } from '../../scripts/status-images.js';
-import { cleanup, completeWithResult, liveServer, track, type Res } from './helpers.js';
+import { cleanup, completeWithResult, liveServer, track, type Res } from '../helpers/server.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { ROOT } from '../helpers/processes.js';
 

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import sharp from 'sharp';
 import { createResultStore } from '../../db/results.js';
 import { spawnTs, waitFor } from '../helpers/processes.js';
-import { cleanup, completeWithResult, liveServer, request, tracked } from './helpers.js';
+import { cleanup, completeWithResult, liveServer, request, tracked } from '../helpers/server.js';
 
 test.after.each(cleanup);
 

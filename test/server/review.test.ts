@@ -1,7 +1,7 @@
 /** Layout `review` through the API: only with `year` or `all`, and its figures served with the mosaic. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { testApp, request, postJson, cleanup } from './helpers.js';
+import { testApp, request, postJson, cleanup } from '../helpers/server.js';
 import type { ReviewFigures, Task } from '../../common/task.js';
 
 test.after.each(cleanup);

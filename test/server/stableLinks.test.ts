@@ -12,7 +12,7 @@ import { createTaskStore } from '../../db/tasks.js';
 import { createResultStore } from '../../db/results.js';
 import { CREATE_MOSAIC } from '../../server/routes/tasks.js';
 import { writeStatusImages } from '../../scripts/status-images.js';
-import { cleanup, completeWithResult, liveServer, postJson, request, type LiveServer } from './helpers.js';
+import { cleanup, completeWithResult, liveServer, postJson, request, type LiveServer } from '../helpers/server.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/processes.js';
 

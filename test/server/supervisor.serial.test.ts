@@ -8,7 +8,7 @@ import { openDb } from '../../db/open.js';
 import { createTaskStore } from '../../db/tasks.js';
 import { createSupervisor } from '../../server/supervisor.js';
 import { ROOT, spawnTs, waitFor } from '../helpers/processes.js';
-import { cleanup, memoryLogger, tmp, track, tracked } from './helpers.js';
+import { cleanup, memoryLogger, tmp, track, tracked } from '../helpers/server.js';
 
 test.after.each(cleanup);
 
@@ -76,7 +76,7 @@ test('starts workers at lower priority, prefixes their output, restarts a dead o
 test('workers stop by themselves when the supervising process dies', async () => {
   const t = tmp();
   openDb(join(t.dir, 'moviemosaic.db')).close();
-  const parent = tracked(spawnTs('test/server/superviseChild.ts', {}, [t.dir, '2']));
+  const parent = tracked(spawnTs('test/helpers/superviseChild.ts', {}, [t.dir, '2']));
   const line = await waitFor(() => /PIDS ([\d,]+)/.exec(parent.output())?.[1], 20_000, 'worker pids');
   const pids = line.split(',').map(Number);
   track(() => pids.filter(alive).forEach((p) => process.kill(p, 'SIGKILL')));

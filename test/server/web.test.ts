@@ -5,7 +5,7 @@ import { mkdirSync, symlinkSync, writeFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
-import { testApp, request, postJson, cleanup, track, completeWithResult } from './helpers.js';
+import { testApp, request, postJson, cleanup, track, completeWithResult } from '../helpers/server.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { createHostPolicy, hostOf } from '../../server/hosts.js';
 

@@ -11,8 +11,8 @@ import { WebSocketServer } from 'ws';
 import { openOwnCa, keepSecureContext, httpsServerOptions, connectSources, type TlsSource } from '../../server/tls/index.js';
 import { systemClock } from '../../common/clock.js';
 import { tmpDir } from '../helpers/tmp.js';
-import { launchTrustingBrowser, type TrustingBrowser } from './browser.js';
-import { memoryLog } from './kit.js';
+import { launchTrustingBrowser, type TrustingBrowser } from '../helpers/browser/trustingBrowser.js';
+import { memoryLog } from '../helpers/tls.js';
 
 const LAN = 'moviemosaic-test.lan';
 const LATER = 'moviemosaic-later.lan';

@@ -10,7 +10,7 @@ import { openCertFiles, openTls, keepSecureContext, httpsServerOptions } from '.
 import { createCaCert, issueServerCert, type KeyCert } from '../../server/tls/x509.js';
 import { systemClock } from '../../common/clock.js';
 import { tmpDir } from '../helpers/tmp.js';
-import { handshake, memoryLog } from './kit.js';
+import { handshake, memoryLog } from '../helpers/tls.js';
 
 const fp = (cert: string) => new X509Certificate(cert).fingerprint256;
 

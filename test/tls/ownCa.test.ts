@@ -11,7 +11,7 @@ import { openOwnCa, keepSecureContext, httpsServerOptions, certNames, type OwnCa
 import { createCaCert, issueServerCert, readCert } from '../../server/tls/x509.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { fakeClock } from '../helpers/fakeClock.js';
-import { handshake, memoryLog } from './kit.js';
+import { handshake, memoryLog } from '../helpers/tls.js';
 
 const DAY = 86_400_000;
 const mode = (p: string) => statSync(p).mode & 0o777;

@@ -11,7 +11,7 @@ import { openOwnCa, httpsRedirect, httpsServerOptions, type TlsSource } from '..
 import { createCaCert, issueServerCert, readCert } from '../../server/tls/x509.js';
 import { systemClock } from '../../common/clock.js';
 import { tmpDir } from '../helpers/tmp.js';
-import { memoryLog } from './kit.js';
+import { memoryLog } from '../helpers/tls.js';
 
 interface Reply {
   status: number;

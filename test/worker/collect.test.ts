@@ -6,8 +6,8 @@ import type { MosaicParams } from '../../common/task.js';
 import { collectFilms, type CollectedFilm } from '../../worker/sources/collect.js';
 import { expectedFilms, feedItems, startFakeLetterboxd, type FakeLetterboxd, type FakeMember } from '../helpers/fakeLetterboxd.js';
 import { tmpDir } from '../helpers/tmp.js';
-import { rig, type Rig } from './kit.js';
-import { testFilm } from './exportKit.js';
+import { rig, type Rig } from '../helpers/collectRig.js';
+import { testFilm } from '../helpers/exportRig.js';
 
 const now = new Date(2026, 10, 15, 12, 0, 0);
 const base = { layout: 'classic', format: 'jpeg' } as const;

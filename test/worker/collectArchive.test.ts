@@ -9,7 +9,7 @@ import { collectFilms } from '../../worker/sources/collect.js';
 import type { CollectDeps } from '../../worker/sources/types.js';
 import { expectedFilms, film, startFakeLetterboxd, viewing, type FakeMember } from '../helpers/fakeLetterboxd.js';
 import { tmpDir } from '../helpers/tmp.js';
-import { rig } from './kit.js';
+import { rig } from '../helpers/collectRig.js';
 
 const HOUR = 3_600_000;
 const NOW = Date.UTC(2026, 10, 15, 12); // the rig's clock starts here: 15 Nov 2026, noon UTC

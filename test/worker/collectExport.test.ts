@@ -13,7 +13,7 @@ import { expectedFilms, sortDiary, startFakeLetterboxd, type FakeLetterboxd, typ
 import { readFileSync } from 'node:fs';
 import { csv, EXPORT_HEADERS, makeZip } from '../helpers/exportZip.js';
 import { tmpDir } from '../helpers/tmp.js';
-import { exportRig, testFilm, type ExportRig } from './exportKit.js';
+import { exportRig, testFilm, type ExportRig } from '../helpers/exportRig.js';
 
 const now = new Date(2026, 10, 15, 12, 0, 0);
 const base = { layout: 'classic', format: 'jpeg' } as const;

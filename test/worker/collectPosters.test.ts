@@ -11,7 +11,7 @@ import { fetchPosters, type PosterResult } from '../../worker/posters.js';
 import { collectFilms, type CollectResult } from '../../worker/sources/collect.js';
 import { expectedFilms, startFakeLetterboxd, type Fault, type FakeLetterboxd } from '../helpers/fakeLetterboxd.js';
 import { tmpDir } from '../helpers/tmp.js';
-import { rig, type Rig } from './kit.js';
+import { rig, type Rig } from '../helpers/collectRig.js';
 
 const now = new Date(2026, 10, 15, 12, 0, 0);
 const base = { layout: 'grid', format: 'jpeg' } as const;

@@ -10,7 +10,7 @@ import type { MosaicParams } from '../../common/task.js';
 import { collectFilms, type CollectedFilm } from '../../worker/sources/collect.js';
 import { sortDiary, startFakeLetterboxd, type FakeLetterboxd, type FakeMember } from '../helpers/fakeLetterboxd.js';
 import { tmpDir } from '../helpers/tmp.js';
-import { exportRig, type ExportRig } from './exportKit.js';
+import { exportRig, type ExportRig } from '../helpers/exportRig.js';
 
 const now = new Date(2026, 10, 15, 12, 0, 0);
 const base = { layout: 'review', format: 'jpeg' } as const;

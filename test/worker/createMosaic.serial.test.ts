@@ -5,52 +5,31 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { join } from 'node:path';
 import sharp from 'sharp';
-import { openDb, type Db } from '../../db/open.js';
-import { createTaskStore, type TaskStore } from '../../db/tasks.js';
+import type { Db } from '../../db/open.js';
+import { createTaskStore } from '../../db/tasks.js';
 import { createResultStore } from '../../db/results.js';
 import { currentMonth, type MosaicParams } from '../../common/task.js';
-import { startFakeLetterboxd, expectedFilms, type FakeLetterboxd } from '../helpers/fakeLetterboxd.js';
-import { tmpDir } from '../helpers/tmp.js';
-import { spawnTs, waitFor, type Child } from '../helpers/processes.js';
+import { expectedFilms, type FakeLetterboxd } from '../helpers/fakeLetterboxd.js';
+import { startMosaicWorker, type MosaicWorker } from '../helpers/mosaicWorker.js';
 
+let rig: MosaicWorker | undefined;
 let lb: FakeLetterboxd;
-let dir: { dir: string; cleanup(): void };
 let db: Db;
-let tasks: TaskStore;
-let worker: Child;
 
 // The params name the month and year; the worker judges them as of when each task was made (the
 // real or faked clock), so the fake's date lies in the past of any day the suite runs on.
 const now = new Date(2025, 10, 15, 12, 0, 0);
 
 test.before(async () => {
-  lb = await startFakeLetterboxd({ now });
-  dir = tmpDir();
-  db = openDb(join(dir.dir, 'moviemosaic.db'));
-  tasks = createTaskStore(db);
-  worker = spawnTs('worker/main.ts', { DATA_DIR: dir.dir, WORKER_CONCURRENCY: '3', ...lb.env });
+  rig = await startMosaicWorker({ letterboxd: { now }, concurrency: 3 });
+  ({ lb, db } = rig);
 });
 
-test.after(async () => {
-  worker.kill('SIGTERM');
-  await worker.exited;
-  db.close();
-  await lb.close();
-  dir.cleanup();
-});
+test.after(() => rig?.close());
 
-function run(username: string, params: MosaicParams) {
-  return tasks.enqueue({ action: 'create_mosaic', username, params }).task.id;
-}
-
-async function finished(id: string) {
-  return waitFor(() => {
-    const t = tasks.get(id)!;
-    return ['COMPLETE', 'ERROR', 'CANCELLED'].includes(t.status) && t;
-  }, 60_000, `task ${id} to finish`);
-}
+const run = (username: string, params: MosaicParams) => rig!.enqueue(username, params);
+const finished = (id: string) => rig!.finished(id);
 
 const cases: [string, MosaicParams][] = [
   ['month, classic, jpeg', { mode: 'month', month: currentMonth(now), layout: 'classic', format: 'jpeg' }],

@@ -18,7 +18,7 @@ import { filmsOf, startFakeTmdb, type FakeTmdb } from '../helpers/fakeTmdb.js';
 import { exportZip } from '../helpers/exportZip.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { spawnTs, waitFor, type Child } from '../helpers/processes.js';
-import { testFilm } from './exportKit.js';
+import { testFilm } from '../helpers/exportRig.js';
 import type { FakeMember } from '../helpers/fakeLetterboxd.js';
 
 interface Side {

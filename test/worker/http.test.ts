@@ -6,7 +6,7 @@ import { AppError } from '../../common/errors.js';
 import { systemClock } from '../../common/clock.js';
 import { createHttp, PosterError, type Http, type HttpConfig } from '../../worker/http.js';
 import { startFakeLetterboxd, type FakeLetterboxd, type FakeFilm } from '../helpers/fakeLetterboxd.js';
-import { instantClock, type InstantClock } from './kit.js';
+import { instantClock, type InstantClock } from '../helpers/collectRig.js';
 import { fakeClock } from '../helpers/fakeClock.js';
 
 const now = new Date(2026, 10, 15, 12, 0, 0);

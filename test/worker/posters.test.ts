@@ -11,7 +11,7 @@ import { probeImage } from '../../worker/imageProbe.js';
 import { collectFilms, type CollectedFilm } from '../../worker/sources/collect.js';
 import { startFakeLetterboxd, type FakeLetterboxd, type FakeFilm } from '../helpers/fakeLetterboxd.js';
 import { tmpDir } from '../helpers/tmp.js';
-import { rig, type Rig } from './kit.js';
+import { rig, type Rig } from '../helpers/collectRig.js';
 
 const now = new Date(2026, 10, 15, 12, 0, 0);
 const thisMonth = { mode: 'month', month: '2026-11', layout: 'classic', format: 'jpeg' } as const;

@@ -7,17 +7,13 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { join } from 'node:path';
 import sharp from 'sharp';
-import { openDb, type Db } from '../../db/open.js';
-import { createTaskStore, type TaskStore } from '../../db/tasks.js';
 import { createResultStore } from '../../db/results.js';
 import type { MosaicParams } from '../../common/task.js';
 import { planMosaic } from '../../worker/compose/layout.js';
-import { startFakeLetterboxd, type FakeFilm, type FakeLetterboxd, type FakeMember, type FakeViewing } from '../helpers/fakeLetterboxd.js';
-import { tmpDir } from '../helpers/tmp.js';
-import { spawnTs, waitFor, type Child } from '../helpers/processes.js';
-import { testFilm } from './exportKit.js';
+import type { FakeFilm, FakeMember, FakeViewing } from '../helpers/fakeLetterboxd.js';
+import { startMosaicWorker, type MosaicWorker } from '../helpers/mosaicWorker.js';
+import { testFilm } from '../helpers/exportRig.js';
 
 const F = {
   opening: testFilm('Opening Night', 1999, 'opening-night'),
@@ -62,36 +58,19 @@ const reviewer: FakeMember = {
   lists: [],
 };
 
-let lb: FakeLetterboxd;
-let dir: { dir: string; cleanup(): void };
-let db: Db;
-let tasks: TaskStore;
-let worker: Child;
+let rig: MosaicWorker | undefined;
 
 test.before(async () => {
-  lb = await startFakeLetterboxd({ now: new Date(2025, 5, 15, 12), members: [reviewer] });
-  dir = tmpDir();
-  db = openDb(join(dir.dir, 'moviemosaic.db'));
-  tasks = createTaskStore(db);
-  worker = spawnTs('worker/main.ts', { DATA_DIR: dir.dir, WORKER_CONCURRENCY: '2', ...lb.env });
+  rig = await startMosaicWorker({ letterboxd: { now: new Date(2025, 5, 15, 12), members: [reviewer] }, concurrency: 2 });
 });
 
-test.after(async () => {
-  worker.kill('SIGTERM');
-  await worker.exited;
-  db.close();
-  await lb.close();
-  dir.cleanup();
-});
+test.after(() => rig?.close());
 
 async function make(params: MosaicParams) {
-  const id = tasks.enqueue({ action: 'create_mosaic', username: 'reviewer', params }).task.id;
-  const task = await waitFor(() => {
-    const t = tasks.get(id)!;
-    return ['COMPLETE', 'ERROR', 'CANCELLED'].includes(t.status) && t;
-  }, 60_000, `task ${id} to finish`);
+  const id = rig!.enqueue('reviewer', params);
+  const task = await rig!.finished(id);
   assert.is(task.status, 'COMPLETE', `${task.errorCode}: ${task.errorMsg}`);
-  const results = createResultStore(db);
+  const results = createResultStore(rig!.db);
   return { summary: results.summary(id)!, image: results.image(id)!.image };
 }
 
@@ -111,7 +90,7 @@ test('year 2024 in review: the figures in the result, the band drawn where the l
     first: { title: 'Opening Night', year: 1999, watchedDate: '2024-01-03' },
     last: { title: 'Closing Time', year: 2024, watchedDate: '2024-12-30' },
   });
-  assert.is(lb.count('/diary/'), 0, 'the feed holds the whole year');
+  assert.is(rig!.lb.count('/diary/'), 0, 'the feed holds the whole year');
 
   // The image is the planned one: same size, the tallest bar of each chart in its colour.
   const plan = planMosaic({ username: 'reviewer', label: '2024', films: summary.films, layout: 'review', tileWidth: 120, format: 'png', review: summary.review });

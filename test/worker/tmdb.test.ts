@@ -20,7 +20,7 @@ import { startFakeLetterboxd, type FakeLetterboxd, type FakeMember } from '../he
 import { filmsOf, startFakeTmdb, type FakeTmdb } from '../helpers/fakeTmdb.js';
 import { csv, EXPORT_HEADERS, makeZip } from '../helpers/exportZip.js';
 import { tmpDir } from '../helpers/tmp.js';
-import { exportRig, type ExportRig } from './exportKit.js';
+import { exportRig, type ExportRig } from '../helpers/exportRig.js';
 
 const now = new Date(2026, 10, 15, 12, 0, 0);
 const all: MosaicParams = { mode: 'all', layout: 'grid', format: 'jpeg' };

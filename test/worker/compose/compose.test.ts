@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import type { Film, Format } from '../../../common/task.js';
 import { composeMosaic, configureSharp, type ComposeInput } from '../../../worker/compose/compose.js';
 import { GAP, HEADER_HEIGHT, MAX_PIXELS, MAX_SIDE, planMosaic } from '../../../worker/compose/layout.js';
-import { colorFor, countDiffering, near, pixelsOf, solidPoster, type Pixels, type RGB } from './images.js';
+import { colorFor, countDiffering, near, pixelsOf, solidPoster, type Pixels, type RGB } from '../../helpers/compose/images.js';
 
 configureSharp();
 

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { graphemes, textWidth } from '../../../worker/compose/metrics.js';
 import { useBundledFonts } from '../../../worker/compose/fonts.js';
-import { FONT_WIDTHS_PATH, renderFontWidths } from './genMetrics.js';
+import { FONT_WIDTHS_PATH, renderFontWidths } from '../../helpers/compose/genMetrics.js';
 
 test('fontWidths.ts is what the fonts in assets/fonts/ say (regenerate: genMetrics.ts)', () => {
   assert.ok(readFileSync(FONT_WIDTHS_PATH, 'utf8') === renderFontWidths(), 'worker/compose/fontWidths.ts is stale');

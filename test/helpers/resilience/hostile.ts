@@ -15,12 +15,12 @@ import { connect } from 'node:net';
 import { join, resolve, sep } from 'node:path';
 import WebSocket from 'ws';
 import { randomUUID } from 'node:crypto';
-import type { ServerMessage } from '../../common/protocol.js';
-import { WS_MAX_PAYLOAD, WS_MAX_SUBSCRIPTIONS } from '../../common/protocol.js';
-import { USERNAME_RE } from '../../common/task.js';
-import { liveServer, memoryLogger, type LiveServer } from '../server/helpers.js';
-import { ROOT } from '../helpers/processes.js';
-import { tmpDir } from '../helpers/tmp.js';
+import type { ServerMessage } from '../../../common/protocol.js';
+import { WS_MAX_PAYLOAD, WS_MAX_SUBSCRIPTIONS } from '../../../common/protocol.js';
+import { USERNAME_RE } from '../../../common/task.js';
+import { liveServer, memoryLogger, type LiveServer } from '../server.js';
+import { ROOT } from '../processes.js';
+import { tmpDir } from '../tmp.js';
 import { call, percentile, type Reply } from './kit.js';
 import type { Rng } from './rng.js';
 

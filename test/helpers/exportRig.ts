@@ -5,10 +5,10 @@ import type { Http } from '../../worker/http.js';
 import { createTmdb, type Tmdb } from '../../worker/tmdb.js';
 import { parseExport } from '../../server/export/parseExport.js';
 import type { CollectDeps } from '../../worker/sources/types.js';
-import type { FakeFilm, FakeLetterboxd, FakeMember } from '../helpers/fakeLetterboxd.js';
-import type { FakeTmdb } from '../helpers/fakeTmdb.js';
-import { exportZip, type ExportOptions } from '../helpers/exportZip.js';
-import { rig, type Rig } from './kit.js';
+import type { FakeFilm, FakeLetterboxd, FakeMember } from './fakeLetterboxd.js';
+import type { FakeTmdb } from './fakeTmdb.js';
+import { exportZip, type ExportOptions } from './exportZip.js';
+import { rig, type Rig } from './collectRig.js';
 
 export interface ExportRig extends Rig {
   imports: ImportStore;

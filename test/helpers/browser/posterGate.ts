@@ -7,7 +7,7 @@
  */
 import { createServer, get, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FakeFilm, FakeLetterboxd } from '../../helpers/fakeLetterboxd.js';
+import type { FakeFilm, FakeLetterboxd } from '../fakeLetterboxd.js';
 
 export interface PosterGate {
   /** `127.0.0.1:PORT`, for LETTERBOXD_IMAGE_HOSTS. */

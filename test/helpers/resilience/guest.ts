@@ -4,8 +4,8 @@
  * their own, big exports, and the RESULTS_MB flood.
  */
 import * as assert from 'uvu/assert';
-import { csv, EXPORT_HEADERS, makeZip } from '../helpers/exportZip.js';
-import { track } from '../server/helpers.js';
+import { csv, EXPORT_HEADERS, makeZip } from '../exportZip.js';
+import { track } from '../server.js';
 import { createRng, type Rng } from './rng.js';
 import { call, dbSize, mb, rssOf, startStack, within, type Reply } from './kit.js';
 
@@ -45,7 +45,7 @@ export async function budgetRun(run: BudgetRun): Promise<Record<string, string |
   const stack = await startStack({
     letterboxdEnv: {},
     workers: 2,
-    workerEntry: 'test/resilience/soakWorker.ts',
+    workerEntry: 'test/helpers/resilience/soakWorker.ts',
     workerEnv: { ...env, SOAK_RESULT_KB: String(run.resultKb) },
     serverEnv: env,
   });

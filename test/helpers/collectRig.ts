@@ -6,7 +6,7 @@ import { createPosterStore, type PosterStore } from '../../db/posters.js';
 import { createHttp, type Http, type HttpConfig } from '../../worker/http.js';
 import { createPosterCache, type PosterCache } from '../../worker/posters.js';
 import type { CollectDeps } from '../../worker/sources/types.js';
-import type { FakeLetterboxd } from '../helpers/fakeLetterboxd.js';
+import type { FakeLetterboxd } from './fakeLetterboxd.js';
 
 /** A clock whose sleeps resolve at once but move `now()` and are recorded, so backoff costs no time. */
 export interface InstantClock extends Clock {

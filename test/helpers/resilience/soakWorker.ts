@@ -4,10 +4,10 @@
  * so a soak of thousands of tasks exercises the queue, the feed and the database, not Letterboxd.
  */
 import sharp from 'sharp';
-import { runWorker } from '../../worker/main.js';
-import { systemClock } from '../../common/clock.js';
-import type { Action } from '../../worker/loop.js';
-import { testActions } from '../helpers/testActions.js';
+import { runWorker } from '../../../worker/main.js';
+import { systemClock } from '../../../common/clock.js';
+import type { Action } from '../../../worker/loop.js';
+import { testActions } from '../testActions.js';
 
 const kb = Number(process.env.SOAK_RESULT_KB ?? 60);
 const side = Math.max(16, Math.round(Math.sqrt((kb * 1024) / 0.9)));

@@ -15,9 +15,9 @@ import { createApp, type AppDeps } from '../../server/app.js';
 import { createServer, type MoviemosaicServer, type ServerDeps } from '../../server/server.js';
 import { systemClock } from '../../common/clock.js';
 import { join } from 'node:path';
-import { fakeClock, type FakeClock } from '../helpers/fakeClock.js';
-import { tmpDir } from '../helpers/tmp.js';
-import type { Child } from '../helpers/processes.js';
+import { fakeClock, type FakeClock } from './fakeClock.js';
+import { tmpDir } from './tmp.js';
+import type { Child } from './processes.js';
 
 const cleanups = new Set<() => unknown>();
 

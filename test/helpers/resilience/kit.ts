@@ -10,14 +10,15 @@ import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import WebSocket from 'ws';
-import { openDb, type Db } from '../../db/open.js';
-import { createEventStore } from '../../db/events.js';
-import type { ServerMessage } from '../../common/protocol.js';
-import type { Task } from '../../common/task.js';
-import { LiveClient, type SocketLike } from '../../client/live.js';
-import type { FakeFilm, FakeLetterboxd, FakeMember, FakeViewing } from '../helpers/fakeLetterboxd.js';
-import { spawnTs, waitFor, type Child } from '../helpers/processes.js';
-import { track, tracked, tmp } from '../server/helpers.js';
+import { openDb, type Db } from '../../../db/open.js';
+import { createEventStore } from '../../../db/events.js';
+import type { ServerMessage } from '../../../common/protocol.js';
+import type { Task } from '../../../common/task.js';
+import { LiveClient, type SocketLike } from '../../../client/live.js';
+import { crc32 } from '../exportZip.js';
+import type { FakeFilm, FakeLetterboxd, FakeMember, FakeViewing } from '../fakeLetterboxd.js';
+import { spawnTs, waitFor, type Child } from '../processes.js';
+import { track, tracked, tmp } from '../server.js';
 import type { Rng } from './rng.js';
 
 export { waitFor };
@@ -613,22 +614,6 @@ export function figures(suite: string, values: Record<string, unknown>): void {
 
 // ---------------------------------------------------------------------------------------------
 // Hostile images
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-function crc32(buf: Buffer): number {
-  let c = 0xffffffff;
-  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 function pngChunk(type: string, data: Buffer): Buffer {
   const head = Buffer.alloc(4);

@@ -12,8 +12,8 @@ import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, spawnTs, waitFor, type Child } from '../../helpers/processes.js';
-import { startFakeLetterboxd, type FakeLetterboxd } from '../../helpers/fakeLetterboxd.js';
+import { ROOT, spawnTs, waitFor, type Child } from '../processes.js';
+import { startFakeLetterboxd, type FakeLetterboxd } from '../fakeLetterboxd.js';
 import { startPosterGate, type PosterGate } from './posterGate.js';
 
 /** What build.mjs reads (its SOURCES), copied; what it and the built code only read, linked. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { ServerMessage } from '../../../common/protocol.js';
 import type { Task } from '../../../common/task.js';
-import { ROOT } from '../../helpers/processes.js';
+import { ROOT } from '../processes.js';
 
 export const PHONE = { width: 360, height: 740 };
 export const DESKTOP = { width: 1280, height: 800 };
