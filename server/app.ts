@@ -15,7 +15,7 @@ import type { RetryBusy } from './busy.js';
 import type { ProxyTrust } from './forwarded.js';
 import { requestFrom, trustProxies } from './clientKey.js';
 import { previewMosaic, previewTags, withPreview } from './preview.js';
-import { matchRoute } from '../client/router.js';
+import { matchRoute } from '../common/routes.js';
 import { requestLog } from './middleware/requestLog.js';
 import { compression } from './middleware/compression.js';
 import { securityHeaders, hostGuard, originGuard } from './middleware/security.js';

@@ -9,7 +9,7 @@ import type { MosaicResponse, TaskResponse } from '../../common/protocol.js';
 import type { AppDeps } from '../app.js';
 import { readJson, requireJson } from '../middleware/body.js';
 import { HttpError } from '../middleware/errors.js';
-import { isTaskId } from '../taskId.js';
+import { isTaskId } from '../../common/taskId.js';
 import { clientKey } from '../clientKey.js';
 import { QueueLimitError } from '../../db/tasks.js';
 
