@@ -10,7 +10,7 @@ import { dedupeKey, normalizeRequest } from '../../common/task.js';
 import { stableLinkPath, stableLinkRequest } from '../../common/stableLink.js';
 import { createTaskStore } from '../../db/tasks.js';
 import { createResultStore } from '../../db/results.js';
-import { CREATE_MOSAIC } from '../../server/routes/tasks.js';
+import { CREATE_MOSAIC } from '../../server/routes/mosaics.js';
 import { writeStatusImages } from '../../scripts/status-images.js';
 import { cleanup, completeWithResult, liveServer, postJson, request, type LiveServer } from './helpers.js';
 import { tmpDir } from '../helpers/tmp.js';
