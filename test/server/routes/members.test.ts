@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createArchiveStore } from '../../db/archive.js';
-import { cleanup, request, testApp } from './helpers.js';
+import { createArchiveStore } from '../../../db/archive.js';
+import { cleanup, request, testApp } from '../helpers.js';
 
 test.after.each(cleanup);
 
