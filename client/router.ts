@@ -1,52 +1,7 @@
-/** Client routes (docs/architecture.md#pages-and-offline) and a tiny History API router. Matching and link rules are pure. */
-import { USERNAME_RE } from '../common/task.js';
+/** A tiny History API router for the client's pages; which path is which page is common/routes.ts. Link rules are pure. */
+import { matchRoute, type Route } from '../common/routes.js';
 
-export type Route =
-  | { name: 'home'; taskId: string | null; username: string | null }
-  | { name: 'task'; id: string }
-  | { name: 'user'; username: string; taskId: string | null }
-  | { name: 'not-found' };
-
-/** Task ids are UUIDs; anything id-like is let through and the API decides whether it exists. */
-const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
-
-function decode(segment: string): string | null {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return null;
-  }
-}
-
-/** Matches a path (and its query, for `/?task=ID`) to a route; unknown paths are `not-found`. */
-export function matchRoute(pathname: string, search = ''): Route {
-  // One trailing slash is tolerated ("/user/dave/"), empty segments elsewhere are not.
-  const trimmed = pathname.length > 1 && pathname.endsWith('/') ? pathname.slice(0, -1) : pathname;
-  const parts = trimmed.split('/').slice(1).map(decode);
-  if (parts.some((p) => p === null || p === '')) {
-    return trimmed === '/' ? homeRoute(search) : { name: 'not-found' };
-  }
-  const seg = parts as string[];
-  if (seg.length === 0) return homeRoute(search);
-  if (seg[0] === 'task' && seg.length === 2 && ID_RE.test(seg[1])) return { name: 'task', id: seg[1] };
-  if (seg[0] === 'user' && (seg.length === 2 || seg.length === 3) && USERNAME_RE.test(seg[1])) {
-    if (seg.length === 3 && !ID_RE.test(seg[2])) return { name: 'not-found' };
-    return { name: 'user', username: seg[1].toLowerCase(), taskId: seg[2] ?? null };
-  }
-  return { name: 'not-found' };
-}
-
-/** `/?task=ID` shows that failed task's error banner; `/?user=name` prefills the form ("make another"). */
-function homeRoute(search: string): Route {
-  const q = new URLSearchParams(search);
-  const taskId = q.get('task');
-  const username = q.get('user');
-  return {
-    name: 'home',
-    taskId: taskId && ID_RE.test(taskId) ? taskId : null,
-    username: username && USERNAME_RE.test(username) ? username.toLowerCase() : null,
-  };
-}
+export { matchRoute, type Route };
 
 export const paths = {
   home: (query: { task?: string; user?: string } = {}): string => {

@@ -314,7 +314,7 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
       SELECT count(*) AS n FROM tasks
       WHERE status = 'QUEUED' AND background = 0 AND (run_at < ? OR (run_at = ? AND (created_at < ? OR (created_at = ? AND id < ?))))`),
     queuedIds: db.prepare<[], { id: string }>(
-      `SELECT id FROM tasks WHERE status = 'QUEUED' AND background = 0 ORDER BY run_at, created_at, id`,
+      `SELECT id FROM tasks WHERE status = 'QUEUED' AND background = 0 ORDER BY run_at, created_at, rowid`, // rowid: claim's order for ties
     ),
     runnable: db.prepare<[number], { one: number }>(
       `SELECT 1 AS one FROM tasks WHERE status = 'QUEUED' AND run_at <= ? LIMIT 1`,

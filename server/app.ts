@@ -15,7 +15,7 @@ import type { RetryBusy } from './busy.js';
 import type { ProxyTrust } from './forwarded.js';
 import { requestFrom, trustProxies } from './clientKey.js';
 import { previewMosaic, previewTags, withPreview } from './preview.js';
-import { matchRoute } from '../client/router.js';
+import { matchRoute } from '../common/routes.js';
 import { requestLog } from './middleware/requestLog.js';
 import { compression } from './middleware/compression.js';
 import { securityHeaders, hostGuard, originGuard } from './middleware/security.js';
@@ -23,17 +23,17 @@ import { errorHandler, HttpError } from './middleware/errors.js';
 import { createRateLimiter, rateLimit } from './middleware/rateLimit.js';
 import { staticClient, spaFallback } from './middleware/client.js';
 import { notFoundPage } from './notFound.js';
-import { taskRoutes } from './routes/tasks.js';
-import { mosaicRoutes } from './routes/mosaics.js';
-import { healthRoutes } from './routes/health.js';
-import { stableLinkRoutes, type StableLinkDeps } from './routes/stableLinks.js';
+import { createTaskRoutes } from './routes/tasks.js';
+import { createMosaicRoutes } from './routes/mosaics.js';
+import { createHealthRoutes } from './routes/health.js';
+import { createStableLinkRoutes, type StableLinkDeps } from './routes/stableLinks.js';
 import { createExportRoutes } from './routes/export.js';
-import { memberRoutes } from './routes/members.js';
+import { createMemberRoutes } from './routes/members.js';
 import type { ArchiveStore } from '../db/archive.js';
 
 /** What the HTTP app needs; each route narrows it further. */
 export interface AppDeps {
-  tasks: Pick<TaskStore, 'enqueue' | 'enqueueKeyed' | 'get' | 'withdraw' | 'queuePosition' | 'counts'>;
+  tasks: Pick<TaskStore, 'enqueue' | 'enqueueKeyed' | 'get' | 'withdraw' | 'queuedIds' | 'counts'>;
   results: Pick<ResultStore, 'etag' | 'image' | 'summary' | 'listByUser' | 'listRecent' | 'markViewed' | 'renditionEtag' | 'rendition' | 'owner'>;
   workers: Pick<WorkerStore, 'live'>;
   /** Members' Letterboxd exports: the upload route replaces them; an import makes older results stale. */
@@ -81,10 +81,10 @@ export function createApp(deps: AppDeps): Koa {
   }).routes());
   // One limiter for new mosaics, whether asked for by the API or by a stable link.
   const newMosaics = createRateLimiter(deps.rateLimitPerMin, deps.clock.now);
-  taskRoutes(api, deps, rateLimit(newMosaics));
-  mosaicRoutes(api, deps);
-  memberRoutes(api, deps);
-  healthRoutes(api, deps);
+  api.use(createMosaicRoutes({ ...deps, limitNewTasks: rateLimit(newMosaics) }).routes());
+  api.use(createTaskRoutes(deps).routes());
+  api.use(createMemberRoutes(deps).routes());
+  api.use(createHealthRoutes(deps).routes());
 
   app.use((ctx, next) => {                 // TRUST_PROXY: whose forwarded headers are believed (clientKey.ts)
     trustProxies(ctx.req, deps.trustProxy);
@@ -104,7 +104,7 @@ export function createApp(deps: AppDeps): Koa {
     if (ctx.path === '/ws') throw new HttpError(426, 'INVALID_REQUEST', 'Connect to /ws with a WebSocket.', { headers: { Upgrade: 'websocket' } });
     return next();
   });
-  if (deps.stableLinks) app.use(stableLinkRoutes({ ...deps, ...deps.stableLinks, limiter: newMosaics })); // /m/{member}/{period}.{ext}
+  if (deps.stableLinks) app.use(createStableLinkRoutes({ ...deps, ...deps.stableLinks, limiter: newMosaics })); // /m/{member}/{period}.{ext}
   if (deps.clientDir) app.use(staticClient(deps.clientDir)); // files of dist/client, nothing else
   app.use(spaFallback(deps.clientDir, (ctx, html) => pageHead(deps, ctx, html))); // index.html for the client's page routes
   app.use(notFoundPage);                   // everything else: the 404 page

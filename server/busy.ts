@@ -30,3 +30,6 @@ export function createRetryBusy(clock: Pick<Clock, 'now' | 'sleep'>, forMs = 500
     }
   };
 }
+
+/** Without a retry policy: the write runs once, and a busy database is answered by the error handler (503) at once. */
+export const writeOnce: RetryBusy = async (write) => write();

@@ -2,6 +2,16 @@
  * The server process: the only place its side effects are wired (configuration from the environment,
  * the database, the listening socket, the worker children, signals). Run it with `npm start`, or
  * `node --import tsx server/main.ts` / `node dist/server/main.js`.
+ *
+ * The server/ folder owns the HTTP and WebSocket edge of the app and the supervision of the worker
+ * processes: `app.ts` (the Koa middleware in order, composing the route factories), `server.ts` (the
+ * HTTP/HTTPS servers with the app, the live hub and the feed watcher attached), `routes/` (the JSON API,
+ * stable links, the export upload), `middleware/` (what every request passes through), `live/` (the
+ * socket), `setup/` and `tls/` (HTTPS on the home network), `export/` (reading an uploaded export), and
+ * single-purpose modules beside them (who a request is from, host checks, queue positions, busy-write
+ * retries, link previews). It may use common/ and the stores of db/ (never SQL of its own) and starts
+ * worker/main.ts only as a child process; it never imports client/ (what both sides need is in common/)
+ * nor worker/.
  */
 import { existsSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';

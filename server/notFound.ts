@@ -4,7 +4,7 @@
  * the way home. API paths never get here: they answer JSON 404s.
  */
 import type { Middleware } from 'koa';
-import { PALETTE } from '../client/styles/palette.js';
+import { PALETTE } from '../common/palette.js';
 
 export const NOT_FOUND_CSS_PATH = '/not-found.css';
 

@@ -6,7 +6,7 @@
  * scheme and host). Pure apart from the one read of the mosaic's summary.
  */
 import type { MosaicListItem } from '../common/task.js';
-import type { Route } from '../client/router.js';
+import type { Route } from '../common/routes.js';
 
 export interface PreviewDeps {
   summary(taskId: string): MosaicListItem | undefined;

@@ -3,7 +3,7 @@
  * which the strict CSP (`style-src 'self'`) allows where a <style> element would be blocked.
  */
 import { css, unsafeCSS } from 'lit';
-import { PALETTE } from './palette.js';
+import { PALETTE } from '../../common/palette.js';
 
 /** The palette (palette.ts) and the document's own styles. */
 export const theme = css`

@@ -4,6 +4,10 @@
  * lists/, likes/ are not history), RFC 4180 CSV with CRLF or LF, BOM tolerated, quoted multi-line
  * fields. Inflating runs in zlib's threads and parsing yields to the event loop between chunks, so the
  * server stays responsive (docs/architecture.md#export-upload). Anything wrong is INVALID_EXPORT with a sentence saying what.
+ *
+ * The export/ folder owns reading an upload's bytes into ExportData: the bounded ZIP reader (zip.ts)
+ * and this parser. Pure apart from the bytes it is handed: no store, no file, no HTTP; the upload route
+ * (server/routes/export.ts) reads the body and saves the result.
  */
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';

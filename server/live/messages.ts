@@ -1,6 +1,6 @@
 /** Parsing what a socket client sends (docs/architecture.md#live-socket): anything malformed is a sentence, never a throw. */
 import type { ClientMessage } from '../../common/protocol.js';
-import { isTaskId } from '../taskId.js';
+import { isTaskId } from '../../common/taskId.js';
 
 export type Parsed = { ok: true; message: ClientMessage } | { ok: false; error: string; taskId?: string };
 

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, join, sep } from 'node:path';
 import type { Middleware, ParameterizedContext } from 'koa';
 import serve from 'koa-static';
-import { matchRoute } from '../../client/router.js';
+import { matchRoute } from '../../common/routes.js';
 import { renditionUrl } from '../../common/task.js';
 
 /**

@@ -1,12 +1,23 @@
 /** `GET /healthz`: can the database answer, how long is the queue, which workers are alive. */
-import type Router from 'koa-router';
+import Router from 'koa-router';
+import type { Clock } from '../../common/clock.js';
+import type { Logger } from '../../common/log.js';
 import type { HealthResponse } from '../../common/protocol.js';
-import type { AppDeps } from '../app.js';
+import type { TaskStore } from '../../db/tasks.js';
+import type { WorkerStore } from '../../db/workers.js';
 
 /** A worker not seen for this long is left out (workers heartbeat every few seconds). */
 export const WORKER_SEEN_MS = 30_000;
 
-export function healthRoutes(router: Router, deps: Pick<AppDeps, 'tasks' | 'workers' | 'clock' | 'log'>): void {
+export interface HealthRouteDeps {
+  tasks: Pick<TaskStore, 'counts'>;
+  workers: Pick<WorkerStore, 'live'>;
+  clock: Pick<Clock, 'now'>;
+  log: Logger;
+}
+
+export function createHealthRoutes(deps: HealthRouteDeps): Router {
+  const router = new Router();
   router.get('/healthz', (ctx) => {
     let body: HealthResponse;
     try {
@@ -24,4 +35,5 @@ export function healthRoutes(router: Router, deps: Pick<AppDeps, 'tasks' | 'work
     }
     ctx.body = body;
   });
+  return router;
 }

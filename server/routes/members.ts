@@ -3,14 +3,23 @@
  * how much of their diary it has kept from their feed) and `DELETE /api/users/:username/follow`
  * (stop following: the member's archive is deleted).
  */
-import type Router from 'koa-router';
+import Router from 'koa-router';
 import { normalizeUsername } from '../../common/task.js';
 import type { MemberResponse } from '../../common/protocol.js';
-import type { AppDeps } from '../app.js';
+import type { ArchiveStore } from '../../db/archive.js';
+import { writeOnce, type RetryBusy } from '../busy.js';
 
-export function memberRoutes(router: Router, deps: Pick<AppDeps, 'archive' | 'retryBusy'>): void {
+export interface MemberRouteDeps {
+  /** Members' diary archives: what the member's page shows, and "stop following". */
+  archive: Pick<ArchiveStore, 'summary' | 'forget'>;
+  /** Runs the forget write, waiting out a lock held elsewhere (server/busy.ts). */
+  retryBusy?: RetryBusy;
+}
+
+export function createMemberRoutes(deps: MemberRouteDeps): Router {
   const { archive } = deps;
-  const write = deps.retryBusy ?? (async <T>(fn: () => T) => fn());
+  const write = deps.retryBusy ?? writeOnce;
+  const router = new Router();
 
   router.get('/api/users/:username', (ctx) => {
     const username = normalizeUsername(ctx.params.username);
@@ -22,4 +31,5 @@ export function memberRoutes(router: Router, deps: Pick<AppDeps, 'archive' | 're
     await write(() => archive.forget(username));
     ctx.body = { member: archive.summary(username) } satisfies MemberResponse;
   });
+  return router;
 }

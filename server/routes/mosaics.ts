@@ -1,12 +1,42 @@
-/** Finished mosaics: one member's, and the server's recent gallery. */
-import type Router from 'koa-router';
+/**
+ * Mosaics: `POST /api/mosaics` (ask for one: a new task, or a share of the same one already under way),
+ * one member's finished mosaics, and the server's recent gallery (docs/architecture.md#http-api).
+ */
+import { randomBytes } from 'node:crypto';
+import Router from 'koa-router';
+import type { Middleware } from 'koa';
 import { AppError } from '../../common/errors.js';
-import { normalizeUsername } from '../../common/task.js';
-import type { MosaicListResponse } from '../../common/protocol.js';
-import type { AppDeps } from '../app.js';
+import type { Clock } from '../../common/clock.js';
+import { normalizeRequest, normalizeUsername } from '../../common/task.js';
+import type { MosaicListResponse, TaskResponse } from '../../common/protocol.js';
+import type { ImportStore } from '../../db/imports.js';
+import type { ResultStore } from '../../db/results.js';
+import { QueueLimitError, type QueueLimits, type TaskStore } from '../../db/tasks.js';
+import { readJson, requireJson } from '../middleware/body.js';
+import { HttpError } from '../middleware/errors.js';
+import { clientKey } from '../clientKey.js';
+import { writeOnce, type RetryBusy } from '../busy.js';
+import { withQueuePosition } from '../queuePositions.js';
+
+/** The action a mosaic request runs in the worker. */
+export const CREATE_MOSAIC = 'create_mosaic';
 
 export const GALLERY_DEFAULT = 24;
 export const GALLERY_MAX = 100;
+
+export interface MosaicRouteDeps {
+  tasks: Pick<TaskStore, 'enqueue' | 'queuedIds'>;
+  results: Pick<ResultStore, 'listByUser' | 'listRecent'>;
+  /** A newer export import makes that member's earlier results stale. */
+  imports: Pick<ImportStore, 'importedAt'>;
+  clock: Pick<Clock, 'now'>;
+  /** Runs before a new task is queued: the per-client limiter new mosaics take a token from. */
+  limitNewTasks: Middleware;
+  /** Caps on new mosaic tasks: unfinished per client (QUEUE_PER_CLIENT), queued in all (QUEUE_MAX). None: uncapped. */
+  queueLimits?: QueueLimits;
+  /** Runs a task write, waiting out a lock held elsewhere (server/busy.ts). */
+  retryBusy?: RetryBusy;
+}
 
 /** `?limit=` as a whole number from 1 to GALLERY_MAX (default GALLERY_DEFAULT). */
 function galleryLimit(raw: string | string[] | undefined): number {
@@ -18,8 +48,51 @@ function galleryLimit(raw: string | string[] | undefined): number {
   return n;
 }
 
-export function mosaicRoutes(router: Router, deps: Pick<AppDeps, 'results'>): void {
-  const { results } = deps;
+/** The answer to a new task refused by a queue cap (QUEUE_PER_CLIENT → 429, QUEUE_MAX → 503). */
+function queueRefusal(err: QueueLimitError): HttpError {
+  if (err.limit === 'client') {
+    return new HttpError(429, 'RATE_LIMITED',
+      `This device already has ${err.cap} mosaics waiting or being made; wait for one to finish, or cancel one, before starting another.`,
+      { headers: { 'Retry-After': '30' } });
+  }
+  return new HttpError(503, 'QUEUE_FULL',
+    `The queue is full (${err.cap} mosaics waiting); try again in a minute.`, { headers: { 'Retry-After': '60' } });
+}
+
+export function createMosaicRoutes(deps: MosaicRouteDeps): Router {
+  const { tasks, results, clock } = deps;
+  const write = deps.retryBusy ?? writeOnce;
+  const router = new Router();
+
+  // The content type is checked before the limiter takes a token (a refused request costs nothing).
+  router.post('/api/mosaics', requireJson, deps.limitNewTasks, async (ctx) => {
+    const requestedAt = clock.now();
+    const request = normalizeRequest(await readJson(ctx), new Date(clock.now()));
+    // A newer export import makes that member's earlier results stale for dedupe (docs/architecture.md#dedupe).
+    const staleBefore = deps.imports.importedAt(request.username) ?? undefined;
+    // Every request that creates or joins a live task gets its own token: its DELETE withdraws its share.
+    const cancelToken = randomBytes(24).toString('base64url');
+    const requester = { clientKey: clientKey(ctx), cancelToken };
+    let outcome;
+    try {
+      outcome = await write(() =>
+        tasks.enqueue({ action: CREATE_MOSAIC, ...request, staleBefore, requestedAt, requester, limits: deps.queueLimits }));
+    } catch (err) {
+      if (err instanceof QueueLimitError) throw queueRefusal(err);
+      throw err;
+    }
+    const { task, deduped, refreshIn } = outcome;
+    if (refreshIn !== undefined) {
+      const wait = Math.max(1, Math.ceil(refreshIn / 1000));
+      throw new HttpError(429, 'RATE_LIMITED', `This mosaic was made less than a minute ago (task ${task.id}), and a mosaic can be refreshed once a minute: open that one, or refresh again in ${wait} s.`, {
+        headers: { 'Retry-After': String(wait) },
+      });
+    }
+    const live = task.status === 'QUEUED' || task.status === 'RUNNING';
+    ctx.status = deduped ? 200 : 202;
+    if (!deduped) ctx.set('Location', `/api/tasks/${task.id}`);
+    ctx.body = { task: withQueuePosition(tasks, task), cancelToken: live ? cancelToken : null } satisfies TaskResponse;
+  });
 
   router.get('/api/users/:username/mosaics', (ctx) => {
     const username = normalizeUsername(ctx.params.username);
@@ -29,4 +102,5 @@ export function mosaicRoutes(router: Router, deps: Pick<AppDeps, 'results'>): vo
   router.get('/api/mosaics', (ctx) => {
     ctx.body = { mosaics: results.listRecent(galleryLimit(ctx.query.limit)) } satisfies MosaicListResponse;
   });
+  return router;
 }

@@ -19,19 +19,33 @@ import { isAppError } from '../../common/errors.js';
 import { CONTENT_TYPES, dedupeKey, isFinished, type Format, type MosaicRequest, type Task } from '../../common/task.js';
 import { stableLinkFormat, stableLinkRequest } from '../../common/stableLink.js';
 import { STATUS_IMAGES, statusImageFile, statusImageFor, type StatusImageName } from '../../common/statusImages.js';
+import type { Clock } from '../../common/clock.js';
+import type { Logger } from '../../common/log.js';
+import type { ImportStore } from '../../db/imports.js';
+import type { ResultStore } from '../../db/results.js';
 import type { LinkStore } from '../../db/stableLinks.js';
-import { QueueLimitError } from '../../db/tasks.js';
-import type { AppDeps } from '../app.js';
+import { QueueLimitError, type QueueLimits, type TaskStore } from '../../db/tasks.js';
+import { writeOnce, type RetryBusy } from '../busy.js';
 import { clientKey } from '../clientKey.js';
 import type { RateLimiter } from '../middleware/rateLimit.js';
-import { CREATE_MOSAIC } from './tasks.js';
+import { CREATE_MOSAIC } from './mosaics.js';
 
 /** How long a request with no mosaic yet waits for a new one before answering "being made". */
 export const WAIT_MS = 5000;
 /** How long a shared cache (a forum's image proxy, a CDN) may reuse a mosaic answer. */
 const MAX_AGE_SEC = 300;
 
-export interface StableLinkDeps extends Pick<AppDeps, 'tasks' | 'results' | 'clock' | 'imports' | 'retryBusy' | 'queueLimits' | 'log'> {
+export interface StableLinkDeps {
+  tasks: Pick<TaskStore, 'enqueue' | 'get'>;
+  results: Pick<ResultStore, 'etag' | 'image'>;
+  clock: Pick<Clock, 'now'>;
+  /** A newer export import makes that member's earlier results stale. */
+  imports: Pick<ImportStore, 'importedAt'>;
+  /** Runs a task write, waiting out a lock held elsewhere (server/busy.ts). */
+  retryBusy?: RetryBusy;
+  /** The same caps as `POST /api/mosaics` (QUEUE_PER_CLIENT, QUEUE_MAX). */
+  queueLimits?: QueueLimits;
+  log: Logger;
   links: LinkStore;
   /** The limiter `POST /api/mosaics` takes from. */
   limiter: RateLimiter;
@@ -47,9 +61,9 @@ export interface StableLinkDeps extends Pick<AppDeps, 'tasks' | 'results' | 'clo
 
 const PATH = /^\/m\/([^/]{1,40})\/([^/]{1,40})$/;
 
-export function stableLinkRoutes(deps: StableLinkDeps): Middleware {
+export function createStableLinkRoutes(deps: StableLinkDeps): Middleware {
   const { tasks, results, links, clock, limiter } = deps;
-  const write = deps.retryBusy ?? (async <T>(fn: () => T) => fn());
+  const write = deps.retryBusy ?? writeOnce;
   const waitMs = deps.waitMs ?? WAIT_MS;
   const pictures = new Map<string, Buffer>();
 

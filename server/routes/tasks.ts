@@ -1,44 +1,34 @@
-/** Creating mosaic tasks and following one: the task endpoints of docs/architecture.md#http-api. */
-import { randomBytes } from 'node:crypto';
-import type Router from 'koa-router';
-import type { Middleware } from 'koa';
+/**
+ * Following one mosaic task: `GET` and `DELETE /api/tasks/:id` (docs/architecture.md#http-api), the finished
+ * image and its copies, and the mosaic's summary. Creating a task is `POST /api/mosaics` (routes/mosaics.ts).
+ */
+import Router from 'koa-router';
 import { AppError } from '../../common/errors.js';
-import { normalizeRequest, RENDITION_KINDS, type RenditionKind, type Task } from '../../common/task.js';
-import { MAKE_RENDITIONS } from '../../db/results.js';
+import { RENDITION_KINDS, type RenditionKind } from '../../common/task.js';
+import { isTaskId } from '../../common/taskId.js';
 import type { MosaicResponse, TaskResponse } from '../../common/protocol.js';
-import type { AppDeps } from '../app.js';
-import { readJson, requireJson } from '../middleware/body.js';
+import type { Logger } from '../../common/log.js';
+import type { Clock } from '../../common/clock.js';
+import { MAKE_RENDITIONS, type ResultStore } from '../../db/results.js';
+import type { TaskStore } from '../../db/tasks.js';
 import { HttpError } from '../middleware/errors.js';
-import { isTaskId } from '../taskId.js';
-import { clientKey } from '../clientKey.js';
-import { QueueLimitError } from '../../db/tasks.js';
+import { writeOnce, type RetryBusy } from '../busy.js';
+import { withQueuePosition } from '../queuePositions.js';
 
-/** The action a mosaic request runs in the worker. */
-export const CREATE_MOSAIC = 'create_mosaic';
-
-type Deps = Pick<AppDeps, 'tasks' | 'results' | 'clock' | 'imports' | 'retryBusy' | 'queueLimits' | 'log'>;
+export interface TaskRouteDeps {
+  tasks: Pick<TaskStore, 'get' | 'withdraw' | 'queuedIds' | 'enqueueKeyed'>;
+  results: Pick<ResultStore, 'etag' | 'image' | 'summary' | 'markViewed' | 'renditionEtag' | 'rendition' | 'owner'>;
+  clock: Pick<Clock, 'now'>;
+  log: Logger;
+  /** Runs a task write, waiting out a lock held elsewhere (server/busy.ts). */
+  retryBusy?: RetryBusy;
+}
 
 /** The header a `DELETE /api/tasks/:id` carries its cancel token in (a custom header: another site cannot send it). */
 export const CANCEL_TOKEN_HEADER = 'Cancel-Token';
 
-/** The answer to a new task refused by a queue cap (QUEUE_PER_CLIENT → 429, QUEUE_MAX → 503). */
-function queueRefusal(err: QueueLimitError): HttpError {
-  if (err.limit === 'client') {
-    return new HttpError(429, 'RATE_LIMITED',
-      `This device already has ${err.cap} mosaics waiting or being made; wait for one to finish, or cancel one, before starting another.`,
-      { headers: { 'Retry-After': '30' } });
-  }
-  return new HttpError(503, 'QUEUE_FULL',
-    `The queue is full (${err.cap} mosaics waiting); try again in a minute.`, { headers: { 'Retry-After': '60' } });
-}
-
 function taskNotFound(): AppError {
   return new AppError('TASK_NOT_FOUND', 'There is no mosaic task with this id. It may have been cleaned up; start a new mosaic.');
-}
-
-/** The task with its queue position filled in (computed now, docs/architecture.md#events-and-replay). */
-export function withQueuePosition(tasks: Deps['tasks'], task: Task): Task {
-  return task.status === 'QUEUED' ? { ...task, queuePosition: tasks.queuePosition(task.id) } : task;
 }
 
 /** The `:id` parameter; a malformed one is a 404 without a query. */
@@ -48,40 +38,10 @@ function taskId(ctx: { params: Record<string, string> }): string {
   return id;
 }
 
-export function taskRoutes(router: Router, deps: Deps, limitNewTasks: Middleware): void {
+export function createTaskRoutes(deps: TaskRouteDeps): Router {
   const { tasks, results, clock } = deps;
-  // Without a retry policy a busy database is answered by the error handler (503) at once.
-  const write = deps.retryBusy ?? (async <T>(fn: () => T) => fn());
-
-  // The content type is checked before the limiter takes a token (a refused request costs nothing).
-  router.post('/api/mosaics', requireJson, limitNewTasks, async (ctx) => {
-    const requestedAt = clock.now();
-    const request = normalizeRequest(await readJson(ctx), new Date(clock.now()));
-    // A newer export import makes that member's earlier results stale for dedupe (docs/architecture.md#dedupe).
-    const staleBefore = deps.imports.importedAt(request.username) ?? undefined;
-    // Every request that creates or joins a live task gets its own token: its DELETE withdraws its share.
-    const cancelToken = randomBytes(24).toString('base64url');
-    const requester = { clientKey: clientKey(ctx), cancelToken };
-    let outcome;
-    try {
-      outcome = await write(() =>
-        tasks.enqueue({ action: CREATE_MOSAIC, ...request, staleBefore, requestedAt, requester, limits: deps.queueLimits }));
-    } catch (err) {
-      if (err instanceof QueueLimitError) throw queueRefusal(err);
-      throw err;
-    }
-    const { task, deduped, refreshIn } = outcome;
-    if (refreshIn !== undefined) {
-      const wait = Math.max(1, Math.ceil(refreshIn / 1000));
-      throw new HttpError(429, 'RATE_LIMITED', `This mosaic was made less than a minute ago (task ${task.id}), and a mosaic can be refreshed once a minute: open that one, or refresh again in ${wait} s.`, {
-        headers: { 'Retry-After': String(wait) },
-      });
-    }
-    const live = task.status === 'QUEUED' || task.status === 'RUNNING';
-    ctx.status = deduped ? 200 : 202;
-    if (!deduped) ctx.set('Location', `/api/tasks/${task.id}`);
-    ctx.body = { task: withQueuePosition(tasks, task), cancelToken: live ? cancelToken : null } satisfies TaskResponse;
-  });
+  const write = deps.retryBusy ?? writeOnce;
+  const router = new Router();
 
   router.get('/api/tasks/:id', (ctx) => {
     const task = tasks.get(taskId(ctx));
@@ -186,4 +146,5 @@ export function taskRoutes(router: Router, deps: Deps, limitNewTasks: Middleware
     results.markViewed(id, clock.now());
     ctx.body = { mosaic } satisfies MosaicResponse;
   });
+  return router;
 }

@@ -2,6 +2,11 @@
  * /setup: how to get a device onto the HTTPS address (served on plain HTTP too, see
  * server/tls/redirect.ts), with the local CA to download as PEM (/ca.crt), DER (/ca.der) and an iOS
  * profile (/ca.mobileconfig). Server-rendered, no script; the stylesheet and QR code are files.
+ *
+ * The setup/ folder owns these pages and downloads only (the page, its stylesheet, the iOS profile);
+ * `createSetupRoutes` is its one entry, mounted by server/app.ts before the API. It may read the
+ * certificate through the TLS source it is given and use ../tls/ and ../hosts.ts for names and
+ * addresses; it touches no store and no file of its own.
  */
 import { X509Certificate } from 'node:crypto';
 import type { Middleware } from 'koa';

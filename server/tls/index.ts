@@ -1,6 +1,12 @@
 /**
- * HTTPS on the home network (issue 7): where the certificate comes from, how it is kept current, the
- * plain-HTTP redirect, the start-up banner and the CSP socket origin. server/main.ts wires these.
+ * HTTPS on the home network (docs/architecture.md#https): where the certificate comes from, how it is
+ * kept current, the plain-HTTP redirect, the start-up banner and the CSP socket origin. server/main.ts
+ * wires these.
+ *
+ * The tls/ folder owns certificates and addresses: its own local CA or the operator's files
+ * (TLS_CERT_FILE/TLS_KEY_FILE), the names and addresses a certificate must cover, and the redirect
+ * middleware. It may read and write only its files in the data directory (the CA and the certificates it
+ * issues) and use common/ and ../hosts.ts; it knows nothing of tasks, the database or the routes.
  */
 import { join, resolve } from 'node:path';
 import type { ServerOptions } from 'node:https';

@@ -11,7 +11,7 @@ import * as cheerio from 'cheerio';
 import sharp from 'sharp';
 import { normalizeRequest } from '../../common/task.js';
 import { parseTrustProxy } from '../../server/forwarded.js';
-import { CREATE_MOSAIC } from '../../server/routes/tasks.js';
+import { CREATE_MOSAIC } from '../../server/routes/mosaics.js';
 import { cleanup, completeWithResult, request, testApp, tmp } from '../helpers/server.js';
 
 test.after.each(cleanup);

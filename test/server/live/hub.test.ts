@@ -5,12 +5,12 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { TaskStore } from '../../db/tasks.js';
-import { createEventStore } from '../../db/events.js';
-import type { ServerMessage } from '../../common/protocol.js';
-import { WS_MAX_SUBSCRIPTIONS } from '../../common/protocol.js';
-import type { ServerDeps } from '../../server/server.js';
-import { cleanup, liveServer, openSocket, request, type LiveServer, type TestSocket } from '../helpers/server.js';
+import type { TaskStore } from '../../../db/tasks.js';
+import { createEventStore } from '../../../db/events.js';
+import type { ServerMessage } from '../../../common/protocol.js';
+import { WS_MAX_SUBSCRIPTIONS } from '../../../common/protocol.js';
+import type { ServerDeps } from '../../../server/server.js';
+import { cleanup, liveServer, openSocket, request, type LiveServer, type TestSocket } from '../../helpers/server.js';
 
 test.after.each(cleanup);
 

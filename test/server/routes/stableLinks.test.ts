@@ -6,15 +6,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import sharp from 'sharp';
-import { dedupeKey, normalizeRequest } from '../../common/task.js';
-import { stableLinkPath, stableLinkRequest } from '../../common/stableLink.js';
-import { createTaskStore } from '../../db/tasks.js';
-import { createResultStore } from '../../db/results.js';
-import { CREATE_MOSAIC } from '../../server/routes/tasks.js';
-import { writeStatusImages } from '../../scripts/status-images.js';
-import { cleanup, completeWithResult, liveServer, postJson, request, type LiveServer } from '../helpers/server.js';
-import { tmpDir } from '../helpers/tmp.js';
-import { waitFor } from '../helpers/processes.js';
+import { dedupeKey, normalizeRequest } from '../../../common/task.js';
+import { stableLinkPath, stableLinkRequest } from '../../../common/stableLink.js';
+import { createTaskStore } from '../../../db/tasks.js';
+import { createResultStore } from '../../../db/results.js';
+import { CREATE_MOSAIC } from '../../../server/routes/mosaics.js';
+import { writeStatusImages } from '../../../scripts/status-images.js';
+import { cleanup, completeWithResult, liveServer, postJson, request, type LiveServer } from '../../helpers/server.js';
+import { tmpDir } from '../../helpers/tmp.js';
+import { waitFor } from '../../helpers/processes.js';
 
 test.after.each(cleanup);
 

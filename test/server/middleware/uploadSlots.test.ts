@@ -1,8 +1,8 @@
 /** The export upload's slots (server/middleware/uploadSlots.ts): per client, a fair line, bounded waits. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createUploadSlots } from '../../server/middleware/uploadSlots.js';
-import { HttpError } from '../../server/middleware/errors.js';
+import { createUploadSlots } from '../../../server/middleware/uploadSlots.js';
+import { HttpError } from '../../../server/middleware/errors.js';
 
 const refusal = async (p: Promise<unknown>) => {
   const err = await p.then(() => null, (e: unknown) => e);

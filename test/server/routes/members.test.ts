@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createArchiveStore } from '../../db/archive.js';
-import { cleanup, request, testApp } from '../helpers/server.js';
+import { createArchiveStore } from '../../../db/archive.js';
+import { cleanup, request, testApp } from '../../helpers/server.js';
 
 test.after.each(cleanup);
 
