@@ -16,6 +16,14 @@ import { QueueLimitError } from '../../db/tasks.js';
 /** The action a mosaic request runs in the worker. */
 export const CREATE_MOSAIC = 'create_mosaic';
 
+/**
+ * After a make_renditions task for a result ends in ERROR, requests for its copies serve the full
+ * image without queueing another for this long: a result sharp cannot read would otherwise cost a
+ * worker run on every card and page view. Long enough to be cheap, short enough that a fixed worker
+ * gets to it the same day.
+ */
+export const RENDITIONS_RETRY_MS = 6 * 60 * 60 * 1000;
+
 type Deps = Pick<AppDeps, 'tasks' | 'results' | 'clock' | 'imports' | 'retryBusy' | 'queueLimits' | 'log'>;
 
 /** The header a `DELETE /api/tasks/:id` carries its cancel token in (a custom header: another site cannot send it). */
@@ -167,7 +175,7 @@ export function taskRoutes(router: Router, deps: Deps, limitNewTasks: Middleware
     const owner = results.owner(id);
     if (!owner) throw noResult(id);
     try {
-      tasks.enqueueKeyed(MAKE_RENDITIONS, owner, { of: id }, id);
+      if (!results.renditionsFailedSince(id, clock.now() - RENDITIONS_RETRY_MS)) tasks.enqueueKeyed(MAKE_RENDITIONS, owner, { of: id }, id);
     } catch (err) {
       // The image is still served; the next request queues the work again.
       deps.log.warn('could not queue renditions', { taskId: id, error: String(err) });
