@@ -58,6 +58,7 @@ export function previewTags(mosaic: MosaicListItem, origin: string, pagePath: st
     `<title>${escapeAttr(title)} · moviemosaic</title>`,
     ...tags.map(([attr, name, content]) => `<meta ${attr}="${name}" content="${escapeAttr(content)}" />`),
     `<link rel="preload" as="image" href="${escapeAttr(screen)}" fetchpriority="high" />`,
+    `<link rel="preload" as="fetch" href="/api/tasks/${encodeURIComponent(mosaic.taskId)}/mosaic" crossorigin="anonymous" />`,
   ].join('\n    ');
 }
 
