@@ -5,7 +5,7 @@
  * URLs are absolute, built from the origin the visitor used (behind a trusted proxy, the forwarded
  * scheme and host). Pure apart from the one read of the mosaic's summary.
  */
-import { renditionUrl, type MosaicListItem } from '../common/task.js';
+import type { MosaicListItem } from '../common/task.js';
 import type { Route } from '../client/router.js';
 
 export interface PreviewDeps {
@@ -51,14 +51,9 @@ export function previewTags(mosaic: MosaicListItem, origin: string, pagePath: st
     ['name', 'twitter:description', description],
     ['name', 'twitter:image', image],
   ];
-  // The page's largest paint is this image: the browser starts it with the HTML, not once the
-  // script has run and asked for the mosaic (the same URL, so the <img> takes it from the cache).
-  const screen = mosaic.screenUrl ?? renditionUrl(mosaic.resultUrl, 'screen');
   return [
     `<title>${escapeAttr(title)} · moviemosaic</title>`,
     ...tags.map(([attr, name, content]) => `<meta ${attr}="${name}" content="${escapeAttr(content)}" />`),
-    `<link rel="preload" as="image" href="${escapeAttr(screen)}" fetchpriority="high" />`,
-    `<link rel="preload" as="fetch" href="/api/tasks/${encodeURIComponent(mosaic.taskId)}/mosaic" crossorigin="anonymous" />`,
   ].join('\n    ');
 }
 
