@@ -129,6 +129,9 @@ export function createResultStore(db: Db) {
       `SELECT image, content_type, etag FROM renditions WHERE id = ? AND kind = ?`,
     ),
     owner: db.prepare<[string], string>(`SELECT t.username FROM results r JOIN tasks t ON t.id = r.id WHERE r.id = ?`).pluck(),
+    // The key is the one the server queues the task under (db/tasks.ts enqueueKeyed: action:key).
+    renditionsFailed: db.prepare<[string, number], number>(`
+      SELECT count(*) FROM tasks WHERE dedupe_key = '${MAKE_RENDITIONS}:' || ? AND status = 'ERROR' AND finished_at >= ?`).pluck(),
     summary: db.prepare<[string], SummaryRow>(
       `SELECT ${LIST_COLUMNS}, r.films, r.review FROM results r JOIN tasks t ON t.id = r.id WHERE r.id = ?`,
     ),
@@ -179,6 +182,10 @@ export function createResultStore(db: Db) {
     /** The member a result belongs to (the owner of a task that makes its renditions). */
     owner(taskId: string): string | undefined {
       return s.owner.get(taskId);
+    },
+    /** Whether a task making `taskId`'s renditions ended in ERROR at or after `since`. */
+    renditionsFailedSince(taskId: string, since: number): boolean {
+      return s.renditionsFailed.get(taskId, since)! > 0;
     },
     image(taskId: string): StoredImage | undefined {
       const r = s.image.get(taskId);

@@ -34,7 +34,7 @@ import type { ArchiveStore } from '../db/archive.js';
 /** What the HTTP app needs; each route narrows it further. */
 export interface AppDeps {
   tasks: Pick<TaskStore, 'enqueue' | 'enqueueKeyed' | 'get' | 'withdraw' | 'queuedIds' | 'counts'>;
-  results: Pick<ResultStore, 'etag' | 'image' | 'summary' | 'listByUser' | 'listRecent' | 'markViewed' | 'renditionEtag' | 'rendition' | 'owner'>;
+  results: Pick<ResultStore, 'etag' | 'image' | 'summary' | 'listByUser' | 'listRecent' | 'markViewed' | 'renditionEtag' | 'rendition' | 'owner' | 'renditionsFailedSince'>;
   workers: Pick<WorkerStore, 'live'>;
   /** Members' Letterboxd exports: the upload route replaces them; an import makes older results stale. */
   imports: Pick<ImportStore, 'replace' | 'importedAt'>;

@@ -4,7 +4,25 @@ import type { MosaicSummary } from '../../common/task.js';
 import { filmListText, filmTitle, ratingStars } from '../format.js';
 import { base, controls } from '../styles/shared.js';
 
-/** The films of a mosaic in the order shown, with ratings as stars, and a button to copy them as text. */
+/** Rows in the first render: more than a phone shows below the mosaic, few enough to cost nothing. */
+const FIRST_ROWS = 20;
+/** Rows added per later pass; a pass on a slow phone stays well under a frame budget's worth of work. */
+const MORE_ROWS = 150;
+
+/** After the next paint, in idle time where the browser offers it (Safari has no requestIdleCallback). */
+function afterPaint(run: () => void): void {
+  requestAnimationFrame(() => {
+    if (typeof requestIdleCallback === 'function') requestIdleCallback(run, { timeout: 500 });
+    else setTimeout(run, 0);
+  });
+}
+
+/**
+ * The films of a mosaic in the order shown, with ratings as stars, and a button to copy them as text.
+ * A long list (a year can hold 1,000 films) is rendered in passes: the first screenful with the
+ * page, the rest after it has painted, so the mosaic above it is not kept waiting on a slow phone.
+ * All rows arrive within a few idle moments; the copied text never depends on them.
+ */
 @customElement('mm-film-list')
 export class MmFilmList extends LitElement {
   static override styles = [
@@ -59,6 +77,22 @@ export class MmFilmList extends LitElement {
 
   @property({ attribute: false }) mosaic: MosaicSummary | null = null;
   @state() private copied: 'idle' | 'done' | 'failed' = 'idle';
+  /** How many rows are rendered so far (all of them once the passes are done). */
+  @state() private shown = FIRST_ROWS;
+  #passQueued = false;
+
+  override willUpdate(changed: Map<PropertyKey, unknown>): void {
+    if (changed.has('mosaic')) this.shown = FIRST_ROWS;
+  }
+
+  protected override updated(): void {
+    if (!this.mosaic || this.shown >= this.mosaic.films.length || this.#passQueued) return;
+    this.#passQueued = true;
+    afterPaint(() => {
+      this.#passQueued = false;
+      this.shown += MORE_ROWS;
+    });
+  }
 
   override render() {
     const m = this.mosaic;
@@ -73,7 +107,7 @@ export class MmFilmList extends LitElement {
       </div>
       ${m.note ? html`<p class="muted">${m.note}</p>` : nothing}
       <ol role="list" aria-labelledby="films">
-        ${m.films.map((f) => {
+        ${m.films.slice(0, this.shown).map((f) => {
           const stars = ratingStars(f.rating);
           return html`<li>
             <span class="stars" aria-hidden="true">${stars}</span>

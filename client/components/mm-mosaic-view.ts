@@ -7,7 +7,7 @@ import { mosaicAlt } from '../format.js';
 import { base, controls } from '../styles/shared.js';
 
 /**
- * The mosaic image: fits the screen by default, from the screen copy (≤ 1280 px, ≤ 400 KB); "Zoom"
+ * The mosaic image: fits the screen by default, from the screen copy (≤ 1080 px, ≤ 100 KB); "Zoom"
  * (or a double-click) loads the full image in a scrollable frame, which on a phone pans with a
  * finger. Pinch-zoom is never disabled. The alt text says what the image is in one sentence; the film
  * list (`description`, an element of the page) is its accessible description.

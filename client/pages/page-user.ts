@@ -101,19 +101,29 @@ export class PageUser extends LitElement {
     // The screen copy's URL follows from the id: start it now, beside the mosaic's JSON, instead of one
     // round trip later (the <img> then takes it from the memory cache). Its paint is the page's LCP.
     if (taskId) this.#preloadScreen(taskId);
-    // This device's copy first: instant, and all there is offline.
-    const localList = await store.listByUser(username);
-    const local = taskId ? await store.get(taskId) : (localList[0] ?? null);
-    if (stale()) return;
-    if (local && !this.mosaic) this.#show(local, 'device');
-    this.others = localList;
-    this.savedIds = new Set(localList.map((x) => x.taskId));
+    // The server's answer is asked for at once, beside reading this device's copy rather than after
+    // it: on a first visit, opening the device's store takes longer than the answer (which the page's
+    // HTML may already have preloaded). A failure is handled where it is awaited, below.
+    const asked = taskId ? api.getMosaic(taskId) : null;
+    asked?.catch(() => {});
+    const localRead = (async () => {
+      const list = await store.listByUser(username);
+      return { list, one: taskId ? await store.get(taskId) : (list[0] ?? null) };
+    })().catch(() => ({ list: [] as MosaicListItem[], one: null })); // no device store: no copy
+    // This device's copy: instant, and all there is offline; shown unless the server's came first.
+    const localShown = localRead.then(({ list, one }) => {
+      if (stale()) return null;
+      if (one && !this.mosaic) this.#show(one, 'device');
+      this.others = list;
+      this.savedIds = new Set(list.map((x) => x.taskId));
+      return one;
+    });
 
     let serverList: MosaicListItem[] | null = null;
     try {
       let fresh: MosaicSummary | null;
-      if (taskId) {
-        fresh = await api.getMosaic(taskId);
+      if (asked) {
+        fresh = await asked;
         if (stale()) return;
         if (fresh.username !== username) {
           // The id belongs to another member: fix the address rather than show a mismatch.
@@ -130,7 +140,8 @@ export class PageUser extends LitElement {
       if (fresh) {
         this.#show(fresh, 'server');
         void store.save(fresh).then(() => requestPersistentStorage());
-      } else if (!local) {
+      } else if (!(await localShown)) {
+        if (stale()) return;
         this.problem = { title: `No mosaics of ${username} yet`, text: 'Make the first one.' };
       }
     } catch (err) {
@@ -140,6 +151,8 @@ export class PageUser extends LitElement {
         router.navigate(paths.task(taskId), { replace: true });
         return;
       }
+      const local = await localShown;
+      if (stale()) return;
       if (!local) {
         this.problem =
           err.code === 'TASK_NOT_FOUND'
@@ -157,6 +170,8 @@ export class PageUser extends LitElement {
 
     // The member's other mosaics: the server's list plus this device's copies of pruned ones.
     if (!serverList) serverList = await api.listUserMosaics(username).catch(() => null);
+    if (stale()) return;
+    const localList = (await localRead).list;
     if (stale()) return;
     this.others = mergeMosaics(serverList ?? [], localList);
     const member = await api.getMember(username).catch(() => null);

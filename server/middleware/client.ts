@@ -81,9 +81,12 @@ export function spaFallback(clientDir: string | null, head?: (ctx: Parameterized
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Cache-Control', 'no-cache');
     // A mosaic's page: its screen copy (the page's largest paint) starts downloading with the script
-    // instead of after it has run and fetched the mosaic's JSON, two round trips later.
+    // instead of after it has run and fetched the mosaic's JSON, two round trips later; so does that
+    // JSON, which the page's fetch() then takes from the preload (same URL, CORS mode, same-origin
+    // credentials: `crossorigin=anonymous`).
     if (route.name === 'user' && route.taskId) {
-      ctx.set('Link', `<${renditionUrl(`/api/tasks/${route.taskId}/result`, 'screen')}>; rel=preload; as=image; fetchpriority=high`);
+      const result = `/api/tasks/${route.taskId}/result`;
+      ctx.set('Link', `<${renditionUrl(result, 'screen')}>; rel=preload; as=image; fetchpriority=high, </api/tasks/${route.taskId}/mosaic>; rel=preload; as=fetch; crossorigin=anonymous`);
     }
     // Link previews (server/preview.ts): the page's own tags in the HTML, for crawlers without JavaScript.
     ctx.body = head ? head(ctx, html.toString('utf8')) : html;

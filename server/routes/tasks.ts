@@ -17,12 +17,20 @@ import { withQueuePosition } from '../queuePositions.js';
 
 export interface TaskRouteDeps {
   tasks: Pick<TaskStore, 'get' | 'withdraw' | 'queuedIds' | 'enqueueKeyed'>;
-  results: Pick<ResultStore, 'etag' | 'image' | 'summary' | 'markViewed' | 'renditionEtag' | 'rendition' | 'owner'>;
+  results: Pick<ResultStore, 'etag' | 'image' | 'summary' | 'markViewed' | 'renditionEtag' | 'rendition' | 'owner' | 'renditionsFailedSince'>;
   clock: Pick<Clock, 'now'>;
   log: Logger;
   /** Runs a task write, waiting out a lock held elsewhere (server/busy.ts). */
   retryBusy?: RetryBusy;
 }
+
+/**
+ * After a make_renditions task for a result ends in ERROR, requests for its copies serve the full
+ * image without queueing another for this long: a result sharp cannot read would otherwise cost a
+ * worker run on every card and page view. Long enough to be cheap, short enough that a fixed worker
+ * gets to it the same day.
+ */
+export const RENDITIONS_RETRY_MS = 6 * 60 * 60 * 1000;
 
 /** The header a `DELETE /api/tasks/:id` carries its cancel token in (a custom header: another site cannot send it). */
 export const CANCEL_TOKEN_HEADER = 'Cancel-Token';
@@ -127,7 +135,7 @@ export function createTaskRoutes(deps: TaskRouteDeps): Router {
     const owner = results.owner(id);
     if (!owner) throw noResult(id);
     try {
-      tasks.enqueueKeyed(MAKE_RENDITIONS, owner, { of: id }, id);
+      if (!results.renditionsFailedSince(id, clock.now() - RENDITIONS_RETRY_MS)) tasks.enqueueKeyed(MAKE_RENDITIONS, owner, { of: id }, id);
     } catch (err) {
       // The image is still served; the next request queues the work again.
       deps.log.warn('could not queue renditions', { taskId: id, error: String(err) });

@@ -169,7 +169,12 @@ test('SPA fallback: index.html for page routes only; never /api, /ws or missing 
     assert.is(res.headers['cache-control'], 'no-cache');
   }
   const mosaicPage = await request(t.port, '/user/dave/3f0e4a1c-0000-4000-8000-000000000000');
-  assert.is(mosaicPage.headers.link, '</api/tasks/3f0e4a1c-0000-4000-8000-000000000000/result/screen>; rel=preload; as=image; fetchpriority=high', 'the screen copy starts with the script');
+  assert.is(
+    mosaicPage.headers.link,
+    '</api/tasks/3f0e4a1c-0000-4000-8000-000000000000/result/screen>; rel=preload; as=image; fetchpriority=high, ' +
+      '</api/tasks/3f0e4a1c-0000-4000-8000-000000000000/mosaic>; rel=preload; as=fetch; crossorigin=anonymous',
+    'the screen copy and the mosaic’s JSON start with the script',
+  );
   assert.is((await request(t.port, '/user/dave')).headers.link, undefined);
   const head = await request(t.port, '/user/dave', { method: 'HEAD' });
   assert.equal([head.status, head.body.length], [200, 0]);

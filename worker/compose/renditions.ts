@@ -1,7 +1,7 @@
 /**
  * Smaller copies of a finished mosaic for the screens that show it small: a card thumbnail (the
  * gallery shows a 4:3 top-left crop, at most ~160 px wide: 320 × 240 covers a 2× screen) and a
- * screen rendition for the mosaic page (fits 1280 px, ≤ 200 KB). Each stays under its byte budget: WebP at
+ * screen rendition for the mosaic page (fits 1080 px, ≤ 100 KB). Each stays under its byte budget: WebP at
  * falling quality, then at smaller sizes, until it fits. The full image stays for zoom and download.
  */
 import sharp from 'sharp';
@@ -26,13 +26,16 @@ interface Spec {
 
 export const RENDITION_SPECS: readonly Spec[] = [
   { kind: 'thumb', width: 320, height: 240, fit: 'cover', maxBytes: 40 * 1024 },
-  // 200 KB, not the 400 KB a screen copy may weigh: on a 1.6 Mbit/s phone link each 100 KB is half a
-  // second before the page's largest paint (bench/phone.ts). A 1,000-film grid needs quality ~55 at
-  // 1280 px to fit; shown at a phone's ~1000 device pixels, that is still sharp.
-  { kind: 'screen', width: 1280, height: 1280, fit: 'inside', maxBytes: 200 * 1024 },
+  // The page shows the mosaic fitted to the screen: a phone's ~360 CSS px at 3× is ~1080 device pixels,
+  // and a 1,000-film grid's posters are then ~10 CSS px wide, so more pixels would not be seen. 100 KB,
+  // not the 400 KB a screen copy may weigh: on a 1.6 Mbit/s phone link each 100 KB is half a second
+  // before the page's largest paint (bench/phone.ts). A 1,000-film grid fits at ~860 px, quality ~45.
+  // One copy rather than a srcset of several: a phone at 3× would pick the largest anyway, and "Zoom
+  // to full size" is there for the detail.
+  { kind: 'screen', width: 1080, height: 1080, fit: 'inside', maxBytes: 100 * 1024 },
 ];
 
-const QUALITIES = [80, 68, 55, 45];
+const QUALITIES = [80, 68, 55, 45, 35];
 /** The whole mosaic may be up to ~6,300 px square (a 3,000-film grid) and is our own output. */
 const MAX_INPUT_PIXELS = 120_000_000;
 
