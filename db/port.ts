@@ -1,8 +1,8 @@
 /**
  * The storage port: what the server and the worker need of storage, as Promise-returning interfaces,
  * so one SQLite file (the default, synchronous inside) and PostgreSQL (db/postgres/, for several
- * servers and worker hosts) sit behind the same contract. The semantics are today's, as db/tasks.ts,
- * db/events.ts, db/feed.ts, db/results.ts, db/imports.ts, db/posters.ts and db/tmdb.ts implement
+ * servers and worker hosts) sit behind the same contract. The semantics are today's, as db/sqlite/tasks.ts,
+ * db/sqlite/events.ts, db/sqlite/feed.ts, db/sqlite/results.ts, db/sqlite/imports.ts, db/sqlite/posters.ts and db/sqlite/tmdb.ts implement
  * them for SQLite; nothing here is new behaviour.
  *
  * Not in the port: the on-disk poster cache's entries (`poster_cache`), which stay local to each
@@ -15,15 +15,15 @@
  * worker does with savepoints.
  */
 import type { Stage, Task, MosaicSummary } from '../common/task.js';
-import type { ClaimedTask, EnqueueInput, EnqueueOutcome } from './tasks.js';
-import type { TaskEvent } from './events.js';
-import type { NewResult, StoredImage } from './results.js';
-import type { ExportData, ImportSummary, StoredImport } from './imports.js';
-import type { PosterUrlEntry, TitleKey, TitlePoster, TitlePosterEntry } from './posters.js';
-import type { RememberedMatch, TmdbMatch } from './tmdb.js';
+import type { ClaimedTask, EnqueueInput, EnqueueOutcome } from './sqlite/tasks.js';
+import type { TaskEvent } from './sqlite/events.js';
+import type { NewResult, StoredImage } from './sqlite/results.js';
+import type { ExportData, ImportSummary, StoredImport } from './sqlite/imports.js';
+import type { PosterUrlEntry, TitleKey, TitlePoster, TitlePosterEntry } from './sqlite/posters.js';
+import type { RememberedMatch, TmdbMatch } from './sqlite/tmdb.js';
 
 export type { ClaimedTask, EnqueueInput, EnqueueOutcome, TaskEvent, NewResult, StoredImage };
-export { LeaseLostError } from './tasks.js';
+export { LeaseLostError } from './sqlite/tasks.js';
 
 /** One finished task handed to `completeAndClaim`. */
 export interface Completion {

@@ -4,7 +4,7 @@
  * once) and returns the port's stores.
  */
 import type pg from 'pg';
-import type { QueueOptions } from '../tasks.js';
+import type { QueueOptions } from '../sqlite/tasks.js';
 import type { Storage } from '../port.js';
 import { createPool, type PoolOptions } from './connect.js';
 import { migratePg } from './migrations.js';

@@ -1,7 +1,7 @@
 /** Mosaic results on PostgreSQL (bytea): reading, listing, pruning. Stored by the queue's complete. */
 import type pg from 'pg';
 import type { Film, MosaicSummary, ReviewFigures } from '../../common/task.js';
-import { toListItem, type ListRow } from '../results.js';
+import { toListItem, type ListRow } from '../sqlite/results.js';
 import type { ResultStore } from '../port.js';
 import { withTx } from './connect.js';
 
@@ -10,7 +10,7 @@ interface SummaryRow extends Omit<ListRow, 'film_count'> {
   review: string | null;
 }
 
-/** The same summary as db/results.ts builds from a SQLite row (its list item, plus films and figures). */
+/** The same summary as db/sqlite/results.ts builds from a SQLite row (its list item, plus films and figures). */
 function toSummary(r: SummaryRow): MosaicSummary {
   const films = JSON.parse(r.films) as Film[];
   return {
@@ -44,7 +44,7 @@ export function createPgResults(pool: pg.Pool): ResultStore {
     async listRecent(limit = 24) {
       return (await pool.query<SummaryRow>(`${SUMMARY} ORDER BY r.created_at DESC LIMIT $1`, [limit])).rows.map(toSummary);
     },
-    /** As db/results.ts pruneResults: old results beyond a member's newest `keepPerUser`, and old failed tasks. */
+    /** As db/sqlite/results.ts pruneResults: old results beyond a member's newest `keepPerUser`, and old failed tasks. */
     async prune(olderThan, keepPerUser = 20, batch = 100) {
       const statements: [string, unknown[]][] = [
         [`DELETE FROM tasks WHERE id IN (

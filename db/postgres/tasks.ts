@@ -1,5 +1,5 @@
 /**
- * The task queue on PostgreSQL, with db/tasks.ts's semantics: enqueue with race-safe dedupe (a
+ * The task queue on PostgreSQL, with db/sqlite/tasks.ts's semantics: enqueue with race-safe dedupe (a
  * partial unique index), claims that never hand one task to two workers (FOR UPDATE SKIP LOCKED),
  * lease-fenced worker writes, heartbeats, cancel, sweeps of expired leases with retries and
  * backoff, and the group commit that completes finished tasks and claims the next ones in one
@@ -13,8 +13,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Stage, Task } from '../../common/task.js';
 import { dedupeKey } from '../../common/task.js';
-import { LeaseLostError, type ClaimedTask, type Clock, type EnqueueInput, type EnqueueOutcome, type QueueOptions, type TaskRow } from '../tasks.js';
-import type { NewResult } from '../results.js';
+import { LeaseLostError, type ClaimedTask, type Clock, type EnqueueInput, type EnqueueOutcome, type QueueOptions, type TaskRow } from '../sqlite/tasks.js';
+import type { NewResult } from '../sqlite/results.js';
 import type { CompleteAndClaimOutcome, Completion, TaskQueue } from '../port.js';
 import { savepoint, withTx } from './connect.js';
 
@@ -114,7 +114,7 @@ function paramsView(raw: string): string {
   }
 }
 
-/** A tasks row as PostgreSQL holds it (db/tasks.ts TaskRow, with the event columns instead of the seq range). */
+/** A tasks row as PostgreSQL holds it (db/sqlite/tasks.ts TaskRow, with the event columns instead of the seq range). */
 export type PgTaskRow = Omit<TaskRow, 'first_seq' | 'last_seq'> & { live: boolean | null; params_view: unknown; event_type: string; event_n: number };
 
 /**

@@ -4,14 +4,14 @@ import type Router from 'koa-router';
 import type { Middleware } from 'koa';
 import { AppError } from '../../common/errors.js';
 import { normalizeRequest, RENDITION_KINDS, type RenditionKind, type Task } from '../../common/task.js';
-import { MAKE_RENDITIONS } from '../../db/results.js';
+import { MAKE_RENDITIONS } from '../../db/sqlite/results.js';
 import type { MosaicResponse, TaskResponse } from '../../common/protocol.js';
 import type { AppDeps } from '../app.js';
 import { readJson, requireJson } from '../middleware/body.js';
 import { HttpError } from '../middleware/errors.js';
 import { isTaskId } from '../taskId.js';
 import { clientKey } from '../clientKey.js';
-import { QueueLimitError } from '../../db/tasks.js';
+import { QueueLimitError } from '../../db/sqlite/tasks.js';
 
 /** The action a mosaic request runs in the worker. */
 export const CREATE_MOSAIC = 'create_mosaic';

@@ -6,8 +6,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Db } from './open.js';
 import { savepoint, writeTx } from './open.js';
-import type { MosaicParams, Stage, Task, TaskStatus } from '../common/task.js';
-import { dedupeKey } from '../common/task.js';
+import type { MosaicParams, Stage, Task, TaskStatus } from '../../common/task.js';
+import { dedupeKey } from '../../common/task.js';
 
 /** Only `now` is needed here; any `Clock` from common/clock.ts fits. */
 export interface Clock {
