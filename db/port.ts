@@ -15,6 +15,7 @@
  * worker does with savepoints.
  */
 import type { Stage, Task, MosaicSummary } from '../common/task.js';
+import type { ErrorCode } from '../common/errors.js';
 import type { ClaimedTask, EnqueueInput, EnqueueOutcome } from './sqlite/tasks.js';
 import type { TaskEvent } from './sqlite/events.js';
 import type { NewResult, StoredImage } from './sqlite/results.js';
@@ -67,7 +68,7 @@ export interface TaskQueue {
    */
   completeAndClaim(completions: readonly Completion[], workerId: string, claimN: number): Promise<CompleteAndClaimOutcome>;
   /** A retryable failure with attempts left goes back to QUEUED after a backoff; else ERROR. */
-  fail(id: string, token: string, code: string, msg: string, retryable?: boolean): Promise<Task>;
+  fail(id: string, token: string, code: ErrorCode, msg: string, retryable?: boolean): Promise<Task>;
   /** Back to QUEUED for `ms` without consuming an attempt (e.g. 429 with Retry-After). */
   retryAfter(id: string, token: string, ms: number, msg: string): Promise<Task>;
   /** Graceful shutdown: back to QUEUED at once, without consuming an attempt. */

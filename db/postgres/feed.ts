@@ -9,7 +9,7 @@
  * connection was being replaced).
  */
 import type pg from 'pg';
-import type { Task } from '../../common/task.js';
+import type { EventType, Task } from '../../common/task.js';
 import type { TaskEvent } from '../sqlite/events.js';
 import type { ChangeFeed, FeedWatch } from '../port.js';
 import { createClient, withTx } from './connect.js';
@@ -18,7 +18,7 @@ import { FEED_CHANNEL } from './migrations.js';
 interface EventRow {
   seq: number;
   task_id: string;
-  type: string;
+  type: EventType;
   payload: Task;
   created_at: number;
 }

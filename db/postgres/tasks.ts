@@ -11,14 +11,15 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { Stage, Task } from '../../common/task.js';
+import type { EventType, Stage, Task } from '../../common/task.js';
 import { dedupeKey } from '../../common/task.js';
-import { LeaseLostError, type ClaimedTask, type Clock, type EnqueueInput, type EnqueueOutcome, type QueueOptions, type TaskRow } from '../sqlite/tasks.js';
+import type { ErrorCode } from '../../common/errors.js';
+import { systemClock } from '../../common/clock.js';
+import { LeaseLostError, type ClaimedTask, type EnqueueInput, type EnqueueOutcome, type QueueOptions, type TaskRow } from '../sqlite/tasks.js';
 import type { NewResult } from '../sqlite/results.js';
 import type { CompleteAndClaimOutcome, Completion, TaskQueue } from '../port.js';
 import { savepoint, withTx } from './connect.js';
 
-const systemClock: Clock = { now: () => Date.now() };
 
 /** The columns a claim hands the worker. */
 const CLAIMED = `t.id, t.action, t.username, t.params, t.attempt, t.max_attempts, t.delay_count, t.lease_token,
@@ -318,7 +319,7 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}) {
 
     completeAndClaim,
 
-    async fail(id: string, token: string, code: string, msg: string, retryable = false): Promise<Task> {
+    async fail(id: string, token: string, code: ErrorCode, msg: string, retryable = false): Promise<Task> {
       return withTx(pool, async (c) => {
         const now = clock.now();
         const cur = fenced(await one<{ attempt: number; max_attempts: number }>(
@@ -381,7 +382,7 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}) {
           WHERE status = 'RUNNING' AND lease_expires_at > $2
             AND lease_owner IN (SELECT id FROM workers WHERE last_seen_at < $3)`, [now - 1, now, now - deadWorkerMs]);
         const lost = (n: string) => `'The worker building this mosaic stopped ' || ${n} || ' times; giving up. Try again, or try a shorter period.'`;
-        const { rows } = await c.query<{ task: Task; type: string }>(`
+        const { rows } = await c.query<{ task: Task; type: EventType }>(`
           WITH expired AS (
             SELECT id, CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'
                             WHEN attempt < max_attempts THEN 'reclaimed' ELSE 'lost' END AS next

@@ -1,12 +1,12 @@
 /** The change feed (`task_events`): reading after a cursor, and pruning in small batches. */
 import type { Db } from './open.js';
 import { writeTx } from './open.js';
-import type { Task } from '../../common/task.js';
+import type { EventType, Task } from '../../common/task.js';
 
 export interface TaskEvent {
   seq: number;
   taskId: string;
-  type: string;
+  type: EventType;
   task: Task;
   createdAt: number;
 }
@@ -14,7 +14,7 @@ export interface TaskEvent {
 interface EventRow {
   seq: number;
   task_id: string;
-  type: string;
+  type: EventType;
   payload: string;
   created_at: number;
 }

@@ -8,12 +8,10 @@ import type { Db } from './open.js';
 import { savepoint, writeTx } from './open.js';
 import type { MosaicParams, Stage, Task, TaskStatus } from '../../common/task.js';
 import { dedupeKey } from '../../common/task.js';
+import type { EventType } from '../../common/task.js';
+import type { ErrorCode } from '../../common/errors.js';
+import { systemClock, type NowClock } from '../../common/clock.js';
 
-/** Only `now` is needed here; any `Clock` from common/clock.ts fits. */
-export interface Clock {
-  now(): number;
-}
-const systemClock: Clock = { now: () => Date.now() };
 
 /** A worker's write found its lease gone (reclaimed, cancelled-and-finished, or swept): discard the work. */
 export class LeaseLostError extends Error {
@@ -50,7 +48,7 @@ export interface TaskRow {
   stage: Stage;
   progress_done: number | null;
   progress_total: number | null;
-  error_code: string | null;
+  error_code: ErrorCode | null;
   error_msg: string | null;
   attempt: number;
   max_attempts: number;
@@ -72,7 +70,7 @@ export interface TaskRow {
 }
 
 export interface QueueOptions {
-  clock?: Clock;
+  clock?: NowClock;
   leaseMs?: number;
   maxAttempts?: number;
   /** Base of the exponential retry backoff (ms); jitter is applied on top. */
@@ -339,12 +337,12 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
   };
 
   /** Appends the event of a change just made to `row` (same transaction). */
-  function appendEvent(row: { rowid: number }, type: string): void {
+  function appendEvent(row: { rowid: number }, type: EventType): void {
     s.event.run(type, row.rowid);
   }
 
   /** Appends the event and returns its Task (for callers that send it on). */
-  function appendEventTask(row: { rowid: number }, type: string): Task {
+  function appendEventTask(row: { rowid: number }, type: EventType): Task {
     return JSON.parse(s.eventTask.get(type, row.rowid)!) as Task;
   }
 
@@ -563,7 +561,7 @@ export function createTaskStore(db: Db, options: QueueOptions = {}) {
      * Fails the task. A retryable failure with attempts left goes back to QUEUED after a backoff;
      * otherwise the task ends ERROR with the code.
      */
-    fail(id: string, token: string, code: string, msg: string, retryable = false): Task {
+    fail(id: string, token: string, code: ErrorCode, msg: string, retryable = false): Task {
       return writeTx(db, () => {
         const now = clock.now();
         const cur = fenced(s.get.get(id), id);
