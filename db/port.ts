@@ -2,7 +2,7 @@
  * The storage port: what the server and the worker need of storage, as Promise-returning interfaces,
  * so one SQLite file (the default, synchronous inside) and PostgreSQL (db/postgres/, for several
  * servers and worker hosts) sit behind the same contract. The semantics are today's, as db/sqlite/tasks.ts,
- * db/sqlite/events.ts, db/sqlite/feed.ts, db/sqlite/results.ts, db/sqlite/imports.ts, db/sqlite/posters.ts and db/sqlite/tmdb.ts implement
+ * db/sqlite/events.ts, db/sqlite/feed.ts, db/sqlite/results.ts, db/sqlite/imports.ts, db/sqlite/posterKnowledge.ts and db/sqlite/tmdb.ts implement
  * them for SQLite; nothing here is new behaviour.
  *
  * Not in the port: the on-disk poster cache's entries (`poster_cache`), which stay local to each
@@ -20,7 +20,7 @@ import type { ClaimedTask, EnqueueInput, EnqueueOutcome } from './sqlite/tasks.j
 import type { TaskEvent } from './sqlite/events.js';
 import type { NewResult, StoredImage } from './sqlite/results.js';
 import type { ExportData, ImportSummary, StoredImport } from './sqlite/imports.js';
-import type { PosterUrlEntry, TitleKey, TitlePoster, TitlePosterEntry } from './sqlite/posters.js';
+import type { PosterUrlEntry, TitleKey, TitlePoster, TitlePosterEntry } from './sqlite/posterKnowledge.js';
 import type { RememberedMatch, TmdbMatch } from './sqlite/tmdb.js';
 
 export type { ClaimedTask, EnqueueInput, EnqueueOutcome, TaskEvent, NewResult, StoredImage };
