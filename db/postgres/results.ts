@@ -2,7 +2,15 @@
 import type pg from 'pg';
 import type { Film, MosaicSummary, ReviewFigures } from '../../common/task.js';
 import { toListItem, type ListRow } from '../sqlite/results.js';
-import type { ResultStore } from '../port.js';
+import type { ResultStoreCore } from '../port.js';
+
+/**
+ * What the PostgreSQL adapter stores of results so far; its prune keeps a member's newest results,
+ * an older rule than SQLite's (by last view, under RESULTS_MB), which issue 16 brings in line.
+ */
+export interface PgResultStore extends ResultStoreCore {
+  prune(olderThan: number, keepPerUser?: number, batch?: number): Promise<number>;
+}
 import { withTx } from './connect.js';
 
 interface SummaryRow extends Omit<ListRow, 'film_count'> {
@@ -23,7 +31,7 @@ function toSummary(r: SummaryRow): MosaicSummary {
 const SUMMARY = `SELECT r.id, t.username, t.params, r.content_type, r.width, r.height, r.films, r.partial, r.note, r.review, r.created_at
                  FROM results r JOIN tasks t ON t.id = r.id`;
 
-export function createPgResults(pool: pg.Pool): ResultStore {
+export function createPgResults(pool: pg.Pool): PgResultStore {
   return {
     async image(taskId) {
       const r = (await pool.query<{ result: Buffer; content_type: string; etag: string }>(

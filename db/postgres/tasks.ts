@@ -17,7 +17,7 @@ import type { ErrorCode } from '../../common/errors.js';
 import { systemClock } from '../../common/clock.js';
 import { LeaseLostError, type ClaimedTask, type EnqueueInput, type EnqueueOutcome, type QueueOptions, type TaskRow } from '../sqlite/tasks.js';
 import type { NewResult } from '../sqlite/results.js';
-import type { CompleteAndClaimOutcome, Completion, TaskQueue } from '../port.js';
+import type { CompleteAndClaimOutcome, Completion, TaskQueueCore } from '../port.js';
 import { savepoint, withTx } from './connect.js';
 
 
@@ -187,6 +187,10 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}) {
    * transaction, each completion under its own savepoint, then the claim.
    */
   async function completeAndClaim(completions: readonly Completion[], workerId: string, claimN: number): Promise<CompleteAndClaimOutcome> {
+    if (completions.some((x) => x.writes?.length)) {
+      // Refused rather than dropped: a follow or a kept feed read must never vanish silently.
+      throw new Error('The PostgreSQL adapter does not apply completion writes yet (issue 16): complete these tasks on SQLite.');
+    }
     if (completions.length === 0) return { errors: [], claimed: await claim(workerId, claimN) };
     if (completions.every((x) => !x.result)) {
       const now = clock.now();
@@ -439,5 +443,5 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}) {
       return out;
     },
   };
-  return queue satisfies TaskQueue & Record<string, unknown>;
+  return queue satisfies TaskQueueCore & Record<string, unknown>;
 }
