@@ -1,4 +1,10 @@
 /**
+ * Folder db/: storage, and the only place SQL lives. It owns the schema (numbered migrations per
+ * engine), the queue's rules, the change feed, results, imports, the diary archive and what is known
+ * per film; it may import common/ (types and pure helpers) and its database drivers, and nothing of
+ * server/, worker/ or client/ beyond types. This file is its contract; db/sqlite/ (the default) and
+ * db/postgres/ are its two adapters.
+ *
  * The storage port: what the server and the worker need of storage, as Promise-returning interfaces,
  * so one SQLite file (the default, synchronous inside) and PostgreSQL (db/postgres/, for several
  * servers and worker hosts) sit behind the same contract. The semantics are today's, as db/sqlite/tasks.ts,

@@ -1,4 +1,11 @@
 /**
+ * Folder db/sqlite/: the SQLite engine, synchronous inside (better-sqlite3). It owns the file's
+ * pragmas, migrations and write transactions (open.ts, migrations.ts) and one store per concern
+ * (tasks/ for the queue, events and feed, results and budget, imports, archive, poster knowledge and
+ * poster cache entries, TMDB matches, workers, stable links), each preparing its statements once over
+ * a connection it is handed; it may import common/ and db/port.ts's types, never server/ or worker/
+ * code. Nothing here opens a file on its own: the two main.ts files (or tests) open it and wire it.
+ *
  * The SQLite adapter behind the storage port (db/port.ts): the synchronous stores of this folder,
  * each call wrapped as a Promise, over one write connection. A call runs to completion before its
  * Promise is returned, so SQLite's transactions stay synchronous inside; the change-feed watcher reads

@@ -1,10 +1,14 @@
 /**
+ * Folder db/sqlite/tasks/: the queue, one SQL intent per file (graphile-worker's habit): context.ts
+ * (settings, the Task JSON, the event append), types.ts, enqueue, requesters (shares and caps), claim
+ * (lease, heartbeat, progress), finish (complete, fail, delay, release), cancel, sweep, read. The units
+ * touch only the tasks, task_events and task_requesters tables (and read results and workers); they
+ * see one another only through what this file hands each.
+ *
  * The task queue (docs/architecture.md#queue-rules): enqueue with race-safe dedupe, atomic claim with a lease, lease-fenced
  * worker writes, cancel, sweep of expired leases. Every state change appends its `task_events` row in
  * the same transaction, so the change feed never misses or invents a change.
- *
- * `createTaskStore` composes the units in tasks/, one SQL intent per file (enqueue, requesters and
- * caps, claim, finish, cancel, sweep, read), over one connection with statements prepared once.
+ * `createTaskStore` composes the units over one connection, statements prepared once.
  */
 import type { Db } from './open.js';
 import { savepoint, writeTx } from './open.js';
