@@ -15,28 +15,17 @@ import type { EventType, Stage, Task } from '../../common/task.js';
 import { dedupeKey } from '../../common/task.js';
 import type { ErrorCode } from '../../common/errors.js';
 import { systemClock } from '../../common/clock.js';
-import { LeaseLostError, type ClaimedTask, type EnqueueInput, type EnqueueOutcome, type QueueOptions, type TaskRow } from '../sqlite/tasks.js';
+import { LeaseLostError, type ClaimedColumns, type ClaimedTask, type EnqueueInput, type EnqueueOutcome, type QueueOptions, type TaskRow } from '../sqlite/tasks.js';
 import type { NewResult } from '../sqlite/results.js';
 import type { CompleteAndClaimOutcome, Completion, TaskQueueCore } from '../port.js';
 import { savepoint, withTx } from './connect.js';
-
 
 /** The columns a claim hands the worker. */
 const CLAIMED = `t.id, t.action, t.username, t.params, t.attempt, t.max_attempts, t.delay_count, t.lease_token,
                  t.lease_expires_at, t.run_at, t.created_at`;
 
-interface ClaimRow {
-  id: string;
-  action: string;
-  username: string;
-  params: string;
-  attempt: number;
-  max_attempts: number;
-  delay_count: number;
-  lease_token: string;
-  lease_expires_at: number;
+interface ClaimRow extends ClaimedColumns {
   run_at: number;
-  created_at: number;
 }
 
 function toClaimed(rows: ClaimRow[]): ClaimedTask[] {

@@ -5,21 +5,11 @@
 import { writeTx } from '../open.js';
 import type { Stage } from '../../../common/task.js';
 import { fenced, NEXT_SEQ, type QueueContext } from './context.js';
-import type { ClaimedTask } from './types.js';
+import type { ClaimedColumns, ClaimedTask } from './types.js';
 
 /** What a claim returns of a row. */
-interface ClaimRow {
+interface ClaimRow extends ClaimedColumns {
   rowid: number;
-  id: string;
-  action: string;
-  username: string;
-  params: string;
-  attempt: number;
-  max_attempts: number;
-  delay_count: number;
-  lease_token: string;
-  lease_expires_at: number;
-  created_at: number;
 }
 
 function toClaimed(row: ClaimRow): ClaimedTask {

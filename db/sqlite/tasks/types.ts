@@ -27,6 +27,20 @@ export interface ClaimedTask {
   createdAt: number;
 }
 
+/** The columns of a claimed row both engines return (snake_case, as stored). */
+export interface ClaimedColumns {
+  id: string;
+  action: string;
+  username: string;
+  params: string;
+  attempt: number;
+  max_attempts: number;
+  delay_count: number;
+  lease_token: string;
+  lease_expires_at: number;
+  created_at: number;
+}
+
 export interface TaskRow {
   id: string;
   action: string;
