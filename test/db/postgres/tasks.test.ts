@@ -1,5 +1,5 @@
 /**
- * The queue on a real PostgreSQL cluster: the semantics of test/db/tasks.test.ts (SQLite), ported,
+ * The queue on a real PostgreSQL cluster: the semantics of test/db/sqlite/tasks.test.ts (SQLite), ported,
  * plus what only several connections can show (two claimers, dedupe races, SKIP LOCKED).
  */
 import * as assert from 'uvu/assert';

@@ -88,6 +88,7 @@ test('queue: enqueue with requesters and caps, claim, heartbeat, progress, compl
   assert.is(a.deduped, false);
   const twin = await tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: month, requester: { clientKey: 'c2', cancelToken: 't2' }, limits });
   assert.is(twin.task.id, a.task.id);
+  ctx.clock.advance(1); // a later request: behind `a` in the queue (same-millisecond ties go by random id)
   await tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: recent, requester: { clientKey: 'c1', cancelToken: 't3' }, limits });
   const over = await tasks.enqueue({ action: 'create_mosaic', username: 'eve', params: month, requester: { clientKey: 'c1', cancelToken: 't4' }, limits })
     .then(() => null, (err: unknown) => err);
@@ -113,7 +114,10 @@ test('queue: enqueue with requesters and caps, claim, heartbeat, progress, compl
 
 test('queue: group commit completes each task alone (a lost lease undoes only its own), applies its writes, claims the next', async () => {
   const { tasks, archive } = ctx.s;
-  for (const u of ['ann', 'bob', 'cat']) await tasks.enqueue({ action: 'create_mosaic', username: u, params: month });
+  for (const u of ['ann', 'bob', 'cat']) {
+    await tasks.enqueue({ action: 'create_mosaic', username: u, params: month });
+    ctx.clock.advance(1);
+  }
   const [x, y] = await tasks.claim('w1', 2);
   const runAt = ctx.clock.now() + 3_600_000;
   const out = await tasks.completeAndClaim([
@@ -145,6 +149,7 @@ test('queue: group commit completes each task alone (a lost lease undoes only it
 test('queue: fail, retryAfter, release, cancel, withdraw, finishCancelled, sweep, keyed and raw tasks, pruning', async () => {
   const { tasks } = ctx.s;
   const a = await tasks.enqueue({ action: 'create_mosaic', username: 'ann', params: month, requester: { clientKey: 'c1', cancelToken: 'ta' } });
+  ctx.clock.advance(1);
   const b = await tasks.enqueueRaw('create_mosaic', 'bob', '{not json');
   let [c] = await tasks.claim('w1', 1);
   assert.is((await tasks.fail(c.id, c.leaseToken, 'LETTERBOXD_UNREACHABLE', 'down', true)).status, 'QUEUED');
