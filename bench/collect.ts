@@ -9,8 +9,8 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openDb } from '../db/open.js';
-import { createPosterStore } from '../db/posters.js';
+import { openDb } from '../db/sqlite/open.js';
+import { createPosterStore } from '../db/sqlite/posters.js';
 import { createHttp } from '../worker/http.js';
 import { createPosterCache, fetchPosters } from '../worker/posters.js';
 import { collectFilms } from '../worker/sources/collect.js';

@@ -1,6 +1,6 @@
 /** Bench child: writes N task changes a few ms apart so each is seen on its own. */
-import { openDb } from '../db/open.js';
-import { createTaskStore } from '../db/tasks.js';
+import { openDb } from '../db/sqlite/open.js';
+import { createTaskStore } from '../db/sqlite/tasks.js';
 
 const [path, nRaw] = process.argv.slice(2);
 const db = openDb(path);

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { MosaicParams } from '../common/task.js';
-import { createResultStore, type NewResult } from '../db/results.js';
+import { createResultStore, type NewResult } from '../db/sqlite/results.js';
 import { composeMosaic, configureSharp } from '../worker/compose/compose.js';
 import { plannedTileSize } from '../worker/compose/layout.js';
 import { makeRenditions } from '../worker/compose/renditions.js';

@@ -10,10 +10,10 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openDb } from '../db/open.js';
-import { createTaskStore } from '../db/tasks.js';
-import { createResultStore } from '../db/results.js';
-import { createArchiveStore } from '../db/archive.js';
+import { openDb } from '../db/sqlite/open.js';
+import { createTaskStore } from '../db/sqlite/tasks.js';
+import { createResultStore } from '../db/sqlite/results.js';
+import { createArchiveStore } from '../db/sqlite/archive.js';
 import { createWorkerLoop } from '../worker/loop.js';
 import { createHttp } from '../worker/http.js';
 import { readFeed } from '../worker/sources/rss.js';

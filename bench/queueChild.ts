@@ -1,12 +1,12 @@
 /** Bench child: claims and completes no-op jobs until the queue is empty (ours or plainjob's). */
 import Database from 'better-sqlite3';
 import { better, defineQueue } from 'plainjob';
-import { openDb, WORKER_DB_OPTIONS } from '../db/open.js';
-import { createTaskStore } from '../db/tasks.js';
+import { openDb, WORKER_DB_OPTIONS } from '../db/sqlite/open.js';
+import { createTaskStore } from '../db/sqlite/tasks.js';
 import { createInterface } from 'node:readline';
 import { defineWorker } from 'plainjob';
 import { createWorkerLoop } from '../worker/loop.js';
-import { createResultStore } from '../db/results.js';
+import { createResultStore } from '../db/sqlite/results.js';
 import { systemClock } from '../common/clock.js';
 import { silentLogger } from '../common/log.js';
 

@@ -5,6 +5,12 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/**
+ * What reads the time but never waits (the stores in db/, whose statements take "now"): the same
+ * shape, narrowed, so any Clock (system or fake) fits.
+ */
+export type NowClock = Pick<Clock, 'now'>;
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   sleep(ms, signal) {

@@ -1,5 +1,5 @@
 /** Task, request and mosaic types shared by server, worker and client (docs/architecture.md#tables, docs/architecture.md#http-api). Browser-safe. */
-import { AppError } from './errors.js';
+import { AppError, type ErrorCode } from './errors.js';
 
 export const TASK_STATUSES = ['QUEUED', 'RUNNING', 'COMPLETE', 'ERROR', 'CANCELLED'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -96,6 +96,27 @@ export interface ReviewFigures {
   last: ReviewFilm | null;
 }
 
+/**
+ * What a change-feed event says happened to its task. Written by the queue (db/) in the transaction of
+ * the change, read by the server's socket hub (which pushes the task, and recomputes queue positions
+ * unless the event leaves the queue's order alone).
+ */
+export const EVENT_TYPES = [
+  'created',
+  'claimed',
+  'progress',
+  'completed',
+  'retry',
+  'failed',
+  'delayed',
+  'released',
+  'cancel_requested',
+  'cancelled',
+  'reclaimed',
+  'lost',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
 export interface Task {
   id: string;
   action: string;
@@ -106,7 +127,7 @@ export interface Task {
   progressMsg: string;
   progress: { done: number; total: number } | null;
   queuePosition: number | null;
-  errorCode: string | null;
+  errorCode: ErrorCode | null;
   errorMsg: string | null;
   createdAt: string;
   updatedAt: string;

@@ -1,8 +1,14 @@
 /**
+ * Folder db/: storage, and the only place SQL lives. It owns the schema (numbered migrations per
+ * engine), the queue's rules, the change feed, results, imports, the diary archive and what is known
+ * per film; it may import common/ (types and pure helpers) and its database drivers, and nothing of
+ * server/, worker/ or client/ beyond types. This file is its contract; db/sqlite/ (the default) and
+ * db/postgres/ are its two adapters.
+ *
  * The storage port: what the server and the worker need of storage, as Promise-returning interfaces,
  * so one SQLite file (the default, synchronous inside) and PostgreSQL (db/postgres/, for several
- * servers and worker hosts) sit behind the same contract. The semantics are today's, as db/tasks.ts,
- * db/events.ts, db/feed.ts, db/results.ts, db/imports.ts, db/posters.ts and db/tmdb.ts implement
+ * servers and worker hosts) sit behind the same contract. The semantics are today's, as db/sqlite/tasks.ts,
+ * db/sqlite/events.ts, db/sqlite/feed.ts, db/sqlite/results.ts, db/sqlite/imports.ts, db/sqlite/posterKnowledge.ts and db/sqlite/tmdb.ts implement
  * them for SQLite; nothing here is new behaviour.
  *
  * Not in the port: the on-disk poster cache's entries (`poster_cache`), which stay local to each
@@ -12,18 +18,49 @@
  * Group commit: the worker completes the tasks that finished together and claims the next ones in
  * one transaction (`TaskQueue.completeAndClaim`); each completion succeeds or fails on its own (a
  * lost lease or a result that could not be stored undoes only that completion), as the SQLite
- * worker does with savepoints.
+ * worker does with savepoints. What an action registers for its completing transaction (following a
+ * member, keeping a feed read, scheduling the next poll) travels as data (`CompletionWrite`), which
+ * each adapter applies inside that transaction.
+ *
+ * Two sizes: `Storage` is everything the server and worker use today (db/sqlite/index.ts implements
+ * all of it); `StorageCore` and the `…Core` interfaces are the part the PostgreSQL adapter implements
+ * so far (issue 16 completes it).
  */
-import type { Stage, Task, MosaicSummary } from '../common/task.js';
-import type { ClaimedTask, EnqueueInput, EnqueueOutcome } from './tasks.js';
-import type { TaskEvent } from './events.js';
-import type { NewResult, StoredImage } from './results.js';
-import type { ExportData, ImportSummary, StoredImport } from './imports.js';
-import type { PosterUrlEntry, TitleKey, TitlePoster, TitlePosterEntry } from './posters.js';
-import type { RememberedMatch, TmdbMatch } from './tmdb.js';
+import type { MosaicListItem, MosaicSummary, RenditionKind, Stage, Task } from '../common/task.js';
+import type { ErrorCode } from '../common/errors.js';
+import type { ClaimedTask, EnqueueInput, EnqueueOutcome, WithdrawOutcome } from './sqlite/tasks.js';
+import type { TaskEvent } from './sqlite/events.js';
+import type { NewRendition, NewResult, StoredImage } from './sqlite/results.js';
+import type { ArchiveEntry, ArchiveWindow, MemberArchive } from './sqlite/archive.js';
+import type { BudgetKeep, Eviction } from './sqlite/budget.js';
+import type { LinkState } from './sqlite/stableLinks.js';
+import type { MergeOutcome, Segment } from '../common/archive.js';
+import type { ExportData, ImportSummary, StoredImport } from './sqlite/imports.js';
+import type { PosterUrlEntry, TitleKey, TitlePoster, TitlePosterEntry } from './sqlite/posterKnowledge.js';
+import type { RememberedMatch, TmdbMatch } from './sqlite/tmdb.js';
 
-export type { ClaimedTask, EnqueueInput, EnqueueOutcome, TaskEvent, NewResult, StoredImage };
-export { LeaseLostError } from './tasks.js';
+export type { ClaimedTask, EnqueueInput, EnqueueOutcome, WithdrawOutcome, TaskEvent, NewResult, NewRendition, StoredImage };
+export type { ArchiveEntry, ArchiveWindow, MemberArchive, BudgetKeep, Eviction, LinkState };
+export { LeaseLostError, QueueLimitError } from './sqlite/tasks.js';
+
+/** A background task to schedule (a feed poll): its action and when it is due (ms). */
+export interface ScheduledPoll {
+  action: string;
+  runAt: number;
+}
+
+/**
+ * A write an action registers for its completing transaction, as data: it commits with the
+ * COMPLETE or not at all. The adapter takes "now" from its clock when it applies it.
+ */
+export type CompletionWrite =
+  /** A completed mosaic follows its member (at most `maxMembers` followed) and schedules their first poll. */
+  | { kind: 'follow'; username: string; maxMembers: number; poll?: ScheduledPoll }
+  /**
+   * A feed poll's outcome, applied only while the member is still followed: the read window kept
+   * (absent when the read was refused) and the next poll scheduled.
+   */
+  | { kind: 'keepFeed'; username: string; window?: ArchiveWindow; maxMembers: number; poll: ScheduledPoll };
 
 /** One finished task handed to `completeAndClaim`. */
 export interface Completion {
@@ -33,6 +70,8 @@ export interface Completion {
   result?: NewResult;
   /** The task's last progress message (default 'Done'). */
   msg?: string;
+  /** Applied in the completing transaction, after the result (not yet by db/postgres: issue 16). */
+  writes?: readonly CompletionWrite[];
 }
 
 export interface CompleteAndClaimOutcome {
@@ -47,7 +86,7 @@ export interface CompleteAndClaimOutcome {
  * every worker write is fenced by the claim's lease token and throws LeaseLostError when the lease
  * is gone (reclaimed, swept, or the task finished).
  */
-export interface TaskQueue {
+export interface TaskQueueCore {
   /** Adds a task, or returns the live twin / a fresh complete result of the same request (race-safe). */
   enqueue(input: EnqueueInput): Promise<EnqueueOutcome>;
   /** Inserts a raw row without dedupe (tests and benchmarks: malformed params, no-op tasks). */
@@ -67,7 +106,7 @@ export interface TaskQueue {
    */
   completeAndClaim(completions: readonly Completion[], workerId: string, claimN: number): Promise<CompleteAndClaimOutcome>;
   /** A retryable failure with attempts left goes back to QUEUED after a backoff; else ERROR. */
-  fail(id: string, token: string, code: string, msg: string, retryable?: boolean): Promise<Task>;
+  fail(id: string, token: string, code: ErrorCode, msg: string, retryable?: boolean): Promise<Task>;
   /** Back to QUEUED for `ms` without consuming an attempt (e.g. 429 with Retry-After). */
   retryAfter(id: string, token: string, ms: number, msg: string): Promise<Task>;
   /** Graceful shutdown: back to QUEUED at once, without consuming an attempt. */
@@ -84,6 +123,21 @@ export interface TaskQueue {
   queuePosition(id: string): Promise<number | null>;
   queuedIds(): Promise<string[]>;
   counts(): Promise<{ queued: number; running: number }>;
+}
+
+/** The whole queue as the server and worker use it today. */
+export interface TaskQueue extends TaskQueueCore {
+  /**
+   * Queues a background housekeeping task under its own dedupe key (e.g. one result's renditions);
+   * the live twin is returned while one is queued or running.
+   */
+  enqueueKeyed(action: string, username: string, params: Record<string, unknown>, key: string): Promise<EnqueueOutcome>;
+  /** A requester's DELETE by cancel token; the last requester out cancels the task. Undefined for an unknown id. */
+  withdraw(id: string, cancelToken: string): Promise<WithdrawOutcome | undefined>;
+  /** Schedules a background task (a feed poll) at `runAt`; null when one is already live for the action and member. */
+  schedule(action: string, username: string, runAt: number): Promise<Task | null>;
+  /** Deletes finished background tasks (polls) older than `olderThan`, in small batches. */
+  pruneBackground(olderThan: number, batch?: number): Promise<number>;
 }
 
 /** Live worker processes (for /healthz and early release of a dead worker's leases). */
@@ -118,15 +172,51 @@ export interface FeedWatch {
 }
 
 /** Mosaic results: stored with the completing transaction (TaskQueue.complete), served with their ETag. */
-export interface ResultStore {
+export interface ResultStoreCore {
   image(taskId: string): Promise<StoredImage | undefined>;
   /** The ETag alone, so a 304 never reads the image bytes. */
   etag(taskId: string): Promise<{ etag: string; contentType: string } | undefined>;
   summary(taskId: string): Promise<MosaicSummary | undefined>;
-  listByUser(username: string, limit?: number): Promise<MosaicSummary[]>;
-  listRecent(limit?: number): Promise<MosaicSummary[]>;
-  /** Keeps results younger than `olderThan` or among a member's newest `keepPerUser`; finished tasks go with them. */
-  prune(olderThan: number, keepPerUser?: number, batch?: number): Promise<number>;
+  listByUser(username: string, limit?: number): Promise<MosaicListItem[]>;
+  listRecent(limit?: number): Promise<MosaicListItem[]>;
+}
+
+/** Results as the server and worker use them today. */
+export interface ResultStore extends ResultStoreCore {
+  /** The member a result was made for (its task's username). */
+  owner(taskId: string): Promise<string | undefined>;
+  /** Records a view (a best-effort write: a busy database skips it, the next view records it). */
+  markViewed(taskId: string, now: number): Promise<void>;
+  renditionEtag(taskId: string, kind: RenditionKind): Promise<{ etag: string; contentType: string } | undefined>;
+  rendition(taskId: string, kind: RenditionKind): Promise<StoredImage | undefined>;
+  /** Stores an older result's thumbnail and screen copies (the make_renditions task). */
+  insertRenditions(taskId: string, list: readonly NewRendition[], now: number): Promise<void>;
+  /** Deletes results not viewed since `notViewedSince` (with their tasks), and old failed tasks. */
+  prune(notViewedSince: number, batch?: number): Promise<number>;
+}
+
+/** RESULTS_MB: one byte budget over results, imports and archives, least recently used out first. */
+export interface ResultBudget {
+  readonly budgetBytes: number;
+  heldBytes(): Promise<number>;
+  enforce(keep?: BudgetKeep): Promise<Eviction>;
+}
+
+/** What a stable link (`/m/{member}/{period}.{ext}`) needs of one request's dedupe key. */
+export interface StableLinks {
+  state(dedupeKey: string): Promise<LinkState>;
+}
+
+/** The diary archive kept from followed members' feeds. */
+export interface DiaryArchive {
+  recordWindow(username: string, window: ArchiveWindow, now: number, maxMembers?: number): Promise<MergeOutcome>;
+  load(username: string): Promise<{ entries: ArchiveEntry[]; coverage: Segment[] }>;
+  isFollowed(username: string): Promise<boolean>;
+  follow(username: string, now: number, max: number): Promise<string[]>;
+  forget(username: string): Promise<boolean>;
+  expire(before: number): Promise<string[]>;
+  unpolled(action: string): Promise<{ username: string; polledAt: number | null }[]>;
+  summary(username: string): Promise<MemberArchive>;
 }
 
 /** Members' Letterboxd exports: the latest upload per member, replaced whole. */
@@ -148,14 +238,23 @@ export interface PosterKnowledge {
   rememberTmdbMatch(titleKey: string, yearKey: number, match: TmdbMatch | null, now: number): Promise<void>;
 }
 
-/** One storage engine behind the port. */
-export interface Storage {
+/** The part of the port the PostgreSQL adapter implements so far. */
+export interface StorageCore {
   readonly kind: 'sqlite' | 'postgres';
-  tasks: TaskQueue;
+  tasks: TaskQueueCore;
   workers: WorkerRegistry;
   feed: ChangeFeed;
-  results: ResultStore;
+  results: ResultStoreCore;
   imports: ImportStore;
   posters: PosterKnowledge;
   close(): Promise<void>;
+}
+
+/** One storage engine behind the whole port: everything the server and worker use of storage today. */
+export interface Storage extends StorageCore {
+  tasks: TaskQueue;
+  results: ResultStore;
+  budget: ResultBudget;
+  links: StableLinks;
+  archive: DiaryArchive;
 }

@@ -14,8 +14,8 @@
  * must stay flat while thousands of tasks go through.
  */
 import { parseArgs } from 'node:util';
-import { pruneEvents } from '../db/events.js';
-import { pruneResults } from '../db/results.js';
+import { pruneEvents } from '../db/sqlite/events.js';
+import { pruneResults } from '../db/sqlite/results.js';
 import { startFakeLetterboxd, type FakeLetterboxd } from '../test/helpers/fakeLetterboxd.js';
 import { cleanup } from '../test/helpers/server.js';
 import { createRng } from '../test/helpers/resilience/rng.js';

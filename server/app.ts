@@ -6,10 +6,10 @@ import Koa, { type Middleware } from 'koa';
 import Router from 'koa-router';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/log.js';
-import type { QueueLimits, TaskStore } from '../db/tasks.js';
-import type { ResultStore } from '../db/results.js';
-import type { WorkerStore } from '../db/workers.js';
-import type { ImportStore } from '../db/imports.js';
+import type { QueueLimits, TaskStore } from '../db/sqlite/tasks.js';
+import type { ResultStore } from '../db/sqlite/results.js';
+import type { WorkerStore } from '../db/sqlite/workers.js';
+import type { ImportStore } from '../db/sqlite/imports.js';
 import type { HostPolicy } from './hosts.js';
 import type { RetryBusy } from './busy.js';
 import type { ProxyTrust } from './forwarded.js';
@@ -29,7 +29,7 @@ import { createHealthRoutes } from './routes/health.js';
 import { createStableLinkRoutes, type StableLinkDeps } from './routes/stableLinks.js';
 import { createExportRoutes } from './routes/export.js';
 import { createMemberRoutes } from './routes/members.js';
-import type { ArchiveStore } from '../db/archive.js';
+import type { ArchiveStore } from '../db/sqlite/archive.js';
 
 /** What the HTTP app needs; each route narrows it further. */
 export interface AppDeps {

@@ -7,7 +7,7 @@
  * everyone else in between, and after `forMs` the answer is a 503 with Retry-After.
  */
 import type { Clock } from '../common/clock.js';
-import { isSqliteBusy } from '../db/open.js';
+import { isSqliteBusy } from '../db/sqlite/open.js';
 import { busyError } from './middleware/errors.js';
 
 /** The longest the server's connection blocks the event loop waiting for the write lock. */

@@ -22,7 +22,7 @@ import type { Server } from 'node:http';
 import { loadConfig, ConfigError, type Config } from '../common/config.js';
 import { createLogger } from '../common/log.js';
 import { systemClock } from '../common/clock.js';
-import { openDb, restrictDataDir } from '../db/open.js';
+import { openDb, restrictDataDir } from '../db/sqlite/open.js';
 import { createHostPolicy } from './hosts.js';
 import { createServer } from './server.js';
 import { parseTrustProxy, type ProxyTrust } from './forwarded.js';

@@ -6,7 +6,7 @@
  * moves many subscribers' tasks costs one read. Positions are never stored: they are computed when sent.
  */
 import type { Task } from '../common/task.js';
-import type { TaskStore } from '../db/tasks.js';
+import type { TaskStore } from '../db/sqlite/tasks.js';
 
 export type QueueOrder = Pick<TaskStore, 'queuedIds'>;
 

@@ -10,7 +10,7 @@ import { periodLabel, normalizeRequest } from '../common/task.js';
 import type { Action, ActionHelpers } from './loop.js';
 import type { CollectResult, CollectedFilm, Progress } from './sources/types.js';
 import type { PosterResult } from './posters.js';
-import type { NewRendition } from '../db/results.js';
+import type { NewRendition } from '../db/sqlite/results.js';
 import { BLOCKED_ADVICE } from './sources/types.js';
 import { reviewFigures } from './review.js';
 

@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/log.js';
 import type { Stage } from '../common/task.js';
-import type { TaskStore, ClaimedTask } from '../db/tasks.js';
-import { LeaseLostError } from '../db/tasks.js';
-import { isSqliteBusy } from '../db/open.js';
-import type { NewResult } from '../db/results.js';
+import type { TaskStore, ClaimedTask } from '../db/sqlite/tasks.js';
+import { LeaseLostError } from '../db/sqlite/tasks.js';
+import { isSqliteBusy } from '../db/sqlite/open.js';
+import type { NewResult } from '../db/sqlite/results.js';
 
 /** What an action gets: the task, its abort signal, a scoped logger and a throttled progress call. */
 /** What a client sees of an unexpected failure: what to do, and the id its details are logged under. */

@@ -5,7 +5,7 @@
  */
 import { AppError } from '../common/errors.js';
 import type { Action } from './loop.js';
-import type { NewRendition } from '../db/results.js';
+import type { NewRendition } from '../db/sqlite/results.js';
 
 export interface RenditionParts {
   /** The stored full image, or undefined when the result has gone (pruned) meanwhile. */

@@ -7,8 +7,8 @@
  */
 import type { Clock } from '../common/clock.js';
 import { isAppError } from '../common/errors.js';
-import type { ArchiveStore } from '../db/archive.js';
-import type { TaskStore } from '../db/tasks.js';
+import type { ArchiveStore } from '../db/sqlite/archive.js';
+import type { TaskStore } from '../db/sqlite/tasks.js';
 import type { Action } from './loop.js';
 import type { Feed } from './sources/rss.js';
 import type { Progress } from './sources/types.js';

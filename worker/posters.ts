@@ -11,7 +11,7 @@ import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { systemClock, type Clock } from '../common/clock.js';
-import type { PosterStore } from '../db/posters.js';
+import type { PosterStore } from '../db/sqlite/posters.js';
 import { PosterError, type Http, type ImageResponse } from './http.js';
 import { isTmdbRef, tmdbImageUrl } from './tmdb.js';
 import type { CollectedFilm, Progress } from './sources/types.js';

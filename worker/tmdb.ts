@@ -10,7 +10,7 @@
  */
 import { systemClock, type Clock } from '../common/clock.js';
 import type { Logger } from '../common/log.js';
-import type { TmdbMatch, TmdbStore } from '../db/tmdb.js';
+import type { TmdbMatch, TmdbStore } from '../db/sqlite/tmdb.js';
 import { TmdbError, type Http } from './http.js';
 import { titleKey, yearKey } from './sources/titles.js';
 

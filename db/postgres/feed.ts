@@ -9,8 +9,8 @@
  * connection was being replaced).
  */
 import type pg from 'pg';
-import type { Task } from '../../common/task.js';
-import type { TaskEvent } from '../events.js';
+import type { EventType, Task } from '../../common/task.js';
+import type { TaskEvent } from '../sqlite/events.js';
 import type { ChangeFeed, FeedWatch } from '../port.js';
 import { createClient, withTx } from './connect.js';
 import { FEED_CHANNEL } from './migrations.js';
@@ -18,7 +18,7 @@ import { FEED_CHANNEL } from './migrations.js';
 interface EventRow {
   seq: number;
   task_id: string;
-  type: string;
+  type: EventType;
   payload: Task;
   created_at: number;
 }
@@ -117,7 +117,7 @@ export function createPgFeed(pool: pg.Pool, url: string) {
 
     /**
      * Deletes events written before `olderThan`, oldest first, in short transactions of `batch`;
-     * age goes by position in the log, as in SQLite (db/events.ts pruneEvents), and the newest event
+     * age goes by position in the log, as in SQLite (db/sqlite/events.ts pruneEvents), and the newest event
      * always stays.
      */
     async prune(olderThan, batch = 500) {

@@ -2,8 +2,8 @@
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import type pg from 'pg';
-import { iso } from '../tasks.js';
-import type { ExportData, ImportSummary } from '../imports.js';
+import { iso } from '../sqlite/tasks.js';
+import type { ExportData, ImportSummary } from '../sqlite/imports.js';
 import type { ImportStore } from '../port.js';
 
 const gzipAsync = promisify(gzip);

@@ -4,20 +4,21 @@
  * once) and returns the port's stores.
  */
 import type pg from 'pg';
-import type { QueueOptions } from '../tasks.js';
-import type { Storage } from '../port.js';
+import type { QueueOptions } from '../sqlite/tasks.js';
+import type { StorageCore } from '../port.js';
 import { createPool, type PoolOptions } from './connect.js';
 import { migratePg } from './migrations.js';
 import { createPgTaskQueue, type PgTaskQueue } from './tasks.js';
 import { createPgFeed } from './feed.js';
-import { createPgResults } from './results.js';
+import { createPgResults, type PgResultStore } from './results.js';
 import { createPgImports } from './imports.js';
 import { createPgWorkers } from './workers.js';
 import { createPgPosterKnowledge } from './posters.js';
 
-export interface PostgresStorage extends Storage {
+export interface PostgresStorage extends StorageCore {
   readonly kind: 'postgres';
   tasks: PgTaskQueue;
+  results: PgResultStore;
   /** The connection pool, for tests and benchmarks that look under the port. */
   pool: pg.Pool;
 }

@@ -1,5 +1,5 @@
 /**
- * PostgreSQL schema: numbered, append-only migrations, as for SQLite (db/migrations.ts). Each runs
+ * PostgreSQL schema: numbered, append-only migrations, as for SQLite (db/sqlite/migrations.ts). Each runs
  * once in its own transaction; `schema_migrations` records them. Never edit a shipped entry: append.
  *
  * Times are milliseconds since the epoch (bigint), as in SQLite, so the same injected clock drives
@@ -29,7 +29,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     name: 'queue, change feed, results, workers, imports, poster knowledge',
     sql: `
       -- The public Task's time format: ms since the epoch as YYYY-MM-DDTHH:MM:SS.mmmZ (Date.toISOString),
-      -- in integer arithmetic like db/tasks.ts's isoSql.
+      -- in integer arithmetic like db/sqlite/tasks.ts's isoSql.
       -- STABLE, as to_char is: a function declared more immutable than its body is never inlined, and
       -- a SQL function that is not inlined measured ~80 µs a call, four calls an event.
       CREATE FUNCTION mm_iso(ms bigint) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
@@ -138,7 +138,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
         WHEN (OLD.event_n IS DISTINCT FROM NEW.event_n) EXECUTE FUNCTION mm_task_event();
 
-      -- Exponential backoff with "equal jitter" (db/tasks.ts backoffMs): never immediately, never all at once.
+      -- Exponential backoff with "equal jitter" (db/sqlite/tasks.ts backoffMs): never immediately, never all at once.
       CREATE FUNCTION mm_backoff(attempt integer, base_ms bigint, r float8) RETURNS bigint
       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         SELECT round(b / 2 + r * (b / 2))::bigint FROM (SELECT base_ms * 2 ^ greatest(0, attempt - 1) AS b) x
@@ -168,7 +168,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
         last_seen_at bigint NOT NULL
       );
 
-      -- A member's latest Letterboxd export: gzipped JSON {watched, diary, ratings} (db/imports.ts).
+      -- A member's latest Letterboxd export: gzipped JSON {watched, diary, ratings} (db/sqlite/imports.ts).
       CREATE TABLE member_imports (
         username      text PRIMARY KEY,
         imported_at   bigint NOT NULL,

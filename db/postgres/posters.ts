@@ -3,8 +3,8 @@
  * and by title and year, and TMDB's matches. (The poster cache's entries stay local to each host.)
  */
 import type pg from 'pg';
-import type { PosterSource, PosterUrlEntry, TitlePoster, TitlePosterEntry } from '../posters.js';
-import { titleId } from '../posters.js';
+import type { PosterSource, PosterUrlEntry, TitlePoster, TitlePosterEntry } from '../sqlite/posterKnowledge.js';
+import { titleId } from '../sqlite/posterKnowledge.js';
 import type { PosterKnowledge } from '../port.js';
 
 /** The last entry per key wins, as when SQLite applies them one by one (ON CONFLICT may touch a row once per statement). */

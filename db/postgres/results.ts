@@ -1,8 +1,16 @@
 /** Mosaic results on PostgreSQL (bytea): reading, listing, pruning. Stored by the queue's complete. */
 import type pg from 'pg';
 import type { Film, MosaicSummary, ReviewFigures } from '../../common/task.js';
-import { toListItem, type ListRow } from '../results.js';
-import type { ResultStore } from '../port.js';
+import { toListItem, type ListRow } from '../sqlite/results.js';
+import type { ResultStoreCore } from '../port.js';
+
+/**
+ * What the PostgreSQL adapter stores of results so far; its prune keeps a member's newest results,
+ * an older rule than SQLite's (by last view, under RESULTS_MB), which issue 16 brings in line.
+ */
+export interface PgResultStore extends ResultStoreCore {
+  prune(olderThan: number, keepPerUser?: number, batch?: number): Promise<number>;
+}
 import { withTx } from './connect.js';
 
 interface SummaryRow extends Omit<ListRow, 'film_count'> {
@@ -10,7 +18,7 @@ interface SummaryRow extends Omit<ListRow, 'film_count'> {
   review: string | null;
 }
 
-/** The same summary as db/results.ts builds from a SQLite row (its list item, plus films and figures). */
+/** The same summary as db/sqlite/results.ts builds from a SQLite row (its list item, plus films and figures). */
 function toSummary(r: SummaryRow): MosaicSummary {
   const films = JSON.parse(r.films) as Film[];
   return {
@@ -23,7 +31,7 @@ function toSummary(r: SummaryRow): MosaicSummary {
 const SUMMARY = `SELECT r.id, t.username, t.params, r.content_type, r.width, r.height, r.films, r.partial, r.note, r.review, r.created_at
                  FROM results r JOIN tasks t ON t.id = r.id`;
 
-export function createPgResults(pool: pg.Pool): ResultStore {
+export function createPgResults(pool: pg.Pool): PgResultStore {
   return {
     async image(taskId) {
       const r = (await pool.query<{ result: Buffer; content_type: string; etag: string }>(
@@ -44,7 +52,7 @@ export function createPgResults(pool: pg.Pool): ResultStore {
     async listRecent(limit = 24) {
       return (await pool.query<SummaryRow>(`${SUMMARY} ORDER BY r.created_at DESC LIMIT $1`, [limit])).rows.map(toSummary);
     },
-    /** As db/results.ts pruneResults: old results beyond a member's newest `keepPerUser`, and old failed tasks. */
+    /** As db/sqlite/results.ts pruneResults: old results beyond a member's newest `keepPerUser`, and old failed tasks. */
     async prune(olderThan, keepPerUser = 20, batch = 100) {
       const statements: [string, unknown[]][] = [
         [`DELETE FROM tasks WHERE id IN (

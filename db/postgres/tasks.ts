@@ -1,5 +1,5 @@
 /**
- * The task queue on PostgreSQL, with db/tasks.ts's semantics: enqueue with race-safe dedupe (a
+ * The task queue on PostgreSQL, with db/sqlite/tasks.ts's semantics: enqueue with race-safe dedupe (a
  * partial unique index), claims that never hand one task to two workers (FOR UPDATE SKIP LOCKED),
  * lease-fenced worker writes, heartbeats, cancel, sweeps of expired leases with retries and
  * backoff, and the group commit that completes finished tasks and claims the next ones in one
@@ -11,31 +11,21 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { Stage, Task } from '../../common/task.js';
+import type { EventType, Stage, Task } from '../../common/task.js';
 import { dedupeKey } from '../../common/task.js';
-import { LeaseLostError, type ClaimedTask, type Clock, type EnqueueInput, type EnqueueOutcome, type QueueOptions, type TaskRow } from '../tasks.js';
-import type { NewResult } from '../results.js';
-import type { CompleteAndClaimOutcome, Completion, TaskQueue } from '../port.js';
+import type { ErrorCode } from '../../common/errors.js';
+import { systemClock } from '../../common/clock.js';
+import { LeaseLostError, type ClaimedColumns, type ClaimedTask, type EnqueueInput, type EnqueueOutcome, type QueueOptions, type TaskRow } from '../sqlite/tasks.js';
+import type { NewResult } from '../sqlite/results.js';
+import type { CompleteAndClaimOutcome, Completion, TaskQueueCore } from '../port.js';
 import { savepoint, withTx } from './connect.js';
-
-const systemClock: Clock = { now: () => Date.now() };
 
 /** The columns a claim hands the worker. */
 const CLAIMED = `t.id, t.action, t.username, t.params, t.attempt, t.max_attempts, t.delay_count, t.lease_token,
                  t.lease_expires_at, t.run_at, t.created_at`;
 
-interface ClaimRow {
-  id: string;
-  action: string;
-  username: string;
-  params: string;
-  attempt: number;
-  max_attempts: number;
-  delay_count: number;
-  lease_token: string;
-  lease_expires_at: number;
+interface ClaimRow extends ClaimedColumns {
   run_at: number;
-  created_at: number;
 }
 
 function toClaimed(rows: ClaimRow[]): ClaimedTask[] {
@@ -114,7 +104,7 @@ function paramsView(raw: string): string {
   }
 }
 
-/** A tasks row as PostgreSQL holds it (db/tasks.ts TaskRow, with the event columns instead of the seq range). */
+/** A tasks row as PostgreSQL holds it (db/sqlite/tasks.ts TaskRow, with the event columns instead of the seq range). */
 export type PgTaskRow = Omit<TaskRow, 'first_seq' | 'last_seq'> & { live: boolean | null; params_view: unknown; event_type: string; event_n: number };
 
 /**
@@ -186,6 +176,10 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}) {
    * transaction, each completion under its own savepoint, then the claim.
    */
   async function completeAndClaim(completions: readonly Completion[], workerId: string, claimN: number): Promise<CompleteAndClaimOutcome> {
+    if (completions.some((x) => x.writes?.length)) {
+      // Refused rather than dropped: a follow or a kept feed read must never vanish silently.
+      throw new Error('The PostgreSQL adapter does not apply completion writes yet (issue 16): complete these tasks on SQLite.');
+    }
     if (completions.length === 0) return { errors: [], claimed: await claim(workerId, claimN) };
     if (completions.every((x) => !x.result)) {
       const now = clock.now();
@@ -318,7 +312,7 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}) {
 
     completeAndClaim,
 
-    async fail(id: string, token: string, code: string, msg: string, retryable = false): Promise<Task> {
+    async fail(id: string, token: string, code: ErrorCode, msg: string, retryable = false): Promise<Task> {
       return withTx(pool, async (c) => {
         const now = clock.now();
         const cur = fenced(await one<{ attempt: number; max_attempts: number }>(
@@ -381,7 +375,7 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}) {
           WHERE status = 'RUNNING' AND lease_expires_at > $2
             AND lease_owner IN (SELECT id FROM workers WHERE last_seen_at < $3)`, [now - 1, now, now - deadWorkerMs]);
         const lost = (n: string) => `'The worker building this mosaic stopped ' || ${n} || ' times; giving up. Try again, or try a shorter period.'`;
-        const { rows } = await c.query<{ task: Task; type: string }>(`
+        const { rows } = await c.query<{ task: Task; type: EventType }>(`
           WITH expired AS (
             SELECT id, CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'
                             WHEN attempt < max_attempts THEN 'reclaimed' ELSE 'lost' END AS next
@@ -438,5 +432,5 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}) {
       return out;
     },
   };
-  return queue satisfies TaskQueue & Record<string, unknown>;
+  return queue satisfies TaskQueueCore & Record<string, unknown>;
 }

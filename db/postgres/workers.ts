@@ -1,6 +1,6 @@
 /** Live worker processes on PostgreSQL, heartbeated (for /healthz and early release of a dead worker's leases). */
 import type pg from 'pg';
-import { iso } from '../tasks.js';
+import { iso } from '../sqlite/tasks.js';
 import type { WorkerRegistry } from '../port.js';
 
 export function createPgWorkers(pool: pg.Pool): WorkerRegistry {

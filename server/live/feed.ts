@@ -4,8 +4,8 @@
  * server's own enqueue and cancel included). The reader's safety poll reads anyway once a second.
  */
 import type { Logger } from '../../common/log.js';
-import type { FeedReader } from '../../db/feed.js';
-import type { TaskEvent } from '../../db/events.js';
+import type { FeedReader } from '../../db/sqlite/feed.js';
+import type { TaskEvent } from '../../db/sqlite/events.js';
 
 export interface FeedWatcher {
   /** One pass now (tests drive it by hand; production runs it on the timer). */

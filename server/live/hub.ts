@@ -16,7 +16,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { Logger } from '../../common/log.js';
 import { WS_MAX_PAYLOAD } from '../../common/protocol.js';
-import type { TaskEvent } from '../../db/events.js';
+import type { TaskEvent } from '../../db/sqlite/events.js';
 import type { HostPolicy } from '../hosts.js';
 import { parseClientMessage } from './messages.js';
 import { createSocketCaps } from './caps.js';

@@ -8,8 +8,8 @@
 import type { Task } from '../../common/task.js';
 import type { ServerMessage } from '../../common/protocol.js';
 import { WS_MAX_SUBSCRIPTIONS } from '../../common/protocol.js';
-import type { EventStore, TaskEvent } from '../../db/events.js';
-import type { TaskStore } from '../../db/tasks.js';
+import type { EventStore, TaskEvent } from '../../db/sqlite/events.js';
+import type { TaskStore } from '../../db/sqlite/tasks.js';
 import { queuePositions } from '../queuePositions.js';
 import type { LiveSocket } from './socket.js';
 

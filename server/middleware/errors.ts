@@ -7,7 +7,7 @@
 import type { Middleware } from 'koa';
 import { AppError, isAppError, type AppErrorOptions, type ErrorBody, type ErrorCode } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import { isSqliteBusy } from '../../db/open.js';
+import { isSqliteBusy } from '../../db/sqlite/open.js';
 
 /** An AppError answered with an HTTP status of its own (413, 415, 405…) rather than its code's. */
 export class HttpError extends AppError {

@@ -3,8 +3,8 @@ import Router from 'koa-router';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
 import type { HealthResponse } from '../../common/protocol.js';
-import type { TaskStore } from '../../db/tasks.js';
-import type { WorkerStore } from '../../db/workers.js';
+import type { TaskStore } from '../../db/sqlite/tasks.js';
+import type { WorkerStore } from '../../db/sqlite/workers.js';
 
 /** A worker not seen for this long is left out (workers heartbeat every few seconds). */
 export const WORKER_SEEN_MS = 30_000;

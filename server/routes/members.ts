@@ -6,7 +6,7 @@
 import Router from 'koa-router';
 import { normalizeUsername } from '../../common/task.js';
 import type { MemberResponse } from '../../common/protocol.js';
-import type { ArchiveStore } from '../../db/archive.js';
+import type { ArchiveStore } from '../../db/sqlite/archive.js';
 import { writeOnce, type RetryBusy } from '../busy.js';
 
 export interface MemberRouteDeps {

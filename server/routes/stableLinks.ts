@@ -21,10 +21,10 @@ import { stableLinkFormat, stableLinkRequest } from '../../common/stableLink.js'
 import { STATUS_IMAGES, statusImageFile, statusImageFor, type StatusImageName } from '../../common/statusImages.js';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
-import type { ImportStore } from '../../db/imports.js';
-import type { ResultStore } from '../../db/results.js';
-import type { LinkStore } from '../../db/stableLinks.js';
-import { QueueLimitError, type QueueLimits, type TaskStore } from '../../db/tasks.js';
+import type { ImportStore } from '../../db/sqlite/imports.js';
+import type { ResultStore } from '../../db/sqlite/results.js';
+import type { LinkStore } from '../../db/sqlite/stableLinks.js';
+import { QueueLimitError, type QueueLimits, type TaskStore } from '../../db/sqlite/tasks.js';
 import { writeOnce, type RetryBusy } from '../busy.js';
 import { clientKey } from '../clientKey.js';
 import type { RateLimiter } from '../middleware/rateLimit.js';

@@ -10,10 +10,10 @@ import { createServer, request, type IncomingHttpHeaders, type Server } from 'no
 import type { AddressInfo } from 'node:net';
 import { silentLogger } from '../../common/log.js';
 import type { MosaicParams } from '../../common/task.js';
-import { openDb, type Db } from '../../db/open.js';
-import { createImportStore, type ImportStore } from '../../db/imports.js';
-import { createTaskStore } from '../../db/tasks.js';
-import { createResultStore } from '../../db/results.js';
+import { openDb, type Db } from '../../db/sqlite/open.js';
+import { createImportStore, type ImportStore } from '../../db/sqlite/imports.js';
+import { createTaskStore } from '../../db/sqlite/tasks.js';
+import { createResultStore } from '../../db/sqlite/results.js';
 import { errorHandler } from '../../server/middleware/errors.js';
 import { createExportRoutes, type ExportRouteDeps } from '../../server/routes/export.js';
 import { defaultMembers } from '../helpers/fakeLetterboxd.js';

@@ -1,8 +1,8 @@
 /** Shared wiring for the collection tests: a clock whose sleeps return at once, and the deps bags. */
 import type { Clock } from '../../common/clock.js';
 import type { Stage } from '../../common/task.js';
-import { openDb, type Db } from '../../db/open.js';
-import { createPosterStore, type PosterStore } from '../../db/posters.js';
+import { openDb, type Db } from '../../db/sqlite/open.js';
+import { createPosterStore, type PosterStore } from '../../db/sqlite/posters.js';
 import { createHttp, type Http, type HttpConfig } from '../../worker/http.js';
 import { createPosterCache, type PosterCache } from '../../worker/posters.js';
 import type { CollectDeps } from '../../worker/sources/types.js';

@@ -1,6 +1,6 @@
 /** Child process: enqueues the same N requests as its twin, as fast as it can; prints the ids. */
-import { openDb } from '../../db/open.js';
-import { createTaskStore } from '../../db/tasks.js';
+import { openDb } from '../../db/sqlite/open.js';
+import { createTaskStore } from '../../db/sqlite/tasks.js';
 
 const [path, nRaw] = process.argv.slice(2);
 const db = openDb(path);

@@ -1,6 +1,6 @@
 /** Wiring for the export and TMDB tests: the kit's rig plus imports, TMDB and a store of exports. */
-import { createImportStore, type ImportStore } from '../../db/imports.js';
-import { createTmdbStore } from '../../db/tmdb.js';
+import { createImportStore, type ImportStore } from '../../db/sqlite/imports.js';
+import { createTmdbStore } from '../../db/sqlite/tmdb.js';
 import type { Http } from '../../worker/http.js';
 import { createTmdb, type Tmdb } from '../../worker/tmdb.js';
 import { parseExport } from '../../server/export/parseExport.js';

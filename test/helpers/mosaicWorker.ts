@@ -5,8 +5,8 @@
  * and removes everything.
  */
 import { join } from 'node:path';
-import { openDb, type Db } from '../../db/open.js';
-import { createTaskStore, type TaskStore } from '../../db/tasks.js';
+import { openDb, type Db } from '../../db/sqlite/open.js';
+import { createTaskStore, type TaskStore } from '../../db/sqlite/tasks.js';
 import type { MosaicParams, Task } from '../../common/task.js';
 import { startFakeLetterboxd, type FakeLetterboxd, type FakeOptions } from './fakeLetterboxd.js';
 import { tmpDir } from './tmp.js';

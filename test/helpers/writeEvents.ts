@@ -1,6 +1,6 @@
 /** Child process: writes N task changes (each with its event), checkpointing the WAL halfway. */
-import { openDb } from '../../db/open.js';
-import { createTaskStore } from '../../db/tasks.js';
+import { openDb } from '../../db/sqlite/open.js';
+import { createTaskStore } from '../../db/sqlite/tasks.js';
 
 const [path, nRaw] = process.argv.slice(2);
 const n = Number(nRaw);

@@ -1,11 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { openDb, type Db } from '../../db/open.js';
-import { createTaskStore } from '../../db/tasks.js';
-import { createEventStore } from '../../db/events.js';
-import { createFeedReader } from '../../db/feed.js';
-import type { TaskEvent } from '../../db/events.js';
+import { openDb, type Db } from '../../db/sqlite/open.js';
+import { createTaskStore } from '../../db/sqlite/tasks.js';
+import { createEventStore } from '../../db/sqlite/events.js';
+import { createFeedReader } from '../../db/sqlite/feed.js';
+import type { TaskEvent } from '../../db/sqlite/events.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { spawnTs, waitFor, type Child } from '../helpers/processes.js';
 

@@ -10,7 +10,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cleanup } from '../helpers/server.js';
-import { createResultStore } from '../../db/results.js';
+import { createResultStore } from '../../db/sqlite/results.js';
 import { auditImages, auditTasks, createMosaic, fakeFilm, fakeMember, figures, integrity, waitFor } from '../helpers/resilience/kit.js';
 import { hostileTitles, runScenarios, SCENARIOS, startFaultWorld, type World } from '../helpers/resilience/faultWorld.js';
 

@@ -5,9 +5,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { openDb } from '../../db/open.js';
-import { createTaskStore } from '../../db/tasks.js';
-import { createResultStore } from '../../db/results.js';
+import { openDb } from '../../db/sqlite/open.js';
+import { createTaskStore } from '../../db/sqlite/tasks.js';
+import { createResultStore } from '../../db/sqlite/results.js';
 import { createWorkerLoop, type Action } from '../../worker/loop.js';
 import { AppError } from '../../common/errors.js';
 import { silentLogger } from '../../common/log.js';

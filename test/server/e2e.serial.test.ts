@@ -6,9 +6,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { openDb, type Db } from '../../db/open.js';
-import { createTaskStore, type TaskStore } from '../../db/tasks.js';
-import { createEventStore } from '../../db/events.js';
+import { openDb, type Db } from '../../db/sqlite/open.js';
+import { createTaskStore, type TaskStore } from '../../db/sqlite/tasks.js';
+import { createEventStore } from '../../db/sqlite/events.js';
 import { STAGES, type Task } from '../../common/task.js';
 import type { ServerMessage } from '../../common/protocol.js';
 import { spawnTs, waitFor, type Child } from '../helpers/processes.js';

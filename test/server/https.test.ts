@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { systemClock } from '../../common/clock.js';
 import { silentLogger } from '../../common/log.js';
 import { openOwnCa } from '../../server/tls/index.js';
-import { createTaskStore } from '../../db/tasks.js';
+import { createTaskStore } from '../../db/sqlite/tasks.js';
 import { cleanup, liveServer, request, testHosts, tmp, track } from '../helpers/server.js';
 
 test.after.each(cleanup);

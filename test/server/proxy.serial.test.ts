@@ -17,7 +17,7 @@ import WebSocket from 'ws';
 import type { ServerMessage } from '../../common/protocol.js';
 import { createHostPolicy } from '../../server/hosts.js';
 import { parseTrustProxy } from '../../server/forwarded.js';
-import { createResultStore } from '../../db/results.js';
+import { createResultStore } from '../../db/sqlite/results.js';
 import { writeStatusImages } from '../../scripts/status-images.js';
 import { cleanup, completeWithResult, liveServer, track, type Res } from '../helpers/server.js';
 import { tmpDir } from '../helpers/tmp.js';

@@ -6,8 +6,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { openDb } from '../../db/open.js';
-import { createTaskStore } from '../../db/tasks.js';
+import { openDb } from '../../db/sqlite/open.js';
+import { createTaskStore } from '../../db/sqlite/tasks.js';
 import { queuePositions, withQueuePosition } from '../../server/queuePositions.js';
 import { fakeClock } from '../helpers/fakeClock.js';
 import { tmpDir } from '../helpers/tmp.js';

@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import sharp from 'sharp';
-import { createResultStore } from '../../db/results.js';
+import { createResultStore } from '../../db/sqlite/results.js';
 import { RENDITIONS_RETRY_MS } from '../../server/routes/tasks.js';
 import { spawnTs, waitFor } from '../helpers/processes.js';
 import { cleanup, completeWithResult, liveServer, request, tracked } from '../helpers/server.js';

@@ -4,7 +4,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createArchiveStore } from '../../db/archive.js';
+import { createArchiveStore } from '../../db/sqlite/archive.js';
 import { collectFilms } from '../../worker/sources/collect.js';
 import type { CollectDeps } from '../../worker/sources/types.js';
 import { expectedFilms, film, startFakeLetterboxd, viewing, type FakeMember } from '../helpers/fakeLetterboxd.js';

@@ -6,9 +6,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import sharp from 'sharp';
-import type { Db } from '../../db/open.js';
-import { createTaskStore } from '../../db/tasks.js';
-import { createResultStore } from '../../db/results.js';
+import type { Db } from '../../db/sqlite/open.js';
+import { createTaskStore } from '../../db/sqlite/tasks.js';
+import { createResultStore } from '../../db/sqlite/results.js';
 import { currentMonth, type MosaicParams } from '../../common/task.js';
 import { expectedFilms, type FakeLetterboxd } from '../helpers/fakeLetterboxd.js';
 import { startMosaicWorker, type MosaicWorker } from '../helpers/mosaicWorker.js';

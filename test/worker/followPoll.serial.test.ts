@@ -6,9 +6,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { openDb } from '../../db/open.js';
-import { createTaskStore } from '../../db/tasks.js';
-import { createArchiveStore } from '../../db/archive.js';
+import { openDb } from '../../db/sqlite/open.js';
+import { createTaskStore } from '../../db/sqlite/tasks.js';
+import { createArchiveStore } from '../../db/sqlite/archive.js';
 import { POLL_ACTION } from '../../worker/pollFeed.js';
 import { startFakeLetterboxd } from '../helpers/fakeLetterboxd.js';
 import { tmpDir } from '../helpers/tmp.js';

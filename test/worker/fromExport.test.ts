@@ -4,7 +4,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { ExportData, ExportFilm, ExportViewing } from '../../db/imports.js';
+import type { ExportData, ExportFilm, ExportViewing } from '../../db/sqlite/imports.js';
 import { exportFilms, exportViewings } from '../../worker/sources/fromExport.js';
 
 const film = (date: string, name: string, year: number, uri: string): ExportFilm => ({ date, name, year, uri });

@@ -6,10 +6,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { openDb, type Db } from '../../db/open.js';
-import { createTaskStore, type TaskStore } from '../../db/tasks.js';
-import { createResultStore } from '../../db/results.js';
-import { createArchiveStore, type ArchiveStore } from '../../db/archive.js';
+import { openDb, type Db } from '../../db/sqlite/open.js';
+import { createTaskStore, type TaskStore } from '../../db/sqlite/tasks.js';
+import { createResultStore } from '../../db/sqlite/results.js';
+import { createArchiveStore, type ArchiveStore } from '../../db/sqlite/archive.js';
 import { createWorkerLoop } from '../../worker/loop.js';
 import { createHttp, type Http } from '../../worker/http.js';
 import { readFeed, type Feed } from '../../worker/sources/rss.js';

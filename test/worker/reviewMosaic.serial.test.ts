@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import sharp from 'sharp';
-import { createResultStore } from '../../db/results.js';
+import { createResultStore } from '../../db/sqlite/results.js';
 import type { MosaicParams } from '../../common/task.js';
 import { planMosaic } from '../../worker/compose/layout.js';
 import type { FakeFilm, FakeMember, FakeViewing } from '../helpers/fakeLetterboxd.js';

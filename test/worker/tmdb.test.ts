@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { MosaicParams } from '../../common/task.js';
-import { createTmdbStore } from '../../db/tmdb.js';
+import { createTmdbStore } from '../../db/sqlite/tmdb.js';
 import { createHttp, isTmdbBearerToken, type Http } from '../../worker/http.js';
 import { chooseMatch, createTmdb, tmdbImageUrl, tmdbRef, tmdbSize } from '../../worker/tmdb.js';
 import { createLogger } from '../../common/log.js';

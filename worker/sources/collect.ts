@@ -9,12 +9,12 @@
 import { AppError, isAppError, type ErrorCode } from '../../common/errors.js';
 import { systemClock } from '../../common/clock.js';
 import { MAX_MOSAIC_FILMS, periodLabel, type MosaicParams } from '../../common/task.js';
-import type { StoredImport } from '../../db/imports.js';
+import type { StoredImport } from '../../db/sqlite/imports.js';
 import type { ListedFilm } from './parseCommon.js';
 import type { FeedEntry } from './parseRss.js';
 import { feedCovers, readFeed, type Feed } from './rss.js';
 import { addDays, covers, dayOf, history, type Segment } from '../../common/archive.js';
-import type { ArchiveEntry } from '../../db/archive.js';
+import type { ArchiveEntry } from '../../db/sqlite/archive.js';
 import { readDiary, type DiaryPeriod } from './diary.js';
 import { readFilmsPages } from './filmsPages.js';
 import { resolvePosterUrls } from './posterUrls.js';

@@ -9,7 +9,7 @@
 import pLimit from 'p-limit';
 import { isAppError } from '../../common/errors.js';
 import { systemClock } from '../../common/clock.js';
-import { titleId, type PosterSource, type PosterUrlEntry, type TitlePoster, type TitlePosterEntry } from '../../db/posters.js';
+import { titleId, type PosterSource, type PosterUrlEntry, type TitlePoster, type TitlePosterEntry } from '../../db/sqlite/posters.js';
 import { isTmdbRef } from '../tmdb.js';
 import { parseFilmPage, parsePosterJson } from './parseFilmPage.js';
 import { slugCandidates, titleKey, yearKey } from './titles.js';

@@ -1,11 +1,11 @@
 /** What the sources hand the pipeline, and the small bag of collaborators they get. */
 import type { Clock } from '../../common/clock.js';
 import type { Film, Stage } from '../../common/task.js';
-import type { ImportStore } from '../../db/imports.js';
-import type { ArchiveEntry } from '../../db/archive.js';
+import type { ImportStore } from '../../db/sqlite/imports.js';
+import type { ArchiveEntry } from '../../db/sqlite/archive.js';
 import type { Segment } from '../../common/archive.js';
 import type { Feed } from './rss.js';
-import type { PosterStore } from '../../db/posters.js';
+import type { PosterStore } from '../../db/sqlite/posters.js';
 import type { Http } from '../http.js';
 import type { TmdbSession } from '../tmdb.js';
 

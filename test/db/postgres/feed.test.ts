@@ -4,7 +4,7 @@
  */
 import * as assert from 'uvu/assert';
 import { openPostgres, type PostgresStorage } from '../../../db/postgres/index.js';
-import type { TaskEvent } from '../../../db/events.js';
+import type { TaskEvent } from '../../../db/sqlite/events.js';
 import { pgSuite, startPostgres } from '../../helpers/postgres.js';
 
 const cluster = await startPostgres('test/db/postgres/feed.test.ts');

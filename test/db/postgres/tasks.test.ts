@@ -1,5 +1,5 @@
 /**
- * The queue on a real PostgreSQL cluster: the semantics of test/db/tasks.test.ts (SQLite), ported,
+ * The queue on a real PostgreSQL cluster: the semantics of test/db/sqlite/tasks.test.ts (SQLite), ported,
  * plus what only several connections can show (two claimers, dedupe races, SKIP LOCKED).
  */
 import * as assert from 'uvu/assert';
@@ -221,6 +221,17 @@ test('group commit: completions and the next claims in one transaction, each com
   assert.equal([(await row(c.id)).status, (await row(d.id)).status, (await row(e.id)).status], ['COMPLETE', 'RUNNING', 'COMPLETE']);
   assert.is((await ctx.s.results.image(e.id))!.image.toString(), 'e');
   assert.is(await ctx.s.results.image(d.id), undefined);
+});
+
+test('group commit with completion writes: refused as a whole (not applied yet here), nothing committed', async () => {
+  await tasks().enqueue({ action: 'a', username: 'ann', params: month });
+  const [a] = await tasks().claim('w', 1);
+  await rejects(
+    tasks().completeAndClaim([{ id: a.id, leaseToken: a.leaseToken, writes: [{ kind: 'follow', username: 'ann', maxMembers: 10 }] }], 'w', 1),
+    (e) => e instanceof Error && /completion writes/.test(e.message),
+    'completion writes',
+  );
+  assert.is((await row(a.id)).status, 'RUNNING', 'the follow is not silently lost with a COMPLETE');
 });
 
 test('poison task: each crash consumes an attempt; after max attempts it ends WORKER_LOST', async () => {

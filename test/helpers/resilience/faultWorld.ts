@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import type { ServerResponse } from 'node:http';
 import { startFakeLetterboxd, type Fault, type FakeFilm, type FakeLetterboxd } from '../fakeLetterboxd.js';
 import { track } from '../server.js';
-import { createResultStore } from '../../../db/results.js';
+import { createResultStore } from '../../../db/sqlite/results.js';
 import {
   createMosaic, fakeFilm, fakeMember, pngBomb, pngLiar, startCanary, startImageHost, startStack, startTamper, waitFor,
   type Canary, type Stack, type Tamper, type TamperRule,

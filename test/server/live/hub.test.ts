@@ -5,8 +5,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { TaskStore } from '../../../db/tasks.js';
-import { createEventStore } from '../../../db/events.js';
+import type { TaskStore } from '../../../db/sqlite/tasks.js';
+import { createEventStore } from '../../../db/sqlite/events.js';
 import type { ServerMessage } from '../../../common/protocol.js';
 import { WS_MAX_SUBSCRIPTIONS } from '../../../common/protocol.js';
 import type { ServerDeps } from '../../../server/server.js';

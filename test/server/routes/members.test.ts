@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createArchiveStore } from '../../../db/archive.js';
+import { createArchiveStore } from '../../../db/sqlite/archive.js';
 import { cleanup, request, testApp } from '../../helpers/server.js';
 
 test.after.each(cleanup);

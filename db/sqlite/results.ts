@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Db } from './open.js';
 import { isSqliteBusy, writeTx } from './open.js';
-import type { Film, MosaicListItem, MosaicParams, MosaicSummary, RenditionKind, ReviewFigures } from '../common/task.js';
-import { periodLabel, renditionUrl } from '../common/task.js';
+import type { Film, MosaicListItem, MosaicParams, MosaicSummary, RenditionKind, ReviewFigures } from '../../common/task.js';
+import { periodLabel, renditionUrl } from '../../common/task.js';
 import { iso } from './tasks.js';
 
 /** The queue action that makes an older result's renditions (worker/renditions.ts runs it). */
@@ -226,7 +226,7 @@ export function createResultStore(db: Db) {
 
 /**
  * Deletes results not viewed since `notViewedSince` (with their tasks; their events are pruned by
- * age), and finished tasks without a result older than that. The byte budget (db/budget.ts) bounds
+ * age), and finished tasks without a result older than that. The byte budget (db/sqlite/budget.ts) bounds
  * the rest; no member's results are kept regardless of it. Small batches.
  */
 export function pruneResults(db: Db, notViewedSince: number, batch = 100): number {

@@ -117,7 +117,7 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: `
       -- A member's latest data export, parsed (docs/architecture.md#export-upload, docs/architecture.md#where-the-films-come-from). One row per member: a new upload
       -- replaces it in one statement, however long the history. \`data\` is gzipped JSON
-      -- {watched, diary, ratings} (db/imports.ts): a 45,000-row history is ~6 MB of JSON, whose write
+      -- {watched, diary, ratings} (db/sqlite/imports.ts): a 45,000-row history is ~6 MB of JSON, whose write
       -- measured ~100 ms on the server's event loop; gzipped (off the loop) ~0.5 MB, ~10 ms. The
       -- worker reads it whole and filters in memory.
       CREATE TABLE member_imports (
@@ -171,7 +171,7 @@ export const MIGRATIONS: readonly Migration[] = [
       -- A task's events are found by the seq range [first_seq, last_seq] on task_events' rowid instead
       -- of a (task_id, seq) index: that index cost one more WAL page in every write transaction of the
       -- queue (measured: claim + complete 4.8 → 3.8 frames each). Every statement that appends an event
-      -- sets last_seq to the seq it is about to write (db/tasks.ts NEXT_SEQ), in the same transaction.
+      -- sets last_seq to the seq it is about to write (db/sqlite/tasks.ts NEXT_SEQ), in the same transaction.
       ALTER TABLE tasks ADD COLUMN first_seq INTEGER;
       ALTER TABLE tasks ADD COLUMN last_seq INTEGER;
       UPDATE tasks SET first_seq = (SELECT min(seq) FROM task_events e WHERE e.task_id = tasks.id),
@@ -210,10 +210,10 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 8,
     name: 'results and imports under a byte budget: sizes, last views, compact film lists, blobs last',
     sql: `
-      -- RESULTS_MB bounds results and imports together, least recently viewed out first (db/budget.ts).
+      -- RESULTS_MB bounds results and imports together, least recently viewed out first (db/sqlite/budget.ts).
       -- bytes: what a row holds (image + packed film list; the import's data). viewed_at: the last view
       -- of a result (/result, /mosaic), written at most once a minute. film_count: lists no longer read
-      -- the film list. New rows store films gzipped (db/results.ts packFilms); older rows keep their
+      -- the film list. New rows store films gzipped (db/sqlite/results.ts packFilms); older rows keep their
       -- JSON text, which still reads.
       --
       -- The table is rebuilt with the blobs last: SQLite keeps a row's columns in order and a big value
@@ -295,9 +295,9 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 10,
     name: 'diary archive under the byte budget: each member archive keeps its size',
     sql: `
-      -- RESULTS_MB covers the diary archive too (db/budget.ts). bytes: the member's entries as stored,
+      -- RESULTS_MB covers the diary archive too (db/sqlite/budget.ts). bytes: the member's entries as stored,
       -- estimated as their text plus ARCHIVE_ENTRY_OVERHEAD (64) for the numbers and keys of a row;
-      -- db/archive.ts keeps it current in the transaction that records a feed read.
+      -- db/sqlite/archive.ts keeps it current in the transaction that records a feed read.
       ALTER TABLE archive_members ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
       UPDATE archive_members SET bytes = (
         SELECT coalesce(sum(64 + length(e.viewing_id) + length(e.title) + coalesce(length(e.slug), 0)

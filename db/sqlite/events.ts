@@ -1,12 +1,12 @@
 /** The change feed (`task_events`): reading after a cursor, and pruning in small batches. */
 import type { Db } from './open.js';
 import { writeTx } from './open.js';
-import type { Task } from '../common/task.js';
+import type { EventType, Task } from '../../common/task.js';
 
 export interface TaskEvent {
   seq: number;
   taskId: string;
-  type: string;
+  type: EventType;
   task: Task;
   createdAt: number;
 }
@@ -14,7 +14,7 @@ export interface TaskEvent {
 interface EventRow {
   seq: number;
   task_id: string;
-  type: string;
+  type: EventType;
   payload: string;
   created_at: number;
 }
@@ -31,7 +31,7 @@ export function createEventStore(db: Db) {
     after: db.prepare<[number, number], EventRow>(
       `SELECT seq, task_id, type, payload, created_at FROM task_events WHERE seq > ? ORDER BY seq LIMIT ?`,
     ),
-    // A task's events lie between its first_seq and last_seq (db/tasks.ts keeps both): a range of
+    // A task's events lie between its first_seq and last_seq (db/sqlite/tasks.ts keeps both): a range of
     // the rowid, filtered by task_id. No (task_id, seq) index, which every queue write would pay for;
     // the range holds only the events written while this task was live, read when a socket subscribes.
     taskAfter: db.prepare<[number, string, string, string, number], EventRow>(`

@@ -6,8 +6,8 @@
 import type { Db } from './open.js';
 import { writeTx } from './open.js';
 import { iso } from './tasks.js';
-import type { FeedEntry } from '../worker/sources/parseRss.js';
-import { dayOf, history, mergeWindow, type FeedWindow, type Gap, type MergeOutcome, type Segment } from '../common/archive.js';
+import type { FeedEntry } from '../../worker/sources/parseRss.js';
+import { dayOf, history, mergeWindow, type FeedWindow, type Gap, type MergeOutcome, type Segment } from '../../common/archive.js';
 
 /**
  * One kept diary entry: exactly what the feed parser reads (a type-only import, erased at run time:

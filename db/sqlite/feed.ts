@@ -3,6 +3,7 @@
  * whether any other connection committed; only then are `task_events` after the cursor read. A slow
  * safety poll reads anyway, in case a change was missed (it never should be).
  */
+import { systemClock, type NowClock } from '../../common/clock.js';
 import type { Db } from './open.js';
 import { createEventStore, type TaskEvent } from './events.js';
 
@@ -12,9 +13,10 @@ export interface FeedReader {
   cursor(): number;
 }
 
-export function createFeedReader(db: Db, options: { after?: number; safetyPollMs?: number; now?: () => number } = {}): FeedReader {
+export function createFeedReader(db: Db, options: { after?: number; safetyPollMs?: number; clock?: NowClock } = {}): FeedReader {
   const events = createEventStore(db);
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
+  const now = () => clock.now();
   const safetyPollMs = options.safetyPollMs ?? 1000;
   let cursor = options.after ?? events.maxSeq();
   let lastVersion = -1;

@@ -7,17 +7,17 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { openDb, writeTx, type Db } from '../../db/open.js';
-import { MIGRATIONS } from '../../db/migrations.js';
-import { createTaskStore, type TaskStore } from '../../db/tasks.js';
-import { createResultStore, packFilms, pruneResults, VIEW_RESOLUTION_MS, type ResultStore } from '../../db/results.js';
-import { createImportStore, type ExportData } from '../../db/imports.js';
-import { createBudget } from '../../db/budget.js';
-import { createArchiveStore } from '../../db/archive.js';
-import type { FeedEntry } from '../../worker/sources/parseRss.js';
-import type { Film, MosaicParams } from '../../common/task.js';
-import { fakeClock, type FakeClock } from '../helpers/fakeClock.js';
-import { tmpDir } from '../helpers/tmp.js';
+import { openDb, writeTx, type Db } from '../../../db/sqlite/open.js';
+import { MIGRATIONS } from '../../../db/sqlite/migrations.js';
+import { createTaskStore, type TaskStore } from '../../../db/sqlite/tasks.js';
+import { createResultStore, packFilms, pruneResults, VIEW_RESOLUTION_MS, type ResultStore } from '../../../db/sqlite/results.js';
+import { createImportStore, type ExportData } from '../../../db/sqlite/imports.js';
+import { createBudget } from '../../../db/sqlite/budget.js';
+import { createArchiveStore } from '../../../db/sqlite/archive.js';
+import type { FeedEntry } from '../../../worker/sources/parseRss.js';
+import type { Film, MosaicParams } from '../../../common/task.js';
+import { fakeClock, type FakeClock } from '../../helpers/fakeClock.js';
+import { tmpDir } from '../../helpers/tmp.js';
 
 let ctx: { db: Db; tasks: TaskStore; results: ResultStore; clock: FakeClock; dir: string; cleanup(): void };
 

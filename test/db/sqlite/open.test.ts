@@ -3,8 +3,8 @@ import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { chmodSync, copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { checkpointIfDue, openDb, restrictDataDir, writeTx } from '../../db/open.js';
-import { tmpDir } from '../helpers/tmp.js';
+import { checkpointIfDue, openDb, restrictDataDir, writeTx } from '../../../db/sqlite/open.js';
+import { tmpDir } from '../../helpers/tmp.js';
 
 /** What the database file itself holds, ignoring the WAL: only checkpointed commits show up here. */
 function inMainFile(path: string): string[] {

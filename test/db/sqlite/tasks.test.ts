@@ -1,15 +1,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { openDb, type Db } from '../../db/open.js';
-import { MIGRATIONS } from '../../db/migrations.js';
-import { createTaskStore, LeaseLostError, type TaskStore } from '../../db/tasks.js';
-import { createResultStore, MAKE_RENDITIONS, pruneResults } from '../../db/results.js';
-import { createEventStore, pruneEvents } from '../../db/events.js';
-import { createWorkerStore } from '../../db/workers.js';
-import type { MosaicParams } from '../../common/task.js';
-import { fakeClock, type FakeClock } from '../helpers/fakeClock.js';
-import { tmpDir } from '../helpers/tmp.js';
+import { openDb, type Db } from '../../../db/sqlite/open.js';
+import { MIGRATIONS } from '../../../db/sqlite/migrations.js';
+import { createTaskStore, LeaseLostError, type TaskStore } from '../../../db/sqlite/tasks.js';
+import { createResultStore, MAKE_RENDITIONS, pruneResults } from '../../../db/sqlite/results.js';
+import { createEventStore, pruneEvents } from '../../../db/sqlite/events.js';
+import { createWorkerStore } from '../../../db/sqlite/workers.js';
+import type { MosaicParams } from '../../../common/task.js';
+import { fakeClock, type FakeClock } from '../../helpers/fakeClock.js';
+import { tmpDir } from '../../helpers/tmp.js';
 
 const month: MosaicParams = { mode: 'month', month: '2026-11', layout: 'classic', format: 'jpeg' };
 const recent: MosaicParams = { mode: 'recent', count: 30, layout: 'grid', format: 'png' };

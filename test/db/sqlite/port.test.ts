@@ -1,0 +1,282 @@
+/**
+ * The storage port over SQLite (db/sqlite/index.ts), on a real file built from the real migrations:
+ * every method of every store is called at least once through the port (the last test checks it),
+ * with the outcomes today's synchronous stores give.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { join } from 'node:path';
+import { openDb } from '../../../db/sqlite/open.js';
+import { createSqliteStorage, type SqliteStorage } from '../../../db/sqlite/index.js';
+import { LeaseLostError, QueueLimitError, type Eviction, type NewResult, type TaskEvent } from '../../../db/port.js';
+import type { FeedEntry } from '../../../worker/sources/parseRss.js';
+import { dedupeKey, type MosaicParams } from '../../../common/task.js';
+import { fakeClock, type FakeClock } from '../../helpers/fakeClock.js';
+import { tmpDir } from '../../helpers/tmp.js';
+
+const month: MosaicParams = { mode: 'month', month: '2026-11', layout: 'classic', format: 'jpeg' };
+const recent: MosaicParams = { mode: 'recent', count: 30, layout: 'grid', format: 'png' };
+const POLL = 'poll_feed';
+
+/** Every `store.method` called through the port, across all tests. */
+const called = new Set<string>();
+function recorded(s: SqliteStorage): SqliteStorage {
+  const wrap = <T extends object>(obj: T, prefix: string): T =>
+    new Proxy(obj, {
+      get(target, key, receiver) {
+        const v = Reflect.get(target, key, receiver) as unknown;
+        if (typeof v === 'function' && typeof key === 'string') {
+          return (...args: unknown[]) => {
+            called.add(`${prefix}${key}`);
+            return (v as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        if (v && typeof v === 'object' && typeof key === 'string' && !prefix && key !== 'db') return wrap(v, `${key}.`);
+        return v;
+      },
+    });
+  return wrap(s, '');
+}
+/** The methods the port's SQLite adapter has: each must be in `called` by the end. */
+function methodsOf(s: SqliteStorage): string[] {
+  const out: string[] = [];
+  for (const [group, value] of Object.entries(s)) {
+    if (typeof value === 'function') out.push(group);
+    else if (value && typeof value === 'object' && group !== 'db') {
+      for (const [name, fn] of Object.entries(value)) if (typeof fn === 'function') out.push(`${group}.${name}`);
+    }
+  }
+  return out.sort();
+}
+
+let ctx: { s: SqliteStorage; raw: SqliteStorage; clock: FakeClock; evictions: Eviction[]; cleanup(): Promise<void> };
+
+test.before.each(() => {
+  const t = tmpDir();
+  const clock = fakeClock();
+  const evictions: Eviction[] = [];
+  const raw = createSqliteStorage(openDb(join(t.dir, 'port.db')), {
+    clock, random: () => 0.5, leaseMs: 30_000, resultsBudgetBytes: 10_000, feedIntervalMs: 2,
+    onEvicted: (e) => void evictions.push(e),
+  });
+  ctx = { s: recorded(raw), raw, clock, evictions, cleanup: async () => { await raw.close(); t.cleanup(); } };
+});
+test.after.each(() => ctx.cleanup());
+
+const result = (bytes: number, films = 2): NewResult => ({
+  image: Buffer.alloc(bytes, 7),
+  contentType: 'image/jpeg',
+  width: 10,
+  height: 10,
+  films: Array.from({ length: films }, (_, i) => ({ title: `Film ${i}`, year: 2000 + i, rating: null, slug: `film-${i}`, watchedDate: '2026-11-0' + (i + 1) })),
+  partial: false,
+  note: null,
+});
+
+const feedEntries = (n: number): FeedEntry[] =>
+  Array.from({ length: n }, (_, i) => ({
+    viewingId: String(9_000 + i), title: `Archived film ${i}`, year: 2000 + i, rating: 3,
+    watchedDate: `2026-11-${String(1 + i).padStart(2, '0')}`, rewatch: false, liked: false, slug: `archived-film-${i}`,
+    posterUrl: `https://a.ltrbxd.com/resized/film-poster/${i}.jpg`, posterMissing: false, tmdbMovieId: null, tmdbTvId: null,
+    publishedDay: `2026-11-${String(1 + i).padStart(2, '0')}`, publishedAt: Date.UTC(2026, 10, 1 + i, 22),
+  }));
+
+test('queue: enqueue with requesters and caps, claim, heartbeat, progress, complete with its result; reads agree', async () => {
+  const { tasks, results, feed } = ctx.s;
+  const limits = { perClient: 2, max: 10 };
+  const a = await tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: month, requester: { clientKey: 'c1', cancelToken: 't1' }, limits });
+  assert.is(a.deduped, false);
+  const twin = await tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: month, requester: { clientKey: 'c2', cancelToken: 't2' }, limits });
+  assert.is(twin.task.id, a.task.id);
+  ctx.clock.advance(1); // a later request: behind `a` in the queue (same-millisecond ties go by random id)
+  await tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: recent, requester: { clientKey: 'c1', cancelToken: 't3' }, limits });
+  const over = await tasks.enqueue({ action: 'create_mosaic', username: 'eve', params: month, requester: { clientKey: 'c1', cancelToken: 't4' }, limits })
+    .then(() => null, (err: unknown) => err);
+  assert.instance(over, QueueLimitError);
+  assert.is(await tasks.queuePosition(a.task.id), 1);
+  assert.is((await tasks.queuedIds()).length, 2);
+  assert.equal(await tasks.counts(), { queued: 2, running: 0 });
+  assert.ok(await tasks.hasRunnable());
+
+  const [c] = await tasks.claim('w1', 1);
+  assert.is(c.id, a.task.id);
+  assert.equal(await tasks.heartbeat(c.id, c.leaseToken), { cancelRequested: false });
+  assert.equal(await tasks.progress(c.id, c.leaseToken, 'downloading', 1, 2, 'Downloading posters: 1 of 2'), { cancelRequested: false });
+  assert.is(await tasks.isCancelRequested(c.id), false);
+  await tasks.complete(c.id, c.leaseToken, result(100), 'Done');
+  assert.is((await tasks.get(c.id))!.status, 'COMPLETE');
+  assert.is((await results.image(c.id))!.image.length, 100);
+  assert.is((await results.summary(c.id))!.films.length, 2);
+  assert.equal((await feed.listTaskAfter(c.id, 0)).map((e) => e.type), ['created', 'claimed', 'progress', 'completed']);
+  const lost = await tasks.complete(c.id, c.leaseToken).then(() => null, (err: unknown) => err);
+  assert.instance(lost, LeaseLostError);
+});
+
+test('queue: group commit completes each task alone (a lost lease undoes only its own), applies its writes, claims the next', async () => {
+  const { tasks, archive } = ctx.s;
+  for (const u of ['ann', 'bob', 'cat']) {
+    await tasks.enqueue({ action: 'create_mosaic', username: u, params: month });
+    ctx.clock.advance(1);
+  }
+  const [x, y] = await tasks.claim('w1', 2);
+  const runAt = ctx.clock.now() + 3_600_000;
+  const out = await tasks.completeAndClaim([
+    { id: x.id, leaseToken: x.leaseToken, result: result(50), writes: [{ kind: 'follow', username: x.username, maxMembers: 10, poll: { action: POLL, runAt } }] },
+    { id: y.id, leaseToken: 'not-the-token' },
+  ], 'w1', 2);
+  assert.is(out.errors[0], undefined);
+  assert.instance(out.errors[1], LeaseLostError);
+  assert.equal(out.claimed.map((t) => t.username), ['cat']);
+  assert.ok(await archive.isFollowed(x.username));
+  assert.is((await tasks.get(y.id))!.status, 'RUNNING');
+
+  // A poll's outcome: kept only while the member is followed, with the next poll scheduled.
+  ctx.clock.advance(runAt - ctx.clock.now());
+  const polls = await tasks.claim('w2', 5);
+  const poll = polls.find((t) => t.action === POLL)!;
+  assert.is(poll.username, x.username);
+  const kept = await tasks.completeAndClaim([{
+    id: poll.id, leaseToken: poll.leaseToken,
+    writes: [{ kind: 'keepFeed', username: x.username, window: { entries: feedEntries(3), completeAfter: null }, maxMembers: 10, poll: { action: POLL, runAt: runAt + 1000 } }],
+  }], 'w2', 0);
+  assert.equal(kept.errors, [undefined]);
+  assert.is((await archive.load(x.username)).entries.length, 3);
+  assert.is((await archive.summary(x.username)).entries, 3);
+  const again = await tasks.schedule(POLL, x.username, runAt + 5000);
+  assert.is(again, null, 'the next poll is already scheduled');
+});
+
+test('queue: fail, retryAfter, release, cancel, withdraw, finishCancelled, sweep, keyed and raw tasks, pruning', async () => {
+  const { tasks } = ctx.s;
+  const a = await tasks.enqueue({ action: 'create_mosaic', username: 'ann', params: month, requester: { clientKey: 'c1', cancelToken: 'ta' } });
+  ctx.clock.advance(1);
+  const b = await tasks.enqueueRaw('create_mosaic', 'bob', '{not json');
+  let [c] = await tasks.claim('w1', 1);
+  assert.is((await tasks.fail(c.id, c.leaseToken, 'LETTERBOXD_UNREACHABLE', 'down', true)).status, 'QUEUED');
+  ctx.clock.advance(10_000);
+  [c] = await tasks.claim('w1', 1);
+  assert.is((await tasks.retryAfter(c.id, c.leaseToken, 1000, 'Letterboxd asked us to wait')).status, 'QUEUED');
+  ctx.clock.advance(1_000);
+  [c] = await tasks.claim('w1', 1);
+  assert.is((await tasks.release(c.id, c.leaseToken)).status, 'QUEUED');
+  [c] = await tasks.claim('w1', 1);
+  assert.equal(await tasks.withdraw(c.id, 'wrong'), { kind: 'forbidden' });
+  const w = await tasks.withdraw(c.id, 'ta');
+  assert.is(w!.kind, 'cancelled');
+  assert.is(await tasks.isCancelRequested(c.id), true);
+  assert.is((await tasks.finishCancelled(c.id, c.leaseToken)).status, 'CANCELLED');
+  assert.is((await tasks.cancel(a.task.id))!.finished, true);
+  assert.is(await tasks.cancel('no-such-task'), undefined);
+
+  const [d] = await tasks.claim('w1', 1);
+  assert.is(d.id, b.id);
+  ctx.clock.advance(31_000);
+  const swept = await tasks.sweep();
+  assert.equal(swept.map((t) => t.status), ['QUEUED']);
+  assert.is((await tasks.fail(d.id, d.leaseToken, 'INTERNAL', 'x').then(() => null, (e: unknown) => e)) instanceof LeaseLostError, true);
+
+  const k1 = await tasks.enqueueKeyed('make_renditions', 'ann', { id: 'r1' }, 'r1');
+  const k2 = await tasks.enqueueKeyed('make_renditions', 'ann', { id: 'r1' }, 'r1');
+  assert.equal([k1.deduped, k2.deduped, k2.task.id === k1.task.id], [false, true, true]);
+  const p = await tasks.schedule(POLL, 'ann', ctx.clock.now());
+  const [pc] = (await tasks.claim('w1', 5)).filter((t) => t.id === p!.id);
+  await tasks.complete(pc.id, pc.leaseToken);
+  ctx.clock.advance(2 * 86_400_000);
+  assert.is(await tasks.pruneBackground(ctx.clock.now() - 86_400_000), 1);
+  assert.is(await tasks.get(p!.id), undefined);
+});
+
+test('feed: reads after a cursor, one task\'s events, the latest, and a watcher on its own connection sees commits', async () => {
+  const { tasks, feed } = ctx.s;
+  const before = await feed.maxSeq();
+  const seen: TaskEvent[] = [];
+  let wake!: () => void;
+  const arrived = new Promise<void>((resolve) => (wake = resolve));
+  const watch = await feed.watch((events) => {
+    seen.push(...events);
+    if (seen.some((e) => e.type === 'claimed')) wake();
+  });
+  const a = await tasks.enqueue({ action: 'create_mosaic', username: 'ann', params: month });
+  await tasks.claim('w1', 1);
+  await arrived;
+  assert.equal(seen.map((e) => e.type), ['created', 'claimed']);
+  assert.is(watch.cursor(), await feed.maxSeq());
+  await watch.close();
+  assert.equal((await feed.listAfter(before)).map((e) => e.seq), seen.map((e) => e.seq));
+  assert.is((await feed.latestForTask(a.task.id))!.type, 'claimed');
+  ctx.clock.advance(8 * 86_400_000);
+  await tasks.enqueue({ action: 'create_mosaic', username: 'bob', params: month });
+  assert.is(await feed.prune(ctx.clock.now() - 86_400_000), 2);
+});
+
+test('results, budget and stable links: renditions, views, owner, lists, RESULTS_MB, pruning', async () => {
+  const { tasks, results, budget, links } = ctx.s;
+  const made: string[] = [];
+  for (const [u, bytes] of [['ann', 4000], ['bob', 4000], ['cat', 4000]] as const) {
+    const { task } = await tasks.enqueue({ action: 'create_mosaic', username: u, params: month });
+    const [c] = await tasks.claim('w', 1);
+    await tasks.complete(c.id, c.leaseToken, result(bytes));
+    made.push(task.id);
+    ctx.clock.advance(1000);
+  }
+  // 12,000 bytes of images against a 10,000-byte budget: the oldest went when the third was stored.
+  assert.is(ctx.evictions.length, 1);
+  assert.is(await results.image(made[0]), undefined);
+  assert.ok((await budget.heldBytes()) <= budget.budgetBytes);
+  assert.is((await budget.enforce()).results, 0);
+  assert.is(await results.owner(made[1]), 'bob');
+  assert.ok((await results.etag(made[1]))!.etag);
+  assert.is((await results.listByUser('bob')).length, 1);
+  assert.is((await results.listRecent()).length, 2);
+  assert.is(await results.rendition(made[1], 'thumb'), undefined);
+  await results.insertRenditions(made[1], [{ kind: 'thumb', image: Buffer.from('t'), contentType: 'image/jpeg', width: 1, height: 1 }], ctx.clock.now());
+  assert.is((await results.rendition(made[1], 'thumb'))!.image.toString(), 't');
+  assert.ok(await results.renditionEtag(made[1], 'thumb'));
+  const state = await links.state(dedupeKey('create_mosaic', 'bob', month));
+  assert.equal(state, { complete: { id: made[1], finishedAt: state.complete!.finishedAt }, error: null, liveId: null });
+  ctx.clock.advance(2 * 3_600_000);
+  await results.markViewed(made[2], ctx.clock.now());
+  assert.is(await results.prune(ctx.clock.now() - 3_600_000), 1, 'bob\'s, not viewed since; cat\'s was just viewed');
+  assert.ok(await results.image(made[2]));
+});
+
+test('archive, imports, poster knowledge, TMDB matches and workers through the port', async () => {
+  const { archive, imports, posters, workers } = ctx.s;
+  const now = ctx.clock.now();
+  assert.equal(await archive.follow('ann', now, 1), []);
+  assert.equal(await archive.follow('bob', now + 1, 1), ['ann'], 'one member at most: the other is dropped');
+  const merged = await archive.recordWindow('bob', { entries: feedEntries(2), completeAfter: null }, now + 2);
+  assert.ok(merged);
+  assert.equal(await archive.unpolled(POLL), [{ username: 'bob', polledAt: now + 2 }]);
+  assert.equal(await archive.expire(now), []);
+  assert.is(await archive.forget('bob'), true);
+  assert.is(await archive.isFollowed('bob'), false);
+
+  const data = { watched: [{ date: '2026-11-01', name: 'Heat', year: 1995, uri: null }], diary: [], ratings: [] };
+  const summary = await imports.replace('ann', data, now);
+  assert.is(summary.films, 1);
+  assert.equal(await imports.summary('ann'), summary);
+  assert.is(await imports.importedAt('ann'), now);
+  assert.equal((await imports.load('ann'))!.watched, data.watched);
+
+  await posters.rememberPosterUrls([{ slug: 'heat', posterUrl: 'https://a.ltrbxd.com/heat.jpg', source: 'rss', titleKey: 'heat', year: 1995 }], now);
+  assert.equal([...(await posters.knownPosterUrls(['heat', 'unknown']))], [['heat', 'https://a.ltrbxd.com/heat.jpg']]);
+  assert.is((await posters.knownPostersByTitle([{ titleKey: 'heat', yearKey: 1995 }])).size, 1);
+  await posters.rememberTitlePosters([{ titleKey: 'ran', yearKey: 1985, slug: null, posterUrl: null, source: 'none' }], now);
+  assert.is((await posters.titlePosters([{ titleKey: 'ran', yearKey: 1985 }])).size, 1);
+  await posters.rememberTmdbMatch('heat', 1995, null, now);
+  assert.ok(await posters.tmdbMatch('heat', 1995));
+
+  await workers.beat('w1', 123, now);
+  assert.equal((await workers.live(now - 1)).map((w) => w.id), ['w1']);
+  assert.is(await workers.removeStale(now - 1), 0);
+  await workers.remove('w1');
+  assert.equal(await workers.live(0), []);
+});
+
+test('every method of the port was exercised through the SQLite adapter', () => {
+  const missing = methodsOf(ctx.raw).filter((m) => !called.has(m) && m !== 'close');
+  assert.equal(missing, []);
+});
+
+test.run();
