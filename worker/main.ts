@@ -28,11 +28,11 @@ import { composeMosaic, configureSharp, warmUpText } from './compose/compose.js'
 import { createMosaicAction } from './createMosaic.js';
 import { makeRenditionsAction } from './makeRenditions.js';
 import { makeRenditions } from './compose/renditions.js';
-import { MAKE_RENDITIONS } from '../db/results.js';
+import { ACTIONS } from '../common/actions.js';
 import { plannedTileSize } from './compose/layout.js';
 import { createArchiveStore, pruneBackgroundTasks } from '../db/archive.js';
 import { readFeed } from './sources/rss.js';
-import { createPollAction, keepPolls, nextPollAt, POLL_ACTION } from './pollFeed.js';
+import { createPollAction, keepPolls, nextPollAt } from './pollFeed.js';
 
 export interface WorkerWiring {
   config: Readonly<Config>;
@@ -72,7 +72,7 @@ export const createProductionActions: ActionsFactory = ({ config, db, log }) => 
     budgetBytes: config.posterCacheMb * 1024 * 1024,
   });
   return {
-    create_mosaic: createMosaicAction({
+    [ACTIONS.createMosaic]: createMosaicAction({
       tileWidth: config.tileWidth,
       tmdbEnabled: tmdb !== null,
       collect: (username, params, ctx) =>
@@ -86,11 +86,11 @@ export const createProductionActions: ActionsFactory = ({ config, db, log }) => 
       completed: pollMs > 0
         ? (username) => {
             archiveStore.follow(username, systemClock.now(), config.followMax);
-            queue.schedule(POLL_ACTION, username, nextPollAt(systemClock.now(), pollMs));
+            queue.schedule(ACTIONS.pollFeed, username, nextPollAt(systemClock.now(), pollMs));
           }
         : undefined,
     }),
-    [POLL_ACTION]: createPollAction({
+    [ACTIONS.pollFeed]: createPollAction({
       readFeed: (username, ctx) => readFeed({ http, ...ctx }, username, true),
       archive: archiveStore,
       tasks: queue,
@@ -98,7 +98,7 @@ export const createProductionActions: ActionsFactory = ({ config, db, log }) => 
       intervalMs: pollMs,
       maxMembers: config.followMax,
     }),
-    [MAKE_RENDITIONS]: makeRenditionsAction({
+    [ACTIONS.makeRenditions]: makeRenditionsAction({
       image: (id) => results.image(id)?.image,
       render: makeRenditions,
       store: (id, list) => results.insertRenditions(id, list, systemClock.now()),
