@@ -1,8 +1,8 @@
 /** Wiring for the export and TMDB tests: the kit's rig plus imports, TMDB and a store of exports. */
 import { createImportStore, type ImportStore } from '../../db/imports.js';
 import { createTmdbStore } from '../../db/tmdb.js';
-import type { Http } from '../../worker/http.js';
-import { createTmdb, type Tmdb } from '../../worker/tmdb.js';
+import type { Http } from '../../worker/upstreams.js';
+import { createTmdb, type Tmdb } from '../../worker/posters/tmdb.js';
 import { parseExport } from '../../server/export/parseExport.js';
 import type { CollectDeps } from '../../worker/sources/types.js';
 import type { FakeFilm, FakeLetterboxd, FakeMember } from '../helpers/fakeLetterboxd.js';

@@ -3,8 +3,8 @@ import type { Clock } from '../../common/clock.js';
 import type { Stage } from '../../common/task.js';
 import { openDb, type Db } from '../../db/open.js';
 import { createPosterStore, type PosterStore } from '../../db/posters.js';
-import { createHttp, type Http, type HttpConfig } from '../../worker/http.js';
-import { createPosterCache, type PosterCache } from '../../worker/posters.js';
+import { createHttp, type Http, type HttpConfig } from '../../worker/upstreams.js';
+import { createPosterCache, type PosterCache } from '../../worker/posters/cache.js';
 import type { CollectDeps } from '../../worker/sources/types.js';
 import type { FakeLetterboxd } from '../helpers/fakeLetterboxd.js';
 

@@ -10,10 +10,11 @@ import pLimit from 'p-limit';
 import { isAppError } from '../../common/errors.js';
 import { systemClock } from '../../common/clock.js';
 import { titleId, type PosterSource, type PosterUrlEntry, type TitlePoster, type TitlePosterEntry } from '../../db/posters.js';
-import { isTmdbRef } from '../tmdb.js';
-import { parseFilmPage, parsePosterJson } from './parseFilmPage.js';
-import { slugCandidates, titleKey, yearKey } from './titles.js';
-import type { CollectDeps, CollectedFilm, TmdbId } from './types.js';
+import { parseFilmPage, parsePosterJson } from '../sources/parseFilmPage.js';
+import { slugCandidates, titleKey, yearKey } from '../sources/titles.js';
+import type { CollectDeps, CollectedFilm, TmdbId } from '../sources/types.js';
+import { mostRefused } from './formats.js';
+import { isTmdbRef } from './tmdb.js';
 
 /** The width asked of `/film/{slug}/poster/std/{W}/`; posters.ts rewrites the size anyway. */
 export const POSTER_LOOKUP_WIDTH = 230;
@@ -168,7 +169,7 @@ export async function resolvePosterUrls(
     const ref = await fromTmdb(first);
     if (ref) return { posterUrl: ref, source: 'tmdb' };
     // Past half refused, the outcome is settled (docs/architecture.md#outcomes): stop asking Letterboxd.
-    if (refused > films.length / 2) return 'refused';
+    if (mostRefused(refused, films.length)) return 'refused';
     if (g.slug) return bySlug(g.slug);
     if (g.noFilmPage) return { posterUrl: null, source: null };
     return byTitleSlugs(first);
