@@ -6,6 +6,15 @@
  */
 import { AppError, type AppErrorOptions, type ErrorCode } from '../common/errors.js';
 
+/** "40 seconds", "60 minutes", "3 hours", "11574 days". */
+export function waitPhrase(ms: number): string {
+  const s = Math.ceil(ms / 1000);
+  if (s < 120) return `${s} seconds`;
+  if (s < 2 * 3600) return `${Math.ceil(s / 60)} minutes`;
+  if (s < 2 * 86_400) return `${Math.ceil(s / 3600)} hours`;
+  return `${Math.ceil(s / 86_400)} days`;
+}
+
 /** What a task's progress and final error say about a wait. */
 export interface RetryWording {
   /** The progress note of a task parked until `atUtc` ("HH:MM:SS"). */

@@ -6,6 +6,7 @@ import { AppError } from '../../common/errors.js';
 import { systemClock } from '../../common/clock.js';
 import { createHttp, type Http, type HttpConfig } from '../../worker/upstreams.js';
 import { PosterError } from '../../worker/posters/download.js';
+import { RetryLaterError } from '../../worker/retryLater.js';
 import { startFakeLetterboxd, type FakeLetterboxd, type FakeFilm } from '../helpers/fakeLetterboxd.js';
 import { instantClock, type InstantClock } from './kit.js';
 import { fakeClock } from '../helpers/fakeClock.js';
@@ -134,6 +135,8 @@ test('429 with a long Retry-After goes back to the queue: LETTERBOXD_RATE_LIMITE
   assert.ok(err.retryable);
   assert.is(err.retryAfterMs, 120_000);
   assert.is(lb.count('/rss/'), 1, 'no sleeping through a long wait');
+  assert.ok(err instanceof RetryLaterError, "Letterboxd's client, not the loop, words the wait");
+  assert.match((err as RetryLaterError).wording.delayed('12:00:00'), /^Letterboxd asked us to slow down; trying again at 12:00:00 UTC\.$/);
   assert.equal(clock.slept, []);
 });
 

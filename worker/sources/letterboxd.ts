@@ -58,15 +58,6 @@ const ACCEPT: Record<PageKind, string> = {
   'film-json': 'application/json,text/javascript,*/*;q=0.01',
 };
 
-/** "40 seconds", "60 minutes", "3 hours", "11574 days". */
-export function waitPhrase(ms: number): string {
-  const s = Math.ceil(ms / 1000);
-  if (s < 120) return `${s} seconds`;
-  if (s < 2 * 3600) return `${Math.ceil(s / 60)} minutes`;
-  if (s < 2 * 86_400) return `${Math.ceil(s / 3600)} hours`;
-  return `${Math.ceil(s / 86_400)} days`;
-}
-
 /** What a task held back by Letterboxd's rate limiting says, while parked and when it ends. */
 const RATE_LIMIT_WORDING: RetryWording = {
   delayed: (at) => `Letterboxd asked us to slow down; trying again at ${at} UTC.`,
