@@ -2,6 +2,13 @@
  * The worker process: the only place its side effects are wired (config from the environment, the
  * database, the HTTP client, signals). `runWorker` is exported so a test entry can run the same
  * process with test actions; started directly, this file runs the production actions.
+ *
+ * The worker/ folder owns running the queue's actions (common/actions.ts names them): the generic loop
+ * (loop.ts, loop/) that claims, heartbeats and finishes tasks, the transport to the outside
+ * (http.ts, http/; upstreams.ts builds Letterboxd, posters and TMDB on it), where films come from
+ * (sources/), posters (posters/), drawing (compose/) and the actions themselves (createMosaic.ts,
+ * pollFeed.ts, makeRenditions.ts). It may touch the database only through db/'s stores, which this
+ * file opens and hands down; it shares nothing with the server but common/ and the database.
  */
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -21,10 +28,8 @@ import { createPosterStore } from '../db/posters.js';
 import { createImportStore } from '../db/imports.js';
 import { createTmdbStore } from '../db/tmdb.js';
 import { createHttp } from './upstreams.js';
-import { createTmdb } from './posters/tmdb.js';
-import { collectFilms } from './sources/collect.js';
-import { createPosterCache } from './posters/cache.js';
-import { fetchPosters } from './posters/fetch.js';
+import { createPosterCache, createTmdb, fetchPosters } from './posters/index.js';
+import { collectFilms, readFeed } from './sources/index.js';
 import { composeMosaic, configureSharp, warmUpText } from './compose/compose.js';
 import { createMosaicAction } from './createMosaic.js';
 import { makeRenditionsAction } from './makeRenditions.js';
@@ -32,7 +37,6 @@ import { makeRenditions } from './compose/renditions.js';
 import { ACTIONS } from '../common/actions.js';
 import { plannedTileSize } from './compose/layout.js';
 import { createArchiveStore, pruneBackgroundTasks } from '../db/archive.js';
-import { readFeed } from './sources/rss.js';
 import { createPollAction, keepPolls, nextPollAt } from './pollFeed.js';
 
 export interface WorkerWiring {

@@ -16,7 +16,7 @@ import type { CollectDeps, CollectedFilm, TmdbId } from '../sources/types.js';
 import { mostRefused } from './formats.js';
 import { isTmdbRef } from './tmdb.js';
 
-/** The width asked of `/film/{slug}/poster/std/{W}/`; posters.ts rewrites the size anyway. */
+/** The width asked of `/film/{slug}/poster/std/{W}/`; fetch.ts rewrites the size anyway. */
 export const POSTER_LOOKUP_WIDTH = 230;
 /** Lookups in flight at once (the HTTP client's own per-host limit and spacing still apply). */
 const LOOKUP_CONCURRENCY = 4;

@@ -4,7 +4,7 @@
  * `/3/search/movie` (then `/3/search/tv`, for the miniseries exports hold), choosing deterministically
  * by normalised title, then year, then popularity. Choices and misses are remembered in SQLite.
  *
- * A poster found here is the reference `tmdb:/abc.jpg`: posters.ts draws it from TMDB_IMAGE_URL at the
+ * A poster found here is the reference `tmdb:/abc.jpg`: fetch.ts draws it from TMDB_IMAGE_URL at the
  * smallest size at least the tile's width. TMDB trouble never fails a task: the film falls back to
  * Letterboxd, and after a refused key or persistent rate limiting the task stops asking TMDB.
  */

@@ -1,4 +1,4 @@
-/** worker/http.ts against the fake Letterboxd: statuses to codes, retries, limits, the image guard. */
+/** The upstreams (worker/upstreams.ts on the transport worker/http.ts) against the fake Letterboxd: statuses to codes, retries, limits, the image guard. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RequestError } from 'got';
@@ -155,7 +155,7 @@ test('a slow response times out and is retried; persistent slowness is LETTERBOX
   assert.ok(err.retryable);
   assert.is(err.message, 'Letterboxd did not answer in time (/dave/rss/); Letterboxd may be down or your connection may be out: try again in a few minutes.');
   assert.is(lb.count('/rss/'), 3);
-  for (let e: unknown = err; e; e = (e as Error).cause) assert.not.instance(e, RequestError, 'no got error leaves http.ts, even as a cause');
+  for (let e: unknown = err; e; e = (e as Error).cause) assert.not.instance(e, RequestError, 'no got error leaves the transport, even as a cause');
 });
 
 test('a truncated response and a dropped connection are retried', async () => {
