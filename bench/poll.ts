@@ -15,7 +15,7 @@ import { createTaskStore } from '../db/sqlite/tasks.js';
 import { createResultStore } from '../db/sqlite/results.js';
 import { createArchiveStore } from '../db/sqlite/archive.js';
 import { createWorkerLoop } from '../worker/loop.js';
-import { createHttp } from '../worker/http.js';
+import { createHttp } from '../worker/upstreams.js';
 import { readFeed } from '../worker/sources/rss.js';
 import { createPollAction, POLL_ACTION } from '../worker/pollFeed.js';
 import { systemClock } from '../common/clock.js';

@@ -9,7 +9,8 @@ import type { ComposeInput, ComposeOutput } from './compose/compose.js';
 import { periodLabel, normalizeRequest } from '../common/task.js';
 import type { Action, ActionHelpers } from './loop.js';
 import type { CollectResult, CollectedFilm, Progress } from './sources/types.js';
-import type { PosterResult } from './posters.js';
+import type { PosterResult } from './posters/fetch.js';
+import { mostRefused } from './posters/formats.js';
 import type { NewRendition } from '../db/sqlite/results.js';
 import { BLOCKED_ADVICE } from './sources/types.js';
 import { reviewFigures } from './review.js';
@@ -94,7 +95,7 @@ export function createMosaicAction(parts: MosaicParts): Action {
     };
     // Download posters at the size they will be drawn: a 3,000-film grid draws 94 px tiles, not 120.
     const posters = await parts.fetchPosters(collected.films, parts.plannedTileWidth(request), ctx);
-    if (posters.refused * 2 > collected.films.length) {
+    if (mostRefused(posters.refused, collected.films.length)) {
       throw new AppError('LETTERBOXD_BLOCKED',
         `Letterboxd refused ${posters.refused} of ${collected.films.length} posters; ${postersAdvice(!!parts.tmdbEnabled, !!collected.fromExport)}`, { retryable: false });
     }

@@ -2,6 +2,13 @@
  * The worker process: the only place its side effects are wired (config from the environment, the
  * database, the HTTP client, signals). `runWorker` is exported so a test entry can run the same
  * process with test actions; started directly, this file runs the production actions.
+ *
+ * The worker/ folder owns running the queue's actions (common/actions.ts names them): the generic loop
+ * (loop.ts, loop/) that claims, heartbeats and finishes tasks, the transport to the outside
+ * (http.ts, http/; upstreams.ts builds Letterboxd, posters and TMDB on it), where films come from
+ * (sources/), posters (posters/), drawing (compose/) and the actions themselves (createMosaic.ts,
+ * pollFeed.ts, makeRenditions.ts). It may touch the database only through db/'s stores, which this
+ * file opens and hands down; it shares nothing with the server but common/ and the database.
  */
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -20,19 +27,17 @@ import { createWorkerLoop, type Action } from './loop.js';
 import { createPosterStore } from '../db/sqlite/posters.js';
 import { createImportStore } from '../db/sqlite/imports.js';
 import { createTmdbStore } from '../db/sqlite/tmdb.js';
-import { createHttp } from './http.js';
-import { createTmdb } from './tmdb.js';
-import { collectFilms } from './sources/collect.js';
-import { createPosterCache, fetchPosters } from './posters.js';
+import { createHttp } from './upstreams.js';
+import { createPosterCache, createTmdb, fetchPosters } from './posters/index.js';
+import { collectFilms, readFeed } from './sources/index.js';
 import { composeMosaic, configureSharp, warmUpText } from './compose/compose.js';
 import { createMosaicAction } from './createMosaic.js';
 import { makeRenditionsAction } from './makeRenditions.js';
 import { makeRenditions } from './compose/renditions.js';
-import { MAKE_RENDITIONS } from '../db/sqlite/results.js';
+import { ACTIONS } from '../common/actions.js';
 import { plannedTileSize } from './compose/layout.js';
 import { createArchiveStore, pruneBackgroundTasks } from '../db/sqlite/archive.js';
-import { readFeed } from './sources/rss.js';
-import { createPollAction, keepPolls, nextPollAt, POLL_ACTION } from './pollFeed.js';
+import { createPollAction, keepPolls, nextPollAt } from './pollFeed.js';
 
 export interface WorkerWiring {
   config: Readonly<Config>;
@@ -72,7 +77,7 @@ export const createProductionActions: ActionsFactory = ({ config, db, log }) => 
     budgetBytes: config.posterCacheMb * 1024 * 1024,
   });
   return {
-    create_mosaic: createMosaicAction({
+    [ACTIONS.createMosaic]: createMosaicAction({
       tileWidth: config.tileWidth,
       tmdbEnabled: tmdb !== null,
       collect: (username, params, ctx) =>
@@ -86,11 +91,11 @@ export const createProductionActions: ActionsFactory = ({ config, db, log }) => 
       completed: pollMs > 0
         ? (username) => {
             archiveStore.follow(username, systemClock.now(), config.followMax);
-            queue.schedule(POLL_ACTION, username, nextPollAt(systemClock.now(), pollMs));
+            queue.schedule(ACTIONS.pollFeed, username, nextPollAt(systemClock.now(), pollMs));
           }
         : undefined,
     }),
-    [POLL_ACTION]: createPollAction({
+    [ACTIONS.pollFeed]: createPollAction({
       readFeed: (username, ctx) => readFeed({ http, ...ctx }, username, true),
       archive: archiveStore,
       tasks: queue,
@@ -98,7 +103,7 @@ export const createProductionActions: ActionsFactory = ({ config, db, log }) => 
       intervalMs: pollMs,
       maxMembers: config.followMax,
     }),
-    [MAKE_RENDITIONS]: makeRenditionsAction({
+    [ACTIONS.makeRenditions]: makeRenditionsAction({
       image: (id) => results.image(id)?.image,
       render: makeRenditions,
       store: (id, list) => results.insertRenditions(id, list, systemClock.now()),

@@ -6,6 +6,7 @@
  * twice is kept once.
  */
 import type { Clock } from '../common/clock.js';
+import { ACTIONS } from '../common/actions.js';
 import { isAppError } from '../common/errors.js';
 import type { ArchiveStore } from '../db/sqlite/archive.js';
 import type { TaskStore } from '../db/sqlite/tasks.js';
@@ -13,7 +14,8 @@ import type { Action } from './loop.js';
 import type { Feed } from './sources/rss.js';
 import type { Progress } from './sources/types.js';
 
-export const POLL_ACTION = 'poll_feed';
+/** The poll action's name, as the tests and benchmarks that schedule polls call it. */
+export const POLL_ACTION = ACTIONS.pollFeed;
 
 const DAY = 86_400_000;
 /** A member no mosaic has used for this long is no longer followed (their archive goes too). */

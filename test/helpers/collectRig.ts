@@ -3,10 +3,10 @@ import type { Clock } from '../../common/clock.js';
 import type { Stage } from '../../common/task.js';
 import { openDb, type Db } from '../../db/sqlite/open.js';
 import { createPosterStore, type PosterStore } from '../../db/sqlite/posters.js';
-import { createHttp, type Http, type HttpConfig } from '../../worker/http.js';
-import { createPosterCache, type PosterCache } from '../../worker/posters.js';
+import { createHttp, type Http, type HttpConfig } from '../../worker/upstreams.js';
+import { createPosterCache, type PosterCache } from '../../worker/posters/cache.js';
 import type { CollectDeps } from '../../worker/sources/types.js';
-import type { FakeLetterboxd } from './fakeLetterboxd.js';
+import type { FakeLetterboxd } from '../helpers/fakeLetterboxd.js';
 
 /** A clock whose sleeps resolve at once but move `now()` and are recorded, so backoff costs no time. */
 export interface InstantClock extends Clock {

@@ -1,13 +1,13 @@
 /** Wiring for the export and TMDB tests: the kit's rig plus imports, TMDB and a store of exports. */
 import { createImportStore, type ImportStore } from '../../db/sqlite/imports.js';
 import { createTmdbStore } from '../../db/sqlite/tmdb.js';
-import type { Http } from '../../worker/http.js';
-import { createTmdb, type Tmdb } from '../../worker/tmdb.js';
+import type { Http } from '../../worker/upstreams.js';
+import { createTmdb, type Tmdb } from '../../worker/posters/tmdb.js';
 import { parseExport } from '../../server/export/parseExport.js';
 import type { CollectDeps } from '../../worker/sources/types.js';
-import type { FakeFilm, FakeLetterboxd, FakeMember } from './fakeLetterboxd.js';
-import type { FakeTmdb } from './fakeTmdb.js';
-import { exportZip, type ExportOptions } from './exportZip.js';
+import type { FakeFilm, FakeLetterboxd, FakeMember } from '../helpers/fakeLetterboxd.js';
+import type { FakeTmdb } from '../helpers/fakeTmdb.js';
+import { exportZip, type ExportOptions } from '../helpers/exportZip.js';
 import { rig, type Rig } from './collectRig.js';
 
 export interface ExportRig extends Rig {

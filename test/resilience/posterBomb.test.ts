@@ -20,7 +20,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { probeImage } from '../../worker/imageProbe.js';
+import { probeImage } from '../../worker/posters/probe.js';
 import { pngBomb } from '../helpers/resilience/kit.js';
 
 async function timedProbe(buf: Buffer) {

@@ -7,6 +7,7 @@ import { createResultStore } from '../../db/sqlite/results.js';
 import { createEventStore } from '../../db/sqlite/events.js';
 import { createWorkerLoop, type Action } from '../../worker/loop.js';
 import { AppError } from '../../common/errors.js';
+import { RetryLaterError } from '../../worker/retryLater.js';
 import { systemClock } from '../../common/clock.js';
 import { createLogger, silentLogger } from '../../common/log.js';
 import type { MosaicParams } from '../../common/task.js';
@@ -157,6 +158,38 @@ test('a long Retry-After is handed to the queue without consuming an attempt; to
   await s.loop.runUntilIdle();
   row = s.tasks.getRow(id)!;
   assert.equal([row.status, row.error_code], ['ERROR', 'LETTERBOXD_RATE_LIMITED']);
+  s.cleanup();
+});
+
+test('the loop is generic about waits: the words a parked or ended task shows come from the error, not from the loop', async () => {
+  const wording = {
+    delayed: (at: string) => `The film shop is busy; back at ${at}.`,
+    tooLong: (wait: string) => `The film shop wants ${wait}; come back then.`,
+    persisted: (times: number) => `The film shop said wait ${times} times; try later.`,
+  };
+  const s = setup({
+    shop: async () => {
+      throw new RetryLaterError('LETTERBOXD_UNREACHABLE', 'busy', 60_000, wording);
+    },
+    long: async () => {
+      throw new RetryLaterError('LETTERBOXD_UNREACHABLE', 'busy', 3_600_000, wording);
+    },
+    plain: async () => {
+      throw new AppError('LETTERBOXD_UNREACHABLE', 'busy', { retryAfterMs: 3_600_000, retryable: true });
+    },
+  }, { maxDelays: 1 });
+  const shop = s.tasks.enqueueRaw('shop', 'dave', '{}').id;
+  const long = s.tasks.enqueueRaw('long', 'erin', '{}').id;
+  const plain = s.tasks.enqueueRaw('plain', 'fay', '{}').id;
+  await s.loop.runUntilIdle();
+  assert.match(s.tasks.get(shop)!.progressMsg ?? '', /^The film shop is busy; back at \d\d:\d\d:\d\d\.$/);
+  assert.is(s.tasks.getRow(long)!.error_msg, 'The film shop wants 60 minutes; come back then.');
+  const neutral = s.tasks.getRow(plain)!.error_msg!;
+  assert.not.match(neutral, /Letterboxd/, 'the loop names no upstream');
+  assert.match(neutral, /wait 60 minutes; try again after that/);
+  s.db.prepare(`UPDATE tasks SET run_at = 0`).run();
+  await s.loop.runUntilIdle();
+  assert.is(s.tasks.getRow(shop)!.error_msg, 'The film shop said wait 1 times; try later.');
   s.cleanup();
 });
 

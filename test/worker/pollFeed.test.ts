@@ -11,7 +11,7 @@ import { createTaskStore, type TaskStore } from '../../db/sqlite/tasks.js';
 import { createResultStore } from '../../db/sqlite/results.js';
 import { createArchiveStore, type ArchiveStore } from '../../db/sqlite/archive.js';
 import { createWorkerLoop } from '../../worker/loop.js';
-import { createHttp, type Http } from '../../worker/http.js';
+import { createHttp, type Http } from '../../worker/upstreams.js';
 import { readFeed, type Feed } from '../../worker/sources/rss.js';
 import { createPollAction, keepPolls, POLL_ACTION } from '../../worker/pollFeed.js';
 import { silentLogger } from '../../common/log.js';

@@ -13,6 +13,7 @@ import { placeholderLines, planMosaic, type MosaicPlan, type PlacedText, type Re
 import { ANCHOR_MARKUP, blockMarkup, colored, type BlockLine } from './markup.js';
 import { joinJpegStrips, stripAlignment } from './jpegJoin.js';
 import { textWidth } from './metrics.js';
+import { looksLikePoster, MAX_POSTER_PIXELS } from '../posters/formats.js';
 
 export interface ComposeInput {
   username: string;
@@ -64,8 +65,6 @@ const BAND_RGB = [36, 36, 36] as const;
 const HEADER_NAME = '#ffffff';
 const HEADER_REST = '#b4b4b4';
 const FONT = 'DejaVu Sans';
-/** A poster is at most a few Mpx; a bigger input is refused before it is decoded. */
-const MAX_POSTER_PIXELS = 40_000_000;
 /** cairo draws into surfaces at most 32767 px high; a batch of placeholder titles stays below. */
 const MAX_BLOCK_HEIGHT = 30_000;
 
@@ -270,23 +269,9 @@ async function forEachLimited(count: number, limit: number, task: (i: number) =>
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, count)) }, worker));
 }
 
-/**
- * Raster formats a poster may be in. Anything else (SVG above all: it can point at files and URLs;
- * TIFF, PDF, HTML error pages) is not handed to a decoder at all.
- */
-function isRasterImage(bytes: Buffer): boolean {
-  if (bytes.length < 12) return false;
-  if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return true; // JPEG
-  if (bytes.readUInt32BE(0) === 0x89504e47) return true; // PNG
-  if (bytes.toString('latin1', 0, 4) === 'RIFF' && bytes.toString('latin1', 8, 12) === 'WEBP') return true;
-  if (bytes.toString('latin1', 0, 4) === 'GIF8') return true;
-  // AVIF: an ISO BMFF "ftyp" box with an AVIF brand
-  return bytes.toString('latin1', 4, 8) === 'ftyp' && /avi[fs]/.test(bytes.toString('latin1', 8, Math.min(bytes.length, 32)));
-}
-
 /** A poster as raw RGB at exactly the tile size, or null when it is missing or does not decode. */
 async function decodeTile(bytes: Buffer | null, width: number, height: number): Promise<Buffer | null> {
-  if (!bytes || !isRasterImage(bytes)) return null;
+  if (!bytes || !looksLikePoster(bytes)) return null;
   try {
     const { data, info } = await sharp(bytes, { failOn: 'truncated', limitInputPixels: MAX_POSTER_PIXELS })
       // A no-op for a poster already at the tile size; otherwise cover the tile, cropping the overflow.

@@ -17,7 +17,7 @@ import { addDays, covers, dayOf, history, type Segment } from '../../common/arch
 import type { ArchiveEntry } from '../../db/sqlite/archive.js';
 import { readDiary, type DiaryPeriod } from './diary.js';
 import { readFilmsPages } from './filmsPages.js';
-import { resolvePosterUrls } from './posterUrls.js';
+import { resolvePosterUrls } from '../posters/resolveUrls.js';
 import { exportFilms, exportReach, exportViewings, lend, matchKey, notInFeed, withFeedFilms, type Viewing } from './fromExport.js';
 import { titleKey } from './titles.js';
 import { BLOCKED_ADVICE, type CollectDeps, type CollectResult, type CollectedFilm, type TmdbId } from './types.js';

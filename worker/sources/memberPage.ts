@@ -1,6 +1,6 @@
 /** Fetching a member's feed or pages, where a refusal means the list of films itself is refused. */
 import { AppError, isAppError } from '../../common/errors.js';
-import type { PageKind } from '../http.js';
+import type { PageKind } from './letterboxd.js';
 import type { CollectDeps } from './types.js';
 
 /** The body of `path`; a refusal becomes LETTERBOXD_BLOCKED with `refused`, a sentence a person can act on. */

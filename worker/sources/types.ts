@@ -6,8 +6,8 @@ import type { ArchiveEntry } from '../../db/sqlite/archive.js';
 import type { Segment } from '../../common/archive.js';
 import type { Feed } from './rss.js';
 import type { PosterStore } from '../../db/sqlite/posters.js';
-import type { Http } from '../http.js';
-import type { TmdbSession } from '../tmdb.js';
+import type { LetterboxdPages } from './letterboxd.js';
+import type { TmdbSession } from '../posters/tmdb.js';
 
 /** One diary entry of a film within the period collected: its day and whether it was a rewatch. */
 export interface FilmViewing {
@@ -52,7 +52,7 @@ export interface CollectResult {
 export type Progress = (stage: Stage, done: number | null, total: number | null, msg: string) => void;
 
 export interface CollectDeps {
-  http: Pick<Http, 'page'>;
+  http: LetterboxdPages;
   posterUrls: Pick<
     PosterStore,
     'knownPosterUrls' | 'rememberPosterUrls' | 'knownPostersByTitle' | 'titlePosters' | 'rememberTitlePosters'

@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import sharp from 'sharp';
-import { probeImage } from '../../worker/imageProbe.js';
+import { probeImage } from '../../../worker/posters/probe.js';
 
 const create = { width: 60, height: 90, channels: 3 as const, background: { r: 200, g: 30, b: 90 } };
 

@@ -1,10 +1,12 @@
-/** worker/http.ts against the fake Letterboxd: statuses to codes, retries, limits, the image guard. */
+/** The upstreams (worker/upstreams.ts on the transport worker/http.ts) against the fake Letterboxd: statuses to codes, retries, limits, the image guard. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RequestError } from 'got';
 import { AppError } from '../../common/errors.js';
 import { systemClock } from '../../common/clock.js';
-import { createHttp, PosterError, type Http, type HttpConfig } from '../../worker/http.js';
+import { createHttp, type Http, type HttpConfig } from '../../worker/upstreams.js';
+import { PosterError } from '../../worker/posters/download.js';
+import { RetryLaterError } from '../../worker/retryLater.js';
 import { startFakeLetterboxd, type FakeLetterboxd, type FakeFilm } from '../helpers/fakeLetterboxd.js';
 import { instantClock, type InstantClock } from '../helpers/collectRig.js';
 import { fakeClock } from '../helpers/fakeClock.js';
@@ -133,6 +135,8 @@ test('429 with a long Retry-After goes back to the queue: LETTERBOXD_RATE_LIMITE
   assert.ok(err.retryable);
   assert.is(err.retryAfterMs, 120_000);
   assert.is(lb.count('/rss/'), 1, 'no sleeping through a long wait');
+  assert.ok(err instanceof RetryLaterError, "Letterboxd's client, not the loop, words the wait");
+  assert.match((err as RetryLaterError).wording.delayed('12:00:00'), /^Letterboxd asked us to slow down; trying again at 12:00:00 UTC\.$/);
   assert.equal(clock.slept, []);
 });
 
@@ -151,7 +155,7 @@ test('a slow response times out and is retried; persistent slowness is LETTERBOX
   assert.ok(err.retryable);
   assert.is(err.message, 'Letterboxd did not answer in time (/dave/rss/); Letterboxd may be down or your connection may be out: try again in a few minutes.');
   assert.is(lb.count('/rss/'), 3);
-  for (let e: unknown = err; e; e = (e as Error).cause) assert.not.instance(e, RequestError, 'no got error leaves http.ts, even as a cause');
+  for (let e: unknown = err; e; e = (e as Error).cause) assert.not.instance(e, RequestError, 'no got error leaves the transport, even as a cause');
 });
 
 test('a truncated response and a dropped connection are retried', async () => {

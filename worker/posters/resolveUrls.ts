@@ -9,13 +9,14 @@
 import pLimit from 'p-limit';
 import { isAppError } from '../../common/errors.js';
 import { systemClock } from '../../common/clock.js';
-import { titleId, type PosterSource, type PosterUrlEntry, type TitlePoster, type TitlePosterEntry } from '../../db/sqlite/posters.js';
-import { isTmdbRef } from '../tmdb.js';
-import { parseFilmPage, parsePosterJson } from './parseFilmPage.js';
-import { slugCandidates, titleKey, yearKey } from './titles.js';
-import type { CollectDeps, CollectedFilm, TmdbId } from './types.js';
+import { titleId, type PosterSource, type PosterUrlEntry, type TitlePoster, type TitlePosterEntry } from '../../db/sqlite/posterKnowledge.js';
+import { parseFilmPage, parsePosterJson } from '../sources/parseFilmPage.js';
+import { slugCandidates, titleKey, yearKey } from '../sources/titles.js';
+import type { CollectDeps, CollectedFilm, TmdbId } from '../sources/types.js';
+import { mostRefused } from './formats.js';
+import { isTmdbRef } from './tmdb.js';
 
-/** The width asked of `/film/{slug}/poster/std/{W}/`; posters.ts rewrites the size anyway. */
+/** The width asked of `/film/{slug}/poster/std/{W}/`; fetch.ts rewrites the size anyway. */
 export const POSTER_LOOKUP_WIDTH = 230;
 /** Lookups in flight at once (the HTTP client's own per-host limit and spacing still apply). */
 const LOOKUP_CONCURRENCY = 4;
@@ -168,7 +169,7 @@ export async function resolvePosterUrls(
     const ref = await fromTmdb(first);
     if (ref) return { posterUrl: ref, source: 'tmdb' };
     // Past half refused, the outcome is settled (docs/architecture.md#outcomes): stop asking Letterboxd.
-    if (refused > films.length / 2) return 'refused';
+    if (mostRefused(refused, films.length)) return 'refused';
     if (g.slug) return bySlug(g.slug);
     if (g.noFilmPage) return { posterUrl: null, source: null };
     return byTitleSlugs(first);

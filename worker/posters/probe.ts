@@ -5,14 +5,7 @@ import sharp from 'sharp';
 // (pooled small buffers, freed ones), so a cached result can answer for other bytes. Keep it off.
 sharp.cache(false);
 
-/** Raster formats a poster may be; SVG and the rest can reference files or hide huge canvases. */
-const POSTER_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif']);
-/**
- * The largest poster we decode: 2000×3000 (Letterboxd serves up to 1000×1500, TMDB's `original` more).
- * Checked from the header before any pixel is decoded, so a 31 KB PNG declaring 16000×16000 (a
- * decompression bomb: ~1 GB of pixels) never reaches the decoder; also passed to sharp as a limit.
- */
-export const MAX_POSTER_PIXELS = 2000 * 3000;
+import { MAX_POSTER_PIXELS, POSTER_FORMATS } from './formats.js';
 
 export interface ImageInfo {
   width: number;

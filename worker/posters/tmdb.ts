@@ -4,15 +4,15 @@
  * `/3/search/movie` (then `/3/search/tv`, for the miniseries exports hold), choosing deterministically
  * by normalised title, then year, then popularity. Choices and misses are remembered in SQLite.
  *
- * A poster found here is the reference `tmdb:/abc.jpg`: posters.ts draws it from TMDB_IMAGE_URL at the
+ * A poster found here is the reference `tmdb:/abc.jpg`: fetch.ts draws it from TMDB_IMAGE_URL at the
  * smallest size at least the tile's width. TMDB trouble never fails a task: the film falls back to
  * Letterboxd, and after a refused key or persistent rate limiting the task stops asking TMDB.
  */
-import { systemClock, type Clock } from '../common/clock.js';
-import type { Logger } from '../common/log.js';
-import type { TmdbMatch, TmdbStore } from '../db/sqlite/tmdb.js';
-import { TmdbError, type Http } from './http.js';
-import { titleKey, yearKey } from './sources/titles.js';
+import { systemClock, type Clock } from '../../common/clock.js';
+import type { Logger } from '../../common/log.js';
+import type { TmdbMatch, TmdbStore } from '../../db/sqlite/tmdb.js';
+import { titleKey, yearKey } from '../sources/titles.js';
+import { TmdbError, type TmdbApi } from './tmdbApi.js';
 
 /** TMDB's poster widths (others are refused), smallest first; `original` beyond the last. */
 export const TMDB_POSTER_WIDTHS = [92, 154, 185, 342, 500, 780] as const;
@@ -90,7 +90,7 @@ export function chooseMatch(results: readonly Result[], kind: 'movie' | 'tv', ti
 }
 
 export interface TmdbDeps {
-  http: Pick<Http, 'tmdb'>;
+  http: TmdbApi;
   store: Pick<TmdbStore, 'match' | 'rememberMatch'>;
   clock?: Clock;
   log?: Logger;

@@ -5,13 +5,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { AppError, type ErrorCode } from '../../common/errors.js';
-import type { MosaicParams } from '../../common/task.js';
-import { fetchPosters, type PosterResult } from '../../worker/posters.js';
-import { collectFilms, type CollectResult } from '../../worker/sources/collect.js';
-import { expectedFilms, startFakeLetterboxd, type Fault, type FakeLetterboxd } from '../helpers/fakeLetterboxd.js';
-import { tmpDir } from '../helpers/tmp.js';
-import { rig, type Rig } from '../helpers/collectRig.js';
+import { AppError, type ErrorCode } from '../../../common/errors.js';
+import type { MosaicParams } from '../../../common/task.js';
+import { fetchPosters, type PosterResult } from '../../../worker/posters/fetch.js';
+import { collectFilms, type CollectResult } from '../../../worker/sources/collect.js';
+import { expectedFilms, startFakeLetterboxd, type Fault, type FakeLetterboxd } from '../../helpers/fakeLetterboxd.js';
+import { tmpDir } from '../../helpers/tmp.js';
+import { rig, type Rig } from '../../helpers/collectRig.js';
 
 const now = new Date(2026, 10, 15, 12, 0, 0);
 const base = { layout: 'grid', format: 'jpeg' } as const;
