@@ -19,7 +19,7 @@ async function paint(page: import('playwright-core').Page): Promise<{ fcp: numbe
     return !!root && root.innerHTML.length > 0 && performance.getEntriesByName('first-contentful-paint').length > 0;
   }, undefined, { timeout: 20_000 });
   return page.evaluate(() => ({
-    fcp: performance.getEntriesByName('first-contentful-paint')[0]!.startTime,
+    fcp: performance.getEntriesByName('first-contentful-paint')[0].startTime,
     shell: performance.now(),
   }));
 }

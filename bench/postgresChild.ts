@@ -37,7 +37,8 @@ async function ours(): Promise<() => Promise<number>> {
       const done = batch;
       batch = [];
       s.tasks.completeAndClaim(done, workerId, concurrency - running + done.length).then((out) => {
-        if (out.errors.some(Boolean)) throw out.errors.find(Boolean);
+        const failed = out.errors.find(Boolean);
+        if (failed) throw failed;
         n += done.length;
         running -= done.length;
         start(out.claimed);

@@ -23,6 +23,7 @@ import { silentLogger } from '../common/log.js';
 import type { ServerMessage } from '../common/protocol.js';
 import { createSupervisor, type Supervisor } from '../server/supervisor.js';
 import { tmpDir } from '../test/helpers/tmp.js';
+import { wsText } from '../test/helpers/wsText.js';
 import { percentile, report } from './report.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -77,7 +78,7 @@ function firstLine(child: ChildProcess, match: RegExp): Promise<RegExpExecArray>
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (d: Buffer) => {
-      out += d;
+      out += d.toString();
       const m = match.exec(out);
       if (m) {
         child.stdout!.off('data', onData);
@@ -184,7 +185,7 @@ function follower(port: number, taskIds: string[], sink: number[]): Promise<WebS
   const snapshotted = new Set<string>();
   return new Promise((resolve, reject) => {
     ws.on('message', (data) => {
-      const m = JSON.parse(data.toString()) as ServerMessage;
+      const m = JSON.parse(wsText(data)) as ServerMessage;
       if (m.type !== 'task') return;
       // The first message per task is the subscription's snapshot, not a fresh commit.
       if (!snapshotted.has(m.task.id)) {
@@ -304,7 +305,7 @@ export async function benchServer(): Promise<void> {
     await waitUntil(
       async () => {
         const done = await Promise.all(warm.map(async (id) => (JSON.parse((await get(port, `/api/tasks/${id}`)).text) as { task: { status: string } }).task.status));
-        if (done.some((s) => s === 'ERROR' || s === 'CANCELLED')) throw new Error(`a warm-up mosaic failed: ${done}`);
+        if (done.some((s) => s === 'ERROR' || s === 'CANCELLED')) throw new Error(`a warm-up mosaic failed: ${done.join(',')}`);
         return done.every((s) => s === 'COMPLETE');
       },
       300_000,

@@ -176,7 +176,7 @@ async function main(): Promise<void> {
   const third = Math.max(1, Math.floor(rows.length / 3));
   const first = rows.slice(0, third);
   const lastRows = rows.slice(-third);
-  const max = (rs: Row[], k: keyof Row) => Math.max(...rs.map((r) => r[k] as number));
+  const max = (rs: Row[], k: keyof Row) => Math.max(...rs.map((r) => r[k]));
   const avgResult = (stack.db.prepare(`SELECT avg(length(result)) FROM results`).pluck().get() as number | null) ?? 0;
   const unpruned = done * avgResult;
   console.log('');

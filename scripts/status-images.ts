@@ -26,5 +26,5 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()
     console.error('usage: node --import tsx scripts/status-images.ts <folder>');
     process.exit(2);
   }
-  writeStatusImages(dir).then((n) => console.log(`status images: ${n} in ${dir}`));
+  void writeStatusImages(dir).then((n) => console.log(`status images: ${n} in ${dir}`));
 }

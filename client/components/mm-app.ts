@@ -129,15 +129,20 @@ export class MmApp extends LitElement {
     });
   }
 
-  protected override async updated(changed: PropertyValues): Promise<void> {
+  // Lit calls updated() and drops what it returns, so the async focus work is started here on purpose.
+  protected override updated(changed: PropertyValues): void {
     if (!changed.has('location') || !this.#navigated) return;
+    void this.#focusNewPage();
+  }
+
+  async #focusNewPage(): Promise<void> {
     // After an in-app navigation, focus goes to the new page's heading (or its focusTarget) so screen
     // readers announce it and keyboard users start at the top of the new content (a full load starts
     // there anyway): at once, and again once the page has settled, in case its content arrived since
     // (a banner to focus, an element replaced) and focus was left nowhere. Pages keep one heading
     // element from loading to loaded, so the second move is usually nothing to do.
     const navigation = ++this.#navigations;
-    const page = this.renderRoot.querySelector('main > *') as (HTMLElement & Partial<RoutedPage>) | null;
+    const page = this.renderRoot.querySelector<HTMLElement & Partial<RoutedPage>>('main > *');
     await page?.updateComplete;
     const target = await this.#focusPage(page);
     await page?.settled?.();

@@ -254,7 +254,7 @@ test('the mosaic page: image, alt text, download name, escaped film list, make a
 test('the member page: the history this server keeps of the diary, and stopping deletes it', async () => {
   const { page } = b;
   assert.ok(made.dave, 'needs the mosaic of the previous test');
-  await page.goto(made.dave!);
+  await page.goto(made.dave);
   // The mosaic completed, so the server follows dave; his feed (36 items) holds his whole diary.
   const history = page.locator('page-user mm-member-history');
   await history.locator('text=History kept on this server: dave’s whole diary.').waitFor();
@@ -283,7 +283,7 @@ test('gallery cards: thumbnails, not mosaics; Enter on a card lands on the mosai
     assert.equal([t.w, t.h, t.lazy], [320, 240, 'lazy'], JSON.stringify(t));
   }
   // Path 3 of 3: Enter on a gallery card.
-  const card = gallery.locator(`a[href="${new URL(made.dave!).pathname}"]`);
+  const card = gallery.locator(`a[href="${new URL(made.dave).pathname}"]`);
   await card.focus();
   await page.evaluate(() => (window.mmSameDocument = true));
   await page.keyboard.press('Enter');

@@ -58,7 +58,7 @@ test('a year in review through the form: the figures on the page as text and tab
   const section = page.getByRole('region', { name: `${year} in review` });
   await section.waitFor();
   const facts = await section.locator('dl > div').evaluateAll((divs) =>
-    divs.map((d): [string, string] => [d.querySelector('dt')!.textContent!.trim(), d.querySelector('dd')!.textContent!.trim()]),
+    divs.map((d): [string, string] => [d.querySelector('dt')!.textContent.trim(), d.querySelector('dd')!.textContent.trim()]),
   );
   const fact = new Map(facts);
   assert.is(fact.get('films'), String(films.length));

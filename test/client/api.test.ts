@@ -8,7 +8,7 @@ type Call = { url: string; method: string; body: string | null; headers?: Record
 function fakeFetch(respond: (c: Call) => Response | Promise<Response>) {
   const calls: Call[] = [];
   const fn = (async (input: RequestInfo | URL, init?: RequestInit) => {
-    const c: Call = { url: String(input), method: init?.method ?? 'GET', body: (init?.body as string | undefined) ?? null };
+    const c: Call = { url: input instanceof Request ? input.url : String(input), method: init?.method ?? 'GET', body: (init?.body as string | undefined) ?? null };
     if (init?.headers) c.headers = init.headers as Record<string, string>;
     calls.push(c);
     return respond(c);

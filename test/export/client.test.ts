@@ -15,7 +15,7 @@ interface Call {
 function fakeFetch(respond: (c: Call) => Response) {
   const calls: Call[] = [];
   const fn = (async (input: RequestInfo | URL, init?: RequestInit) => {
-    const c = { url: String(input), method: init?.method ?? 'GET', headers: (init?.headers ?? {}) as Record<string, string>, body: init?.body };
+    const c = { url: input instanceof Request ? input.url : String(input), method: init?.method ?? 'GET', headers: (init?.headers ?? {}) as Record<string, string>, body: init?.body };
     calls.push(c);
     return respond(c);
   }) as typeof fetch;

@@ -651,7 +651,7 @@ export async function startFakeLetterboxd(options: FakeOptions): Promise<FakeLet
   const members = new Map<string, FakeMember>();
   const films = new Map<string, FakeFilm>();
   const filmsById = new Map<number, FakeFilm>();
-  const defaults = { markup: options.markup ?? ('2026' as Markup), latencyMs: options.latencyMs ?? 0 };
+  const defaults = { markup: options.markup ?? '2026', latencyMs: options.latencyMs ?? 0 };
   let markup = defaults.markup;
   let latencyMs = defaults.latencyMs;
   let faults: (Fault & { hits: number })[] = [];

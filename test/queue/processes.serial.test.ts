@@ -130,7 +130,7 @@ test('feed: a watcher sees every event another process writes, in order, no gap,
   const seen: TaskEvent[] = [];
   const writer = spawnTs('test/helpers/writeEvents.ts', {}, [path, '3000']);
   let exited = false;
-  writer.exited.then(() => (exited = true));
+  void writer.exited.then(() => (exited = true));
   await waitFor(() => {
     seen.push(...reader.pollOnce());
     return exited && seen.length >= 3000;

@@ -112,7 +112,7 @@ test(`crash: SIGKILL workers at every stage and the server mid-stream (seed ${SE
     // 200: accepted (ends CANCELLED, or COMPLETE when the worker finished before it saw the request, or
     // when a POST retried across the restart joined its own first attempt, whose token was never seen);
     // 409: it had already finished.
-    assert.ok(c.status === 200 ? ['CANCELLED', 'COMPLETE'].includes(String(status)) : c.status === 409 && ['COMPLETE', 'ERROR'].includes(String(status)), `cancel ${c.status} → ${status}`);
+    assert.ok(c.status === 200 ? ['CANCELLED', 'COMPLETE'].includes(String(status)) : c.status === 409 && ['COMPLETE', 'ERROR'].includes(String(status)), `cancel ${c.status} → ${String(status)}`);
   }
   assert.equal(await auditImages(stack.db, ids), [], 'every result decodes');
   assert.equal(followers.audit(stack.db), [], 'every socket client got every seq once, in order');

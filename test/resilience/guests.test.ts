@@ -123,7 +123,7 @@ test('sockets: one guest gets SOCKETS_PER_CLIENT (20), a second guest still conn
   const open = tries.filter((t): t is WebSocket => typeof t !== 'number');
   const refused = tries.filter((t) => typeof t === 'number');
   assert.is(open.length, 20);
-  assert.ok(refused.every((s) => s === 429), `refused with ${[...new Set(refused)]}`);
+  assert.ok(refused.every((s) => s === 429), `refused with ${[...new Set(refused)].join(',')}`);
   const h = await health(srv.port);
   assert.is(h.status, 200);
   assert.ok(h.ms < 1000, `healthz in ${h.ms} ms`);
@@ -184,8 +184,8 @@ test('the queue: QUEUE_PER_CLIENT new mosaics per guest (then 429), QUEUE_MAX in
     }
   }
   assert.ok(full, 'the queue filled');
-  assert.equal(full!.json.error.code, 'QUEUE_FULL');
-  assert.ok(Number(full!.headers['retry-after']) > 0);
+  assert.equal(full.json.error.code, 'QUEUE_FULL');
+  assert.ok(Number(full.headers['retry-after']) > 0);
   const queued = srv.db.prepare(`SELECT count(*) FROM tasks WHERE status = 'QUEUED' AND action = 'create_mosaic'`).pluck().get();
   assert.is(queued, 12);
   // Joining a queued task still works with the queue full.

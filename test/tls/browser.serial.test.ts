@@ -13,6 +13,7 @@ import { systemClock } from '../../common/clock.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { launchTrustingBrowser, type TrustingBrowser } from '../helpers/browser/trustingBrowser.js';
 import { memoryLog } from '../helpers/tls.js';
+import { wsText } from '../helpers/wsText.js';
 
 const LAN = 'moviemosaic-test.lan';
 const LATER = 'moviemosaic-later.lan';
@@ -54,7 +55,7 @@ test.before(async () => {
   keepSecureContext(server, tls);
   wss = new WebSocketServer({ server, path: '/ws' });
   wss.on('connection', (socket, req) => {
-    socket.on('message', (m) => socket.send(`echo ${m} from ${req.headers.origin}`));
+    socket.on('message', (m) => socket.send(`echo ${wsText(m)} from ${req.headers.origin}`));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as AddressInfo).port;

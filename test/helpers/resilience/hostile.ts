@@ -21,6 +21,7 @@ import { USERNAME_RE } from '../../../common/task.js';
 import { liveServer, memoryLogger, type LiveServer } from '../server.js';
 import { ROOT } from '../processes.js';
 import { tmpDir } from '../tmp.js';
+import { wsText } from '../wsText.js';
 import { call, percentile, type Reply } from './kit.js';
 import type { Rng } from './rng.js';
 
@@ -46,7 +47,7 @@ export function fileReadMonitor() {
     start() {
       const f = fs as unknown as Record<string, unknown>;
       for (const n of ['createReadStream', 'readFile', 'readFileSync', 'open', 'openSync']) wrap(f, n);
-      for (const n of ['readFile', 'open']) wrap(fs.promises as unknown as Record<string, unknown>, n);
+      for (const n of ['readFile', 'open']) wrap(fs.promises, n);
       syncBuiltinESMExports();
     },
     stop() {
@@ -540,7 +541,7 @@ export function openSock(port: number, options: { maxPayload?: number } = {}): P
   const waiters: { match: (m: ServerMessage) => boolean; resolve: (m: ServerMessage | null) => void }[] = [];
   let closedFlag = false;
   ws.on('message', (d, bin) => {
-    const m = bin ? ({ type: 'error', code: 'INTERNAL', message: 'binary from server' } as ServerMessage) : (JSON.parse(d.toString()) as ServerMessage);
+    const m = bin ? ({ type: 'error', code: 'INTERNAL', message: 'binary from server' } as ServerMessage) : (JSON.parse(wsText(d)) as ServerMessage);
     const i = waiters.findIndex((w) => w.match(m));
     if (i >= 0) waiters.splice(i, 1)[0].resolve(m);
     else messages.push(m);

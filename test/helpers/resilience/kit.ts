@@ -19,6 +19,7 @@ import { crc32 } from '../exportZip.js';
 import type { FakeFilm, FakeLetterboxd, FakeMember, FakeViewing } from '../fakeLetterboxd.js';
 import { spawnTs, waitFor, type Child } from '../processes.js';
 import { track, tracked, tmp } from '../server.js';
+import { wsText } from '../wsText.js';
 import type { Rng } from './rng.js';
 
 export { waitFor };
@@ -374,7 +375,7 @@ export async function createMosaic(port: () => number, body: Record<string, unkn
   for (;;) {
     try {
       const r = await call(port(), 'POST', '/api/mosaics', body);
-      if (r.status !== 200 && r.status !== 202) throw Object.assign(new Error(`POST /api/mosaics ${r.status} ${r.body}`), { fatal: true });
+      if (r.status !== 200 && r.status !== 202) throw Object.assign(new Error(`POST /api/mosaics ${r.status} ${r.body.toString()}`), { fatal: true });
       if (r.json.cancelToken) cancelTokens.set(r.json.task.id, r.json.cancelToken);
       return r.json.task as Task;
     } catch (err) {
@@ -439,7 +440,7 @@ export class Followers {
     };
     ws.on('message', (data, isBinary) => {
       if (isBinary) return void this.violations.push('binary frame from the server');
-      const m = JSON.parse(data.toString()) as ServerMessage;
+      const m = JSON.parse(wsText(data)) as ServerMessage;
       if (m.type === 'error') this.errors.push(m);
       if (m.type !== 'task') return;
       const id = m.task.id;
@@ -449,7 +450,7 @@ export class Followers {
       last.set(id, m.seq);
     });
     ws.on('error', () => {});
-    return ws as unknown as SocketLike;
+    return ws;
   }
 
   /**
@@ -609,7 +610,7 @@ export const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 /** One line of figures, for the suite's output and the README table. */
 export function figures(suite: string, values: Record<string, unknown>): void {
-  console.log(`[figures] ${suite}: ${Object.entries(values).map(([k, v]) => `${k}=${typeof v === 'number' ? Math.round(v * 10) / 10 : v}`).join(' ')}`);
+  console.log(`[figures] ${suite}: ${Object.entries(values).map(([k, v]) => `${k}=${typeof v === 'number' ? Math.round(v * 10) / 10 : String(v)}`).join(' ')}`);
 }
 
 // ---------------------------------------------------------------------------------------------
