@@ -299,7 +299,7 @@ test('feed.replay: unknown task, snapshot without a cursor, replay after one, sn
   ctx.clock.advance(2 * 86_400_000);
   await tasks.heartbeat(c.id, c.leaseToken);
   await tasks.progress(c.id, c.leaseToken, 'downloading', 2, 2, 'Downloading posters: 2 of 2');
-  await tasks.progress(c.id, c.leaseToken, 'composing', null, null, 'Composing');
+  await tasks.progress(c.id, c.leaseToken, 'building', null, null, 'Building the mosaic');
   assert.ok((await feed.prune(ctx.clock.now() - 86_400_000)) >= 3);
   const stored = await feed.listTaskAfter(task.id, 0);
   assert.equal(stored.map((e) => e.type), ['progress', 'progress'], 'created, claimed and the first progress pruned');
