@@ -1,7 +1,7 @@
 /**
  * The live socket (docs/architecture.md#live-socket, docs/architecture.md#events-and-replay,
  * docs/architecture.md#edges): `ws` in noServer mode behind the HTTP server's `upgrade` event. This
- * folder owns everything about `/ws` and may read the task and event stores it is handed; it writes
+ * folder owns everything about `/ws` and may read storage through the port it is handed (db/port.ts); it writes
  * nothing. The hub composes its units, each with one intent:
  * - upgrade.ts: the door (path, Host, Origin, socket caps) before the handshake;
  * - caps.ts: open sockets in all and per client;
