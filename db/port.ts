@@ -258,3 +258,60 @@ export interface Storage extends StorageCore {
   links: StableLinks;
   archive: DiaryArchive;
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Added for the server's move onto the port (issue 15, server side). Declared apart, merging into the
+// interfaces above, so the additions can be read (and implemented by db/postgres/) in one place.
+// ---------------------------------------------------------------------------------------------------
+
+export type { QueueLimits } from './sqlite/tasks.js';
+export type { ExportData, ExportFilm, ExportRating, ExportViewing, ImportSummary } from './sqlite/imports.js';
+
+/**
+ * What a live subscriber starts from, read in one consistent snapshot (whatever workers commit
+ * meanwhile): the task, and either its events after `after` (a replay) or, when they cannot all be
+ * given, none with the seq a snapshot of the task is sent at.
+ */
+export type TaskReplay =
+  | { kind: 'replay'; task: Task; events: TaskEvent[] }
+  | { kind: 'snapshot'; task: Task; seq: number };
+
+/**
+ * A pull-style change-feed reader for a caller that keeps its own timer (the server's feed watcher,
+ * which tests drive by hand): each `pollOnce` returns the events committed since the last pass, in
+ * seq order, and costs nothing but the engine's cheap "did anything change" check when nothing did
+ * (SQLite's data_version on its own read-only connection); a safety poll reads anyway every
+ * `safetyPollMs` (default 1000), `force` at once.
+ */
+export interface FeedPoller {
+  pollOnce(force?: boolean): Promise<TaskEvent[]>;
+  cursor(): number;
+  close(): Promise<void>;
+}
+
+/** The change feed as the server uses it today (the live socket's replays and its feed watcher). */
+export interface LiveFeed extends ChangeFeed {
+  /**
+   * A task and where a subscriber resumes, from one consistent read (null for an unknown task).
+   * With `after` given and every event after it still stored (it is not older than the task's first
+   * stored event, or nothing of the task was pruned), a replay of those events; otherwise a snapshot at
+   * the task's latest seq (or the feed's end when all its events were pruned).
+   */
+  replay(taskId: string, after?: number): Promise<TaskReplay | null>;
+  /** A pull-style reader starting after `after` (default: the current end). */
+  poller(options?: { after?: number; safetyPollMs?: number }): Promise<FeedPoller>;
+}
+
+export interface ResultStore {
+  /** Whether a make_renditions task for this result ended in ERROR since `since` (ms). */
+  renditionsFailedSince(taskId: string, since: number): Promise<boolean>;
+}
+
+export interface Storage {
+  feed: LiveFeed;
+  /**
+   * Whether `err` means the database is locked by another program right now (busy, not broken): the
+   * server retries such a write for a while, then answers 503 with Retry-After.
+   */
+  isBusy(err: unknown): boolean;
+}

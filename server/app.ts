@@ -6,10 +6,7 @@ import Koa, { type Middleware } from 'koa';
 import Router from 'koa-router';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/log.js';
-import type { QueueLimits, TaskStore } from '../db/sqlite/tasks.js';
-import type { ResultStore } from '../db/sqlite/results.js';
-import type { WorkerStore } from '../db/sqlite/workers.js';
-import type { ImportStore } from '../db/sqlite/imports.js';
+import type { DiaryArchive, ImportStore, QueueLimits, ResultStore, TaskQueue, WorkerRegistry } from '../db/port.js';
 import type { HostPolicy } from './hosts.js';
 import type { RetryBusy } from './busy.js';
 import type { ProxyTrust } from './forwarded.js';
@@ -29,17 +26,16 @@ import { createHealthRoutes } from './routes/health.js';
 import { createStableLinkRoutes, type StableLinkDeps } from './routes/stableLinks.js';
 import { createExportRoutes } from './routes/export.js';
 import { createMemberRoutes } from './routes/members.js';
-import type { ArchiveStore } from '../db/sqlite/archive.js';
 
 /** What the HTTP app needs; each route narrows it further. */
 export interface AppDeps {
-  tasks: Pick<TaskStore, 'enqueue' | 'enqueueKeyed' | 'get' | 'withdraw' | 'queuedIds' | 'counts'>;
+  tasks: Pick<TaskQueue, 'enqueue' | 'enqueueKeyed' | 'get' | 'withdraw' | 'queuedIds' | 'counts'>;
   results: Pick<ResultStore, 'etag' | 'image' | 'summary' | 'listByUser' | 'listRecent' | 'markViewed' | 'renditionEtag' | 'rendition' | 'owner' | 'renditionsFailedSince'>;
-  workers: Pick<WorkerStore, 'live'>;
+  workers: Pick<WorkerRegistry, 'live'>;
   /** Members' Letterboxd exports: the upload route replaces them; an import makes older results stale. */
   imports: Pick<ImportStore, 'replace' | 'importedAt'>;
   /** Members' diary archives: what the member's page shows, and "stop following". */
-  archive: Pick<ArchiveStore, 'summary' | 'forget'>;
+  archive: Pick<DiaryArchive, 'summary' | 'forget'>;
   hosts: HostPolicy;
   clock: Pick<Clock, 'now'>;
   log: Logger;
@@ -55,6 +51,8 @@ export interface AppDeps {
   queueLimits?: QueueLimits;
   /** Runs a task write, waiting out a lock held elsewhere without blocking the loop (server/busy.ts). */
   retryBusy?: RetryBusy;
+  /** The storage's test for a database locked by another program (Storage.isBusy): answered 503, not 500. */
+  isBusy?: (err: unknown) => boolean;
   /** With HTTPS on: plain HTTP → HTTPS, except the setup paths (server/tls/redirect.ts). */
   httpsRedirect?: Middleware | null;
   /** Whether HTTPS answers carry Strict-Transport-Security (HTTPS on port 443 only). */
@@ -93,7 +91,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(requestLog(deps.log));           // one line per request, whatever happens below
   app.use(securityHeaders(deps.hosts, deps.hsts)); // CSP & co. on every response, set on the way out
   app.use(compression());                  // brotli/gzip for text answers as the client accepts; never images
-  app.use(errorHandler(deps.log));         // AppError → {"error": {code, message}}; others → 500 INTERNAL
+  app.use(errorHandler(deps.log, deps.isBusy)); // AppError → {"error": {code, message}}; others → 500 INTERNAL
   app.use(hostGuard(deps.hosts));          // DNS-rebinding guard: 421 unless Host is one of ours
   app.use(originGuard);                    // another site's POST/DELETE: 403 before any limiter
   if (deps.httpsRedirect) app.use(deps.httpsRedirect); // HTTPS on: plain HTTP → https, but /setup, CA, /healthz
@@ -112,10 +110,10 @@ export function createApp(deps: AppDeps): Koa {
 }
 
 /** index.html for a member's or a mosaic's page carries its link preview (server/preview.ts). */
-function pageHead(deps: AppDeps, ctx: Koa.ParameterizedContext, html: string): string {
-  const mosaic = previewMosaic(matchRoute(ctx.path), {
+async function pageHead(deps: AppDeps, ctx: Koa.ParameterizedContext, html: string): Promise<string> {
+  const mosaic = await previewMosaic(matchRoute(ctx.path), {
     summary: (id) => deps.results.summary(id),
-    newestOf: (username) => deps.results.listByUser(username, 1)[0],
+    newestOf: async (username) => (await deps.results.listByUser(username, 1))[0],
   });
   if (!mosaic) return html;
   const seen = requestFrom(ctx.req);

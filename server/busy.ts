@@ -7,7 +7,6 @@
  * everyone else in between, and after `forMs` the answer is a 503 with Retry-After.
  */
 import type { Clock } from '../common/clock.js';
-import { isSqliteBusy } from '../db/sqlite/open.js';
 import { busyError } from './middleware/errors.js';
 
 /** The longest the server's connection blocks the event loop waiting for the write lock. */
@@ -16,14 +15,15 @@ export const SYNC_BUSY_MS = 10;
 /** Runs a write (synchronous, or async like the export import), retrying it while the lock is held elsewhere. */
 export type RetryBusy = <T>(write: () => T | Promise<T>) => Promise<T>;
 
-export function createRetryBusy(clock: Pick<Clock, 'now' | 'sleep'>, forMs = 5000, random: () => number = Math.random): RetryBusy {
+/** `isBusy` is the storage's own test for "locked by another program" (Storage.isBusy). */
+export function createRetryBusy(clock: Pick<Clock, 'now' | 'sleep'>, isBusy: (err: unknown) => boolean, forMs = 5000, random: () => number = Math.random): RetryBusy {
   return async (write) => {
     const deadline = clock.now() + forMs;
     for (let attempt = 0; ; attempt++) {
       try {
         return await write();
       } catch (err) {
-        if (!isSqliteBusy(err)) throw err;
+        if (!isBusy(err)) throw err;
         if (clock.now() >= deadline) throw busyError();
         await clock.sleep(Math.round(Math.min(250, 10 * 2 ** attempt) * (0.5 + random())));
       }

@@ -9,7 +9,8 @@
  * stable links, the export upload), `middleware/` (what every request passes through), `live/` (the
  * socket), `setup/` and `tls/` (HTTPS on the home network), `export/` (reading an uploaded export), and
  * single-purpose modules beside them (who a request is from, host checks, queue positions, busy-write
- * retries, link previews). It may use common/ and the stores of db/ (never SQL of its own) and starts
+ * retries, link previews). It may use common/ and the storage port, db/port.ts (never SQL of its own;
+ * this file alone names the engine, SQLite, and builds the port over it), and starts
  * worker/main.ts only as a child process; it never imports client/ (what both sides need is in common/)
  * nor worker/.
  */
@@ -23,8 +24,10 @@ import { loadConfig, ConfigError, type Config } from '../common/config.js';
 import { createLogger } from '../common/log.js';
 import { systemClock } from '../common/clock.js';
 import { openDb, restrictDataDir } from '../db/sqlite/open.js';
+import { createSqliteStorage } from '../db/sqlite/index.js';
 import { createHostPolicy } from './hosts.js';
 import { createServer } from './server.js';
+import { SYNC_BUSY_MS } from './busy.js';
 import { parseTrustProxy, type ProxyTrust } from './forwarded.js';
 import { createSupervisor } from './supervisor.js';
 import { openTls, startupBanner, type TlsSource } from './tls/index.js';
@@ -81,8 +84,12 @@ async function main(): Promise<void> {
     log.warn('DATA_DIR could not be made private (0700); other local accounts may read it', { dataDir: config.dataDir });
   }
   const dbPath = join(resolve(config.dataDir), 'moviemosaic.db');
-  const db = openDb(dbPath);
-  const readDb = openDb(dbPath, { readonly: true });
+  // Never freeze the event loop for long on a lock held elsewhere: wait briefly, then retry async (server/busy.ts).
+  const storage = createSqliteStorage(openDb(dbPath, { busyTimeoutMs: SYNC_BUSY_MS }), {
+    clock: systemClock,
+    resultFreshMs: config.resultFreshSec * 1000,
+    resultsBudgetBytes: config.resultsMb * 1024 * 1024,
+  });
 
   const clientDir = join(root, 'dist', 'client');
   if (!existsSync(join(clientDir, 'index.html'))) {
@@ -99,9 +106,8 @@ async function main(): Promise<void> {
     }
     tls.start();
   }
-  const server = createServer({
-    db,
-    readDb,
+  const server = await createServer({
+    storage,
     hosts,
     clock: systemClock,
     log,
@@ -112,7 +118,6 @@ async function main(): Promise<void> {
     queuePerClient: config.queuePerClient,
     queueMax: config.queueMax,
     resultFreshSec: config.resultFreshSec,
-    resultsMb: config.resultsMb,
     trustProxy,
     bindHost: config.host,
     hostname: hostname(),
@@ -152,8 +157,7 @@ async function main(): Promise<void> {
     log.info('stopping: closing connections, letting workers finish or release their tasks', { reason });
     await Promise.all([supervisor.stop(), server.close()]);
     tls?.stop();
-    readDb.close();
-    db.close();
+    await storage.close();
     log.info('stopped');
     process.exit(0);
   };

@@ -3,14 +3,14 @@
  * mosaic) and a mosaic's page (`/user/{name}/{task}`), put into the HTML the server sends, because the
  * crawlers that unfurl a pasted link (Discord, Slack, iMessage, WhatsApp, Mastodon) run no JavaScript.
  * URLs are absolute, built from the origin the visitor used (behind a trusted proxy, the forwarded
- * scheme and host). Pure apart from the one read of the mosaic's summary.
+ * scheme and host). Pure apart from the one (asynchronous) read of the mosaic's summary.
  */
 import type { MosaicListItem } from '../common/task.js';
 import type { Route } from '../common/routes.js';
 
 export interface PreviewDeps {
-  summary(taskId: string): MosaicListItem | undefined;
-  newestOf(username: string): MosaicListItem | undefined;
+  summary(taskId: string): Promise<MosaicListItem | undefined>;
+  newestOf(username: string): Promise<MosaicListItem | undefined>;
 }
 
 function escapeAttr(text: string): string {
@@ -18,10 +18,10 @@ function escapeAttr(text: string): string {
 }
 
 /** The mosaic a page shows, if the route is a member's page and the mosaic is theirs. */
-export function previewMosaic(route: Route, deps: PreviewDeps): MosaicListItem | undefined {
+export async function previewMosaic(route: Route, deps: PreviewDeps): Promise<MosaicListItem | undefined> {
   if (route.name !== 'user') return undefined;
   if (route.taskId === null) return deps.newestOf(route.username);
-  const mosaic = deps.summary(route.taskId);
+  const mosaic = await deps.summary(route.taskId);
   return mosaic && mosaic.username === route.username ? mosaic : undefined;
 }
 

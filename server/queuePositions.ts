@@ -6,23 +6,23 @@
  * moves many subscribers' tasks costs one read. Positions are never stored: they are computed when sent.
  */
 import type { Task } from '../common/task.js';
-import type { TaskStore } from '../db/sqlite/tasks.js';
+import type { TaskQueue } from '../db/port.js';
 
-export type QueueOrder = Pick<TaskStore, 'queuedIds'>;
+export type QueueOrder = Pick<TaskQueue, 'queuedIds'>;
 
 /** A task's position (null when it is not queued, or is background work no position shows). */
-export type PositionOf = (taskId: string) => number | null;
+export type PositionOf = (taskId: string) => Promise<number | null>;
 
 /** Positions as of the first question asked: the queue is read then, once, and not again. */
 export function queuePositions(tasks: QueueOrder): PositionOf {
-  let positions: Map<string, number> | null = null;
-  return (taskId) => {
-    positions ??= new Map(tasks.queuedIds().map((id, i) => [id, i + 1]));
-    return positions.get(taskId) ?? null;
+  let positions: Promise<Map<string, number>> | null = null;
+  return async (taskId) => {
+    positions ??= tasks.queuedIds().then((ids) => new Map(ids.map((id, i) => [id, i + 1])));
+    return (await positions).get(taskId) ?? null;
   };
 }
 
 /** The task with its queue position filled in (computed now, docs/architecture.md#events-and-replay). */
-export function withQueuePosition(tasks: QueueOrder, task: Task): Task {
-  return task.status === 'QUEUED' ? { ...task, queuePosition: queuePositions(tasks)(task.id) } : task;
+export async function withQueuePosition(tasks: QueueOrder, task: Task): Promise<Task> {
+  return task.status === 'QUEUED' ? { ...task, queuePosition: await queuePositions(tasks)(task.id) } : task;
 }

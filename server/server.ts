@@ -8,22 +8,12 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/log.js';
-import type { Db } from '../db/sqlite/open.js';
-import { createTaskStore } from '../db/sqlite/tasks.js';
-import { createResultStore } from '../db/sqlite/results.js';
-import { createImportStore } from '../db/sqlite/imports.js';
-import { createBudget } from '../db/sqlite/budget.js';
-import { writeTx } from '../db/sqlite/open.js';
-import { createWorkerStore } from '../db/sqlite/workers.js';
-import { createEventStore } from '../db/sqlite/events.js';
-import { createFeedReader } from '../db/sqlite/feed.js';
+import type { ImportStore, Storage } from '../db/port.js';
 import { createApp } from './app.js';
-import { createArchiveStore } from '../db/sqlite/archive.js';
-import { createLinkStore } from '../db/sqlite/stableLinks.js';
 import { createTaskWaiters } from './taskWaiters.js';
 import type { ProxyTrust } from './forwarded.js';
 import { trustProxies } from './clientKey.js';
-import { createRetryBusy, SYNC_BUSY_MS } from './busy.js';
+import { createRetryBusy } from './busy.js';
 import type { HostPolicy } from './hosts.js';
 import { createHub, type Hub } from './live/hub.js';
 import { rejectUpgrade } from './live/upgrade.js';
@@ -32,10 +22,14 @@ import { createSetupRoutes } from './setup/routes.js';
 import { httpsRedirect, httpsServerOptions, keepSecureContext, type TlsSource } from './tls/index.js';
 
 export interface ServerDeps {
-  /** Read-write connection: enqueue and cancel. */
-  db: Db;
-  /** Read-only connection to the same file: the change feed, replays and snapshots. */
-  readDb: Db;
+  /**
+   * The storage port (db/port.ts), and all the server knows of storage: main.ts builds it (SQLite by
+   * default, its connection waiting at most SYNC_BUSY_MS for a lock, server/busy.ts). Its change-feed
+   * poller and replays read consistently on their own (for SQLite, a read-only connection woken by
+   * `PRAGMA data_version`, and one deferred read transaction per replay). RESULT_FRESH_SEC's dedupe
+   * and RESULTS_MB's budget are the storage's options.
+   */
+  storage: Storage;
   hosts: HostPolicy;
   clock: Clock;
   log: Logger;
@@ -49,8 +43,6 @@ export interface ServerDeps {
   /** Unfinished mosaic tasks per client (QUEUE_PER_CLIENT, default 5) and queued in all (QUEUE_MAX, default 200). */
   queuePerClient?: number;
   queueMax?: number;
-  /** RESULTS_MB: results and imports together (default 1000); an upload that goes over evicts the least recently used. */
-  resultsMb?: number;
   /** HOST and `os.hostname()`, for the addresses /setup shows. */
   bindHost?: string;
   hostname?: string;
@@ -83,34 +75,32 @@ export interface MoviemosaicServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export function createServer(deps: ServerDeps): MoviemosaicServer {
-  const { db, readDb, log, tls } = deps;
+/** Builds the server; resolves once its change-feed poller is open (not listening yet). */
+export async function createServer(deps: ServerDeps): Promise<MoviemosaicServer> {
+  const { storage, log, tls } = deps;
   // Ports are known once listening; the redirect and /setup ask when they need them.
   let http: Server | null = null;
   let https: HttpsServer | null = null;
   const portOf = (s: Server | null) => (s?.address() as AddressInfo | null)?.port ?? 0;
 
-  // Never freeze the event loop for long on a lock held elsewhere: wait briefly, then retry async.
-  db.pragma(`busy_timeout = ${SYNC_BUSY_MS}`);
-  const tasks = createTaskStore(db, { clock: deps.clock, resultFreshMs: deps.resultFreshSec * 1000 });
-  const retryBusy = createRetryBusy(deps.clock, deps.busyRetryMs);
-  const importStore = createImportStore(db);
-  const budget = createBudget(db, (deps.resultsMb ?? 1000) * 1024 * 1024);
+  // Never freeze the event loop for long on a lock held elsewhere: the storage waits briefly, then
+  // the write is retried asynchronously.
+  const retryBusy = createRetryBusy(deps.clock, storage.isBusy, deps.busyRetryMs);
   /** Replaces a member's import, then makes room for it under RESULTS_MB (each write waits out a busy database). */
-  const replaceImport: typeof importStore.replace = async (username, data, now) => {
-    const summary = await retryBusy(() => importStore.replace(username, data, now));
-    const evicted = await retryBusy(() => writeTx(db, () => budget.enforce({ importOf: username })));
+  const replaceImport: ImportStore['replace'] = async (username, data, now) => {
+    const summary = await retryBusy(() => storage.imports.replace(username, data, now));
+    const evicted = await retryBusy(() => storage.budget.enforce({ importOf: username }));
     if (evicted.results || evicted.imports) log.info('evicted over RESULTS_MB', { ...evicted });
     return summary;
   };
   const waiters = createTaskWaiters();
   const app = createApp({
-    tasks,
-    results: createResultStore(db),
-    workers: createWorkerStore(db),
+    tasks: storage.tasks,
+    results: storage.results,
+    workers: storage.workers,
     // The export upload's one write waits out a busy database like the task writes do.
-    imports: { ...importStore, replace: replaceImport },
-    archive: createArchiveStore(db),
+    imports: { importedAt: (username) => storage.imports.importedAt(username), replace: replaceImport },
+    archive: storage.archive,
     hosts: deps.hosts,
     clock: deps.clock,
     log,
@@ -118,7 +108,7 @@ export function createServer(deps: ServerDeps): MoviemosaicServer {
     rateLimitPerMin: deps.rateLimitPerMin,
     trustProxy: deps.trustProxy,
     stableLinks: {
-      links: createLinkStore(db),
+      links: storage.links,
       freshMs: deps.resultFreshSec * 1000,
       waitForTask: waiters.wait,
       statusDir: deps.statusDir ?? null,
@@ -126,6 +116,7 @@ export function createServer(deps: ServerDeps): MoviemosaicServer {
     },
     queueLimits: { perClient: deps.queuePerClient ?? 5, max: deps.queueMax ?? 200 },
     retryBusy,
+    isBusy: storage.isBusy,
     hsts: () => https !== null && portOf(https) === (deps.hstsPort ?? 443),
     httpsRedirect: tls ? httpsRedirect({ httpsPort: () => portOf(https) }) : null,
     setup: createSetupRoutes({
@@ -137,12 +128,10 @@ export function createServer(deps: ServerDeps): MoviemosaicServer {
     }),
   });
 
-  // One deferred read transaction: the reads inside see one snapshot, whatever workers commit meanwhile.
-  const readTx = readDb.transaction((fn: () => unknown) => fn());
   const hub = createHub({
-    events: createEventStore(readDb),
-    tasks: createTaskStore(readDb),
-    snapshot: (fn) => readTx(fn) as ReturnType<typeof fn>,
+    // A subscriber's replay or snapshot comes from one consistent read (LiveFeed.replay).
+    feed: storage.feed,
+    tasks: storage.tasks,
     hosts: deps.hosts,
     log: log.child({ part: 'live' }),
     heartbeatMs: deps.heartbeatMs,
@@ -150,11 +139,12 @@ export function createServer(deps: ServerDeps): MoviemosaicServer {
     maxBurstBytes: deps.maxBurstBytes,
     maxSocketsPerClient: deps.socketsPerClient,
   });
+  const poller = await storage.feed.poller();
   const feed = createFeedWatcher({
-    reader: createFeedReader(readDb),
+    poller,
     onEvents: (events) => {
       waiters.publish(events);
-      hub.publish(events);
+      return hub.publish(events);
     },
     log,
     intervalMs: deps.feedIntervalMs,
@@ -189,7 +179,8 @@ export function createServer(deps: ServerDeps): MoviemosaicServer {
     hub,
     feed,
     async close(graceMs = 5000) {
-      feed.stop();
+      await feed.stop();
+      await poller.close();
       const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
       for (const s of servers) s.closeIdleConnections();
       await hub.close();

@@ -3,7 +3,7 @@
  * and a waiter for that task is woken by the first event that shows it finished (or by its timeout).
  * Used by the stable links, which give a new mosaic a few seconds before answering "being made".
  */
-import type { TaskEvent } from '../db/sqlite/events.js';
+import type { TaskEvent } from '../db/port.js';
 import { isFinished, type Task } from '../common/task.js';
 
 export interface TaskWaiters {

@@ -25,7 +25,7 @@ import { createArchiveStore, pruneBackgroundTasks } from './archive.js';
 import { createBudget, type Eviction } from './budget.js';
 import { createLinkStore } from './stableLinks.js';
 import { systemClock } from '../../common/clock.js';
-import type { ClaimedTask, CompletionWrite, FeedWatch, Storage } from '../port.js';
+import type { ClaimedTask, CompletionWrite, FeedPoller, FeedWatch, Storage, TaskReplay } from '../port.js';
 
 export interface SqliteStorageOptions extends QueueOptions {
   /** RESULTS_MB in bytes, enforced when a result is stored (default: no limit). */
@@ -66,6 +66,7 @@ export function createSqliteStorage(db: Db, options: SqliteStorageOptions = {}):
   const budget = createBudget(db, options.resultsBudgetBytes ?? Infinity);
   const links = createLinkStore(db);
   const watches = new Set<FeedWatch>();
+  const added = serverAdditions(db, clock, events, tasks, results);
 
   /** In the completing transaction: the result, and what it pushes out of RESULTS_MB, commit together. */
   function storeResult(taskId: string, result: NewResult): void {
@@ -174,6 +175,8 @@ export function createSqliteStorage(db: Db, options: SqliteStorageOptions = {}):
         return watch;
       },
       prune: now$((olderThan: number, batch?: number) => pruneEvents(db, olderThan, batch)),
+      replay: added.replay,
+      poller: added.poller,
     },
     results: {
       image: now$(results.image),
@@ -187,6 +190,7 @@ export function createSqliteStorage(db: Db, options: SqliteStorageOptions = {}):
       rendition: now$(results.rendition),
       insertRenditions: now$(results.insertRenditions),
       prune: now$((notViewedSince: number, batch?: number) => pruneResults(db, notViewedSince, batch)),
+      renditionsFailedSince: added.renditionsFailedSince,
     },
     budget: {
       budgetBytes: budget.budgetBytes,
@@ -219,10 +223,75 @@ export function createSqliteStorage(db: Db, options: SqliteStorageOptions = {}):
       tmdbMatch: now$(tmdb.match),
       rememberTmdbMatch: now$(tmdb.rememberMatch),
     },
+    isBusy: isSqliteBusy,
     async close() {
       for (const w of [...watches]) await w.close();
+      for (const p of [...added.pollers]) await p.close();
       db.close();
     },
   };
   return storage;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Added for the server's move onto the port (issue 15, server side): consistent replays, a pull-style
+// feed reader, and the renditions check.
+// ---------------------------------------------------------------------------------------------------
+
+function serverAdditions(
+  db: Db,
+  clock: { now(): number },
+  events: ReturnType<typeof createEventStore>,
+  tasks: ReturnType<typeof createTaskStore>,
+  results: ReturnType<typeof createResultStore>,
+) {
+  const pollers = new Set<FeedPoller>();
+
+  /** The replay rule of ChangeFeed.replay, over whatever connection it is handed. */
+  function readReplay(taskId: string, after: number | undefined): TaskReplay | null {
+    const task = tasks.get(taskId);
+    if (!task) return null;
+    const latest = events.latestForTask(taskId);
+    if (after !== undefined && latest && after <= latest.seq) {
+      const first = events.listTaskAfter(taskId, 0, 1)[0];
+      // Pruning removes a task's oldest events first: everything after `after` is still there when
+      // `after` is not older than the first stored event, or when nothing was pruned at all.
+      if (after >= first.seq || first.type === 'created') {
+        const replay: TaskEvent[] = [];
+        for (let cursor = after; ; ) {
+          const batch = events.listTaskAfter(taskId, cursor, 1000);
+          replay.push(...batch);
+          if (batch.length < 1000) break;
+          cursor = batch[batch.length - 1].seq;
+        }
+        return { kind: 'replay', task, events: replay };
+      }
+    }
+    // A task whose events were all pruned still gets a seq that orders it before any later change.
+    return { kind: 'snapshot', task, seq: latest?.seq ?? events.maxSeq() };
+  }
+  // One deferred read transaction: the reads inside see one snapshot, whatever workers commit meanwhile.
+  const replayTx = db.transaction(readReplay);
+
+  return {
+    pollers,
+    replay: now$((taskId: string, after?: number) => replayTx.deferred(taskId, after)),
+    renditionsFailedSince: now$(results.renditionsFailedSince),
+    async poller(pollerOptions: { after?: number; safetyPollMs?: number } = {}): Promise<FeedPoller> {
+      // data_version moves only for other connections' commits: the reader gets its own read-only
+      // connection (an in-memory database has one connection only; its safety poll sees its writes).
+      const readDb = db.memory ? db : openDb(db.name, { readonly: true });
+      const reader = createFeedReader(readDb, { ...pollerOptions, clock });
+      const poller: FeedPoller = {
+        pollOnce: now$((force?: boolean) => reader.pollOnce(force)),
+        cursor: () => reader.cursor(),
+        async close() {
+          if (!pollers.delete(poller)) return;
+          if (readDb !== db) readDb.close();
+        },
+      };
+      pollers.add(poller);
+      return poller;
+    },
+  };
 }

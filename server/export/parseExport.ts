@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { CsvError, parse } from 'csv-parse';
-import type { ExportData, ExportFilm, ExportRating, ExportViewing } from '../../db/sqlite/imports.js';
+import type { ExportData, ExportFilm, ExportRating, ExportViewing } from '../../db/port.js';
 import { invalidExport, listZip, megabytes, shown, type ZipLimits, type ZipMember } from './zip.js';
 
 export interface ExportLimits extends ZipLimits {

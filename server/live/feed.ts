@@ -1,33 +1,43 @@
 /**
- * The feed watcher: every `intervalMs` (10 ms) one `pollOnce()` of the change-feed reader, on its own
- * read-only connection (`PRAGMA data_version` only moves for commits by *other* connections, the
- * server's own enqueue and cancel included). The reader's safety poll reads anyway once a second.
+ * The feed watcher: every `intervalMs` (10 ms) one `pollOnce()` of the storage's change-feed poller
+ * (FeedPoller in db/port.ts: with SQLite, `PRAGMA data_version` on its own read-only connection, which
+ * moves for every other connection's commit, the server's own enqueue and cancel included). The
+ * poller's safety poll reads anyway once a second. One pass at a time: a pass still running when the
+ * timer fires again is not overlapped, so batches are published in seq order.
  */
 import type { Logger } from '../../common/log.js';
-import type { FeedReader } from '../../db/sqlite/feed.js';
-import type { TaskEvent } from '../../db/sqlite/events.js';
+import type { FeedPoller, TaskEvent } from '../../db/port.js';
 
 export interface FeedWatcher {
-  /** One pass now (tests drive it by hand; production runs it on the timer). */
-  pollOnce(force?: boolean): void;
+  /** One pass now (tests drive it by hand; production runs it on the timer); resolves once published. */
+  pollOnce(force?: boolean): Promise<void>;
   start(): void;
-  stop(): void;
+  /** Stops the timer; resolves once a pass under way has finished. */
+  stop(): Promise<void>;
 }
 
 export function createFeedWatcher(deps: {
-  reader: FeedReader;
-  onEvents: (events: TaskEvent[]) => void;
+  poller: FeedPoller;
+  /** Publishes a batch; the next pass waits for it. */
+  onEvents: (events: TaskEvent[]) => void | Promise<void>;
   log: Logger;
   intervalMs?: number;
 }): FeedWatcher {
   const intervalMs = deps.intervalMs ?? 10;
   let timer: ReturnType<typeof setInterval> | null = null;
   let failing = false;
+  let running: Promise<void> = Promise.resolve();
 
-  function pollOnce(force = false): void {
+  /** Passes run one after another, whoever asks (the timer or a test). */
+  function pollOnce(force = false): Promise<void> {
+    running = running.then(() => pass(force));
+    return running;
+  }
+
+  async function pass(force: boolean): Promise<void> {
     let events: TaskEvent[];
     try {
-      events = deps.reader.pollOnce(force);
+      events = await deps.poller.pollOnce(force);
       if (failing) deps.log.info('change feed readable again');
       failing = false;
     } catch (err) {
@@ -38,7 +48,7 @@ export function createFeedWatcher(deps: {
     }
     if (!events.length) return;
     try {
-      deps.onEvents(events);
+      await deps.onEvents(events);
     } catch (err) {
       // Never let one bad delivery stop the timer; subscribers can always resume from their last seq.
       deps.log.error('publishing feed events failed', { error: err instanceof Error ? err.stack : String(err) });
@@ -48,11 +58,17 @@ export function createFeedWatcher(deps: {
   return {
     pollOnce,
     start() {
-      timer ??= setInterval(pollOnce, intervalMs);
+      let busy = false;
+      timer ??= setInterval(() => {
+        if (busy) return; // the previous pass is still publishing
+        busy = true;
+        void pollOnce().finally(() => (busy = false));
+      }, intervalMs);
     },
     stop() {
       if (timer) clearInterval(timer);
       timer = null;
+      return running;
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The live socket (docs/architecture.md#live-socket, docs/architecture.md#events-and-replay,
  * docs/architecture.md#edges): `ws` in noServer mode behind the HTTP server's `upgrade` event. This
- * folder owns everything about `/ws` and may read the task and event stores it is handed; it writes
+ * folder owns everything about `/ws` and may read storage through the port it is handed (db/port.ts); it writes
  * nothing. The hub composes its units, each with one intent:
  * - upgrade.ts: the door (path, Host, Origin, socket caps) before the handshake;
  * - caps.ts: open sockets in all and per client;
@@ -16,7 +16,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { Logger } from '../../common/log.js';
 import { WS_MAX_PAYLOAD } from '../../common/protocol.js';
-import type { TaskEvent } from '../../db/sqlite/events.js';
+import type { TaskEvent } from '../../db/port.js';
 import type { HostPolicy } from '../hosts.js';
 import { parseClientMessage } from './messages.js';
 import { createSocketCaps } from './caps.js';
@@ -42,7 +42,7 @@ export interface Hub {
   /** The HTTP server's `upgrade` listener. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Sends feed events (in seq order) to their subscribers, then queue moves. */
-  publish(events: TaskEvent[]): void;
+  publish(events: TaskEvent[]): Promise<void>;
   stats(): { sockets: number; subscriptions: number };
   /** Closes every socket (1001) and stops the heartbeat. */
   close(): Promise<void>;
@@ -80,7 +80,7 @@ export function createHub(deps: HubDeps): Hub {
   }, heartbeatMs);
   heartbeat.unref();
 
-  function onMessage(s: LiveSocket, data: RawData, isBinary: boolean): void {
+  async function onMessage(s: LiveSocket, data: RawData, isBinary: boolean): Promise<void> {
     s.alive = true;
     if (s.closed) return;
     if (isBinary) return s.sendError('INVALID_MESSAGE', 'Messages must be JSON text, not binary.');
@@ -92,8 +92,7 @@ export function createHub(deps: HubDeps): Hub {
         s.sendMessage({ type: 'pong' });
         return;
       case 'subscribe':
-        subscriptions.subscribe(s, m.taskId, m.after);
-        return;
+        return subscriptions.subscribe(s, m.taskId, m.after);
       case 'unsubscribe':
         subscriptions.unsubscribe(s, m.taskId);
         return;
@@ -103,13 +102,15 @@ export function createHub(deps: HubDeps): Hub {
   function onConnection(ws: WebSocket, key: string): void {
     const s = new LiveSocket(ws, key, limits, log, forget);
     sockets.add(s);
+    // One message at a time per socket: answers go out in the order the messages came (a subscribe's
+    // replay is read asynchronously, and a ping sent after it is answered after it).
+    let handled: Promise<void> = Promise.resolve();
     ws.on('message', (data, isBinary) => {
-      try {
-        onMessage(s, data, isBinary);
-      } catch (err) {
+      s.alive = true;
+      handled = handled.then(() => onMessage(s, data, isBinary)).catch((err: unknown) => {
         log.error('socket message failed', { error: err instanceof Error ? err.stack : String(err) });
         s.sendError('INTERNAL', 'The server could not handle that message; try again.');
-      }
+      });
     });
     ws.on('pong', () => (s.alive = true));
     ws.on('close', () => s.drop());

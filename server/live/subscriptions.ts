@@ -3,33 +3,33 @@
  * replays the task's events after `after` from `task_events`, or sends one snapshot; the feed's events
  * then follow. Each subscription remembers the last seq it was sent, so replay and live delivery can
  * overlap without a duplicate or a step back: events go out in seq order, exactly once. Queue moves go
- * to the followers of queued tasks. Reads the database only through the stores it is given.
+ * to the followers of queued tasks. Reads the database only through the storage port it is given.
+ *
+ * Reads are asynchronous, so a subscription is registered before its start is read: events the feed
+ * publishes meanwhile are held and sent after the replay or snapshot, those at or below its seq
+ * skipped, so nothing published during the read is lost or sent twice.
  */
 import type { Task } from '../../common/task.js';
 import type { ServerMessage } from '../../common/protocol.js';
 import { WS_MAX_SUBSCRIPTIONS } from '../../common/protocol.js';
-import type { EventStore, TaskEvent } from '../../db/sqlite/events.js';
-import type { TaskStore } from '../../db/sqlite/tasks.js';
+import type { LiveFeed, TaskEvent, TaskQueue } from '../../db/port.js';
 import { queuePositions } from '../queuePositions.js';
-import type { LiveSocket } from './socket.js';
+import type { LiveSocket, Subscription } from './socket.js';
 
 export interface SubscriptionDeps {
-  events: Pick<EventStore, 'listTaskAfter' | 'latestForTask' | 'maxSeq'>;
-  tasks: Pick<TaskStore, 'get' | 'queuedIds'>;
-  /** Runs `fn`'s reads in one snapshot of the database (a read transaction). */
-  snapshot: <T>(fn: () => T) => T;
+  /** A task's replay or snapshot, read in one consistent snapshot of the database. */
+  feed: Pick<LiveFeed, 'replay'>;
+  tasks: Pick<TaskQueue, 'queuedIds'>;
 }
 
 export interface Subscriptions {
-  subscribe(socket: LiveSocket, taskId: string, after: number | undefined): void;
+  subscribe(socket: LiveSocket, taskId: string, after: number | undefined): Promise<void>;
   unsubscribe(socket: LiveSocket, taskId: string): void;
   /** Forgets every subscription of a socket that is gone. */
   forget(socket: LiveSocket): void;
   /** Sends feed events (in seq order) to their subscribers, then queue moves. */
-  publish(events: TaskEvent[]): void;
+  publish(events: TaskEvent[]): Promise<void>;
 }
-
-type SubscriptionStart = { kind: 'replay'; task: Task; replay: TaskEvent[] } | { kind: 'snapshot'; task: Task; seq: number };
 
 /** Events that cannot move the queue (everything else may: created, claimed, cancelled, requeued…). */
 const QUEUE_NEUTRAL = new Set(['progress', 'cancel_requested']);
@@ -39,8 +39,10 @@ function taskMessage(seq: number, task: Task, queuePosition: number | null): str
 }
 
 export function createSubscriptions(deps: SubscriptionDeps): Subscriptions {
-  const { events, tasks } = deps;
+  const { feed, tasks } = deps;
   const byTask = new Map<string, Set<LiveSocket>>();
+  /** Subscriptions whose start is still being read: the events published meanwhile, held in order. */
+  const held = new WeakMap<Subscription, TaskEvent[]>();
 
   function unlink(s: LiveSocket, taskId: string): void {
     const set = byTask.get(taskId);
@@ -48,63 +50,80 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions {
     if (set?.size === 0) byTask.delete(taskId);
   }
 
-  /** Replay (events after `after`) when they are all still stored, else one snapshot with the latest seq. */
-  function readSubscription(taskId: string, after: number | undefined): SubscriptionStart | null {
-    return deps.snapshot((): SubscriptionStart | null => {
-      const task = tasks.get(taskId);
-      if (!task) return null;
-      const latest = events.latestForTask(taskId);
-      if (after !== undefined && latest && after <= latest.seq) {
-        const first = events.listTaskAfter(taskId, 0, 1)[0];
-        // Pruning removes a task's oldest events first: everything after `after` is still there when
-        // `after` is not older than the first stored event, or when nothing was pruned at all.
-        if (after >= first.seq || first.type === 'created') {
-          const replay: TaskEvent[] = [];
-          for (let cursor = after; ; ) {
-            const batch = events.listTaskAfter(taskId, cursor, 1000);
-            replay.push(...batch);
-            if (batch.length < 1000) break;
-            cursor = batch[batch.length - 1].seq;
-          }
-          return { kind: 'replay', task, replay };
-        }
+  /** Sends one event to one subscriber unless it was sent already; false when the socket is full. */
+  function deliver(s: LiveSocket, sub: Subscription, e: TaskEvent, text: string, position: number | null): boolean {
+    if (e.seq <= sub.lastSeq) return true; // already sent by a replay
+    sub.lastSeq = e.seq;
+    sub.lastPosition = position;
+    return s.send(text);
+  }
+
+  /** Reads where a subscription starts, sends it, then what the feed published meanwhile (held in `pending`). */
+  async function start(s: LiveSocket, sub: Subscription, taskId: string, after: number | undefined, fresh: boolean, pending: TaskEvent[]): Promise<void> {
+    const found = await feed.replay(taskId, after);
+    // Unsubscribed (or the socket dropped) while reading: nothing more to send.
+    if (s.subs.get(taskId) !== sub) return;
+    if (!found) {
+      if (fresh) {
+        s.subs.delete(taskId);
+        unlink(s, taskId);
       }
-      // A task whose events were all pruned still gets a seq that orders it before any later change.
-      return { kind: 'snapshot', task, seq: latest?.seq ?? events.maxSeq() };
-    });
+      s.sendError('TASK_NOT_FOUND', 'There is no mosaic task with this id. It may have been cleaned up; start a new mosaic.', taskId);
+      return;
+    }
+    const positionOf = queuePositions(tasks);
+    const position = found.task.status === 'QUEUED' ? await positionOf(taskId) : null;
+    if (s.subs.get(taskId) !== sub) return;
+    sub.lastPosition = position;
+    if (found.kind === 'replay') {
+      sub.lastSeq = after!;
+      for (const e of found.events) {
+        sub.lastSeq = e.seq;
+        // Positions are computed when sent; a replayed QUEUED state gets today's position if still queued.
+        if (!s.send(taskMessage(e.seq, e.task, e.task.status === 'QUEUED' ? position : null))) return;
+      }
+    } else {
+      sub.lastSeq = found.seq;
+      if (!s.send(taskMessage(found.seq, found.task, position))) return;
+    }
+    // What the feed published while the start was read, in seq order, each at most once (the list
+    // may grow while a position is read; it is released only once empty, in the same turn).
+    for (let i = 0; i < pending.length; i++) {
+      const e = pending[i];
+      const p = e.task.status === 'QUEUED' ? await positionOf(e.taskId) : null;
+      if (s.subs.get(taskId) !== sub) return;
+      if (!deliver(s, sub, e, taskMessage(e.seq, e.task, p), p)) return;
+    }
   }
 
   return {
-    subscribe(s, taskId, after) {
+    async subscribe(s, taskId, after) {
       let sub = s.subs.get(taskId);
       if (!sub && s.subs.size >= WS_MAX_SUBSCRIPTIONS) {
         s.sendError('TOO_MANY_SUBSCRIPTIONS', `One connection can follow at most ${WS_MAX_SUBSCRIPTIONS} tasks; unsubscribe from some first.`, taskId);
         return;
       }
-      const found = readSubscription(taskId, after);
-      if (!found) {
-        s.sendError('TASK_NOT_FOUND', 'There is no mosaic task with this id. It may have been cleaned up; start a new mosaic.', taskId);
-        return;
-      }
+      const fresh = !sub;
       if (!sub) {
-        sub = { lastSeq: 0, lastPosition: null };
+        sub = { lastSeq: Number.MAX_SAFE_INTEGER, lastPosition: null };
         s.subs.set(taskId, sub);
         let set = byTask.get(taskId);
         if (!set) byTask.set(taskId, (set = new Set()));
         set.add(s);
       }
-      const position = found.task.status === 'QUEUED' ? queuePositions(tasks)(taskId) : null;
-      sub.lastPosition = position;
-      if (found.kind === 'replay') {
-        sub.lastSeq = after!;
-        for (const e of found.replay) {
-          sub.lastSeq = e.seq;
-          // Positions are computed when sent; a replayed QUEUED state gets today's position if still queued.
-          if (!s.send(taskMessage(e.seq, e.task, e.task.status === 'QUEUED' ? position : null))) return;
+      const pending: TaskEvent[] = [];
+      held.set(sub, pending);
+      try {
+        await start(s, sub, taskId, after, fresh, pending);
+      } catch (err) {
+        // A failed read leaves no subscription that would wait for its start forever.
+        if (fresh && s.subs.get(taskId) === sub) {
+          s.subs.delete(taskId);
+          unlink(s, taskId);
         }
-      } else {
-        sub.lastSeq = found.seq;
-        s.send(taskMessage(found.seq, found.task, position));
+        throw err;
+      } finally {
+        held.delete(sub);
       }
     },
 
@@ -117,30 +136,31 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions {
       s.subs.clear();
     },
 
-    publish(batch) {
+    async publish(batch) {
       if (byTask.size === 0) return;
       const positionOf = queuePositions(tasks);
       for (const e of batch) {
         const subscribers = byTask.get(e.taskId);
         if (!subscribers) continue;
-        const position = e.task.status === 'QUEUED' ? positionOf(e.taskId) : null;
+        const position = e.task.status === 'QUEUED' ? await positionOf(e.taskId) : null;
         // One string per event, whatever the number of subscribers.
         const text = taskMessage(e.seq, e.task, position);
-        for (const s of subscribers) {
-          const sub = s.subs.get(e.taskId)!;
-          if (e.seq <= sub.lastSeq) continue; // already sent by a replay
-          sub.lastSeq = e.seq;
-          sub.lastPosition = position;
-          s.send(text);
+        for (const s of byTask.get(e.taskId) ?? []) {
+          const sub = s.subs.get(e.taskId);
+          if (!sub) continue;
+          const pending = held.get(sub);
+          if (pending) pending.push(e);
+          else deliver(s, sub, e, text, position);
         }
       }
       if (batch.every((e) => QUEUE_NEUTRAL.has(e.type))) return;
-      for (const [taskId, subscribers] of byTask) {
-        const position = positionOf(taskId);
+      for (const taskId of [...byTask.keys()]) {
+        const position = await positionOf(taskId);
         if (position === null) continue;
         const text = JSON.stringify({ type: 'queue', taskId, position } satisfies ServerMessage);
-        for (const s of subscribers) {
-          const sub = s.subs.get(taskId)!;
+        for (const s of byTask.get(taskId) ?? []) {
+          const sub = s.subs.get(taskId);
+          if (!sub || held.has(sub)) continue;
           if (sub.lastPosition !== position && s.send(text, true)) sub.lastPosition = position;
         }
       }

@@ -7,7 +7,6 @@
 import type { Middleware } from 'koa';
 import { AppError, isAppError, type AppErrorOptions, type ErrorBody, type ErrorCode } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import { isSqliteBusy } from '../../db/sqlite/open.js';
 
 /** An AppError answered with an HTTP status of its own (413, 415, 405…) rather than its code's. */
 export class HttpError extends AppError {
@@ -35,13 +34,14 @@ interface HttpLikeError {
   headers?: unknown;
 }
 
-export function errorHandler(log: Logger): Middleware {
+/** `isBusy`: the storage's test for a database locked by another program (Storage.isBusy), answered 503. */
+export function errorHandler(log: Logger, isBusy: (err: unknown) => boolean = () => false): Middleware {
   return async function errors(ctx, next) {
     try {
       await next();
     } catch (caught) {
       // A write that found the database locked by another program: busy, not broken (server/busy.ts).
-      const err = isSqliteBusy(caught) ? busyError() : caught;
+      const err = isBusy(caught) ? busyError() : caught;
       let status: number;
       let body: ErrorBody;
       let headers: Record<string, string> = {};

@@ -11,7 +11,7 @@ import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
 import { normalizeUsername } from '../../common/task.js';
 import type { ImportResponse } from '../../common/protocol.js';
-import type { ImportStore } from '../../db/sqlite/imports.js';
+import type { ImportStore } from '../../db/port.js';
 import { readBody, type MinRate } from '../middleware/body.js';
 import { createUploadSlots } from '../middleware/uploadSlots.js';
 import { clientKey } from '../clientKey.js';

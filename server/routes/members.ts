@@ -6,12 +6,12 @@
 import Router from 'koa-router';
 import { normalizeUsername } from '../../common/task.js';
 import type { MemberResponse } from '../../common/protocol.js';
-import type { ArchiveStore } from '../../db/sqlite/archive.js';
+import type { DiaryArchive } from '../../db/port.js';
 import { writeOnce, type RetryBusy } from '../busy.js';
 
 export interface MemberRouteDeps {
   /** Members' diary archives: what the member's page shows, and "stop following". */
-  archive: Pick<ArchiveStore, 'summary' | 'forget'>;
+  archive: Pick<DiaryArchive, 'summary' | 'forget'>;
   /** Runs the forget write, waiting out a lock held elsewhere (server/busy.ts). */
   retryBusy?: RetryBusy;
 }
@@ -21,15 +21,15 @@ export function createMemberRoutes(deps: MemberRouteDeps): Router {
   const write = deps.retryBusy ?? writeOnce;
   const router = new Router();
 
-  router.get('/api/users/:username', (ctx) => {
+  router.get('/api/users/:username', async (ctx) => {
     const username = normalizeUsername(ctx.params.username);
-    ctx.body = { member: archive.summary(username) } satisfies MemberResponse;
+    ctx.body = { member: await archive.summary(username) } satisfies MemberResponse;
   });
 
   router.delete('/api/users/:username/follow', async (ctx) => {
     const username = normalizeUsername(ctx.params.username);
     await write(() => archive.forget(username));
-    ctx.body = { member: archive.summary(username) } satisfies MemberResponse;
+    ctx.body = { member: await archive.summary(username) } satisfies MemberResponse;
   });
   return router;
 }

@@ -9,9 +9,7 @@ import { AppError } from '../../common/errors.js';
 import type { Clock } from '../../common/clock.js';
 import { normalizeRequest, normalizeUsername } from '../../common/task.js';
 import type { MosaicListResponse, TaskResponse } from '../../common/protocol.js';
-import type { ImportStore } from '../../db/sqlite/imports.js';
-import type { ResultStore } from '../../db/sqlite/results.js';
-import { QueueLimitError, type QueueLimits, type TaskStore } from '../../db/sqlite/tasks.js';
+import { QueueLimitError, type ImportStore, type QueueLimits, type ResultStore, type TaskQueue } from '../../db/port.js';
 import { readJson, requireJson } from '../middleware/body.js';
 import { HttpError } from '../middleware/errors.js';
 import { clientKey } from '../clientKey.js';
@@ -25,7 +23,7 @@ export const GALLERY_DEFAULT = 24;
 export const GALLERY_MAX = 100;
 
 export interface MosaicRouteDeps {
-  tasks: Pick<TaskStore, 'enqueue' | 'queuedIds'>;
+  tasks: Pick<TaskQueue, 'enqueue' | 'queuedIds'>;
   results: Pick<ResultStore, 'listByUser' | 'listRecent'>;
   /** A newer export import makes that member's earlier results stale. */
   imports: Pick<ImportStore, 'importedAt'>;
@@ -69,7 +67,7 @@ export function createMosaicRoutes(deps: MosaicRouteDeps): Router {
     const requestedAt = clock.now();
     const request = normalizeRequest(await readJson(ctx), new Date(clock.now()));
     // A newer export import makes that member's earlier results stale for dedupe (docs/architecture.md#dedupe).
-    const staleBefore = deps.imports.importedAt(request.username) ?? undefined;
+    const staleBefore = (await deps.imports.importedAt(request.username)) ?? undefined;
     // Every request that creates or joins a live task gets its own token: its DELETE withdraws its share.
     const cancelToken = randomBytes(24).toString('base64url');
     const requester = { clientKey: clientKey(ctx), cancelToken };
@@ -91,16 +89,16 @@ export function createMosaicRoutes(deps: MosaicRouteDeps): Router {
     const live = task.status === 'QUEUED' || task.status === 'RUNNING';
     ctx.status = deduped ? 200 : 202;
     if (!deduped) ctx.set('Location', `/api/tasks/${task.id}`);
-    ctx.body = { task: withQueuePosition(tasks, task), cancelToken: live ? cancelToken : null } satisfies TaskResponse;
+    ctx.body = { task: await withQueuePosition(tasks, task), cancelToken: live ? cancelToken : null } satisfies TaskResponse;
   });
 
-  router.get('/api/users/:username/mosaics', (ctx) => {
+  router.get('/api/users/:username/mosaics', async (ctx) => {
     const username = normalizeUsername(ctx.params.username);
-    ctx.body = { mosaics: results.listByUser(username) } satisfies MosaicListResponse;
+    ctx.body = { mosaics: await results.listByUser(username) } satisfies MosaicListResponse;
   });
 
-  router.get('/api/mosaics', (ctx) => {
-    ctx.body = { mosaics: results.listRecent(galleryLimit(ctx.query.limit)) } satisfies MosaicListResponse;
+  router.get('/api/mosaics', async (ctx) => {
+    ctx.body = { mosaics: await results.listRecent(galleryLimit(ctx.query.limit)) } satisfies MosaicListResponse;
   });
   return router;
 }

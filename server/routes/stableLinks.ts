@@ -21,10 +21,7 @@ import { stableLinkFormat, stableLinkRequest } from '../../common/stableLink.js'
 import { STATUS_IMAGES, statusImageFile, statusImageFor, type StatusImageName } from '../../common/statusImages.js';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
-import type { ImportStore } from '../../db/sqlite/imports.js';
-import type { ResultStore } from '../../db/sqlite/results.js';
-import type { LinkStore } from '../../db/sqlite/stableLinks.js';
-import { QueueLimitError, type QueueLimits, type TaskStore } from '../../db/sqlite/tasks.js';
+import { QueueLimitError, type ImportStore, type QueueLimits, type ResultStore, type StableLinks, type TaskQueue } from '../../db/port.js';
 import { writeOnce, type RetryBusy } from '../busy.js';
 import { clientKey } from '../clientKey.js';
 import type { RateLimiter } from '../middleware/rateLimit.js';
@@ -36,7 +33,7 @@ export const WAIT_MS = 5000;
 const MAX_AGE_SEC = 300;
 
 export interface StableLinkDeps {
-  tasks: Pick<TaskStore, 'enqueue' | 'get'>;
+  tasks: Pick<TaskQueue, 'enqueue' | 'get'>;
   results: Pick<ResultStore, 'etag' | 'image'>;
   clock: Pick<Clock, 'now'>;
   /** A newer export import makes that member's earlier results stale. */
@@ -46,7 +43,7 @@ export interface StableLinkDeps {
   /** The same caps as `POST /api/mosaics` (QUEUE_PER_CLIENT, QUEUE_MAX). */
   queueLimits?: QueueLimits;
   log: Logger;
-  links: LinkStore;
+  links: StableLinks;
   /** The limiter `POST /api/mosaics` takes from. */
   limiter: RateLimiter;
   /** RESULT_FRESH_SEC in milliseconds. */
@@ -90,7 +87,7 @@ export function createStableLinkRoutes(deps: StableLinkDeps): Middleware {
   }
 
   async function answerMosaic(ctx: ParameterizedContext, id: string, finishedAt: number): Promise<boolean> {
-    const meta = results.etag(id);
+    const meta = await results.etag(id);
     if (!meta) return false; // pruned meanwhile
     ctx.status = 200;
     ctx.set('Cache-Control', `public, max-age=${MAX_AGE_SEC}`);
@@ -101,7 +98,7 @@ export function createStableLinkRoutes(deps: StableLinkDeps): Middleware {
       ctx.status = 304;
       return true;
     }
-    const stored = results.image(id);
+    const stored = await results.image(id);
     if (!stored) return false;
     ctx.body = ctx.method === 'HEAD' ? null : stored.image;
     if (ctx.method === 'HEAD') ctx.length = stored.image.length;
@@ -118,7 +115,7 @@ export function createStableLinkRoutes(deps: StableLinkDeps): Middleware {
       const waitMsLimit = limiter.take(key);
       if (waitMsLimit > 0) return { refused: 'RATE_LIMITED', headers: { 'Retry-After': String(Math.max(1, Math.ceil(waitMsLimit / 1000))) } };
     }
-    const staleBefore = deps.imports.importedAt(request.username) ?? undefined;
+    const staleBefore = (await deps.imports.importedAt(request.username)) ?? undefined;
     const requester = { clientKey: key, cancelToken: randomBytes(24).toString('base64url') };
     try {
       const { task } = await write(() => tasks.enqueue({
@@ -161,8 +158,8 @@ export function createStableLinkRoutes(deps: StableLinkDeps): Middleware {
 
     const now = clock.now();
     const dedupe = dedupeKey(CREATE_MOSAIC, request.username, request.params);
-    const state = links.state(dedupe);
-    const staleBefore = deps.imports.importedAt(request.username) ?? 0;
+    const state = await links.state(dedupe);
+    const staleBefore = (await deps.imports.importedAt(request.username)) ?? 0;
     const recentError = state.error && now - state.error.finishedAt < deps.freshMs
       && (!state.complete || state.error.finishedAt > state.complete.finishedAt) ? state.error : null;
 
@@ -182,11 +179,11 @@ export function createStableLinkRoutes(deps: StableLinkDeps): Middleware {
     if (!isFinished(task.status)) {
       const waiting = deps.waitForTask ? deps.waitForTask(task.id, waitMs) : Promise.resolve(null);
       // Finished between the enqueue and the wait? Then no event will come for it.
-      const current = tasks.get(task.id);
+      const current = await tasks.get(task.id);
       task = current && isFinished(current.status) ? current : await waiting;
     }
     if (task?.status === 'COMPLETE') {
-      const done = links.state(dedupe).complete;
+      const done = (await links.state(dedupe)).complete;
       if (done && (await answerMosaic(ctx, done.id, done.finishedAt))) return;
     }
     if (task?.status === 'ERROR') return answerPicture(ctx, statusImageFor(task.errorCode), format);

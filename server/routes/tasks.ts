@@ -9,14 +9,14 @@ import { isTaskId } from '../../common/taskId.js';
 import type { MosaicResponse, TaskResponse } from '../../common/protocol.js';
 import type { Logger } from '../../common/log.js';
 import type { Clock } from '../../common/clock.js';
-import { MAKE_RENDITIONS, type ResultStore } from '../../db/sqlite/results.js';
-import type { TaskStore } from '../../db/sqlite/tasks.js';
+import { ACTIONS } from '../../common/actions.js';
+import type { ResultStore, TaskQueue } from '../../db/port.js';
 import { HttpError } from '../middleware/errors.js';
 import { writeOnce, type RetryBusy } from '../busy.js';
 import { withQueuePosition } from '../queuePositions.js';
 
 export interface TaskRouteDeps {
-  tasks: Pick<TaskStore, 'get' | 'withdraw' | 'queuedIds' | 'enqueueKeyed'>;
+  tasks: Pick<TaskQueue, 'get' | 'withdraw' | 'queuedIds' | 'enqueueKeyed'>;
   results: Pick<ResultStore, 'etag' | 'image' | 'summary' | 'markViewed' | 'renditionEtag' | 'rendition' | 'owner' | 'renditionsFailedSince'>;
   clock: Pick<Clock, 'now'>;
   log: Logger;
@@ -51,10 +51,10 @@ export function createTaskRoutes(deps: TaskRouteDeps): Router {
   const write = deps.retryBusy ?? writeOnce;
   const router = new Router();
 
-  router.get('/api/tasks/:id', (ctx) => {
-    const task = tasks.get(taskId(ctx));
+  router.get('/api/tasks/:id', async (ctx) => {
+    const task = await tasks.get(taskId(ctx));
     if (!task) throw taskNotFound();
-    ctx.body = { task: withQueuePosition(tasks, task) } satisfies TaskResponse;
+    ctx.body = { task: await withQueuePosition(tasks, task) } satisfies TaskResponse;
   });
 
   // Only the requests that share a task may cancel it, each with its own token, and the task stops
@@ -63,7 +63,7 @@ export function createTaskRoutes(deps: TaskRouteDeps): Router {
     const id = taskId(ctx);
     const token = ctx.get(CANCEL_TOKEN_HEADER);
     if (!token || token.length > 200) {
-      if (!tasks.get(id)) throw taskNotFound();
+      if (!(await tasks.get(id))) throw taskNotFound();
       throw new HttpError(403, 'FORBIDDEN', `Only the device that started this mosaic can cancel it: send the cancelToken its request returned in a ${CANCEL_TOKEN_HEADER} header.`);
     }
     const outcome = await write(() => tasks.withdraw(id, token));
@@ -75,12 +75,12 @@ export function createTaskRoutes(deps: TaskRouteDeps): Router {
       const status = outcome.task.status.toLowerCase();
       throw new AppError('TASK_FINISHED', `This mosaic task has already finished (${status}); there is nothing to cancel.`);
     }
-    ctx.body = { task: withQueuePosition(tasks, outcome.task), left: outcome.kind === 'left' } satisfies TaskResponse;
+    ctx.body = { task: await withQueuePosition(tasks, outcome.task), left: outcome.kind === 'left' } satisfies TaskResponse;
   });
 
   /** 404 for an unknown task, 409 for one that has no result yet. */
-  const noResult = (id: string): AppError => {
-    const task = tasks.get(id);
+  const noResult = async (id: string): Promise<AppError> => {
+    const task = await tasks.get(id);
     if (!task) return taskNotFound();
     if (task.status === 'COMPLETE') return new AppError('TASK_NOT_FOUND', 'This task finished without an image.');
     return new AppError('RESULT_NOT_READY', `The mosaic is not ready yet (the task is ${task.status.toLowerCase()}).`);
@@ -90,12 +90,12 @@ export function createTaskRoutes(deps: TaskRouteDeps): Router {
    * An image that never changes under its URL: strong ETag, a year's cache. The ETag is read alone
    * first, so a revalidation (If-None-Match) never reads the image bytes.
    */
-  const immutableImage = (
+  const immutableImage = async (
     ctx: Router.RouterContext,
     meta: { etag: string; contentType: string },
-    read: () => { image: Buffer } | undefined,
+    read: () => Promise<{ image: Buffer } | undefined>,
     id: string,
-  ): void => {
+  ): Promise<void> => {
     ctx.set('Cache-Control', 'public, max-age=31536000, immutable');
     ctx.set('ETag', meta.etag);
     ctx.type = meta.contentType;
@@ -104,18 +104,18 @@ export function createTaskRoutes(deps: TaskRouteDeps): Router {
       ctx.status = 304;
       return;
     }
-    const stored = read();
-    if (!stored) throw noResult(id);
+    const stored = await read();
+    if (!stored) throw await noResult(id);
     ctx.body = stored.image;
   };
 
-  router.get('/api/tasks/:id/result', (ctx) => {
+  router.get('/api/tasks/:id/result', async (ctx) => {
     const id = taskId(ctx);
-    const meta = results.etag(id);
-    if (!meta) throw noResult(id);
+    const meta = await results.etag(id);
+    if (!meta) throw await noResult(id);
     // A view, revalidations included: the byte budget evicts the least recently viewed first.
-    results.markViewed(id, clock.now());
-    immutableImage(ctx, meta, () => results.image(id), id);
+    await results.markViewed(id, clock.now());
+    await immutableImage(ctx, meta, () => results.image(id), id);
   });
 
   router.get('/api/tasks/:id/result/:kind', async (ctx) => {
@@ -124,34 +124,34 @@ export function createTaskRoutes(deps: TaskRouteDeps): Router {
     if (!RENDITION_KINDS.includes(kind)) {
       throw new AppError('TASK_NOT_FOUND', `There is no "${String(kind).slice(0, 20)}" copy of a mosaic; use thumb or screen.`);
     }
-    const meta = results.renditionEtag(id, kind);
+    const meta = await results.renditionEtag(id, kind);
     // A card or a mosaic page showing it is a view too (RESULTS_MB keeps what people look at).
     if (meta) {
-      results.markViewed(id, clock.now());
+      await results.markViewed(id, clock.now());
       return immutableImage(ctx, meta, () => results.rendition(id, kind), id);
     }
     // A result from before renditions: a worker makes them (the server never draws); meanwhile the
     // full image answers, uncached, so the copy replaces it on a later visit.
-    const owner = results.owner(id);
-    if (!owner) throw noResult(id);
+    const owner = await results.owner(id);
+    if (!owner) throw await noResult(id);
     try {
-      if (!results.renditionsFailedSince(id, clock.now() - RENDITIONS_RETRY_MS)) tasks.enqueueKeyed(MAKE_RENDITIONS, owner, { of: id }, id);
+      if (!(await results.renditionsFailedSince(id, clock.now() - RENDITIONS_RETRY_MS))) await tasks.enqueueKeyed(ACTIONS.makeRenditions, owner, { of: id }, id);
     } catch (err) {
       // The image is still served; the next request queues the work again.
       deps.log.warn('could not queue renditions', { taskId: id, error: String(err) });
     }
-    const stored = results.image(id);
-    if (!stored) throw noResult(id);
+    const stored = await results.image(id);
+    if (!stored) throw await noResult(id);
     ctx.set('Cache-Control', 'no-store');
     ctx.type = stored.contentType;
     ctx.body = stored.image;
   });
 
-  router.get('/api/tasks/:id/mosaic', (ctx) => {
+  router.get('/api/tasks/:id/mosaic', async (ctx) => {
     const id = taskId(ctx);
-    const mosaic = results.summary(id);
-    if (!mosaic) throw noResult(id);
-    results.markViewed(id, clock.now());
+    const mosaic = await results.summary(id);
+    if (!mosaic) throw await noResult(id);
+    await results.markViewed(id, clock.now());
     ctx.body = { mosaic } satisfies MosaicResponse;
   });
   return router;

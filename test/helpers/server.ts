@@ -7,12 +7,11 @@ import type { ServerMessage } from '../../common/protocol.js';
 import { openDb, type Db } from '../../db/sqlite/open.js';
 import { createTaskStore, type TaskStore } from '../../db/sqlite/tasks.js';
 import { createResultStore, type ResultStore } from '../../db/sqlite/results.js';
-import { createImportStore } from '../../db/sqlite/imports.js';
-import { createArchiveStore } from '../../db/sqlite/archive.js';
-import { createWorkerStore } from '../../db/sqlite/workers.js';
+import { createSqliteStorage, type SqliteStorage } from '../../db/sqlite/index.js';
 import { createHostPolicy } from '../../server/hosts.js';
 import { createApp, type AppDeps } from '../../server/app.js';
 import { createServer, type MoviemosaicServer, type ServerDeps } from '../../server/server.js';
+import { SYNC_BUSY_MS } from '../../server/busy.js';
 import { systemClock } from '../../common/clock.js';
 import { join } from 'node:path';
 import { fakeClock, type FakeClock } from './fakeClock.js';
@@ -117,19 +116,25 @@ export function request(
 export const postJson = (port: number, path: string, body: unknown, headers: Record<string, string> = {}) =>
   request(port, path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 
-/** An in-memory world: real database and stores, fake clock, memory log, an app on a port. */
+/**
+ * An in-memory world: real database, the app over the storage port, fake clock, memory log, on a port.
+ * `tasks` and `results` are the synchronous SQLite stores over the same database, for tests that look
+ * (or write, as a worker would) under the port.
+ */
 export async function testApp(overrides: Partial<AppDeps> = {}) {
   const db: Db = openDb(':memory:');
   const clock: FakeClock = fakeClock();
+  const storage: SqliteStorage = createSqliteStorage(db, { clock });
   const tasks: TaskStore = createTaskStore(db, { clock });
   const results: ResultStore = createResultStore(db);
   const { log, lines } = memoryLogger();
   const deps: AppDeps = {
-    tasks,
-    results,
-    workers: createWorkerStore(db),
-    imports: createImportStore(db),
-    archive: createArchiveStore(db),
+    tasks: storage.tasks,
+    results: storage.results,
+    workers: storage.workers,
+    imports: storage.imports,
+    archive: storage.archive,
+    isBusy: storage.isBusy,
     hosts: testHosts(),
     clock,
     log,
@@ -141,6 +146,7 @@ export async function testApp(overrides: Partial<AppDeps> = {}) {
   const http = await listen(app.callback());
   return {
     db,
+    storage,
     clock,
     tasks,
     results,
@@ -157,24 +163,32 @@ export interface LiveServer {
   /** DATA_DIR: the database is `moviemosaic.db` in it. */
   dir: string;
   db: Db;
+  /** The storage port the server runs over (SQLite over `db`). */
+  storage: SqliteStorage;
   /** The task store a worker would use, on a strictly increasing clock (tasks queue in creation order). */
   tasks: TaskStore;
   server: MoviemosaicServer;
   port: number;
-  /** One pass of the feed watcher (with `startFeed: false`; production runs it every 10 ms). */
-  poll(): void;
+  /** One pass of the feed watcher (with `startFeed: false`; production runs it every 10 ms); resolves once published. */
+  poll(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** The whole server (app, hub, feed watcher) over a database file in a temporary DATA_DIR, on a port. */
-export async function liveServer(options: Partial<ServerDeps> = {}): Promise<LiveServer> {
+/**
+ * The whole server (app, hub, feed watcher) over the SQLite storage port on a database file in a
+ * temporary DATA_DIR, built as server/main.ts builds it, on a port. `resultsMb` is RESULTS_MB.
+ */
+export async function liveServer(options: Partial<ServerDeps> & { resultsMb?: number } = {}): Promise<LiveServer> {
   const t = tmp();
   const path = join(t.dir, 'moviemosaic.db');
-  const db = openDb(path);
-  const readDb = openDb(path, { readonly: true });
-  const server = createServer({
-    db,
-    readDb,
+  const db = openDb(path, { busyTimeoutMs: SYNC_BUSY_MS });
+  const storage = createSqliteStorage(db, {
+    clock: options.clock ?? systemClock,
+    resultFreshMs: (options.resultFreshSec ?? 600) * 1000,
+    resultsBudgetBytes: (options.resultsMb ?? 1000) * 1024 * 1024,
+  });
+  const server = await createServer({
+    storage,
     hosts: testHosts(),
     clock: systemClock,
     log: memoryLogger().log,
@@ -188,14 +202,14 @@ export async function liveServer(options: Partial<ServerDeps> = {}): Promise<Liv
   return {
     dir: t.dir,
     db,
+    storage,
     tasks: createTaskStore(db, { clock: { now: () => (tick = Math.max(Date.now(), tick + 1)) } }),
     server,
     port: http.port,
     poll: () => server.feed.pollOnce(),
     close: track(async () => {
       await server.close(100);
-      readDb.close();
-      db.close();
+      await storage.close();
       await t.cleanup();
     }),
   };

@@ -247,8 +247,8 @@ test('GET /api/tasks/:id/result: 409 before, then bytes with strong ETag and imm
   const t = await testApp();
   const wrapped = await testApp({
     // Same database as `t`, with the image read counted.
-    tasks: t.tasks,
-    results: { ...t.results, image: (id: string) => (imageReads++, t.results.image(id)) },
+    tasks: t.storage.tasks,
+    results: { ...t.storage.results, image: (id: string) => (imageReads++, t.storage.results.image(id)) },
   });
   const task = (await postJson(wrapped.port, '/api/mosaics', { username: 'dave' })).json.task as Task;
   const early = await request(wrapped.port, `/api/tasks/${task.id}/result`);
@@ -397,9 +397,9 @@ test('unknown API paths → 404 JSON, wrong methods → 405 with Allow, never th
 test('an unexpected error is 500 INTERNAL without internals, and logged', async () => {
   const t = await testApp();
   const broken = await testApp({
-    tasks: t.tasks,
+    tasks: t.storage.tasks,
     results: {
-      ...t.results,
+      ...t.storage.results,
       listRecent: () => {
         throw new Error('SQLITE_CORRUPT: /secret/path/moviemosaic.db');
       },

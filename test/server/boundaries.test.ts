@@ -1,6 +1,7 @@
 /**
  * The server's edges, read from its source: it never imports client/ (what both sides need lives in
- * common/), no route file imports app.ts, and each route file exports one route factory.
+ * common/), no route file imports app.ts, each route file exports one route factory, and storage is
+ * reached through the port (db/port.ts) only: server/main.ts alone names an engine (SQLite).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -51,6 +52,22 @@ test('route files do not import app.ts, and each exports one createXRoutes facto
     const otherRouteFns = [...readFileSync(file, 'utf8').matchAll(/export function (\w*[rR]outes)\b/g)].map((m) => m[1]).filter((n) => !n.startsWith('create'));
     assert.equal(otherRouteFns, [], name);
   }
+});
+
+/** Every module of db/ but the port: the engines' own code. */
+const ENGINE = /^db\/(?!port\.js$)/;
+
+test('server modules reach storage through db/port.ts only; main.ts alone names the engine', () => {
+  const offenders = sources(SERVER)
+    .filter((f) => relative(ROOT, f) !== join('server', 'main.ts'))
+    .flatMap((f) => importsOf(f).filter((p) => ENGINE.test(p)).map((p) => `${relative(ROOT, f)} → ${p}`));
+  assert.equal(offenders, []);
+  // The check sees what it must refuse: an adapter's module, of either engine, type-only or not.
+  const probe = join(SERVER, 'live', 'probe.ts');
+  const text = "import type { Db } from '../../db/sqlite/open.js';\nimport { x } from '../../db/postgres/index.js';\nimport type { Storage } from '../../db/port.js';";
+  assert.equal(relativeImports(text, probe).filter((p) => ENGINE.test(p)), ['db/sqlite/open.js', 'db/postgres/index.js']);
+  // main.ts is where the engine is chosen and built.
+  assert.ok(importsOf(join(SERVER, 'main.ts')).includes('db/sqlite/index.js'));
 });
 
 test.run();

@@ -274,6 +274,85 @@ test('archive, imports, poster knowledge, TMDB matches and workers through the p
   assert.equal(await workers.live(0), []);
 });
 
+// ---------------------------------------------------------------------------------------------------
+// What the server added to the port (issue 15): replays, the pull-style feed poller, the renditions
+// check and the busy test.
+// ---------------------------------------------------------------------------------------------------
+
+test('feed.replay: unknown task, snapshot without a cursor, replay after one, snapshot once its early events are pruned', async () => {
+  const { tasks, feed } = ctx.s;
+  assert.is(await feed.replay('00000000-0000-4000-8000-000000000000', 0), null);
+  const { task } = await tasks.enqueue({ action: 'create_mosaic', username: 'ann', params: month });
+  const [c] = await tasks.claim('w1', 1);
+  await tasks.progress(c.id, c.leaseToken, 'downloading', 1, 2, 'Downloading posters: 1 of 2');
+  const seqs = (await feed.listTaskAfter(task.id, 0)).map((e) => e.seq);
+  assert.equal(await feed.replay(task.id), { kind: 'snapshot', task: (await tasks.get(task.id))!, seq: seqs[2] });
+  const all = await feed.replay(task.id, 0);
+  assert.is(all!.kind, 'replay');
+  assert.equal(all!.kind === 'replay' && all!.events.map((e) => [e.seq, e.type]), [[seqs[0], 'created'], [seqs[1], 'claimed'], [seqs[2], 'progress']]);
+  const tail = await feed.replay(task.id, seqs[1]);
+  assert.equal(tail!.kind === 'replay' && tail!.events.map((e) => e.type), ['progress']);
+  // A cursor past the task's latest event: a snapshot at that event (nothing to replay, nothing skipped).
+  assert.equal((await feed.replay(task.id, seqs[2] + 5))!.kind, 'snapshot');
+
+  // Its first events pruned: a cursor older than what is stored can only get a snapshot.
+  ctx.clock.advance(2 * 86_400_000);
+  await tasks.heartbeat(c.id, c.leaseToken);
+  await tasks.progress(c.id, c.leaseToken, 'downloading', 2, 2, 'Downloading posters: 2 of 2');
+  await tasks.progress(c.id, c.leaseToken, 'building', null, null, 'Building the mosaic');
+  assert.ok((await feed.prune(ctx.clock.now() - 86_400_000)) >= 3);
+  const stored = await feed.listTaskAfter(task.id, 0);
+  assert.equal(stored.map((e) => e.type), ['progress', 'progress'], 'created, claimed and the first progress pruned');
+  assert.equal(await feed.replay(task.id, seqs[0]), { kind: 'snapshot', task: (await tasks.get(task.id))!, seq: stored[1].seq });
+  const kept = await feed.replay(task.id, stored[0].seq);
+  assert.equal(kept!.kind === 'replay' && kept!.events.map((e) => e.seq), [stored[1].seq]);
+});
+
+test('feed.poller: sees another connection\'s commits, reads nothing while nothing changed, forced reads, closes', async () => {
+  const { feed } = ctx.s;
+  const poller = await feed.poller({ safetyPollMs: 60_000 });
+  assert.equal(await poller.pollOnce(), [], 'nothing committed yet');
+  // The storage's own write connection is "another connection" to the poller's read-only one.
+  const { task } = await ctx.s.tasks.enqueue({ action: 'create_mosaic', username: 'ann', params: month });
+  const first = await poller.pollOnce();
+  assert.equal(first.map((e) => [e.taskId, e.type]), [[task.id, 'created']]);
+  assert.is(poller.cursor(), first[0].seq);
+  assert.equal(await poller.pollOnce(), [], 'data_version unchanged: no read');
+  assert.equal(await poller.pollOnce(true), [], 'forced: read, and nothing new');
+  await ctx.s.tasks.claim('w', 1);
+  assert.equal((await poller.pollOnce()).map((e) => e.type), ['claimed']);
+  const from = await feed.poller({ after: 0 });
+  assert.equal((await from.pollOnce(true)).map((e) => e.type), ['created', 'claimed']);
+  await poller.close();
+  await from.close();
+});
+
+test('results.renditionsFailedSince and isBusy', async () => {
+  const { tasks, results } = ctx.s;
+  const { task } = await tasks.enqueue({ action: 'create_mosaic', username: 'ann', params: month });
+  const [c] = await tasks.claim('w', 1);
+  await tasks.complete(c.id, c.leaseToken, result(10));
+  assert.is(await results.renditionsFailedSince(task.id, 0), false);
+  await tasks.enqueueKeyed('make_renditions', 'ann', { of: task.id }, task.id);
+  const [r] = await tasks.claim('w', 1);
+  const failedAt = ctx.clock.now();
+  await tasks.fail(r.id, r.leaseToken, 'INTERNAL', 'sharp could not read it', false);
+  assert.is(await results.renditionsFailedSince(task.id, failedAt), true);
+  assert.is(await results.renditionsFailedSince(task.id, failedAt + 1), false, 'only failures since then count');
+
+  // Another program holds the write lock: the write's error is "busy", other errors are not.
+  const other = openDb(ctx.raw.db.name);
+  other.exec('BEGIN IMMEDIATE');
+  ctx.raw.db.pragma('busy_timeout = 0');
+  const err = await tasks.enqueue({ action: 'create_mosaic', username: 'bob', params: month }).then(() => null, (e: unknown) => e);
+  other.exec('ROLLBACK');
+  other.close();
+  assert.ok(err, 'the write was refused');
+  assert.is(ctx.s.isBusy(err), true);
+  assert.is(ctx.s.isBusy(new Error('SQLITE_CORRUPT: database disk image is malformed')), false);
+  assert.is(ctx.s.isBusy(undefined), false);
+});
+
 test('every method of the port was exercised through the SQLite adapter', () => {
   const missing = methodsOf(ctx.raw).filter((m) => !called.has(m) && m !== 'close');
   assert.equal(missing, []);

@@ -70,7 +70,7 @@ test('subscribe after:0 replays the whole history in order, then live events fol
   assert.equal(replay.map((m) => m.type === 'task' && m.task.status), ['QUEUED', 'RUNNING', 'RUNNING', 'RUNNING', 'RUNNING']);
   w.tasks.progress(claimed.id, claimed.leaseToken, 'building', null, null, 'Drawing');
   w.tasks.complete(claimed.id, claimed.leaseToken);
-  w.poll();
+  await w.poll();
   const live = await collect(s, 2);
   const all = createEventStore(w.db).listTaskAfter(task.id, 0);
   assert.equal(seqs([...replay, ...live]), all.map((e) => e.seq));
@@ -83,15 +83,15 @@ test('subscribe after:0 replays the whole history in order, then live events fol
 test('replay and live delivery overlapping: every seq exactly once, in order', async () => {
   const w = await world();
   const task = w.tasks.enqueueRaw('steps', 'dave', '{}');
-  w.poll(); // the feed's cursor is past the created event
+  await w.poll(); // the feed's cursor is past the created event
   const claimed = runSome(w.tasks, 4); // committed, not yet polled
   const s = await openSocket(w.port);
   s.send({ type: 'subscribe', taskId: task.id, after: 0 });
   await settle(s); // the replay (which read all 6 events) has arrived
   w.tasks.progress(claimed.id, claimed.leaseToken, 'building', 1, 1, 'Drawing');
-  w.poll(); // delivers the 4 progress events again (skipped) and the new one
+  await w.poll(); // delivers the 4 progress events again (skipped) and the new one
   w.tasks.complete(claimed.id, claimed.leaseToken);
-  w.poll();
+  await w.poll();
   await settle(s);
   const got = s.messages.filter(taskMsg);
   const all = createEventStore(w.db).listTaskAfter(task.id, 0).map((e) => e.seq);
@@ -136,25 +136,25 @@ test('queue positions: pushed to subscribers of queued tasks when the queue move
   const a = w.tasks.enqueueRaw('steps', 'a_a', '{}');
   const b = w.tasks.enqueueRaw('steps', 'b_b', '{}');
   const c = w.tasks.enqueueRaw('steps', 'c_c', '{}');
-  w.poll();
+  await w.poll();
   const s = await openSocket(w.port);
   s.send({ type: 'subscribe', taskId: c.id });
   const first = await s.next();
   assert.ok(first.type === 'task' && first.task.queuePosition === 3);
   const claimed = runSome(w.tasks, 2);
   assert.is(claimed.id, a.id);
-  w.poll();
+  await w.poll();
   assert.equal(await s.next(), { type: 'queue', taskId: c.id, position: 2 });
   w.tasks.cancel(b.id);
-  w.poll();
+  await w.poll();
   assert.equal(await s.next(), { type: 'queue', taskId: c.id, position: 1 });
   w.tasks.progress(claimed.id, claimed.leaseToken, 'building', 1, 1, 'Drawing');
-  w.poll();
+  await w.poll();
   await settle(s);
   assert.equal(s.messages, [], 'progress elsewhere moves nothing');
   // The task's own events carry its position too.
   const claimedC = w.tasks.claim('w', 1)[0];
-  w.poll();
+  await w.poll();
   const running = await s.next();
   assert.ok(running.type === 'task' && running.task.status === 'RUNNING' && running.task.queuePosition === null && claimedC.id === c.id);
   s.close();
@@ -164,7 +164,7 @@ test('queue positions: pushed to subscribers of queued tasks when the queue move
 test('unsubscribe stops delivery; other sockets keep theirs', async () => {
   const w = await world();
   const task = w.tasks.enqueueRaw('steps', 'dave', '{}');
-  w.poll();
+  await w.poll();
   const s1 = await openSocket(w.port);
   const s2 = await openSocket(w.port);
   for (const s of [s1, s2]) {
@@ -175,7 +175,7 @@ test('unsubscribe stops delivery; other sockets keep theirs', async () => {
   s1.send({ type: 'unsubscribe', taskId: task.id }); // twice is fine
   await settle(s1);
   runSome(w.tasks, 1);
-  w.poll();
+  await w.poll();
   assert.is((await collect(s2, 2)).length, 2);
   await settle(s1);
   assert.equal(s1.messages, []);
@@ -328,7 +328,7 @@ test('a consumer that stops reading is closed (1013) once its backlog outlives a
   const task = w.tasks.enqueueRaw('steps', 'dave', '{}');
   // ~4 MB: more than the kernel's socket buffers take while the client does not read.
   fatEvents(w, task.id, 1000);
-  w.poll();
+  await w.poll();
   const slow = await openSocket(w.port);
   pausedSocket(slow).pause();
   slow.send({ type: 'subscribe', taskId: task.id, after: 0 });
@@ -338,7 +338,7 @@ test('a consumer that stops reading is closed (1013) once its backlog outlives a
   const claimed = w.tasks.claim('w', 1)[0];
   for (let i = 0; i < 5; i++) {
     w.tasks.progress(claimed.id, claimed.leaseToken, 'downloading', i, 5, `Poster ${i}`);
-    w.poll();
+    await w.poll();
   }
   assert.is(w.server.hub.stats().sockets, 1, 'still behind on a later turn: closed');
   pausedSocket(slow).resume();
