@@ -75,15 +75,15 @@ export const queueConformance: Register = (test, subject) => {
     assert.is(now.attempt, 2);
     assert.is.not(now.leaseToken, old.leaseToken);
     for (const [what, p] of [
-      ['heartbeat', s.tasks.heartbeat(old.id, old.leaseToken)],
-      ['progress', s.tasks.progress(old.id, old.leaseToken, 'collecting', null, null, 'x')],
-      ['complete', s.tasks.complete(old.id, old.leaseToken, result(10))],
-      ['fail', s.tasks.fail(old.id, old.leaseToken, 'INTERNAL', 'x')],
-      ['retryAfter', s.tasks.retryAfter(old.id, old.leaseToken, 1, 'x')],
-      ['release', s.tasks.release(old.id, old.leaseToken)],
-      ['finishCancelled', s.tasks.finishCancelled(old.id, old.leaseToken)],
+      ['heartbeat', () => s.tasks.heartbeat(old.id, old.leaseToken)],
+      ['progress', () => s.tasks.progress(old.id, old.leaseToken, 'collecting', null, null, 'x')],
+      ['complete', () => s.tasks.complete(old.id, old.leaseToken, result(10))],
+      ['fail', () => s.tasks.fail(old.id, old.leaseToken, 'INTERNAL', 'x')],
+      ['retryAfter', () => s.tasks.retryAfter(old.id, old.leaseToken, 1, 'x')],
+      ['release', () => s.tasks.release(old.id, old.leaseToken)],
+      ['finishCancelled', () => s.tasks.finishCancelled(old.id, old.leaseToken)],
     ] as const) {
-      const err = await rejection(p, what);
+      const err = await rejection(p(), what);
       assert.instance(err, LeaseLostError, what);
       assert.is((err as LeaseLostError).taskId, task.id);
     }
