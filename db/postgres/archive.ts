@@ -125,9 +125,12 @@ export function createPgArchive(pool: pg.Pool) {
   const archive = {
     recordWindowOn,
     followOn,
-    /** Whether `username` is followed (inside a transaction: waits for a write to their row, then reads it). */
-    async isFollowedOn(c: Conn, username: string): Promise<boolean> {
-      return ((await member(c, username))?.followed_at ?? null) !== null;
+    /**
+     * Whether `username` is followed, inside a completing transaction: their row stays locked to its
+     * end, so a forget (or an eviction) on another server cannot slip between this check and the writes.
+     */
+    async isFollowedOn(c: pg.ClientBase, username: string): Promise<boolean> {
+      return ((await member(c, username, true))?.followed_at ?? null) !== null;
     },
     recordWindow: (username: string, window: ArchiveWindow, now: number, maxMembers?: number) =>
       withTx(pool, (c) => recordWindowOn(c, username, window, now, maxMembers)),
