@@ -18,30 +18,10 @@ interface MemberRow {
   coverage: string;
 }
 
-interface EntryRow {
-  viewing_id: string;
-  watched_date: string | null;
-  title: string;
-  year: number | null;
-  slug: string | null;
-  tmdb_movie_id: number | null;
-  tmdb_tv_id: number | null;
-  rating: number | null;
-  rewatch: boolean;
-  liked: boolean;
-  poster_url: string | null;
-  poster_missing: boolean;
-  published_at: number | null;
-  published_day: string | null;
-}
-
-function toEntry(r: EntryRow): ArchiveEntry {
-  return {
-    viewingId: r.viewing_id, title: r.title, year: r.year, rating: r.rating, watchedDate: r.watched_date,
-    rewatch: r.rewatch, liked: r.liked, slug: r.slug, posterUrl: r.poster_url, posterMissing: r.poster_missing,
-    tmdbMovieId: r.tmdb_movie_id, tmdbTvId: r.tmdb_tv_id, publishedDay: r.published_day, publishedAt: r.published_at,
-  };
-}
+/** A kept entry's columns under ArchiveEntry's names (booleans are booleans here), so rows are entries as read. */
+const ENTRY = `viewing_id AS "viewingId", title, year, rating, watched_date AS "watchedDate", rewatch, liked, slug,
+  poster_url AS "posterUrl", poster_missing AS "posterMissing", tmdb_movie_id AS "tmdbMovieId", tmdb_tv_id AS "tmdbTvId",
+  published_day AS "publishedDay", published_at AS "publishedAt"`;
 
 function parseCoverage(json: string): Segment[] {
   try {
@@ -137,9 +117,9 @@ export function createPgArchive(pool: pg.Pool) {
     async load(username: string) {
       const m = await member(pool, username);
       if (!m) return { entries: [], coverage: [] };
-      const { rows } = await pool.query<EntryRow>(
-        `SELECT * FROM archive_entries WHERE username = $1 ORDER BY published_at DESC NULLS LAST, viewing_id COLLATE "C" DESC`, [username]);
-      return { entries: rows.map(toEntry), coverage: parseCoverage(m.coverage) };
+      const { rows } = await pool.query<ArchiveEntry>(
+        `SELECT ${ENTRY} FROM archive_entries WHERE username = $1 ORDER BY published_at DESC NULLS LAST, viewing_id COLLATE "C" DESC`, [username]);
+      return { entries: rows, coverage: parseCoverage(m.coverage) };
     },
     async isFollowed(username: string) {
       return ((await member(pool, username))?.followed_at ?? null) !== null;

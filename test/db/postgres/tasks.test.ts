@@ -420,30 +420,6 @@ test('pruning removes old events in batches and keeps the newest; results prune 
   assert.is(await ctx.s.feed.maxSeq(), max + 1);
 });
 
-test('imports, poster knowledge and TMDB matches round-trip', async () => {
-  const data = { watched: [{ date: '2026-01-02', name: 'Heat', year: 1995, uri: null }], diary: [], ratings: [] };
-  const sum = await ctx.s.imports.replace('dave', data, 1_000);
-  assert.equal(sum, { username: 'dave', films: 1, diaryEntries: 0, importedAt: new Date(1_000).toISOString() });
-  assert.is(await ctx.s.imports.importedAt('dave'), 1_000);
-  assert.equal((await ctx.s.imports.load('dave'))!.watched, data.watched);
-  assert.is(await ctx.s.imports.load('nobody'), null);
-  const p = ctx.s.posters;
-  await p.rememberPosterUrls([
-    { slug: 'heat', posterUrl: 'https://a/1.jpg', source: 'rss', titleKey: 'heat', year: 1995 },
-    { slug: 'heat', posterUrl: 'https://a/2.jpg', source: 'film-page' },
-    { slug: 'nope', posterUrl: null, source: 'film-page' },
-  ], 5);
-  assert.equal(await p.knownPosterUrls(['heat', 'nope', 'x']), new Map([['heat', 'https://a/2.jpg'], ['nope', null]]));
-  const byTitle = await p.knownPostersByTitle([{ titleKey: 'heat', yearKey: 1995 }]);
-  assert.equal([...byTitle.values()], [{ slug: 'heat', posterUrl: 'https://a/2.jpg', source: 'film-page' }], 'a later entry keeps the title');
-  await p.rememberTitlePosters([{ titleKey: 'ran', yearKey: 0, slug: null, posterUrl: null, source: 'none' }], 6);
-  assert.equal([...(await p.titlePosters([{ titleKey: 'ran', yearKey: 0 }])).values()], [{ slug: null, posterUrl: null, source: 'none' }]);
-  await p.rememberTmdbMatch('ran', 1985, { kind: 'movie', id: 11645, title: 'Ran', posterPath: '/r.jpg' }, 7);
-  assert.equal(await p.tmdbMatch('ran', 1985), { match: { kind: 'movie', id: 11645, title: 'Ran', posterPath: '/r.jpg' }, matchedAt: 7 });
-  await p.rememberTmdbMatch('ran', 1985, null, 8);
-  assert.equal(await p.tmdbMatch('ran', 1985), { match: null, matchedAt: 8 });
-});
-
 test('migrating twice at once (two processes starting together) applies each migration once', async () => {
   const fresh = cluster!.createDatabase(`m${Date.now() % 100000}`);
   const both = await Promise.all([openPostgres(fresh), openPostgres(fresh)]);
