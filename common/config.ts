@@ -43,7 +43,12 @@ export interface Config {
   followMax: number;
   /** TRUST_PROXY as given (checked here; server/forwarded.ts reads it): null trusts no forwarded header. */
   trustProxy: string | null;
+  /** DATABASE_URL: null keeps the SQLite file in DATA_DIR; a postgres:// URL selects PostgreSQL (db/openStorage.ts). */
+  databaseUrl: string | null;
 }
+
+/** The schemes DATABASE_URL accepts (node-postgres reads both). */
+export const DATABASE_URL_RE = /^postgres(ql)?:\/\//i;
 
 /**
  * TRUST_PROXY's shape: off, a hop count, or addresses/CIDR ranges (or proxy-addr's names loopback,
@@ -135,6 +140,18 @@ export function loadConfig(env: Env): Readonly<Config> {
     problems.push(`TRUST_PROXY=${JSON.stringify(trustRaw)} must be off, a hop count (1 for one proxy) or proxy addresses/CIDR ranges separated by commas.`);
   }
 
+  const databaseUrl = env.DATABASE_URL?.trim() || null;
+  if (databaseUrl !== null) {
+    let ok = DATABASE_URL_RE.test(databaseUrl);
+    try {
+      if (ok && !new URL(databaseUrl).hostname) ok = false;
+    } catch {
+      ok = false;
+    }
+    // The value itself is not echoed: it may hold a password.
+    if (!ok) problems.push('DATABASE_URL must be a PostgreSQL URL like postgres://user:password@host:5432/moviemosaic, or unset to keep the SQLite file in DATA_DIR.');
+  }
+
   const config: Config = {
     port: int('PORT', 8080, 0, 65535),
     https: bool('HTTPS', false),
@@ -166,6 +183,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     feedPollHours: num('FEED_POLL_HOURS', 6, 0, 720),
     followMax: int('FOLLOW_MAX', 200, 1, 100_000),
     trustProxy: /^(off|false|0)$/i.test(trustRaw) ? null : trustRaw,
+    databaseUrl,
   };
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -25,10 +25,10 @@ export function createPgImports(pool: pg.Pool): ImportStore {
     async replace(username: string, data: ExportData, now: number) {
       const packed = await gzipAsync(Buffer.from(JSON.stringify(data), 'utf8'));
       const { rows } = await pool.query<ImportRow>(`
-        INSERT INTO member_imports (username, imported_at, films, diary_entries, data) VALUES ($1, $2, $3, $4, $5)
+        INSERT INTO member_imports (username, imported_at, films, diary_entries, data, bytes) VALUES ($1, $2, $3, $4, $5, $6)
         ON CONFLICT (username) DO UPDATE SET imported_at = excluded.imported_at, films = excluded.films,
-          diary_entries = excluded.diary_entries, data = excluded.data
-        RETURNING username, imported_at, films, diary_entries`, [username, now, data.watched.length, data.diary.length, packed]);
+          diary_entries = excluded.diary_entries, data = excluded.data, bytes = excluded.bytes
+        RETURNING username, imported_at, films, diary_entries`, [username, now, data.watched.length, data.diary.length, packed, packed.length]);
       return toSummary(rows[0]);
     },
     async summary(username) {

@@ -1,12 +1,13 @@
 /**
  * The PostgreSQL adapter behind the storage port (db/port.ts): for several servers and worker hosts
  * on one database. `openPostgres(url)` connects, migrates (once, however many processes start at
- * once) and returns the port's stores.
+ * once) and returns the whole port, with db/sqlite/'s semantics.
  */
 import type pg from 'pg';
 import type { QueueOptions } from '../sqlite/tasks.js';
-import type { StorageCore } from '../port.js';
-import { createPool, type PoolOptions } from './connect.js';
+import type { Eviction } from '../sqlite/budget.js';
+import type { CompletionWrite, Storage } from '../port.js';
+import { createPool, withTx, type PoolOptions } from './connect.js';
 import { migratePg } from './migrations.js';
 import { createPgTaskQueue, type PgTaskQueue } from './tasks.js';
 import { createPgFeed } from './feed.js';
@@ -14,8 +15,19 @@ import { createPgResults, type PgResultStore } from './results.js';
 import { createPgImports } from './imports.js';
 import { createPgWorkers } from './workers.js';
 import { createPgPosterKnowledge } from './posters.js';
+import { createPgArchive } from './archive.js';
+import { createPgLinks } from './stableLinks.js';
+import { enforceBudget, heldBytes } from './budget.js';
 
-export interface PostgresStorage extends StorageCore {
+export interface PostgresStorageOptions extends QueueOptions {
+  pool?: PoolOptions;
+  /** RESULTS_MB in bytes, enforced when a result is stored (default: no limit). */
+  resultsBudgetBytes?: number;
+  /** Told what storing a result pushed out of RESULTS_MB (the worker logs it). */
+  onEvicted?(eviction: Eviction, taskId: string): void;
+}
+
+export interface PostgresStorage extends Storage {
   readonly kind: 'postgres';
   tasks: PgTaskQueue;
   results: PgResultStore;
@@ -23,7 +35,7 @@ export interface PostgresStorage extends StorageCore {
   pool: pg.Pool;
 }
 
-export async function openPostgres(url: string, options: QueueOptions & { pool?: PoolOptions } = {}): Promise<PostgresStorage> {
+export async function openPostgres(url: string, options: PostgresStorageOptions = {}): Promise<PostgresStorage> {
   const pool = createPool(url, options.pool);
   try {
     const c = await pool.connect();
@@ -36,13 +48,42 @@ export async function openPostgres(url: string, options: QueueOptions & { pool?:
     await pool.end();
     throw err;
   }
+  const budgetBytes = options.resultsBudgetBytes ?? Infinity;
+  const results = createPgResults(pool);
+  const archive = createPgArchive(pool);
+  // The completing transaction's writes (db/sqlite/index.ts storeResult and applyWrite, the same rules).
+  const tasks: PgTaskQueue = createPgTaskQueue(pool, options, {
+    async storeResult(c, taskId, result, now) {
+      await results.insertOn(c, taskId, result, now);
+      const evicted = await enforceBudget(c, budgetBytes, { result: taskId });
+      if (evicted.results || evicted.imports || evicted.archives) options.onEvicted?.(evicted, taskId);
+    },
+    async applyWrite(c, w: CompletionWrite, now) {
+      if (w.kind === 'follow') {
+        await archive.followOn(c, w.username, now, w.maxMembers);
+        if (w.poll) await tasks.scheduleOn(c, w.poll.action, w.username, w.poll.runAt);
+        return;
+      }
+      // A member no longer followed (stopped, or evicted meanwhile) ends the poll chain here.
+      if (!(await archive.isFollowedOn(c, w.username))) return;
+      if (w.window) await archive.recordWindowOn(c, w.username, w.window, now, w.maxMembers);
+      await tasks.scheduleOn(c, w.poll.action, w.username, w.poll.runAt);
+    },
+  });
   return {
     kind: 'postgres',
     pool,
-    tasks: createPgTaskQueue(pool, options),
+    tasks,
     workers: createPgWorkers(pool),
     feed: createPgFeed(pool, url),
-    results: createPgResults(pool),
+    results,
+    budget: {
+      budgetBytes,
+      heldBytes: () => heldBytes(pool),
+      enforce: (keep) => withTx(pool, (c) => enforceBudget(c, budgetBytes, keep)),
+    },
+    links: createPgLinks(pool),
+    archive,
     imports: createPgImports(pool),
     posters: createPgPosterKnowledge(pool),
     close: () => pool.end(),

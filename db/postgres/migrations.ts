@@ -208,6 +208,85 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'the whole port: background tasks, claim order, requesters, views and sizes, renditions, diary archive',
+    sql: `
+      -- Background tasks (feed polls, renditions) are claimed after every runnable foreground task and
+      -- left out of queue positions and counts. ord is insertion order: claim, positions and queued
+      -- ids break run_at/created_at ties by it, as SQLite does by rowid.
+      ALTER TABLE tasks ADD COLUMN background boolean NOT NULL DEFAULT false;
+      ALTER TABLE tasks ADD COLUMN ord bigint GENERATED ALWAYS AS IDENTITY;
+      DROP INDEX tasks_queued;
+      CREATE INDEX tasks_queued ON tasks (background, run_at, created_at, ord) WHERE status = 'QUEUED';
+      -- Stable links and fresh twins look tasks up by dedupe key whatever their state.
+      CREATE INDEX tasks_dedupe_key ON tasks (dedupe_key);
+
+      -- Who asked for a task: the client (the server's clientKey) and the SHA-256 of its cancel token.
+      CREATE TABLE task_requesters (
+        task_id      text NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+        token_hash   text NOT NULL,
+        client_key   text NOT NULL,
+        created_at   bigint NOT NULL,
+        withdrawn_at bigint,
+        PRIMARY KEY (task_id, token_hash)
+      );
+      CREATE INDEX task_requesters_client ON task_requesters (client_key) WHERE withdrawn_at IS NULL;
+
+      -- RESULTS_MB: what each result and import holds, and a result's last view (least recently viewed out first).
+      ALTER TABLE results ADD COLUMN viewed_at bigint;
+      ALTER TABLE results ADD COLUMN bytes bigint NOT NULL DEFAULT 0;
+      UPDATE results SET viewed_at = created_at, bytes = length(result) + octet_length(films) + coalesce(octet_length(review), 0);
+      ALTER TABLE results ALTER COLUMN viewed_at SET NOT NULL;
+      CREATE INDEX results_lru ON results (viewed_at, bytes, id);
+      ALTER TABLE member_imports ADD COLUMN bytes bigint NOT NULL DEFAULT 0;
+      UPDATE member_imports SET bytes = length(data);
+
+      -- A thumbnail and a screen copy of each result; they go with it.
+      CREATE TABLE renditions (
+        id           text NOT NULL REFERENCES results (id) ON DELETE CASCADE,
+        kind         text NOT NULL CHECK (kind IN ('thumb','screen')),
+        image        bytea NOT NULL,
+        content_type text NOT NULL,
+        width        integer NOT NULL,
+        height       integer NOT NULL,
+        etag         text NOT NULL,
+        created_at   bigint NOT NULL,
+        PRIMARY KEY (id, kind)
+      );
+      ALTER TABLE renditions ALTER COLUMN image SET STORAGE EXTERNAL;
+
+      -- The diary archive kept from followed members' feeds (db/sqlite/migrations.ts 9 and 10).
+      CREATE TABLE archive_members (
+        username    text PRIMARY KEY,
+        followed_at bigint,
+        used_at     bigint NOT NULL,
+        polled_at   bigint,
+        coverage    text NOT NULL DEFAULT '[]',
+        bytes       bigint NOT NULL DEFAULT 0
+      );
+      CREATE TABLE archive_entries (
+        username       text NOT NULL REFERENCES archive_members (username) ON DELETE CASCADE,
+        viewing_id     text NOT NULL,
+        watched_date   text,
+        title          text NOT NULL,
+        year           integer,
+        slug           text,
+        tmdb_movie_id  integer,
+        tmdb_tv_id     integer,
+        rating         real,
+        rewatch        boolean NOT NULL,
+        liked          boolean NOT NULL,
+        poster_url     text,
+        poster_missing boolean NOT NULL,
+        published_at   bigint,
+        published_day  text,
+        first_seen_at  bigint NOT NULL,
+        last_seen_at   bigint NOT NULL,
+        PRIMARY KEY (username, viewing_id)
+      );
+    `,
+  },
 ];
 
 /** Applies every migration not yet recorded, each in its own transaction; returns the latest version. */

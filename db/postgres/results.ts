@@ -1,17 +1,19 @@
-/** Mosaic results on PostgreSQL (bytea): reading, listing, pruning. Stored by the queue's complete. */
-import type pg from 'pg';
-import type { Film, MosaicSummary, ReviewFigures } from '../../common/task.js';
-import { toListItem, type ListRow } from '../sqlite/results.js';
-import type { ResultStoreCore } from '../port.js';
-
 /**
- * What the PostgreSQL adapter stores of results so far; its prune keeps a member's newest results,
- * an older rule than SQLite's (by last view, under RESULTS_MB), which issue 16 brings in line.
+ * Mosaic results on PostgreSQL (bytea), with db/sqlite/results.ts's semantics: stored in the completing
+ * transaction (with their renditions), read with their ETag, views recorded for RESULTS_MB, pruned by
+ * last view. Film lists stay JSON text here (PostgreSQL compresses large text itself).
  */
-export interface PgResultStore extends ResultStoreCore {
-  prune(olderThan: number, keepPerUser?: number, batch?: number): Promise<number>;
-}
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import type { Film, MosaicSummary, RenditionKind, ReviewFigures } from '../../common/task.js';
+import { MAKE_RENDITIONS, VIEW_RESOLUTION_MS, toListItem, type ListRow, type NewRendition, type NewResult, type StoredImage } from '../sqlite/results.js';
+import type { ResultStore } from '../port.js';
 import { withTx } from './connect.js';
+
+export type PgResultStore = ResultStore & {
+  /** Stores a result (and its renditions) inside the completing transaction. */
+  insertOn(c: pg.ClientBase, taskId: string, r: NewResult, now: number): Promise<void>;
+};
 
 interface SummaryRow extends Omit<ListRow, 'film_count'> {
   films: string;
@@ -28,19 +30,69 @@ function toSummary(r: SummaryRow): MosaicSummary {
   };
 }
 
+function etagOf(image: Buffer): string {
+  return `"${createHash('sha256').update(image).digest('base64url').slice(0, 32)}"`;
+}
+
 const SUMMARY = `SELECT r.id, t.username, t.params, r.content_type, r.width, r.height, r.films, r.partial, r.note, r.review, r.created_at
                  FROM results r JOIN tasks t ON t.id = r.id`;
 
+const image = (r: { image: Buffer; content_type: string; etag: string } | undefined): StoredImage | undefined =>
+  r ? { image: r.image, contentType: r.content_type, etag: r.etag } : undefined;
+const tag = (r: { etag: string; content_type: string } | undefined) => (r ? { etag: r.etag, contentType: r.content_type } : undefined);
+
+async function insertRendition(c: pg.ClientBase, taskId: string, x: NewRendition, now: number): Promise<void> {
+  await c.query(`
+    INSERT INTO renditions (id, kind, image, content_type, width, height, etag, created_at)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM results WHERE id = $1)
+    ON CONFLICT (id, kind) DO UPDATE SET image = excluded.image, content_type = excluded.content_type, width = excluded.width,
+      height = excluded.height, etag = excluded.etag, created_at = excluded.created_at`,
+  [taskId, x.kind, x.image, x.contentType, x.width, x.height, etagOf(x.image), now]);
+}
+
 export function createPgResults(pool: pg.Pool): PgResultStore {
   return {
+    async insertOn(c, taskId, r, now) {
+      const films = JSON.stringify(r.films);
+      const review = r.review ? JSON.stringify(r.review) : null;
+      // A result's bytes for RESULTS_MB: the image, its film list, its figures and its renditions.
+      const renditions = (r.renditions ?? []).reduce((n, x) => n + x.image.length, 0);
+      const bytes = r.image.length + Buffer.byteLength(films) + (review ? Buffer.byteLength(review) : 0) + renditions;
+      await c.query(`
+        INSERT INTO results (id, result, content_type, width, height, films, partial, note, review, etag, created_at, viewed_at, bytes)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)`,
+      [taskId, r.image, r.contentType, r.width, r.height, films, r.partial, r.note, review, etagOf(r.image), now, bytes]);
+      for (const x of r.renditions ?? []) await insertRendition(c, taskId, x, now);
+    },
+    async insertRenditions(taskId, list, now) {
+      await withTx(pool, async (c) => {
+        for (const x of list) await insertRendition(c, taskId, x, now);
+        // Renditions made after the result count toward its bytes (RESULTS_MB) from then on.
+        await c.query(`
+          UPDATE results SET bytes = length(result) + octet_length(films) + coalesce(octet_length(review), 0)
+                                     + (SELECT coalesce(sum(length(image)), 0) FROM renditions WHERE id = $1)
+          WHERE id = $1`, [taskId]);
+      });
+    },
+    async renditionEtag(taskId: string, kind: RenditionKind) {
+      return tag((await pool.query(`SELECT etag, content_type FROM renditions WHERE id = $1 AND kind = $2`, [taskId, kind])).rows[0]);
+    },
+    async rendition(taskId: string, kind: RenditionKind) {
+      return image((await pool.query(`SELECT image, content_type, etag FROM renditions WHERE id = $1 AND kind = $2`, [taskId, kind])).rows[0]);
+    },
+    async owner(taskId) {
+      return (await pool.query<{ username: string }>(
+        `SELECT t.username FROM results r JOIN tasks t ON t.id = r.id WHERE r.id = $1`, [taskId])).rows[0]?.username;
+    },
+    /** Records a view at most once a VIEW_RESOLUTION_MS, so a view is mostly a read. */
+    async markViewed(taskId, now) {
+      await pool.query(`UPDATE results SET viewed_at = $1 WHERE id = $2 AND viewed_at < $3`, [now, taskId, now - VIEW_RESOLUTION_MS]);
+    },
     async image(taskId) {
-      const r = (await pool.query<{ result: Buffer; content_type: string; etag: string }>(
-        `SELECT result, content_type, etag FROM results WHERE id = $1`, [taskId])).rows[0];
-      return r ? { image: r.result, contentType: r.content_type, etag: r.etag } : undefined;
+      return image((await pool.query(`SELECT result AS image, content_type, etag FROM results WHERE id = $1`, [taskId])).rows[0]);
     },
     async etag(taskId) {
-      const r = (await pool.query<{ etag: string; content_type: string }>(`SELECT etag, content_type FROM results WHERE id = $1`, [taskId])).rows[0];
-      return r ? { etag: r.etag, contentType: r.content_type } : undefined;
+      return tag((await pool.query(`SELECT etag, content_type FROM results WHERE id = $1`, [taskId])).rows[0]);
     },
     async summary(taskId) {
       const r = (await pool.query<SummaryRow>(`${SUMMARY} WHERE r.id = $1`, [taskId])).rows[0];
@@ -52,23 +104,20 @@ export function createPgResults(pool: pg.Pool): PgResultStore {
     async listRecent(limit = 24) {
       return (await pool.query<SummaryRow>(`${SUMMARY} ORDER BY r.created_at DESC LIMIT $1`, [limit])).rows.map(toSummary);
     },
-    /** As db/sqlite/results.ts pruneResults: old results beyond a member's newest `keepPerUser`, and old failed tasks. */
-    async prune(olderThan, keepPerUser = 20, batch = 100) {
-      const statements: [string, unknown[]][] = [
-        [`DELETE FROM tasks WHERE id IN (
-            SELECT id FROM (
-              SELECT r.id, r.created_at, row_number() OVER (PARTITION BY t.username ORDER BY r.created_at DESC) AS rank
-              FROM results r JOIN tasks t ON t.id = r.id) x
-            WHERE created_at < $1 AND rank > $2 LIMIT $3)`, [olderThan, keepPerUser]],
-        [`DELETE FROM tasks WHERE id IN (
-            SELECT id FROM tasks WHERE status IN ('ERROR','CANCELLED') AND finished_at < $1 LIMIT $2)`, [olderThan]],
+    /** As db/sqlite/results.ts pruneResults: results not viewed since then (with their tasks), old failed and renditions tasks. */
+    async prune(notViewedSince, batch = 100) {
+      const statements = [
+        `DELETE FROM tasks WHERE id IN (SELECT id FROM results WHERE viewed_at < $1 LIMIT $2)`,
+        // make_renditions tasks keep no result of their own: they go once finished, like failed ones.
+        `DELETE FROM tasks WHERE id IN (
+           SELECT id FROM tasks WHERE (status IN ('ERROR','CANCELLED') OR action = '${MAKE_RENDITIONS}') AND finished_at < $1 LIMIT $2)`,
       ];
       let total = 0;
-      for (const [sql, args] of statements) {
+      for (const sql of statements) {
         for (;;) {
-          const n = await withTx(pool, async (c) => (await c.query(sql, [...args, batch])).rowCount ?? 0);
+          const n = (await pool.query(sql, [notViewedSince, batch])).rowCount ?? 0;
           total += n;
-          if (n < batch) break;
+          if (n === 0 || n < batch) break;
         }
       }
       return total;

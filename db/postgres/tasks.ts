@@ -15,22 +15,27 @@ import type { EventType, Stage, Task } from '../../common/task.js';
 import { dedupeKey } from '../../common/task.js';
 import type { ErrorCode } from '../../common/errors.js';
 import { systemClock } from '../../common/clock.js';
-import { LeaseLostError, type ClaimedColumns, type ClaimedTask, type EnqueueInput, type EnqueueOutcome, type QueueOptions, type TaskRow } from '../sqlite/tasks.js';
+import {
+  LeaseLostError, QueueLimitError, type CancelOutcome, type ClaimedColumns, type ClaimedTask, type EnqueueInput, type EnqueueOutcome,
+  type QueueLimits, type QueueOptions, type Requester, type TaskRow, type WithdrawOutcome,
+} from '../sqlite/tasks.js';
 import type { NewResult } from '../sqlite/results.js';
-import type { CompleteAndClaimOutcome, Completion, TaskQueueCore } from '../port.js';
+import type { CompleteAndClaimOutcome, Completion, CompletionWrite, TaskQueue } from '../port.js';
 import { savepoint, withTx } from './connect.js';
 
 /** The columns a claim hands the worker. */
 const CLAIMED = `t.id, t.action, t.username, t.params, t.attempt, t.max_attempts, t.delay_count, t.lease_token,
-                 t.lease_expires_at, t.run_at, t.created_at`;
+                 t.lease_expires_at, t.run_at, t.created_at, t.background, t.ord`;
 
 interface ClaimRow extends ClaimedColumns {
   run_at: number;
+  background: boolean;
+  ord: number;
 }
 
 function toClaimed(rows: ClaimRow[]): ClaimedTask[] {
   // UPDATE … RETURNING keeps no order: hand them out oldest run_at first, as the claim picked them.
-  rows.sort((a, b) => a.run_at - b.run_at || a.created_at - b.created_at || (a.id < b.id ? -1 : 1));
+  rows.sort((a, b) => Number(a.background) - Number(b.background) || a.run_at - b.run_at || a.created_at - b.created_at || a.ord - b.ord);
   return rows.map((r) => ({
     id: r.id, action: r.action, username: r.username, paramsJson: r.params, attempt: r.attempt,
     maxAttempts: r.max_attempts, delayCount: r.delay_count, leaseToken: r.lease_token, leaseExpiresAt: r.lease_expires_at,
@@ -38,10 +43,14 @@ function toClaimed(rows: ClaimRow[]): ClaimedTask[] {
   }));
 }
 
-/** The tasks a claim takes: the oldest runnable, skipping rows another claim holds ($now, $n). */
+/**
+ * The tasks a claim takes: the oldest runnable, foreground before background (a due poll never takes
+ * a slot a mosaic is waiting for), ties in insertion order, skipping rows another claim holds ($now, $n).
+ */
+const CLAIM_ORDER = 'ORDER BY background, run_at, created_at, ord';
 const PICK = (now: string, n: string) => `
   SELECT id FROM tasks WHERE status = 'QUEUED' AND run_at <= ${now}
-  ORDER BY run_at, created_at LIMIT ${n} FOR UPDATE SKIP LOCKED`;
+  ${CLAIM_ORDER} LIMIT ${n} FOR UPDATE SKIP LOCKED`;
 
 /** The SET list of a claim ($owner, $expires, $now). */
 const CLAIM_SET = (owner: string, expires: string, now: string) => `
@@ -75,23 +84,11 @@ const REQUEUE = `
   WHERE id = $7 AND lease_token = $8 AND status = 'RUNNING'
   RETURNING mm_task_json(t) AS task`;
 
-/** Inserts a task ($id, $action, $username, $params, $paramsView, $key, $maxAttempts, $now). */
+/** Inserts a task ($id, $action, $username, $params, $paramsView, $key, $maxAttempts, $runAt, $now, $background). */
 const INSERT = `
   INSERT INTO tasks (id, action, username, params, params_view, dedupe_key, status, live, progress_msg, stage,
-                     max_attempts, run_at, created_at, updated_at, event_type)
-  SELECT $1, $2, $3, $4, $5::json, $6, 'QUEUED', true, 'Waiting for a worker', 'queued', $7, $8, $8, $8, 'created'`;
-
-const RESULT_COLUMNS = 'id, result, content_type, width, height, films, partial, note, review, etag, created_at';
-
-function etagOf(image: Buffer): string {
-  return `"${createHash('sha256').update(image).digest('base64url').slice(0, 32)}"`;
-}
-
-/** A result's values after its task id ($2…$11). */
-function resultValues(r: NewResult, now: number): unknown[] {
-  return [r.image, r.contentType, r.width, r.height, JSON.stringify(r.films), r.partial, r.note,
-    r.review ? JSON.stringify(r.review) : null, etagOf(r.image), now];
-}
+                     max_attempts, run_at, created_at, updated_at, event_type, background)
+  VALUES ($1, $2, $3, $4, $5::json, $6, 'QUEUED', true, 'Waiting for a worker', 'queued', $7, $8, $9, $9, 'created', $10)`;
 
 /** What the public Task shows as params: the text when it is JSON PostgreSQL accepts, else {}. */
 function paramsView(raw: string): string {
@@ -105,7 +102,17 @@ function paramsView(raw: string): string {
 }
 
 /** A tasks row as PostgreSQL holds it (db/sqlite/tasks.ts TaskRow, with the event columns instead of the seq range). */
-export type PgTaskRow = Omit<TaskRow, 'first_seq' | 'last_seq'> & { live: boolean | null; params_view: unknown; event_type: string; event_n: number };
+export type PgTaskRow = Omit<TaskRow, 'first_seq' | 'last_seq' | 'background'> & {
+  live: boolean | null; params_view: unknown; event_type: string; event_n: number; background: boolean; ord: number;
+};
+
+/** What a completing transaction stores besides the COMPLETE (index.ts wires results, budget and archive). */
+export interface CompletionStore {
+  storeResult(c: pg.ClientBase, taskId: string, result: NewResult, now: number): Promise<void>;
+  applyWrite(c: pg.ClientBase, write: CompletionWrite, now: number): Promise<void>;
+}
+
+const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /**
  * Every statement here runs as a named prepared statement: parsed and planned once per connection
@@ -120,7 +127,7 @@ function prepared(text: string, values: unknown[]): pg.QueryConfig {
 
 export type PgTaskQueue = ReturnType<typeof createPgTaskQueue>;
 
-export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}) {
+export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, completion?: CompletionStore) {
   const clock = options.clock ?? systemClock;
   const leaseMs = options.leaseMs ?? 30_000;
   const maxAttempts = options.maxAttempts ?? 3;
@@ -152,20 +159,23 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}) {
     return toClaimed(rows);
   }
 
-  async function complete(id: string, token: string, result?: NewResult, msg = 'Done', c: pg.ClientBase | pg.Pool = pool): Promise<void> {
-    const now = clock.now();
+  /**
+   * COMPLETE, fenced by the lease. A result, and the writes the action registered, go in the same
+   * transaction (`completion` stores them: results, RESULTS_MB, archive); a lost lease stores nothing.
+   */
+  async function complete(id: string, token: string, result?: NewResult, msg = 'Done', c: pg.ClientBase | pg.Pool = pool,
+    writes: readonly CompletionWrite[] = []): Promise<void> {
     const done = `UPDATE tasks t SET ${COMPLETE_SET('$1', '$2')} WHERE id = $3 AND lease_token = $4 AND status = 'RUNNING' RETURNING id`;
-    if (!result) {
-      fenced(await one(done, [msg, now, id, token], c), id);
+    if (!result && writes.length === 0) {
+      fenced(await one(done, [msg, clock.now(), id, token], c), id);
       return;
     }
-    // The result goes in only when the fenced UPDATE matched: a lost lease stores nothing.
-    const row = await one<{ n: number }>(`
-      WITH done AS (${done}),
-      stored AS (INSERT INTO results (${RESULT_COLUMNS})
-                 SELECT done.id, $5::bytea, $6, $7, $8, $9, $10, $11, $12, $13, $14 FROM done RETURNING id)
-      SELECT count(*)::int AS n FROM stored`, [msg, now, id, token, ...resultValues(result, now)], c);
-    fenced(row && row.n === 1 ? row : undefined, id);
+    if (c === pool) return withTx(pool, (tx) => complete(id, token, result, msg, tx, writes));
+    const tx = c as pg.ClientBase;
+    fenced(await one(done, [msg, clock.now(), id, token], tx), id);
+    if (!completion) throw new Error('This task queue was made without a completion store: results and completion writes need one.');
+    if (result) await completion.storeResult(tx, id, result, clock.now());
+    for (const w of writes) await completion.applyWrite(tx, w, clock.now());
   }
 
   /**
@@ -176,12 +186,8 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}) {
    * transaction, each completion under its own savepoint, then the claim.
    */
   async function completeAndClaim(completions: readonly Completion[], workerId: string, claimN: number): Promise<CompleteAndClaimOutcome> {
-    if (completions.some((x) => x.writes?.length)) {
-      // Refused rather than dropped: a follow or a kept feed read must never vanish silently.
-      throw new Error('The PostgreSQL adapter does not apply completion writes yet (issue 16): complete these tasks on SQLite.');
-    }
     if (completions.length === 0) return { errors: [], claimed: await claim(workerId, claimN) };
-    if (completions.every((x) => !x.result)) {
+    if (completions.every((x) => !x.result && !x.writes?.length)) {
       const now = clock.now();
       try {
         const { rows } = await q<ClaimRow & { kind: string }>(`
@@ -193,12 +199,12 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}) {
           claimed AS (
             UPDATE tasks t SET ${CLAIM_SET('$5', '$6', '$4')}
             FROM (SELECT id FROM tasks WHERE status = 'QUEUED' AND run_at <= $4 AND (SELECT count(*) FROM done) >= 0
-                  ORDER BY run_at, created_at LIMIT $7 FOR UPDATE SKIP LOCKED) c
+                  ${CLAIM_ORDER} LIMIT $7 FOR UPDATE SKIP LOCKED) c
             WHERE t.id = c.id
             RETURNING ${CLAIMED})
           SELECT 'done' AS kind, id, NULL AS action, NULL AS username, NULL AS params, NULL::int AS attempt,
                  NULL::int AS max_attempts, NULL::int AS delay_count, NULL AS lease_token, NULL::bigint AS lease_expires_at,
-                 NULL::bigint AS run_at, NULL::bigint AS created_at FROM done
+                 NULL::bigint AS run_at, NULL::bigint AS created_at, NULL::boolean AS background, NULL::bigint AS ord FROM done
           UNION ALL SELECT 'claimed', * FROM claimed`,
         [completions.map((x) => x.id), completions.map((x) => x.leaseToken), completions.map((x) => x.msg ?? 'Done'),
           now, workerId, now + leaseMs, Math.max(0, claimN)]);
@@ -217,7 +223,7 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}) {
       errors.length = 0;
       for (const x of completions) {
         try {
-          await savepoint(c, () => complete(x.id, x.leaseToken, x.result, x.msg, c));
+          await savepoint(c, () => complete(x.id, x.leaseToken, x.result, x.msg, c, x.writes));
           errors.push(undefined);
         } catch (err) {
           errors.push(err as Error);
@@ -234,38 +240,171 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}) {
     return { errors, claimed };
   }
 
+  const refreshEveryMs = options.refreshEveryMs ?? 60_000;
+  const insertArgs = (action: string, username: string, params: string, key: string, runAt: number, now: number, background: boolean) =>
+    [randomUUID(), action, username, params, paramsView(params), key, maxAttempts, runAt, now, background];
+  const INSERT_NEW = `${INSERT} ON CONFLICT (dedupe_key) WHERE live DO NOTHING RETURNING mm_task_json(tasks) AS task`;
+  const liveOf = async (key: string, c: pg.ClientBase | pg.Pool = pool) =>
+    taskOf(await one<{ task: Task }>(`SELECT mm_task_json(t) AS task FROM tasks t WHERE dedupe_key = $1 AND live`, [key], c));
+  /** The newest complete result of `key` finished at or after `since`. */
+  const freshOf = async (key: string, since: number, c: pg.ClientBase) => taskOf(await one<{ task: Task }>(`
+    SELECT mm_task_json(t) AS task FROM tasks t JOIN results r ON r.id = t.id
+    WHERE t.dedupe_key = $1 AND t.status = 'COMPLETE' AND t.finished_at >= $2
+    ORDER BY t.finished_at DESC LIMIT 1`, [key, since], c));
+
+  async function join(c: pg.ClientBase, taskId: string, requester: Requester | undefined, now: number): Promise<void> {
+    if (!requester) return;
+    await q(`INSERT INTO task_requesters (task_id, token_hash, client_key, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT DO NOTHING`, [taskId, tokenHash(requester.cancelToken), requester.clientKey, now], c);
+  }
+
+  /** Throws QueueLimitError when a new task of `action` would break a cap; nothing is written. */
+  async function checkCaps(c: pg.ClientBase, action: string, requester: Requester | undefined, limits: QueueLimits): Promise<void> {
+    const mine = requester ? (await one<{ n: number }>(`
+      SELECT count(DISTINCT r.task_id)::int AS n FROM task_requesters r JOIN tasks t ON t.id = r.task_id
+      WHERE r.client_key = $1 AND r.withdrawn_at IS NULL AND t.live AND t.action = $2`, [requester.clientKey, action], c))!.n : 0;
+    if (mine >= limits.perClient) throw new QueueLimitError('client', mine, limits.perClient);
+    const queued = (await one<{ n: number }>(`SELECT count(*)::int AS n FROM tasks WHERE status = 'QUEUED' AND action = $1`, [action], c))!.n;
+    if (queued >= limits.max) throw new QueueLimitError('queue', queued, limits.max);
+  }
+
+  /** Inserts a background task under `key`; undefined when a live one holds the key. */
+  async function insertBackground(c: pg.ClientBase | pg.Pool, action: string, username: string, params: string, key: string, runAt: number) {
+    return taskOf(await one<{ task: Task }>(INSERT_NEW, insertArgs(action, username, params, key, runAt, clock.now(), true), c));
+  }
+
+  /** Queued: CANCELLED at once; running: flagged for its worker (inside the caller's transaction). */
+  async function cancelOn(c: pg.ClientBase, id: string): Promise<CancelOutcome | undefined> {
+    const now = clock.now();
+    const msg = 'The mosaic was cancelled.';
+    const queued = await one<{ task: Task }>(`
+      UPDATE tasks t SET status = 'CANCELLED', live = NULL, error_code = 'CANCELLED', error_msg = $1, progress_msg = $1,
+                         cancel_requested_at = $2, finished_at = $2, updated_at = greatest($2, t.updated_at + 1),
+                         event_type = 'cancelled', event_n = t.event_n + 1
+      WHERE id = $3 AND status = 'QUEUED' RETURNING mm_task_json(t) AS task`, [msg, now, id], c);
+    if (queued) return { task: queued.task, finished: false };
+    const running = await one<{ task: Task }>(`
+      UPDATE tasks t SET cancel_requested_at = $1, progress_msg = 'Cancelling…', updated_at = greatest($1, t.updated_at + 1),
+                         event_type = 'cancel_requested', event_n = t.event_n + 1
+      WHERE id = $2 AND status = 'RUNNING' AND cancel_requested_at IS NULL RETURNING mm_task_json(t) AS task`, [now, id], c);
+    if (running) return { task: running.task, finished: false };
+    const task = taskOf(await one<{ task: Task }>(`SELECT mm_task_json(t) AS task FROM tasks t WHERE id = $1`, [id], c));
+    if (!task) return undefined;
+    // Already running with a cancel pending: same answer again. Finished: the caller says 409.
+    return { task, finished: task.status !== 'RUNNING' };
+  }
+
   const queue = {
+    /**
+     * Adds a task, or returns the live twin / a fresh complete result of the same request, as
+     * db/sqlite/tasks/enqueue.ts does: the refresh rule, requesters and caps included. One
+     * transaction; the partial unique index settles races between servers (a conflicting INSERT
+     * waits for the racing one, then the live twin is read).
+     */
     async enqueue(input: EnqueueInput): Promise<EnqueueOutcome> {
       const key = dedupeKey(input.action, input.username, input.params);
       const paramsJson = JSON.stringify(input.params);
       // A twin may finish between our insert attempt and the read of it: try again (rarely twice).
       for (let i = 0; i < 5; i++) {
-        const now = clock.now();
-        const freshSince = input.refresh
-          ? input.requestedAt === undefined ? null : Math.max(input.requestedAt + 1, input.staleBefore ?? 0)
-          : Math.max(now - resultFreshMs, input.staleBefore ?? 0);
-        // One statement: a fresh complete twin, else a new task, else nothing (a live twin exists:
-        // the partial unique index turned the insert into a no-op, after waiting for a racing insert).
-        const { rows } = await q<{ deduped: boolean; task: Task }>(`
-          WITH fresh AS (
-            SELECT mm_task_json(t) AS task FROM tasks t JOIN results r ON r.id = t.id
-            WHERE $9::bigint IS NOT NULL AND t.username = $3 AND t.dedupe_key = $6 AND t.status = 'COMPLETE' AND t.finished_at >= $9
-            ORDER BY t.finished_at DESC LIMIT 1),
-          ins AS (${INSERT} WHERE NOT EXISTS (SELECT 1 FROM fresh)
-                  ON CONFLICT (dedupe_key) WHERE live DO NOTHING
-                  RETURNING mm_task_json(tasks) AS task)
-          SELECT true AS deduped, task FROM fresh UNION ALL SELECT false, task FROM ins`,
-        [randomUUID(), input.action, input.username, paramsJson, paramsView(paramsJson), key, maxAttempts, now, freshSince]);
-        if (rows[0]) return { task: rows[0].task, deduped: rows[0].deduped };
-        const live = await one<{ task: Task }>(`SELECT mm_task_json(t) AS task FROM tasks t WHERE dedupe_key = $1 AND live`, [key]);
-        if (live) return { task: live.task, deduped: true };
+        const out = await withTx(pool, async (c): Promise<EnqueueOutcome | undefined> => {
+          const now = clock.now();
+          const freshSince = input.refresh
+            ? input.requestedAt === undefined ? undefined : Math.max(input.requestedAt + 1, input.staleBefore ?? 0)
+            : Math.max(now - resultFreshMs, input.staleBefore ?? 0);
+          if (freshSince !== undefined) {
+            const done = await freshOf(key, freshSince, c);
+            if (done) return { task: done, deduped: true };
+          }
+          const joined = async (task: Task): Promise<EnqueueOutcome> => {
+            await join(c, task.id, input.requester, now);
+            return { task, deduped: true };
+          };
+          if (input.refresh && !(await liveOf(key, c))) {
+            // One new mosaic per request per minute: `refresh` skips dedupe, and each result takes space.
+            const made = (await one<{ m: number | null }>(`
+              SELECT max(t.finished_at) AS m FROM tasks t JOIN results r ON r.id = t.id
+              WHERE t.dedupe_key = $1 AND t.status = 'COMPLETE'`, [key], c))?.m ?? null;
+            if (made !== null && made >= (input.staleBefore ?? 0) && now - made < refreshEveryMs) {
+              return { task: (await freshOf(key, made, c))!, deduped: true, refreshIn: made + refreshEveryMs - now };
+            }
+          }
+          if (input.limits) {
+            // The caps apply to new tasks only: joining a live twin adds no work.
+            const live = await liveOf(key, c);
+            if (live) return joined(live);
+            await checkCaps(c, input.action, input.requester, input.limits);
+          }
+          const row = await one<{ task: Task }>(INSERT_NEW, insertArgs(input.action, input.username, paramsJson, key, now, now, false), c);
+          if (row) {
+            await join(c, row.task.id, input.requester, now);
+            return { task: row.task, deduped: false };
+          }
+          const live = await liveOf(key, c);
+          return live ? joined(live) : undefined;
+        });
+        if (out) return out;
       }
       throw new Error(`dedupe conflict without a live task for ${key}`);
     },
 
+    /**
+     * Queues a background housekeeping task under its own dedupe key (e.g. one result's renditions):
+     * the live twin is returned while one is queued or running.
+     */
+    async enqueueKeyed(action: string, username: string, params: Record<string, unknown>, key: string): Promise<EnqueueOutcome> {
+      const fullKey = `${action}:${key}`;
+      for (let i = 0; i < 5; i++) {
+        const task = await insertBackground(pool, action, username, JSON.stringify(params), fullKey, clock.now());
+        if (task) return { task, deduped: false };
+        const live = await liveOf(fullKey);
+        if (live) return { task: live, deduped: true };
+      }
+      throw new Error(`dedupe conflict without a live task for ${fullKey}`);
+    },
+
+    /** Schedules a background task (a feed poll) at `runAt`; null when one is already live for the action and member. */
+    async schedule(action: string, username: string, runAt: number): Promise<Task | null> {
+      return (await insertBackground(pool, action, username, '{}', `${action}:${username}`, runAt)) ?? null;
+    },
+
+    /** The same, inside a completing transaction. */
+    scheduleOn: (c: pg.ClientBase, action: string, username: string, runAt: number) =>
+      insertBackground(c, action, username, '{}', `${action}:${username}`, runAt),
+
+    /** Deletes finished background tasks (polls) older than `olderThan`, in small batches. */
+    async pruneBackground(olderThan: number, batch = 500): Promise<number> {
+      let total = 0;
+      for (;;) {
+        const n = (await pool.query(`
+          DELETE FROM tasks WHERE id IN (
+            SELECT id FROM tasks WHERE background AND live IS NULL AND finished_at < $1 LIMIT $2)`, [olderThan, batch])).rowCount ?? 0;
+        total += n;
+        if (n < batch) return total;
+      }
+    },
+
+    /** A requester's DELETE by cancel token; the last requester out cancels the task. Undefined for an unknown id. */
+    async withdraw(id: string, cancelToken: string): Promise<WithdrawOutcome | undefined> {
+      return withTx(pool, async (c): Promise<WithdrawOutcome | undefined> => {
+        // The row lock orders withdrawals of one task: the last one out sees nobody left.
+        const task = taskOf(await one<{ task: Task }>(`SELECT mm_task_json(t) AS task FROM tasks t WHERE id = $1 FOR UPDATE`, [id], c));
+        if (!task) return undefined;
+        const hash = tokenHash(cancelToken);
+        if (!(await one(`SELECT 1 FROM task_requesters WHERE task_id = $1 AND token_hash = $2`, [id, hash], c))) return { kind: 'forbidden' };
+        if (task.status !== 'QUEUED' && task.status !== 'RUNNING') return { kind: 'finished', task };
+        await q(`UPDATE task_requesters SET withdrawn_at = $1 WHERE task_id = $2 AND token_hash = $3 AND withdrawn_at IS NULL`,
+          [clock.now(), id, hash], c);
+        const left = (await one<{ n: number }>(`SELECT count(*)::int AS n FROM task_requesters WHERE task_id = $1 AND withdrawn_at IS NULL`, [id], c))!.n;
+        if (left > 0) return { kind: 'left', task };
+        const outcome = (await cancelOn(c, id))!;
+        return outcome.finished ? { kind: 'finished', task: outcome.task } : { kind: 'cancelled', task: outcome.task };
+      });
+    },
+
     async enqueueRaw(action: string, username: string, paramsJson: string): Promise<Task> {
+      const now = clock.now();
       const row = await one<{ task: Task }>(`${INSERT} RETURNING mm_task_json(tasks) AS task`,
-        [randomUUID(), action, username, paramsJson, paramsView(paramsJson), `raw:${randomUUID()}`, maxAttempts, clock.now()]);
+        insertArgs(action, username, paramsJson, `raw:${randomUUID()}`, now, now, false));
       return row!.task;
     },
 
@@ -340,26 +479,8 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}) {
       return fenced(await one<{ task: Task }>(FINISH, ['CANCELLED', 'CANCELLED', msg, clock.now(), 'cancelled', id, token]), id).task;
     },
 
-    async cancel(id: string): Promise<{ task: Task; finished: boolean } | undefined> {
-      return withTx(pool, async (c) => {
-        const now = clock.now();
-        const msg = 'The mosaic was cancelled.';
-        const q = await one<{ task: Task }>(`
-          UPDATE tasks t SET status = 'CANCELLED', live = NULL, error_code = 'CANCELLED', error_msg = $1, progress_msg = $1,
-                             cancel_requested_at = $2, finished_at = $2, updated_at = greatest($2, t.updated_at + 1),
-                             event_type = 'cancelled', event_n = t.event_n + 1
-          WHERE id = $3 AND status = 'QUEUED' RETURNING mm_task_json(t) AS task`, [msg, now, id], c);
-        if (q) return { task: q.task, finished: false };
-        const r = await one<{ task: Task }>(`
-          UPDATE tasks t SET cancel_requested_at = $1, progress_msg = 'Cancelling…', updated_at = greatest($1, t.updated_at + 1),
-                             event_type = 'cancel_requested', event_n = t.event_n + 1
-          WHERE id = $2 AND status = 'RUNNING' AND cancel_requested_at IS NULL RETURNING mm_task_json(t) AS task`, [now, id], c);
-        if (r) return { task: r.task, finished: false };
-        const task = taskOf(await one<{ task: Task }>(`SELECT mm_task_json(t) AS task FROM tasks t WHERE id = $1`, [id], c));
-        if (!task) return undefined;
-        // Already running with a cancel pending: same answer again. Finished: the caller says 409.
-        return { task, finished: task.status !== 'RUNNING' };
-      });
+    async cancel(id: string): Promise<CancelOutcome | undefined> {
+      return withTx(pool, (c) => cancelOn(c, id));
     },
 
     /**
@@ -410,27 +531,30 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}) {
     },
 
     async queuePosition(id: string): Promise<number | null> {
+      // Background tasks have no position; ties go in claim order (ord: insertion order).
       const row = await one<{ n: number | null }>(`
-        SELECT CASE WHEN me.status = 'QUEUED' THEN (
-          SELECT count(*) + 1 FROM tasks q WHERE q.status = 'QUEUED'
-            AND (q.run_at, q.created_at, q.id) < (me.run_at, me.created_at, me.id)) END AS n
+        SELECT CASE WHEN me.status = 'QUEUED' AND NOT me.background THEN (
+          SELECT count(*) + 1 FROM tasks q WHERE q.status = 'QUEUED' AND NOT q.background
+            AND (q.run_at, q.created_at, q.ord) < (me.run_at, me.created_at, me.ord)) END AS n
         FROM tasks me WHERE me.id = $1`, [id]);
       return row?.n ?? null;
     },
 
     async queuedIds(): Promise<string[]> {
-      return (await q<{ id: string }>(`SELECT id FROM tasks WHERE status = 'QUEUED' ORDER BY run_at, created_at, id`)).rows.map((r) => r.id);
+      return (await q<{ id: string }>(`SELECT id FROM tasks WHERE status = 'QUEUED' AND NOT background ORDER BY run_at, created_at, ord`))
+        .rows.map((r) => r.id);
     },
 
+    /** Live tasks; queued background tasks are not counted (a running one holds a worker slot). */
     async counts(): Promise<{ queued: number; running: number }> {
       const out = { queued: 0, running: 0 };
       for (const r of (await q<{ status: string; n: number }>(
-        `SELECT status, count(*) AS n FROM tasks WHERE live GROUP BY status`)).rows) {
+        `SELECT status, count(*) AS n FROM tasks WHERE live AND (NOT background OR status = 'RUNNING') GROUP BY status`)).rows) {
         if (r.status === 'QUEUED') out.queued = r.n;
         else if (r.status === 'RUNNING') out.running = r.n;
       }
       return out;
     },
   };
-  return queue satisfies TaskQueueCore & Record<string, unknown>;
+  return queue satisfies TaskQueue & Record<string, unknown>;
 }

@@ -5,6 +5,7 @@
 import * as assert from 'uvu/assert';
 import pg from 'pg';
 import { openPostgres, type PostgresStorage } from '../../../db/postgres/index.js';
+import { PG_MIGRATIONS } from '../../../db/postgres/migrations.js';
 import { LeaseLostError } from '../../../db/port.js';
 import type { MosaicParams } from '../../../common/task.js';
 import { fakeClock, type FakeClock } from '../../helpers/fakeClock.js';
@@ -81,6 +82,7 @@ test('dedupe: a live twin is returned; a fresh COMPLETE is returned unless refre
   await tasks().complete(c.id, c.leaseToken, img());
   const again = await tasks().enqueue({ action: 'create_mosaic', username: 'dave', params: month });
   assert.equal([again.deduped, again.task.status], [true, 'COMPLETE']);
+  ctx.clock.advance(60_000); // a refresh within a minute of the last mosaic returns that one
   const refreshed = await tasks().enqueue({ action: 'create_mosaic', username: 'dave', params: month, refresh: true });
   assert.is(refreshed.deduped, false);
   assert.is.not(refreshed.task.id, a.task.id);
@@ -109,7 +111,7 @@ test('refresh: a twin that finished after the refresh arrived is returned; an ol
   };
   await tasks().enqueue({ action: 'create_mosaic', username: 'dave', params: month });
   const old = await finish();
-  ctx.clock.advance(1000);
+  ctx.clock.advance(61_000); // past the one-refresh-a-minute rule
   const arrivedB = ctx.clock.now();
   const a = await tasks().enqueue({ action: 'create_mosaic', username: 'dave', params: month, refresh: true, requestedAt: ctx.clock.now() });
   assert.is(a.deduped, false, 'refresh ignores the older result');
@@ -223,15 +225,23 @@ test('group commit: completions and the next claims in one transaction, each com
   assert.is(await ctx.s.results.image(d.id), undefined);
 });
 
-test('group commit with completion writes: refused as a whole (not applied yet here), nothing committed', async () => {
+test('group commit with completion writes: applied in the completing transaction; a lost lease applies none', async () => {
   await tasks().enqueue({ action: 'a', username: 'ann', params: month });
-  const [a] = await tasks().claim('w', 1);
-  await rejects(
-    tasks().completeAndClaim([{ id: a.id, leaseToken: a.leaseToken, writes: [{ kind: 'follow', username: 'ann', maxMembers: 10 }] }], 'w', 1),
-    (e) => e instanceof Error && /completion writes/.test(e.message),
-    'completion writes',
-  );
-  assert.is((await row(a.id)).status, 'RUNNING', 'the follow is not silently lost with a COMPLETE');
+  await tasks().enqueue({ action: 'a', username: 'bob', params: month });
+  const [a, b] = await tasks().claim('w', 2);
+  ctx.clock.advance(31_000);
+  await tasks().sweep(); // b's lease (and a's) expire: both back to QUEUED
+  ctx.clock.advance(10_000); // past the retry backoff
+  const [a2] = await tasks().claim('w', 1);
+  const out = await tasks().completeAndClaim([
+    { id: a2.id, leaseToken: a2.leaseToken, writes: [{ kind: 'follow', username: 'ann', maxMembers: 10, poll: { action: 'poll_feed', runAt: 5 } }] },
+    { id: b.id, leaseToken: b.leaseToken, writes: [{ kind: 'follow', username: 'bob', maxMembers: 10 }] },
+  ], 'w', 0);
+  assert.equal(out.errors.map((e) => e === undefined ? 'ok' : e.name), ['ok', 'LeaseLostError']);
+  assert.is(a2.id, a.id);
+  assert.is(await ctx.s.archive.isFollowed('ann'), true);
+  assert.is(await ctx.s.archive.isFollowed('bob'), false, 'the lost completion wrote nothing');
+  assert.equal((await ctx.s.archive.unpolled('poll_feed')).map((m) => m.username), [], 'ann\'s first poll is scheduled');
 });
 
 test('poison task: each crash consumes an attempt; after max attempts it ends WORKER_LOST', async () => {
@@ -410,30 +420,6 @@ test('pruning removes old events in batches and keeps the newest; results prune 
   assert.is(await ctx.s.feed.maxSeq(), max + 1);
 });
 
-test('imports, poster knowledge and TMDB matches round-trip', async () => {
-  const data = { watched: [{ date: '2026-01-02', name: 'Heat', year: 1995, uri: null }], diary: [], ratings: [] };
-  const sum = await ctx.s.imports.replace('dave', data, 1_000);
-  assert.equal(sum, { username: 'dave', films: 1, diaryEntries: 0, importedAt: new Date(1_000).toISOString() });
-  assert.is(await ctx.s.imports.importedAt('dave'), 1_000);
-  assert.equal((await ctx.s.imports.load('dave'))!.watched, data.watched);
-  assert.is(await ctx.s.imports.load('nobody'), null);
-  const p = ctx.s.posters;
-  await p.rememberPosterUrls([
-    { slug: 'heat', posterUrl: 'https://a/1.jpg', source: 'rss', titleKey: 'heat', year: 1995 },
-    { slug: 'heat', posterUrl: 'https://a/2.jpg', source: 'film-page' },
-    { slug: 'nope', posterUrl: null, source: 'film-page' },
-  ], 5);
-  assert.equal(await p.knownPosterUrls(['heat', 'nope', 'x']), new Map([['heat', 'https://a/2.jpg'], ['nope', null]]));
-  const byTitle = await p.knownPostersByTitle([{ titleKey: 'heat', yearKey: 1995 }]);
-  assert.equal([...byTitle.values()], [{ slug: 'heat', posterUrl: 'https://a/2.jpg', source: 'film-page' }], 'a later entry keeps the title');
-  await p.rememberTitlePosters([{ titleKey: 'ran', yearKey: 0, slug: null, posterUrl: null, source: 'none' }], 6);
-  assert.equal([...(await p.titlePosters([{ titleKey: 'ran', yearKey: 0 }])).values()], [{ slug: null, posterUrl: null, source: 'none' }]);
-  await p.rememberTmdbMatch('ran', 1985, { kind: 'movie', id: 11645, title: 'Ran', posterPath: '/r.jpg' }, 7);
-  assert.equal(await p.tmdbMatch('ran', 1985), { match: { kind: 'movie', id: 11645, title: 'Ran', posterPath: '/r.jpg' }, matchedAt: 7 });
-  await p.rememberTmdbMatch('ran', 1985, null, 8);
-  assert.equal(await p.tmdbMatch('ran', 1985), { match: null, matchedAt: 8 });
-});
-
 test('migrating twice at once (two processes starting together) applies each migration once', async () => {
   const fresh = cluster!.createDatabase(`m${Date.now() % 100000}`);
   const both = await Promise.all([openPostgres(fresh), openPostgres(fresh)]);
@@ -442,7 +428,7 @@ test('migrating twice at once (two processes starting together) applies each mig
   const { rows } = await c.query('SELECT version FROM schema_migrations ORDER BY version');
   await c.end();
   await Promise.all(both.map((s) => s.close()));
-  assert.equal(rows.map((r) => r.version), [1]);
+  assert.equal(rows.map((r) => r.version), PG_MIGRATIONS.map((m) => m.version));
 });
 
 test.run();
