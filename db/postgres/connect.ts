@@ -59,3 +59,13 @@ export async function savepoint<T>(c: pg.PoolClient, fn: () => Promise<T>): Prom
     throw err;
   }
 }
+
+/**
+ * Whether `err` means "busy, try again" rather than broken: a serialization failure, a deadlock, a
+ * lock not available, or a server refusing connections for now (starting up, too many clients). The
+ * server answers those 503 with Retry-After and the worker retries its final write.
+ */
+export function isPgBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && ['40001', '40P01', '55P03', '57P03', '53300'].includes(code);
+}

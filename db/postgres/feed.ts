@@ -11,7 +11,7 @@
 import type pg from 'pg';
 import type { EventType, Task } from '../../common/task.js';
 import type { TaskEvent } from '../sqlite/events.js';
-import type { ChangeFeed, FeedWatch } from '../port.js';
+import type { FeedPoller, FeedWatch, LiveFeed, TaskReplay } from '../port.js';
 import { createClient, withTx } from './connect.js';
 import { FEED_CHANNEL } from './migrations.js';
 
@@ -35,7 +35,96 @@ export function createPgFeed(pool: pg.Pool, url: string) {
     return (await pool.query<{ seq: number | null }>(`SELECT max(seq) AS seq FROM task_events`)).rows[0].seq ?? 0;
   }
 
-  const feed: ChangeFeed = {
+  /**
+   * ChangeFeed.replay's rule (db/sqlite/index.ts readReplay) in one REPEATABLE READ transaction, so
+   * the task and its events come from one snapshot whatever commits meanwhile.
+   */
+  async function replay(taskId: string, after?: number): Promise<TaskReplay | null> {
+    const c = await pool.connect();
+    try {
+      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const q = async (sql: string, args: unknown[]) => (await c.query<EventRow>(sql, args)).rows.map(toEvent);
+      const task = (await c.query<{ task: Task }>(`SELECT mm_task_json(t) AS task FROM tasks t WHERE id = $1`, [taskId])).rows[0]?.task;
+      let out: TaskReplay | null = null;
+      if (task) {
+        const [latest] = await q(`SELECT ${COLUMNS} FROM task_events WHERE task_id = $1 ORDER BY seq DESC LIMIT 1`, [taskId]);
+        if (after !== undefined && latest && after <= latest.seq) {
+          const [first] = await q(`SELECT ${COLUMNS} FROM task_events WHERE task_id = $1 ORDER BY seq LIMIT 1`, [taskId]);
+          // Pruning removes a task's oldest events first (see the SQLite adapter for the same rule).
+          if (after >= first.seq || first.type === 'created') {
+            const events = await q(`SELECT ${COLUMNS} FROM task_events WHERE task_id = $1 AND seq > $2 ORDER BY seq`, [taskId, after]);
+            out = { kind: 'replay', task, events };
+          }
+        }
+        if (!out) {
+          const end = (await c.query<{ seq: number | null }>(`SELECT max(seq) AS seq FROM task_events`)).rows[0].seq ?? 0;
+          out = { kind: 'snapshot', task, seq: latest?.seq ?? end };
+        }
+      }
+      await c.query('COMMIT');
+      return out;
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      c.release();
+    }
+  }
+
+  /**
+   * The pull-style reader the server's feed watcher drives: a NOTIFY on the feed's channel marks it
+   * dirty, and `pollOnce` reads only then (or when forced, or every `safetyPollMs` in case a
+   * notification was lost): a caller polling every 10 ms costs the database nothing while idle.
+   */
+  async function poller(options: { after?: number; safetyPollMs?: number } = {}): Promise<FeedPoller> {
+    const safetyPollMs = options.safetyPollMs ?? 1000;
+    let cursor = options.after ?? (await maxSeq());
+    let dirty = true;
+    let lastRead = 0;
+    let closed = false;
+    let listener: pg.Client | null = null;
+    const listen = async () => {
+      const c = createClient(url);
+      c.on('notification', () => { dirty = true; });
+      c.on('error', () => {
+        if (listener === c) listener = null;
+        dirty = true;
+        void c.end().catch(() => {});
+      });
+      await c.connect();
+      await c.query(`LISTEN ${FEED_CHANNEL}`);
+      if (closed) await c.end();
+      else listener = c;
+    };
+    await listen();
+    return {
+      cursor: () => cursor,
+      async pollOnce(force = false) {
+        const now = Date.now();
+        if (!force && !dirty && now - lastRead < safetyPollMs) return [];
+        if (!listener && !closed) await listen().catch(() => {});
+        dirty = false;
+        lastRead = now;
+        const out: TaskEvent[] = [];
+        for (;;) {
+          const batch = await listAfter(cursor, 1000);
+          out.push(...batch);
+          if (batch.length) cursor = batch[batch.length - 1].seq;
+          if (batch.length < 1000) return out;
+        }
+      },
+      async close() {
+        closed = true;
+        const c = listener;
+        listener = null;
+        await c?.end().catch(() => {});
+      },
+    };
+  }
+
+  const feed: LiveFeed = {
+    replay,
+    poller,
     listAfter,
     async listTaskAfter(taskId, after, limit = 1000) {
       const { rows } = await pool.query<EventRow>(

@@ -7,7 +7,7 @@ import type pg from 'pg';
 import type { QueueOptions } from '../sqlite/tasks.js';
 import type { Eviction } from '../sqlite/budget.js';
 import type { CompletionWrite, Storage } from '../port.js';
-import { createPool, withTx, type PoolOptions } from './connect.js';
+import { createPool, isPgBusy, withTx, type PoolOptions } from './connect.js';
 import { migratePg } from './migrations.js';
 import { createPgTaskQueue, type PgTaskQueue } from './tasks.js';
 import { createPgFeed } from './feed.js';
@@ -86,6 +86,7 @@ export async function openPostgres(url: string, options: PostgresStorageOptions 
     archive,
     imports: createPgImports(pool),
     posters: createPgPosterKnowledge(pool),
+    isBusy: isPgBusy,
     close: () => pool.end(),
   };
 }

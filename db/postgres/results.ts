@@ -80,6 +80,11 @@ export function createPgResults(pool: pg.Pool): PgResultStore {
     async rendition(taskId: string, kind: RenditionKind) {
       return image((await pool.query(`SELECT image, content_type, etag FROM renditions WHERE id = $1 AND kind = $2`, [taskId, kind])).rows[0]);
     },
+    /** Whether this result's make_renditions task ended in ERROR since `since` (the server then serves the full image). */
+    async renditionsFailedSince(taskId: string, since: number) {
+      return (await pool.query(
+        `SELECT 1 FROM tasks WHERE dedupe_key = '${MAKE_RENDITIONS}:' || $1 AND status = 'ERROR' AND finished_at >= $2 LIMIT 1`, [taskId, since])).rowCount! > 0;
+    },
     async owner(taskId) {
       return (await pool.query<{ username: string }>(
         `SELECT t.username FROM results r JOIN tasks t ON t.id = r.id WHERE r.id = $1`, [taskId])).rows[0]?.username;

@@ -257,4 +257,44 @@ export const storeConformance: Register = (test, subject) => {
     await s.workers.remove('w1');
     assert.equal(await s.workers.live(0), []);
   });
+
+  test('feed.replay and feed.poller: a replay after a cursor, a snapshot without one; a poller sees another handle\'s commits once, in order', async () => {
+    const sub = subject();
+    const { s } = sub;
+    const other = await sub.another();
+    assert.is(await s.feed.replay('00000000-0000-4000-8000-000000000000', 0), null);
+    const poller = await s.feed.poller({ safetyPollMs: 60_000 });
+    try {
+      const { task } = await other.tasks.enqueue({ action: 'create_mosaic', username: 'ann', params: month });
+      const [c] = await other.tasks.claim('w1', 1);
+      await other.tasks.progress(c.id, c.leaseToken, 'downloading', 1, 2, 'Downloading posters: 1 of 2');
+      const seqs = (await s.feed.listTaskAfter(task.id, 0)).map((e) => e.seq);
+      const all = await s.feed.replay(task.id, 0);
+      assert.equal(all!.kind === 'replay' && all!.events.map((e) => e.type), ['created', 'claimed', 'progress']);
+      const tail = await s.feed.replay(task.id, seqs[1]);
+      assert.equal(tail!.kind === 'replay' && tail!.events.map((e) => e.seq), [seqs[2]]);
+      const snap = await s.feed.replay(task.id);
+      assert.equal(snap, { kind: 'snapshot', task: (await s.tasks.get(task.id))!, seq: seqs[2] });
+      // The poller: everything once, in seq order (forced: a notification is a hint, not a promise of timing).
+      const seen = await poller.pollOnce(true);
+      assert.equal(seen.map((e) => e.seq), seqs);
+      assert.equal(await poller.pollOnce(true), []);
+      assert.is(poller.cursor(), seqs[2]);
+    } finally {
+      await poller.close();
+    }
+  });
+
+  test('renditionsFailedSince: only an ERROR of this result\'s make_renditions task, since the time asked', async () => {
+    const { s, clock } = subject();
+    const id = '11111111-1111-4111-8111-111111111111';
+    assert.is(await s.results.renditionsFailedSince(id, 0), false);
+    await s.tasks.enqueueKeyed('make_renditions', 'ann', { of: id }, id);
+    const [c] = await s.tasks.claim('w1', 1);
+    await s.tasks.fail(c.id, c.leaseToken, 'INTERNAL', 'unreadable', false);
+    assert.is(await s.results.renditionsFailedSince(id, clock.now() - 1000), true);
+    assert.is(await s.results.renditionsFailedSince(id, clock.now() + 1000), false);
+    assert.is(await s.results.renditionsFailedSince('22222222-2222-4222-8222-222222222222', 0), false);
+    assert.is(s.isBusy(new Error('boom')), false);
+  });
 };
