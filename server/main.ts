@@ -23,8 +23,8 @@ import type { Server } from 'node:http';
 import { loadConfig, ConfigError, type Config } from '../common/config.js';
 import { createLogger } from '../common/log.js';
 import { systemClock } from '../common/clock.js';
-import { openDb, restrictDataDir } from '../db/sqlite/open.js';
-import { createSqliteStorage } from '../db/sqlite/index.js';
+import { restrictDataDir } from '../db/sqlite/open.js';
+import { openStorage, SQLITE_FILE } from '../db/openStorage.js';
 import { createHostPolicy } from './hosts.js';
 import { createServer } from './server.js';
 import { SYNC_BUSY_MS } from './busy.js';
@@ -83,13 +83,23 @@ async function main(): Promise<void> {
   if (!restrictDataDir(resolve(config.dataDir))) {
     log.warn('DATA_DIR could not be made private (0700); other local accounts may read it', { dataDir: config.dataDir });
   }
-  const dbPath = join(resolve(config.dataDir), 'moviemosaic.db');
-  // Never freeze the event loop for long on a lock held elsewhere: wait briefly, then retry async (server/busy.ts).
-  const storage = createSqliteStorage(openDb(dbPath, { busyTimeoutMs: SYNC_BUSY_MS }), {
-    clock: systemClock,
-    resultFreshMs: config.resultFreshSec * 1000,
-    resultsBudgetBytes: config.resultsMb * 1024 * 1024,
-  });
+  // DATABASE_URL unset: the SQLite file in DATA_DIR; postgres://…: PostgreSQL (db/openStorage.ts).
+  const dbLabel = config.databaseUrl ? 'postgresql (DATABASE_URL)' : join(resolve(config.dataDir), SQLITE_FILE);
+  let storage: Awaited<ReturnType<typeof openStorage>>;
+  try {
+    storage = await openStorage({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      // Never freeze the event loop for long on a lock held elsewhere: wait briefly, then retry async (server/busy.ts).
+      sqlite: { busyTimeoutMs: SYNC_BUSY_MS },
+      clock: systemClock,
+      resultFreshMs: config.resultFreshSec * 1000,
+      resultsBudgetBytes: config.resultsMb * 1024 * 1024,
+    });
+  } catch (err) {
+    console.error(`The database could not be opened (${dbLabel}): ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(2);
+  }
 
   const clientDir = join(root, 'dist', 'client');
   if (!existsSync(join(clientDir, 'index.html'))) {
@@ -126,7 +136,7 @@ async function main(): Promise<void> {
 
   const httpPort = await listen(server.http, config.port, config.host);
   const httpsPort = server.https ? await listen(server.https, config.httpsPort, config.host) : null;
-  log.info('listening', { host: config.host, port: httpPort, httpsPort, db: dbPath, workers: config.workers });
+  log.info('listening', { host: config.host, port: httpPort, httpsPort, db: dbLabel, workers: config.workers });
   if (config.logLevel !== 'silent') {
     const https = tls && httpsPort !== null ? { port: httpsPort, tls } : null;
     console.log(await startupBanner({ names: hosts.names(), bindHost: config.host, httpPort, https, qr: process.stdout.isTTY }));

@@ -66,8 +66,8 @@ test('server modules reach storage through db/port.ts only; main.ts alone names 
   const probe = join(SERVER, 'live', 'probe.ts');
   const text = "import type { Db } from '../../db/sqlite/open.js';\nimport { x } from '../../db/postgres/index.js';\nimport type { Storage } from '../../db/port.js';";
   assert.equal(relativeImports(text, probe).filter((p) => ENGINE.test(p)), ['db/sqlite/open.js', 'db/postgres/index.js']);
-  // main.ts is where the engine is chosen and built.
-  assert.ok(importsOf(join(SERVER, 'main.ts')).includes('db/sqlite/index.js'));
+  // main.ts is where the engine is chosen (db/openStorage.ts: DATABASE_URL).
+  assert.ok(importsOf(join(SERVER, 'main.ts')).includes('db/openStorage.js'));
 });
 
 test.run();
