@@ -23,7 +23,7 @@ import { silentLogger } from '../common/log.js';
 import type { ServerMessage } from '../common/protocol.js';
 import { createSupervisor, type Supervisor } from '../server/supervisor.js';
 import { tmpDir } from '../test/helpers/tmp.js';
-import { wsText } from '../test/helpers/wsText.js';
+import { wsText } from '../server/live/wsText.js';
 import { percentile, report } from './report.js';
 
 const SELF = fileURLToPath(import.meta.url);

@@ -38,7 +38,7 @@ export function ipv6Groups(address: string): number[] | null {
   const parse = (part: string) => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)));
   const left = parse(head);
   const right = tail === null ? [] : parse(tail);
-  const groups = tail === null ? left : [...left, ...new Array(8 - left.length - right.length).fill(0), ...right];
+  const groups = tail === null ? left : [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
   return groups.length === 8 ? groups : null;
 }
 

@@ -44,7 +44,7 @@ export function parseTrustProxy(raw: string | undefined): ProxyTrust | null {
     const trust = proxyaddr.compile(list);
     return (address) => trust(address, 0);
   } catch (err) {
-    throw new Error(`TRUST_PROXY=${JSON.stringify(raw)}: ${err instanceof Error ? err.message : err}; give a hop count or proxy addresses/CIDR ranges separated by commas.`);
+    throw new Error(`TRUST_PROXY=${JSON.stringify(raw)}: ${err instanceof Error ? err.message : String(err)}; give a hop count or proxy addresses/CIDR ranges separated by commas.`);
   }
 }
 

@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   try {
     trustProxy = parseTrustProxy(config.trustProxy ?? undefined);
   } catch (err) {
-    console.error(`Invalid configuration:\n  - ${err instanceof Error ? err.message : err}`);
+    console.error(`Invalid configuration:\n  - ${err instanceof Error ? err.message : String(err)}`);
     process.exit(2);
   }
   const log = createLogger(config.logLevel, { proc: 'server' });
@@ -111,7 +111,7 @@ async function main(): Promise<void> {
     try {
       tls = await openTls({ config, hostname: hostname(), names: () => hosts.names(), clock: systemClock, log });
     } catch (err) {
-      console.error(`HTTPS is on, but its certificate could not be made or loaded: ${err instanceof Error ? err.message : err}`);
+      console.error(`HTTPS is on, but its certificate could not be made or loaded: ${err instanceof Error ? err.message : String(err)}`);
       process.exit(2);
     }
     tls.start();

@@ -42,7 +42,7 @@ export function createPgArchive(pool: pg.Pool) {
   /** The member's row, created if new, and locked for this transaction. */
   const lockMember = async (c: pg.ClientBase, username: string, now: number) => {
     await c.query(`INSERT INTO archive_members (username, used_at) VALUES ($1, $2) ON CONFLICT (username) DO NOTHING`, [username, now]);
-    return (await member(c, username, true))!;
+    return (await member(c, username, true));
   };
   const forgetOn = async (c: Conn, username: string) =>
     ((await c.query(`DELETE FROM archive_members WHERE username = $1`, [username])).rowCount ?? 0) > 0;

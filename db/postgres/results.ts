@@ -39,6 +39,8 @@ const SUMMARY = `SELECT r.id, t.username, t.params, r.content_type, r.width, r.h
 
 const image = (r: { image: Buffer; content_type: string; etag: string } | undefined): StoredImage | undefined =>
   r ? { image: r.image, contentType: r.content_type, etag: r.etag } : undefined;
+type ImageRow = { image: Buffer; content_type: string; etag: string };
+type TagRow = { etag: string; content_type: string };
 const tag = (r: { etag: string; content_type: string } | undefined) => (r ? { etag: r.etag, contentType: r.content_type } : undefined);
 
 async function insertRendition(c: pg.ClientBase, taskId: string, x: NewRendition, now: number): Promise<void> {
@@ -75,10 +77,10 @@ export function createPgResults(pool: pg.Pool): PgResultStore {
       });
     },
     async renditionEtag(taskId: string, kind: RenditionKind) {
-      return tag((await pool.query(`SELECT etag, content_type FROM renditions WHERE id = $1 AND kind = $2`, [taskId, kind])).rows[0]);
+      return tag((await pool.query<TagRow>(`SELECT etag, content_type FROM renditions WHERE id = $1 AND kind = $2`, [taskId, kind])).rows[0]);
     },
     async rendition(taskId: string, kind: RenditionKind) {
-      return image((await pool.query(`SELECT image, content_type, etag FROM renditions WHERE id = $1 AND kind = $2`, [taskId, kind])).rows[0]);
+      return image((await pool.query<ImageRow>(`SELECT image, content_type, etag FROM renditions WHERE id = $1 AND kind = $2`, [taskId, kind])).rows[0]);
     },
     /** Whether this result's make_renditions task ended in ERROR since `since` (the server then serves the full image). */
     async renditionsFailedSince(taskId: string, since: number) {
@@ -94,10 +96,10 @@ export function createPgResults(pool: pg.Pool): PgResultStore {
       await pool.query(`UPDATE results SET viewed_at = $1 WHERE id = $2 AND viewed_at < $3`, [now, taskId, now - VIEW_RESOLUTION_MS]);
     },
     async image(taskId) {
-      return image((await pool.query(`SELECT result AS image, content_type, etag FROM results WHERE id = $1`, [taskId])).rows[0]);
+      return image((await pool.query<ImageRow>(`SELECT result AS image, content_type, etag FROM results WHERE id = $1`, [taskId])).rows[0]);
     },
     async etag(taskId) {
-      return tag((await pool.query(`SELECT etag, content_type FROM results WHERE id = $1`, [taskId])).rows[0]);
+      return tag((await pool.query<TagRow>(`SELECT etag, content_type FROM results WHERE id = $1`, [taskId])).rows[0]);
     },
     async summary(taskId) {
       const r = (await pool.query<SummaryRow>(`${SUMMARY} WHERE r.id = $1`, [taskId])).rows[0];

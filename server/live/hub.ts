@@ -23,6 +23,7 @@ import { createSocketCaps } from './caps.js';
 import { LiveSocket } from './socket.js';
 import { createSubscriptions, type SubscriptionDeps } from './subscriptions.js';
 import { createUpgradeHandler } from './upgrade.js';
+import { wsText } from './wsText.js';
 
 export interface HubDeps extends SubscriptionDeps {
   hosts: HostPolicy;
@@ -84,7 +85,7 @@ export function createHub(deps: HubDeps): Hub {
     s.alive = true;
     if (s.closed) return;
     if (isBinary) return s.sendError('INVALID_MESSAGE', 'Messages must be JSON text, not binary.');
-    const parsed = parseClientMessage(data.toString());
+    const parsed = parseClientMessage(wsText(data));
     if (!parsed.ok) return s.sendError('INVALID_MESSAGE', parsed.error, parsed.taskId);
     const m = parsed.message;
     switch (m.type) {

@@ -83,7 +83,7 @@ export function createUploadSlots(options: UploadSlotOptions): UploadSlots {
           reject(busyError('Other exports are being read right now; try again in a few seconds.', 5));
         }, maxWaitMs);
         line.push(waiter);
-        gone?.then(() => {
+        void gone?.then(() => {
           if (!line.includes(waiter)) return;
           leave();
           reject(busyError('The upload was abandoned while waiting.', 5));

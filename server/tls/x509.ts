@@ -47,7 +47,7 @@ export interface CertInfo {
 }
 
 async function newKeyPair(): Promise<CryptoKeyPair> {
-  return webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']) as Promise<CryptoKeyPair>;
+  return webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
 }
 
 async function keyPem(key: CryptoKey): Promise<string> {

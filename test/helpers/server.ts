@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { fakeClock, type FakeClock } from './fakeClock.js';
 import { tmpDir } from './tmp.js';
 import type { Child } from './processes.js';
+import { wsText } from '../../server/live/wsText.js';
 
 const cleanups = new Set<() => unknown>();
 
@@ -245,7 +246,7 @@ export function openSocket(port: number, options: { origin?: string | null; host
   const messages: ServerMessage[] = [];
   const waiters: { match: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void }[] = [];
   ws.on('message', (data) => {
-    const m = JSON.parse(data.toString()) as ServerMessage;
+    const m = JSON.parse(wsText(data)) as ServerMessage;
     const i = waiters.findIndex((w) => w.match(m));
     if (i >= 0) waiters.splice(i, 1)[0].resolve(m);
     else messages.push(m);

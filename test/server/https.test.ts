@@ -13,6 +13,7 @@ import { silentLogger } from '../../common/log.js';
 import { openOwnCa } from '../../server/tls/index.js';
 import { createTaskStore } from '../../db/sqlite/tasks.js';
 import { cleanup, liveServer, request, testHosts, tmp, track } from '../helpers/server.js';
+import { wsText } from '../../server/live/wsText.js';
 
 test.after.each(cleanup);
 
@@ -59,7 +60,7 @@ test('HTTPS on: API, CSP and wss on the HTTPS port; plain HTTP redirects but kee
   track(() => ws.terminate());
   await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
   ws.send(JSON.stringify({ type: 'subscribe', taskId: task.id }));
-  const message = await new Promise<string>((resolve) => ws.once('message', (d) => resolve(d.toString())));
+  const message = await new Promise<string>((resolve) => ws.once('message', (d) => resolve(wsText(d))));
   assert.is(JSON.parse(message).task.id, task.id);
   ws.close();
 

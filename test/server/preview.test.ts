@@ -12,7 +12,7 @@ import sharp from 'sharp';
 import { normalizeRequest } from '../../common/task.js';
 import { parseTrustProxy } from '../../server/forwarded.js';
 import { CREATE_MOSAIC } from '../../server/routes/mosaics.js';
-import { cleanup, completeWithResult, request, testApp, tmp } from '../helpers/server.js';
+import { cleanup, request, testApp, tmp } from '../helpers/server.js';
 
 test.after.each(cleanup);
 

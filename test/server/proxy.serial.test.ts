@@ -22,6 +22,7 @@ import { writeStatusImages } from '../../scripts/status-images.js';
 import { cleanup, completeWithResult, liveServer, track, type Res } from '../helpers/server.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { ROOT } from '../helpers/processes.js';
+import { wsText } from '../../server/live/wsText.js';
 
 test.after.each(cleanup);
 
@@ -67,8 +68,8 @@ interface Proxy {
 function startChild(cmd: string, args: string[], env: Record<string, string>): { child: ReturnType<typeof spawn>; output: () => string } {
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
   return { child, output: () => out };
 }
 
@@ -161,7 +162,7 @@ function visitor(n: number, proxyPort: number) {
       const queue: ServerMessage[] = [];
       const waiting: { match: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void }[] = [];
       ws.on('message', (d) => {
-        const m = JSON.parse(d.toString()) as ServerMessage;
+        const m = JSON.parse(wsText(d)) as ServerMessage;
         const i = waiting.findIndex((w) => w.match(m));
         if (i >= 0) waiting.splice(i, 1)[0].resolve(m);
         else queue.push(m);

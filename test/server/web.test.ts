@@ -76,7 +76,7 @@ test('security headers on every kind of response', async () => {
   for (const [what, res] of Object.entries(responses)) assertSecurityHeaders(res.headers, what);
   assert.match(String(responses.page.headers['content-security-policy']), new RegExp(`connect-src 'self' ws://127\\.0\\.0\\.1:${t.port};`));
   await t.close();
-  c.cleanup();
+  await c.cleanup();
 });
 
 test('Host guard: 421 with guidance for foreign names; our names pass', async () => {
@@ -108,7 +108,7 @@ test('Host guard: 421 with guidance for foreign names; our names pass', async ()
   const raw = await new Promise<string>((resolve) => {
     const s = connect(t.port, '127.0.0.1', () => s.end('GET /healthz HTTP/1.0\r\n\r\n'));
     let out = '';
-    s.on('data', (d) => (out += d));
+    s.on('data', (d: Buffer) => (out += d.toString('latin1')));
     s.on('close', () => resolve(out));
   });
   assert.match(raw, /^HTTP\/1\.1 421 /);
@@ -155,7 +155,7 @@ test('static files from the client folder only: types, caching, 304, no dotfiles
     assert.is.not(res.text, INDEX, `${path} is not the SPA`);
   }
   await t.close();
-  c.cleanup();
+  await c.cleanup();
 });
 
 test('SPA fallback: index.html for page routes only; never /api, /ws or missing assets', async () => {
@@ -190,7 +190,7 @@ test('SPA fallback: index.html for page routes only; never /api, /ws or missing 
   assert.is(ws.status, 426);
   assert.is((await request(t.port, '/user/dave', { method: 'POST' })).status, 404);
   await t.close();
-  c.cleanup();
+  await c.cleanup();
 });
 
 test('the 404 page: HTML with lang, title, viewport, its own stylesheet in the app colours, and a link home', async () => {
@@ -210,7 +210,7 @@ test('the 404 page: HTML with lang, title, viewport, its own stylesheet in the a
   assert.match(css.text, /--mm-accent: #a84300/, 'the app’s palette');
   assert.match(css.text, /prefers-color-scheme: dark/);
   await t.close();
-  c.cleanup();
+  await c.cleanup();
 });
 
 test('compression: brotli or gzip as Accept-Encoding asks, none without it; images and small answers as they are', async () => {
@@ -248,7 +248,7 @@ test('compression: brotli or gzip as Accept-Encoding asks, none without it; imag
   const small = await request(t.port, '/healthz', { headers: { 'accept-encoding': 'br' } });
   assert.is(small.headers['content-encoding'], undefined, 'under 1 KB: not worth it');
   await t.close();
-  c.cleanup();
+  await c.cleanup();
 });
 
 test('pages without a built client: 503 naming the build command', async () => {

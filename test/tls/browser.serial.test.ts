@@ -13,7 +13,7 @@ import { systemClock } from '../../common/clock.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { launchTrustingBrowser, type TrustingBrowser } from '../helpers/browser/trustingBrowser.js';
 import { memoryLog } from '../helpers/tls.js';
-import { wsText } from '../helpers/wsText.js';
+import { wsText } from '../../server/live/wsText.js';
 
 const LAN = 'moviemosaic-test.lan';
 const LATER = 'moviemosaic-later.lan';

@@ -218,7 +218,7 @@ export const storeConformance: Register = (test, subject) => {
     assert.is(await s.imports.importedAt('dave'), 1_000);
     assert.equal(await s.imports.load('dave'), { importedAt: 1_000, ...data });
     const second = { watched: [], diary: [{ date: '2026-02-01', name: 'Ran', year: 1985, uri: null, rating: 4, rewatch: false, watchedDate: '2026-02-01', tags: null }], ratings: [] };
-    await s.imports.replace('dave', second as never, 2_000);
+    await s.imports.replace('dave', second, 2_000);
     assert.equal([(await s.imports.load('dave'))!.watched, (await s.imports.summary('dave'))!.diaryEntries], [[], 1]);
     assert.is(await s.imports.load('nobody'), null);
     assert.is(await s.imports.summary('nobody'), null);

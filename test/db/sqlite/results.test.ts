@@ -232,7 +232,7 @@ test('budget: a member\'s diary archive counts, is kept current as reads come, a
 });
 
 test('pruning: results not viewed for 30 days go, whoever made them (no member keeps 20 for ever)', () => {
-  const ids = Array.from({ length: 25 }, (_, i) => complete('dave', 10, films(1)));
+  const ids = Array.from({ length: 25 }, () => complete('dave', 10, films(1)));
   ctx.clock.advance(31 * 86_400_000);
   ctx.results.markViewed(ids[3], ctx.clock.now());
   assert.is(pruneResults(ctx.db, ctx.clock.now() - 30 * 86_400_000), 24);

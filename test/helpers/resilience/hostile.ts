@@ -21,7 +21,7 @@ import { USERNAME_RE } from '../../../common/task.js';
 import { liveServer, memoryLogger, type LiveServer } from '../server.js';
 import { ROOT } from '../processes.js';
 import { tmpDir } from '../tmp.js';
-import { wsText } from '../wsText.js';
+import { wsText } from '../../../server/live/wsText.js';
 import { call, percentile, type Reply } from './kit.js';
 import type { Rng } from './rng.js';
 
@@ -724,7 +724,7 @@ export async function runWsAbuse(t: Target, scale = 1): Promise<{ cases: number;
   const claimed = t.srv.tasks.claim('fuzz-worker', 200).find((c) => c.id === watched)!;
   for (let i = 1; i <= 20; i++) t.srv.tasks.progress(watched, claimed.leaseToken, 'downloading', i, 20, `Poster ${i}`);
   t.srv.tasks.complete(watched, claimed.leaseToken);
-  t.srv.poll();
+  await t.srv.poll();
   const got: number[] = [];
   for (;;) {
     const m = await witness.next((x) => x.type === 'task', 5000);

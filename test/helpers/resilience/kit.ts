@@ -19,7 +19,7 @@ import { crc32 } from '../exportZip.js';
 import type { FakeFilm, FakeLetterboxd, FakeMember, FakeViewing } from '../fakeLetterboxd.js';
 import { spawnTs, waitFor, type Child } from '../processes.js';
 import { track, tracked, tmp } from '../server.js';
-import { wsText } from '../wsText.js';
+import { wsText } from '../../../server/live/wsText.js';
 import type { Rng } from './rng.js';
 
 export { waitFor };

@@ -1,4 +1,4 @@
-// One WebSocket message as text, for the tests and benchmarks that read the server's JSON frames.
+// One WebSocket message as text: the live hub reads clients' JSON frames with it, and the tests and benchmarks the server's.
 import type { RawData } from 'ws';
 
 /**
