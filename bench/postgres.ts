@@ -7,7 +7,12 @@
  *
  * The cluster keeps PostgreSQL's durable defaults (fsync, synchronous_commit on).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'ws';
+import { wsText } from '../server/live/wsText.js';
 import { makeWorkerUtils, runMigrations, Logger } from 'graphile-worker';
 import { openPostgres } from '../db/postgres/index.js';
 import { startPostgres, type PgCluster } from '../test/helpers/postgres.js';
@@ -74,8 +79,54 @@ export async function benchPostgres(rounds = Number(process.env.BENCH_ROUNDS ?? 
         `${percentile(ours, 50).toFixed(0)} tasks/s (graphile-worker ${percentile(theirs, 50).toFixed(0)} jobs/s)`,
         `ratio ${percentile(ratios, 50).toFixed(2)}× (rounds ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}); target ≥ 1; ours also writes the change feed`);
     }
+    await pushLatency(cluster);
   } finally {
     cluster.stop();
+  }
+}
+
+/**
+ * Push latency across processes on PostgreSQL: this process writes as a worker would (claim, then
+ * progress writes through the port, each its own commit), and a socket client receives each change
+ * from a server process that only shares the database (WORKERS=0). Measured from the write's commit
+ * returning here to the message arriving here, so one clock; the server is woken by NOTIFY.
+ */
+export async function pushLatency(cluster: PgCluster, samples = Number(process.env.BENCH_PUSH_SAMPLES ?? 300)): Promise<void> {
+  const url = cluster.createDatabase('mm_push');
+  const storage = await openPostgres(url);
+  const data = mkdtempSync(join(tmpdir(), 'mm-push-'));
+  const server = spawnTs('server/main.ts', { DATA_DIR: data, DATABASE_URL: url, PORT: '0', HOST: '127.0.0.1', WORKERS: '0' });
+  try {
+    const port = Number(await waitFor(() => /http:\/\/localhost:(\d+)\//.exec(server.output())?.[1], 30_000, 'the server to listen'));
+    const task = await storage.tasks.enqueueRaw('steps', 'dave', '{}');
+    const [claimed] = await storage.tasks.claim('bench', 1);
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: { origin: `http://127.0.0.1:${port}` } });
+    await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
+    let arrived: ((at: number) => void) | null = null;
+    ws.on('message', (d) => {
+      const m = JSON.parse(wsText(d)) as { type: string; task?: { progress?: { done?: number } } };
+      if (m.type === 'task' && arrived) arrived(performance.now());
+    });
+    const first = new Promise<number>((resolve) => (arrived = resolve));
+    ws.send(JSON.stringify({ type: 'subscribe', taskId: task.id, after: 0 }));
+    await first;
+    const latencies: number[] = [];
+    for (let i = 1; i <= samples; i++) {
+      const got = new Promise<number>((resolve) => (arrived = resolve));
+      await storage.tasks.progress(claimed.id, claimed.leaseToken, 'downloading', i, samples, `Poster ${i}`);
+      const committed = performance.now();
+      latencies.push((await got) - committed);
+      await new Promise((r) => setTimeout(r, 5)); // paced like a worker's throttled progress, not a flood
+    }
+    ws.close();
+    report('postgres push latency, commit → socket via another server process',
+      `p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
+      `${samples} progress commits; targets p50 ≤ 15 ms, p99 ≤ 50 ms`);
+  } finally {
+    server.kill('SIGTERM');
+    await server.exited;
+    await storage.close();
+    rmSync(data, { recursive: true, force: true });
   }
 }
 
