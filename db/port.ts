@@ -258,3 +258,15 @@ export interface Storage extends StorageCore {
   links: StableLinks;
   archive: DiaryArchive;
 }
+
+// ---- Added for the worker on the port (issue 15, worker side) --------------------------------
+// Kept apart from the declarations above (interface merging) so that the server's additions and
+// these merge cleanly; the PostgreSQL adapter implements them too.
+
+export interface Storage {
+  /**
+   * Whether `err` says the database was busy (locked by another program, a serialization conflict):
+   * the worker retries such a write for a while instead of dropping finished work.
+   */
+  isBusy(err: unknown): boolean;
+}

@@ -219,6 +219,8 @@ export function createSqliteStorage(db: Db, options: SqliteStorageOptions = {}):
       tmdbMatch: now$(tmdb.match),
       rememberTmdbMatch: now$(tmdb.rememberMatch),
     },
+    // ---- Added for the worker on the port (issue 15, worker side) ----
+    isBusy: isSqliteBusy,
     async close() {
       for (const w of [...watches]) await w.close();
       db.close();
