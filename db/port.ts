@@ -270,3 +270,10 @@ export interface Storage {
    */
   isBusy(err: unknown): boolean;
 }
+
+/** The shapes the worker's sources and posters read and write through the port. */
+export type { ExportData, ExportViewing, StoredImport } from './sqlite/imports.js';
+export type { PosterSource, PosterUrlEntry, TitleKey, TitlePoster, TitlePosterEntry } from './sqlite/posterKnowledge.js';
+export type { RememberedMatch, TmdbMatch } from './sqlite/tmdb.js';
+/** The key `knownPostersByTitle` and `titlePosters` answer under, for one title and year. */
+export { titleId } from './sqlite/posterKnowledge.js';

@@ -22,11 +22,9 @@ import { createLogger, type Logger } from '../common/log.js';
 import { systemClock } from '../common/clock.js';
 import { checkpointIfDue, openDb, restrictDataDir, WORKER_DB_OPTIONS, type Db } from '../db/sqlite/open.js';
 import { createSqliteStorage } from '../db/sqlite/index.js';
-import type { Storage } from '../db/port.js';
+import type { ArchiveWindow, Storage } from '../db/port.js';
 import { createWorkerLoop, type Action } from './loop.js';
-import { createPosterStore } from '../db/sqlite/posters.js';
-import { createImportStore } from '../db/sqlite/imports.js';
-import { createTmdbStore } from '../db/sqlite/tmdb.js';
+import { createPosterCacheStore } from '../db/sqlite/posterCache.js';
 import { createHttp } from './upstreams.js';
 import { createPosterCache, createTmdb, fetchPosters } from './posters/index.js';
 import { collectFilms, readFeed } from './sources/index.js';
@@ -36,7 +34,6 @@ import { makeRenditionsAction } from './makeRenditions.js';
 import { makeRenditions } from './compose/renditions.js';
 import { ACTIONS } from '../common/actions.js';
 import { plannedTileSize } from './compose/layout.js';
-import { createArchiveStore } from '../db/sqlite/archive.js';
 import { createPollAction, keepPolls, nextPollAt } from './pollFeed.js';
 
 export interface WorkerWiring {
@@ -61,20 +58,18 @@ export const createProductionActions: ActionsFactory = ({ config, storage, db, l
     { letterboxdUrl: config.letterboxdUrl, imageHosts: config.imageHosts, spacingMs: config.spacingMs, userAgent: config.letterboxdUserAgent ?? undefined, tmdb: tmdbConfig },
     { clock: systemClock, log },
   );
-  const tmdb = tmdbConfig ? createTmdb({ http, store: createTmdbStore(db), clock: systemClock, log }) : null;
+  const tmdb = tmdbConfig ? createTmdb({ http, store: storage.posters, clock: systemClock, log }) : null;
   if (tmdbConfig) log.info('TMDB is a poster source', { api: tmdbConfig.apiUrl, images: tmdbConfig.imageUrl });
-  const imports = createImportStore(db);
-  const posterUrls = createPosterStore(db);
-  const archiveStore = createArchiveStore(db);
+  const { imports, posters: posterUrls } = storage;
   const pollMs = config.feedPollHours * 3_600_000;
   const archive = {
-    record: (username: string, feed: Parameters<typeof archiveStore.recordWindow>[1]) =>
-      void archiveStore.recordWindow(username, feed, systemClock.now(), config.followMax),
-    load: (username: string) => archiveStore.load(username),
+    record: async (username: string, feed: ArchiveWindow) => void (await storage.archive.recordWindow(username, feed, systemClock.now(), config.followMax)),
+    load: (username: string) => storage.archive.load(username),
   };
   const cache = createPosterCache({
     dir: join(resolve(config.dataDir), 'posters'),
-    store: posterUrls,
+    // Local to this host by design (the entries describe files on its disk): SQLite, outside the port.
+    store: createPosterCacheStore(db),
     budgetBytes: config.posterCacheMb * 1024 * 1024,
   });
   return {
