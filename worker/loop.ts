@@ -193,7 +193,7 @@ export function createWorkerLoop(deps: LoopDeps) {
     async runUntilIdle(): Promise<void> {
       for (;;) {
         await this.runOnce();
-        if (running.size === 0 && reserved === 0 && !(await deps.tasks.hasRunnable())) return;
+        if (running.size === 0 && !(await deps.tasks.hasRunnable())) return;
         if (running.size > 0) await Promise.race([...running.values()].map((r) => r.done));
       }
     },
