@@ -9,10 +9,9 @@
  * (sources/), posters (posters/), drawing (compose/) and the actions themselves (createMosaic.ts,
  * pollFeed.ts, makeRenditions.ts). It touches the database only through the storage port
  * (db/port.ts), which this file builds over the SQLite file and hands down; SQLite's own care
- * (checkpoints) stays here. The one exception is the poster cache's entries (db/sqlite/posterCache.ts
- * through db/sqlite/posters.ts): they describe files on this host's disk, so they stay local to each
- * worker host by design and are wired here, outside the port. It shares nothing with the server but
- * common/ and the database.
+ * (checkpoints) stays here. The one exception is the poster cache's entries (db/sqlite/posterCache.ts):
+ * they describe files on this host's disk, so they stay local to each worker host by design and are
+ * wired here, outside the port. It shares nothing with the server but common/ and the database.
  */
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
