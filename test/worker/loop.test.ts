@@ -232,6 +232,20 @@ test('progress is throttled but the last update and every stage change are writt
   s.cleanup();
 });
 
+test('passes that overlap (storage answers asynchronously) never claim more than the free slots', async () => {
+  const s = setup(testActions, { concurrency: 2 });
+  const ids = [1, 2, 3, 4].map((i) => s.tasks.enqueueRaw('stubborn', `u${i}`, '{}').id);
+  try {
+    const claimed = await Promise.all([s.loop.runOnce(), s.loop.runOnce(), s.loop.runOnce()]);
+    assert.is(claimed.reduce((a, n) => a + n, 0), 2, `claimed ${claimed.join(' + ')}`);
+    assert.is(s.loop.runningCount(), 2);
+    assert.equal(ids.map((id) => s.tasks.get(id)!.status), ['RUNNING', 'RUNNING', 'QUEUED', 'QUEUED']);
+  } finally {
+    await s.loop.stop(0); // the stubborn tasks are released, so a failure here does not hang the file
+    s.cleanup();
+  }
+});
+
 test('stop(): in-flight tasks past the grace period are released without consuming an attempt', async () => {
   const s = setup(testActions);
   const id = s.tasks.enqueueRaw('stubborn', 'dave', '{}').id;
