@@ -10,6 +10,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDb } from '../db/sqlite/open.js';
+import { createSqliteStorage } from '../db/sqlite/index.js';
 import { createPosterStore } from '../db/sqlite/posters.js';
 import { createHttp } from '../worker/upstreams.js';
 import { createPosterCache } from '../worker/posters/cache.js';
@@ -27,6 +28,7 @@ const TILE_WIDTH = 120;
 function world(lb: FakeLetterboxd, dir: string) {
   const db = openDb(join(dir, 'moviemosaic.db'));
   const store = createPosterStore(db);
+  const storage = createSqliteStorage(db);
   const http = createHttp({ letterboxdUrl: lb.url, imageHosts: [lb.imageHost], spacingMs: 0 });
   const cache = createPosterCache({ dir: join(dir, 'posters'), store, budgetBytes: 500 * 1024 * 1024 });
   const signal = new AbortController().signal;
@@ -35,7 +37,7 @@ function world(lb: FakeLetterboxd, dir: string) {
     /** Collects and downloads, as the pipeline's first two stages do; returns wall time and results. */
     async run(user: string, params: MosaicParams) {
       const t0 = performance.now();
-      const collected = await collectFilms({ http, posterUrls: store, progress, signal }, user, params);
+      const collected = await collectFilms({ http, posterUrls: storage.posters, progress, signal }, user, params);
       const posters = await fetchPosters({ http, cache, progress, signal }, collected.films, TILE_WIDTH);
       return { ms: performance.now() - t0, collected, posters };
     },

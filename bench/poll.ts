@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDb } from '../db/sqlite/open.js';
 import { createTaskStore } from '../db/sqlite/tasks.js';
-import { createResultStore } from '../db/sqlite/results.js';
+import { createSqliteStorage } from '../db/sqlite/index.js';
 import { createArchiveStore } from '../db/sqlite/archive.js';
 import { createWorkerLoop } from '../worker/loop.js';
 import { createHttp } from '../worker/upstreams.js';
@@ -41,7 +41,7 @@ export async function benchPoll(): Promise<void> {
   const tmp = tmpDir('mm-bench-poll-');
   const db = openDb(join(tmp.dir, 'moviemosaic.db'));
   const tasks = createTaskStore(db);
-  const results = createResultStore(db);
+  const storage = createSqliteStorage(db);
   const archive = createArchiveStore(db);
   const http = createHttp({ letterboxdUrl: lb.url, imageHosts: [lb.imageHost], spacingMs: SPACING_MS });
   try {
@@ -51,15 +51,12 @@ export async function benchPoll(): Promise<void> {
       tasks.schedule(POLL_ACTION, m.username, t);
     }
     const loop = createWorkerLoop({
-      tasks,
-      storeResult: (id, r) => results.insert(id, r, systemClock.now()),
-      hasRunnable: () => tasks.hasRunnable(),
-      isCancelRequested: (id) => tasks.isCancelRequested(id),
+      tasks: storage.tasks,
+      isBusy: storage.isBusy,
       actions: {
         [POLL_ACTION]: createPollAction({
           readFeed: (u, ctx) => readFeed({ http, ...ctx }, u, true),
-          archive,
-          tasks,
+          archive: storage.archive,
           clock: systemClock,
           intervalMs: 6 * 3_600_000,
           maxMembers: 200,

@@ -6,7 +6,7 @@ import { createTaskStore } from '../db/sqlite/tasks.js';
 import { createInterface } from 'node:readline';
 import { defineWorker } from 'plainjob';
 import { createWorkerLoop } from '../worker/loop.js';
-import { createResultStore } from '../db/sqlite/results.js';
+import { createSqliteStorage } from '../db/sqlite/index.js';
 import { systemClock } from '../common/clock.js';
 import { silentLogger } from '../common/log.js';
 
@@ -62,12 +62,10 @@ function plain(): () => number {
 /** Our real worker loop (as worker/main.ts runs it), concurrency 2 = WORKER_CONCURRENCY's default. */
 function oursLoop(): () => Promise<number> {
   const db = openDb(path, WORKER_DB_OPTIONS);
-  const tasks = createTaskStore(db);
-  const results = createResultStore(db);
+  const storage = createSqliteStorage(db);
   let n = 0;
   const loop = createWorkerLoop({
-    tasks, storeResult: (i, r) => results.insert(i, r, Date.now()), hasRunnable: () => tasks.hasRunnable(),
-    isCancelRequested: (i) => tasks.isCancelRequested(i), actions: { noop: async () => { n++; } },
+    tasks: storage.tasks, isBusy: storage.isBusy, actions: { noop: async () => { n++; } },
     workerId: `bench-${id}`, concurrency: 2, clock: systemClock, log: silentLogger,
   });
   return async () => {

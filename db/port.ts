@@ -310,8 +310,16 @@ export interface ResultStore {
 export interface Storage {
   feed: LiveFeed;
   /**
-   * Whether `err` means the database is locked by another program right now (busy, not broken): the
-   * server retries such a write for a while, then answers 503 with Retry-After.
+   * Whether `err` means the database is busy right now, not broken (SQLite: locked by another program;
+   * PostgreSQL: a serialization failure, deadlock or refused connection): the server retries such a
+   * write for a while, then answers 503 with Retry-After; the worker retries a task's final write.
    */
   isBusy(err: unknown): boolean;
 }
+
+/** The shapes the worker's sources and posters read and write through the port. */
+export type { StoredImport } from './sqlite/imports.js';
+export type { PosterSource, PosterUrlEntry, TitleKey, TitlePoster, TitlePosterEntry } from './sqlite/posterKnowledge.js';
+export type { RememberedMatch, TmdbMatch } from './sqlite/tmdb.js';
+/** The key `knownPostersByTitle` and `titlePosters` answer under, for one title and year. */
+export { titleId } from './sqlite/posterKnowledge.js';

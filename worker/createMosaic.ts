@@ -11,7 +11,7 @@ import type { Action, ActionHelpers } from './loop.js';
 import type { CollectResult, CollectedFilm, Progress } from './sources/types.js';
 import type { PosterResult } from './posters/fetch.js';
 import { mostRefused } from './posters/formats.js';
-import type { NewRendition } from '../db/sqlite/results.js';
+import type { CompletionWrite, NewRendition } from '../db/port.js';
 import { BLOCKED_ADVICE } from './sources/types.js';
 import { reviewFigures } from './review.js';
 
@@ -31,8 +31,8 @@ export interface MosaicParts {
   tileWidth: number;
   /** Whether TMDB is configured (decides what a "posters refused" message advises). */
   tmdbEnabled?: boolean;
-  /** Written with the COMPLETE of a mosaic (the member becomes followed). */
-  completed?(username: string): void;
+  /** Written with the COMPLETE of a mosaic, as data (the member becomes followed). */
+  completed?(username: string): CompletionWrite;
 }
 
 /** What to do when Letterboxd refused most posters: an export gives films, not posters; TMDB gives posters. */
@@ -105,7 +105,7 @@ export function createMosaicAction(parts: MosaicParts): Action {
 
     progress('saving', null, null, 'Saving mosaic');
     const renditions = await parts.renditions(mosaic.image);
-    if (parts.completed) helpers.onComplete(() => parts.completed!(task.username));
+    if (parts.completed) helpers.onComplete(parts.completed(task.username));
     return {
       renditions,
       image: mosaic.image,

@@ -11,9 +11,7 @@ import { AppError } from '../common/errors.js';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/log.js';
 import type { Stage } from '../common/task.js';
-import type { TaskStore, ClaimedTask } from '../db/sqlite/tasks.js';
-import { LeaseLostError } from '../db/sqlite/tasks.js';
-import type { NewResult } from '../db/sqlite/results.js';
+import { LeaseLostError, type ClaimedTask, type CompletionWrite, type NewResult, type TaskQueue } from '../db/port.js';
 import { createGroupCommit } from './loop/groupCommit.js';
 import { finalWrite, finishWithError } from './loop/outcome.js';
 import { ShutdownError } from './loop/stops.js';
@@ -32,19 +30,24 @@ export interface ActionHelpers {
    */
   progress(stage: Stage, done: number | null, total: number | null, msg: string): void;
   /**
-   * Registers a write to run in the transaction that marks the task COMPLETE (after that change, so a
-   * task may schedule its own successor): undone with it if the lease was lost, never run otherwise.
+   * Registers a write, as data, for the transaction that marks the task COMPLETE (applied after that
+   * change, so a task may schedule its own successor): undone with it if the lease was lost, never
+   * applied otherwise.
    */
-  onComplete(write: () => void): void;
+  onComplete(write: CompletionWrite): void;
 }
 
 /** An action returns the result to store with the task (or nothing, for tasks without an image). */
 export type Action = (helpers: ActionHelpers) => Promise<NewResult | void>;
 
 export interface LoopDeps {
-  tasks: Pick<TaskStore, 'transaction' | 'savepoint' | 'claim' | 'heartbeat' | 'progress' | 'complete' | 'fail' | 'retryAfter' | 'release' | 'finishCancelled' | 'sweep'>;
-  storeResult: (taskId: string, result: NewResult) => void;
-  hasRunnable: () => boolean;
+  /** The queue through the storage port (the result and its RESULTS_MB eviction commit with the COMPLETE there). */
+  tasks: Pick<
+    TaskQueue,
+    'claim' | 'heartbeat' | 'progress' | 'completeAndClaim' | 'fail' | 'retryAfter' | 'release' | 'finishCancelled' | 'hasRunnable' | 'isCancelRequested'
+  >;
+  /** Whether an error says the database was busy (the storage's `isBusy`). */
+  isBusy: (err: unknown) => boolean;
   actions: Record<string, Action>;
   workerId: string;
   concurrency: number;
@@ -52,7 +55,6 @@ export interface LoopDeps {
   log: Logger;
   heartbeatMs?: number;
   cancelCheckMs?: number;
-  isCancelRequested: (taskId: string) => boolean;
   progressIntervalMs?: number;
   /** At most this many delayed retries (an upstream's "wait N ms") before the task ends with its error. */
   maxDelays?: number;
@@ -97,23 +99,33 @@ export function createWorkerLoop(deps: LoopDeps) {
     }
   }
 
-  const write = (w: () => void) => finalWrite(deps.clock, busyWriteMs, w);
-  const outcomes = { tasks: deps.tasks, clock: deps.clock, maxDelays, maxDelayMs };
+  const write = (w: () => Promise<void>) => finalWrite(deps.clock, busyWriteMs, deps.isBusy, w);
+  const outcomes = { tasks: deps.tasks, clock: deps.clock, isBusy: deps.isBusy, maxDelays, maxDelayMs };
   let stopping = false;
+  // Slots promised to claims still in flight (storage answers asynchronously): counted as taken, so
+  // two claims never fill the same free slot.
+  let reserved = 0;
 
   const complete = createGroupCommit({
     tasks: deps.tasks,
-    storeResult: deps.storeResult,
+    workerId: deps.workerId,
     finalWrite: write,
     // The batch's tasks are still counted as running; every one of them frees its slot.
-    claimNext: (finished) => (stopping ? [] : deps.tasks.claim(deps.workerId, deps.concurrency - running.size + finished)),
-    start: (claimed) => start(claimed),
+    claimSlots: (finished) => {
+      const slots = stopping ? 0 : Math.max(0, deps.concurrency - running.size - reserved + finished);
+      reserved += slots;
+      return slots;
+    },
+    start: (claimed, slots) => {
+      reserved -= slots;
+      start(claimed);
+    },
   });
 
   async function runTask(task: ClaimedTask): Promise<void> {
     const log = deps.log.child({ taskId: task.id, action: task.action, attempt: task.attempt });
-    const run = createTaskRun(task, { tasks: deps.tasks, isCancelRequested: deps.isCancelRequested, clock: deps.clock, heartbeatMs, progressIntervalMs });
-    const completionWrites: (() => void)[] = [];
+    const run = createTaskRun(task, { tasks: deps.tasks, clock: deps.clock, heartbeatMs, progressIntervalMs });
+    const completionWrites: CompletionWrite[] = [];
     const helpers: ActionHelpers = {
       task,
       signal: run.signal,
@@ -161,21 +173,27 @@ export function createWorkerLoop(deps: LoopDeps) {
   }
 
   return {
-    /** One pass: claims as many tasks as there are free slots and starts them. Returns how many. */
-    runOnce(): number {
+    /** One pass: claims as many tasks as there are free slots and starts them. Resolves to how many. */
+    async runOnce(): Promise<number> {
       if (stopping) return 0;
-      const free = deps.concurrency - running.size;
-      if (free <= 0 || !deps.hasRunnable()) return 0;
-      const claimed = deps.tasks.claim(deps.workerId, free);
-      start(claimed);
-      return claimed.length;
+      const free = deps.concurrency - running.size - reserved;
+      if (free <= 0) return 0;
+      reserved += free;
+      try {
+        if (!(await deps.tasks.hasRunnable()) || stopping) return 0;
+        const claimed = await deps.tasks.claim(deps.workerId, free);
+        start(claimed);
+        return claimed.length;
+      } finally {
+        reserved -= free;
+      }
     },
 
     /** Runs tasks until none is runnable and none is running (tests). */
     async runUntilIdle(): Promise<void> {
       for (;;) {
-        this.runOnce();
-        if (running.size === 0 && !deps.hasRunnable()) return;
+        await this.runOnce();
+        if (running.size === 0 && !(await deps.tasks.hasRunnable())) return;
         if (running.size > 0) await Promise.race([...running.values()].map((r) => r.done));
       }
     },

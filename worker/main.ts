@@ -7,8 +7,11 @@
  * (loop.ts, loop/) that claims, heartbeats and finishes tasks, the transport to the outside
  * (http.ts, http/; upstreams.ts builds Letterboxd, posters and TMDB on it), where films come from
  * (sources/), posters (posters/), drawing (compose/) and the actions themselves (createMosaic.ts,
- * pollFeed.ts, makeRenditions.ts). It may touch the database only through db/'s stores, which this
- * file opens and hands down; it shares nothing with the server but common/ and the database.
+ * pollFeed.ts, makeRenditions.ts). It touches the database only through the storage port
+ * (db/port.ts), which this file opens (db/openStorage.ts: SQLite in DATA_DIR, or PostgreSQL by DATABASE_URL) and hands down; SQLite's own care
+ * (checkpoints) stays here. The one exception is the poster cache's entries (db/sqlite/posterCache.ts):
+ * they describe files on this host's disk, so they stay local to each worker host by design and are
+ * wired here, outside the port. It shares nothing with the server but common/ and the database.
  */
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -16,17 +19,11 @@ import { pathToFileURL } from 'node:url';
 import { loadConfig, ConfigError, type Config } from '../common/config.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { systemClock } from '../common/clock.js';
-import { checkpointIfDue, openDb, restrictDataDir, writeTx, WORKER_DB_OPTIONS, type Db } from '../db/sqlite/open.js';
-import { createTaskStore } from '../db/sqlite/tasks.js';
-import { createResultStore } from '../db/sqlite/results.js';
-import { createWorkerStore } from '../db/sqlite/workers.js';
-import { pruneEvents } from '../db/sqlite/events.js';
-import { pruneResults } from '../db/sqlite/results.js';
-import { createBudget } from '../db/sqlite/budget.js';
+import { checkpointIfDue, openDb, restrictDataDir, WORKER_DB_OPTIONS, type Db } from '../db/sqlite/open.js';
+import { openStorage, SQLITE_FILE } from '../db/openStorage.js';
+import type { ArchiveWindow, Storage } from '../db/port.js';
 import { createWorkerLoop, type Action } from './loop.js';
-import { createPosterStore } from '../db/sqlite/posters.js';
-import { createImportStore } from '../db/sqlite/imports.js';
-import { createTmdbStore } from '../db/sqlite/tmdb.js';
+import { createPosterCacheStore } from '../db/sqlite/posterCache.js';
 import { createHttp } from './upstreams.js';
 import { createPosterCache, createTmdb, fetchPosters } from './posters/index.js';
 import { collectFilms, readFeed } from './sources/index.js';
@@ -36,11 +33,13 @@ import { makeRenditionsAction } from './makeRenditions.js';
 import { makeRenditions } from './compose/renditions.js';
 import { ACTIONS } from '../common/actions.js';
 import { plannedTileSize } from './compose/layout.js';
-import { createArchiveStore, pruneBackgroundTasks } from '../db/sqlite/archive.js';
 import { createPollAction, keepPolls, nextPollAt } from './pollFeed.js';
 
 export interface WorkerWiring {
   config: Readonly<Config>;
+  /** Storage through the port: what the actions read and write. */
+  storage: Storage;
+  /** The SQLite file itself, for what stays local to this host (the poster cache's entries). */
   db: Db;
   log: Logger;
 }
@@ -48,9 +47,11 @@ export interface WorkerWiring {
 export type ActionsFactory = (wiring: WorkerWiring) => Record<string, Action>;
 
 const DAY = 86_400_000;
+/** With PostgreSQL as the storage: the local SQLite file that holds this host's poster cache entries. */
+const POSTER_CACHE_DB = 'poster-cache.db';
 
 /** The production actions: `create_mosaic` bound to the real HTTP client, poster cache and sharp. */
-export const createProductionActions: ActionsFactory = ({ config, db, log }) => {
+export const createProductionActions: ActionsFactory = ({ config, storage, db, log }) => {
   configureSharp();
   void warmUpText().catch((err) => log.warn('font warm-up failed', { error: String(err) }));
   const tmdbConfig = config.tmdbApiKey ? { apiUrl: config.tmdbUrl, imageUrl: config.tmdbImageUrl, apiKey: config.tmdbApiKey } : null;
@@ -58,22 +59,18 @@ export const createProductionActions: ActionsFactory = ({ config, db, log }) => 
     { letterboxdUrl: config.letterboxdUrl, imageHosts: config.imageHosts, spacingMs: config.spacingMs, userAgent: config.letterboxdUserAgent ?? undefined, tmdb: tmdbConfig },
     { clock: systemClock, log },
   );
-  const tmdb = tmdbConfig ? createTmdb({ http, store: createTmdbStore(db), clock: systemClock, log }) : null;
+  const tmdb = tmdbConfig ? createTmdb({ http, store: storage.posters, clock: systemClock, log }) : null;
   if (tmdbConfig) log.info('TMDB is a poster source', { api: tmdbConfig.apiUrl, images: tmdbConfig.imageUrl });
-  const imports = createImportStore(db);
-  const results = createResultStore(db);
-  const posterUrls = createPosterStore(db);
-  const archiveStore = createArchiveStore(db);
-  const queue = createTaskStore(db);
+  const { imports, posters: posterUrls } = storage;
   const pollMs = config.feedPollHours * 3_600_000;
   const archive = {
-    record: (username: string, feed: Parameters<typeof archiveStore.recordWindow>[1]) =>
-      void archiveStore.recordWindow(username, feed, systemClock.now(), config.followMax),
-    load: (username: string) => archiveStore.load(username),
+    record: async (username: string, feed: ArchiveWindow) => void (await storage.archive.recordWindow(username, feed, systemClock.now(), config.followMax)),
+    load: (username: string) => storage.archive.load(username),
   };
   const cache = createPosterCache({
     dir: join(resolve(config.dataDir), 'posters'),
-    store: posterUrls,
+    // Local to this host by design (the entries describe files on its disk): SQLite, outside the port.
+    store: createPosterCacheStore(db),
     budgetBytes: config.posterCacheMb * 1024 * 1024,
   });
   return {
@@ -89,24 +86,25 @@ export const createProductionActions: ActionsFactory = ({ config, db, log }) => 
       plannedTileWidth: (request) => plannedTileSize(request).width,
       // A completed mosaic follows its member: their feed is polled from now on (FEED_POLL_HOURS).
       completed: pollMs > 0
-        ? (username) => {
-            archiveStore.follow(username, systemClock.now(), config.followMax);
-            queue.schedule(ACTIONS.pollFeed, username, nextPollAt(systemClock.now(), pollMs));
-          }
+        ? (username) => ({
+            kind: 'follow',
+            username,
+            maxMembers: config.followMax,
+            poll: { action: ACTIONS.pollFeed, runAt: nextPollAt(systemClock.now(), pollMs) },
+          })
         : undefined,
     }),
     [ACTIONS.pollFeed]: createPollAction({
       readFeed: (username, ctx) => readFeed({ http, ...ctx }, username, true),
-      archive: archiveStore,
-      tasks: queue,
+      archive: storage.archive,
       clock: systemClock,
       intervalMs: pollMs,
       maxMembers: config.followMax,
     }),
     [ACTIONS.makeRenditions]: makeRenditionsAction({
-      image: (id) => results.image(id)?.image,
+      image: async (id) => (await storage.results.image(id))?.image,
       render: makeRenditions,
-      store: (id, list) => results.insertRenditions(id, list, systemClock.now()),
+      store: (id, list) => storage.results.insertRenditions(id, list, systemClock.now()),
     }),
   };
 };
@@ -128,25 +126,35 @@ export async function runWorker(makeActions: ActionsFactory, env: NodeJS.Process
   if (!restrictDataDir(resolve(config.dataDir))) {
     log.warn('DATA_DIR could not be made private (0700); other local accounts may read it', { dataDir: config.dataDir });
   }
-  const dbPath = join(resolve(config.dataDir), 'moviemosaic.db');
-  const db = openDb(dbPath, WORKER_DB_OPTIONS);
-  const tasks = createTaskStore(db, { resultFreshMs: config.resultFreshSec * 1000, leaseMs: config.leaseMs });
-  const results = createResultStore(db);
-  const budget = createBudget(db, config.resultsMb * 1024 * 1024);
-  const workers = createWorkerStore(db);
   const clock = systemClock;
+  // DATABASE_URL unset: the SQLite file in DATA_DIR; postgres://…: PostgreSQL (db/openStorage.ts). The
+  // completing transaction stores the new result with what it pushes out of RESULTS_MB.
+  const dbLabel = config.databaseUrl ? 'postgresql (DATABASE_URL)' : join(resolve(config.dataDir), SQLITE_FILE);
+  let storage: Awaited<ReturnType<typeof openStorage>>;
+  try {
+    storage = await openStorage({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      sqlite: WORKER_DB_OPTIONS,
+      resultFreshMs: config.resultFreshSec * 1000,
+      leaseMs: config.leaseMs,
+      resultsBudgetBytes: config.resultsMb * 1024 * 1024,
+      onEvicted: (evicted) => log.info('evicted over RESULTS_MB', { ...evicted }),
+      clock,
+    });
+  } catch (err) {
+    console.error(`The database could not be opened (${dbLabel}): ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(2);
+  }
+  // The poster cache's entries describe files on this host's disk, so they stay on this host: in the
+  // shared SQLite file when that is the storage, else in a SQLite file of their own beside the cache.
+  const db: Db = storage.kind === 'sqlite' ? storage.db : openDb(join(resolve(config.dataDir), POSTER_CACHE_DB), WORKER_DB_OPTIONS);
+  const { tasks, workers } = storage;
 
   const loop = createWorkerLoop({
     tasks,
-    // In the completing transaction: the new result and what it pushes out of RESULTS_MB commit together.
-    storeResult: (id, r) => {
-      results.insert(id, r, clock.now());
-      const evicted = budget.enforce({ result: id });
-      if (evicted.results || evicted.imports) log.info('evicted over RESULTS_MB', { ...evicted });
-    },
-    hasRunnable: () => tasks.hasRunnable(),
-    isCancelRequested: (id) => tasks.isCancelRequested(id),
-    actions: makeActions({ config, db, log }),
+    isBusy: storage.isBusy,
+    actions: makeActions({ config, storage, db, log }),
     workerId,
     concurrency: config.workerConcurrency,
     clock,
@@ -155,37 +163,41 @@ export async function runWorker(makeActions: ActionsFactory, env: NodeJS.Process
     cancelCheckMs: Math.min(1000, Math.floor(config.leaseMs / 6)),
   });
 
-  workers.beat(workerId, process.pid, clock.now());
-  log.info('worker started', { pid: process.pid, db: dbPath, concurrency: config.workerConcurrency });
+  await workers.beat(workerId, process.pid, clock.now());
+  log.info('worker started', { pid: process.pid, db: dbLabel, concurrency: config.workerConcurrency });
 
   // Housekeeping: heartbeat this worker, sweep expired leases, prune old events and results, keep the
   // followed members' polls going.
   let lastPrune = 0;
   let lastPollCare = 0;
-  const archive = createArchiveStore(db);
   const housekeepingMs = Math.min(5000, Math.floor(config.leaseMs / 3));
-  const housekeeping = setInterval(() => {
-    try {
-      const now = clock.now();
-      workers.beat(workerId, process.pid, now);
-      checkpointIfDue(db);
-      for (const t of tasks.sweep(Math.max(config.leaseMs / 2, 3 * housekeepingMs))) log.warn('swept expired lease', { taskId: t.id, status: t.status });
-      if (now - lastPollCare > 60_000) {
-        lastPollCare = now;
-        const kept = keepPolls({ archive, tasks, clock, intervalMs: config.feedPollHours * 3_600_000 });
-        if (kept.expired.length || kept.restarted.length) log.info('feed polls', kept);
-      }
-      if (now - lastPrune > 3_600_000) {
-        lastPrune = now;
-        workers.removeStale(now - DAY);
-        const events = pruneEvents(db, now - 7 * DAY);
-        const resultsPruned = pruneResults(db, now - 30 * DAY) + pruneBackgroundTasks(db, now - DAY);
-        writeTx(db, () => budget.enforce()); // RESULTS_MB lowered since the last start
-        if (events || resultsPruned) log.info('pruned', { events, results: resultsPruned });
-      }
-    } catch (err) {
-      log.error('housekeeping failed', { error: String(err) });
+  const housekeepingOnce = async () => {
+    const now = clock.now();
+    await workers.beat(workerId, process.pid, now);
+    checkpointIfDue(db); // SQLite's own care, not the port's
+    for (const t of await tasks.sweep(Math.max(config.leaseMs / 2, 3 * housekeepingMs))) log.warn('swept expired lease', { taskId: t.id, status: t.status });
+    if (now - lastPollCare > 60_000) {
+      lastPollCare = now;
+      const kept = await keepPolls({ archive: storage.archive, tasks, clock, intervalMs: config.feedPollHours * 3_600_000 });
+      if (kept.expired.length || kept.restarted.length) log.info('feed polls', kept);
     }
+    if (now - lastPrune > 3_600_000) {
+      lastPrune = now;
+      await workers.removeStale(now - DAY);
+      const events = await storage.feed.prune(now - 7 * DAY);
+      const resultsPruned = (await storage.results.prune(now - 30 * DAY)) + (await tasks.pruneBackground(now - DAY));
+      await storage.budget.enforce(); // RESULTS_MB lowered since the last start
+      if (events || resultsPruned) log.info('pruned', { events, results: resultsPruned });
+    }
+  };
+  // One round at a time: a round slower than the interval is not overlapped by the next.
+  let housekeepingBusy = false;
+  const housekeeping = setInterval(() => {
+    if (housekeepingBusy) return;
+    housekeepingBusy = true;
+    housekeepingOnce()
+      .catch((err: unknown) => log.error('housekeeping failed', { error: String(err) }))
+      .finally(() => (housekeepingBusy = false));
   }, housekeepingMs);
 
   const stopSignal = new AbortController();
@@ -207,7 +219,7 @@ export async function runWorker(makeActions: ActionsFactory, env: NodeJS.Process
   // Claim loop: a cheap read (no write lock) every 25 ms while idle; claim only when something is runnable.
   while (!stopSignal.signal.aborted) {
     try {
-      loop.runOnce();
+      await loop.runOnce();
     } catch (err) {
       log.error('claim failed', { error: String(err) });
     }
@@ -215,8 +227,9 @@ export async function runWorker(makeActions: ActionsFactory, env: NodeJS.Process
   }
   await loop.stop(Number(env.WORKER_GRACE_MS ?? 10_000));
   clearInterval(housekeeping);
-  workers.remove(workerId);
-  db.close();
+  await workers.remove(workerId);
+  await storage.close();
+  if (storage.kind !== 'sqlite') db.close();
   log.info('worker stopped');
   process.exit(0);
 }

@@ -5,13 +5,13 @@
  */
 import { AppError } from '../common/errors.js';
 import type { Action } from './loop.js';
-import type { NewRendition } from '../db/sqlite/results.js';
+import type { NewRendition } from '../db/port.js';
 
 export interface RenditionParts {
   /** The stored full image, or undefined when the result has gone (pruned) meanwhile. */
-  image(resultId: string): Buffer | undefined;
+  image(resultId: string): Promise<Buffer | undefined>;
   render(image: Buffer): Promise<NewRendition[]>;
-  store(resultId: string, renditions: NewRendition[]): void;
+  store(resultId: string, renditions: NewRendition[]): Promise<void>;
 }
 
 function resultId(paramsJson: string): string {
@@ -30,11 +30,11 @@ function resultId(paramsJson: string): string {
 export function makeRenditionsAction(parts: RenditionParts): Action {
   return async ({ task, progress }) => {
     const id = resultId(task.paramsJson);
-    const image = parts.image(id);
+    const image = await parts.image(id);
     if (!image) return; // pruned since: nothing to make
     progress('building', null, null, 'Making the thumbnail and screen copies');
     const renditions = await parts.render(image);
     progress('saving', null, null, 'Saving the copies');
-    parts.store(id, renditions);
+    await parts.store(id, renditions);
   };
 }

@@ -8,8 +8,7 @@
 import type { Clock } from '../common/clock.js';
 import { ACTIONS } from '../common/actions.js';
 import { isAppError } from '../common/errors.js';
-import type { ArchiveStore } from '../db/sqlite/archive.js';
-import type { TaskStore } from '../db/sqlite/tasks.js';
+import type { CompletionWrite, DiaryArchive, TaskQueue } from '../db/port.js';
 import type { Action } from './loop.js';
 import type { Feed } from './sources/rss.js';
 import type { Progress } from './sources/types.js';
@@ -28,8 +27,7 @@ export function nextPollAt(now: number, intervalMs: number, random: () => number
 
 export interface PollParts {
   readFeed(username: string, ctx: { progress: Progress; signal: AbortSignal }): Promise<Feed>;
-  archive: Pick<ArchiveStore, 'isFollowed' | 'recordWindow'>;
-  tasks: Pick<TaskStore, 'schedule'>;
+  archive: Pick<DiaryArchive, 'isFollowed'>;
   clock: Pick<Clock, 'now'>;
   intervalMs: number;
   maxMembers: number;
@@ -37,12 +35,18 @@ export interface PollParts {
 }
 
 export function createPollAction(parts: PollParts): Action {
-  const schedule = (username: string) =>
-    parts.tasks.schedule(POLL_ACTION, username, nextPollAt(parts.clock.now(), parts.intervalMs, parts.random));
+  // Applied by the storage in the completing transaction, only while the member is still followed.
+  const keepFeed = (username: string, window?: Feed): CompletionWrite => ({
+    kind: 'keepFeed',
+    username,
+    window,
+    maxMembers: parts.maxMembers,
+    poll: { action: POLL_ACTION, runAt: nextPollAt(parts.clock.now(), parts.intervalMs, parts.random) },
+  });
   return async ({ task, signal, progress, log, onComplete }) => {
     const username = task.username;
     // Stopped since this poll was scheduled (or polling turned off): the chain ends here.
-    if (parts.intervalMs <= 0 || !parts.archive.isFollowed(username)) return;
+    if (parts.intervalMs <= 0 || !(await parts.archive.isFollowed(username))) return;
     let feed: Feed;
     try {
       feed = await parts.readFeed(username, { progress, signal });
@@ -52,24 +56,18 @@ export function createPollAction(parts: PollParts): Action {
       // worker's housekeeping restarts a chain that ended so).
       if (isAppError(err) && !err.retryable && err.retryAfterMs === undefined) {
         log.warn('feed poll failed', { code: err.code, error: err.message });
-        onComplete(() => {
-          if (parts.archive.isFollowed(username)) schedule(username);
-        });
+        onComplete(keepFeed(username));
         return;
       }
       throw err;
     }
-    onComplete(() => {
-      if (!parts.archive.isFollowed(username)) return;
-      parts.archive.recordWindow(username, feed, parts.clock.now(), parts.maxMembers);
-      schedule(username);
-    });
+    onComplete(keepFeed(username, feed));
   };
 }
 
 export interface PollKeeping {
-  archive: Pick<ArchiveStore, 'expire' | 'unpolled'>;
-  tasks: Pick<TaskStore, 'schedule'>;
+  archive: Pick<DiaryArchive, 'expire' | 'unpolled'>;
+  tasks: Pick<TaskQueue, 'schedule'>;
   clock: Pick<Clock, 'now'>;
   intervalMs: number;
   random?: () => number;
@@ -80,13 +78,13 @@ export interface PollKeeping {
  * member whose chain of polls broke (a poll that ended in an error, a worker lost for good) gets a
  * new one. Returns what it did, for the log.
  */
-export function keepPolls(k: PollKeeping): { expired: string[]; restarted: string[] } {
+export async function keepPolls(k: PollKeeping): Promise<{ expired: string[]; restarted: string[] }> {
   const now = k.clock.now();
-  const expired = k.archive.expire(now - FOLLOW_IDLE_MS);
+  const expired = await k.archive.expire(now - FOLLOW_IDLE_MS);
   const restarted: string[] = [];
   if (k.intervalMs > 0) {
-    for (const m of k.archive.unpolled(POLL_ACTION)) {
-      if (k.tasks.schedule(POLL_ACTION, m.username, nextPollAt(now, k.intervalMs, k.random))) restarted.push(m.username);
+    for (const m of await k.archive.unpolled(POLL_ACTION)) {
+      if (await k.tasks.schedule(POLL_ACTION, m.username, nextPollAt(now, k.intervalMs, k.random))) restarted.push(m.username);
     }
   }
   return { expired, restarted };

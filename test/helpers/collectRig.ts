@@ -2,6 +2,7 @@
 import type { Clock } from '../../common/clock.js';
 import type { Stage } from '../../common/task.js';
 import { openDb, type Db } from '../../db/sqlite/open.js';
+import { createSqliteStorage, type SqliteStorage } from '../../db/sqlite/index.js';
 import { createPosterStore, type PosterStore } from '../../db/sqlite/posters.js';
 import { createHttp, type Http, type HttpConfig } from '../../worker/upstreams.js';
 import { createPosterCache, type PosterCache } from '../../worker/posters/cache.js';
@@ -38,6 +39,8 @@ export interface Rig {
   http: Http;
   db: Db;
   store: PosterStore;
+  /** The storage port over `db`, as the worker's collection uses it. */
+  storage: SqliteStorage;
   cache: PosterCache;
   clock: InstantClock;
   progress: ProgressCall[];
@@ -50,18 +53,21 @@ export function rig(lb: FakeLetterboxd, dir: string, config: Partial<HttpConfig>
   const clock = instantClock();
   const http = createHttp({ letterboxdUrl: lb.url, imageHosts: [lb.imageHost], spacingMs: 0, ...config }, { clock });
   const store = createPosterStore(db);
+  // Collection works through the port, as in the worker; `store` reads under it for the tests.
+  const storage = createSqliteStorage(db, { clock });
   const cache = createPosterCache({ dir, store, budgetBytes: 50 * 1024 * 1024, clock });
   const progress: ProgressCall[] = [];
   return {
     http,
     db,
     store,
+    storage,
     cache,
     clock,
     progress,
     collectDeps: (signal = new AbortController().signal) => ({
       http,
-      posterUrls: store,
+      posterUrls: storage.posters,
       signal,
       clock,
       progress: (stage, done, total, msg) => progress.push({ stage, done, total, msg }),

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { openDb } from '../../db/sqlite/open.js';
 import { createTaskStore } from '../../db/sqlite/tasks.js';
-import { createResultStore } from '../../db/sqlite/results.js';
+import { createSqliteStorage } from '../../db/sqlite/index.js';
 import { createWorkerLoop, type Action } from '../../worker/loop.js';
 import { AppError } from '../../common/errors.js';
 import { silentLogger } from '../../common/log.js';
@@ -24,12 +24,10 @@ function setup(actions: Record<string, Action>) {
   track(() => db.open && db.close());
   const clock = fakeClock();
   const tasks = createTaskStore(db, { clock });
-  const results = createResultStore(db);
+  const storage = createSqliteStorage(db, { clock });
   const loop = createWorkerLoop({
-    tasks,
-    storeResult: (id, r) => results.insert(id, r, clock.now()),
-    hasRunnable: () => tasks.hasRunnable(),
-    isCancelRequested: (id) => tasks.isCancelRequested(id),
+    tasks: storage.tasks,
+    isBusy: storage.isBusy,
     actions,
     workerId: 'w1',
     concurrency: 2,
@@ -85,15 +83,13 @@ test('a finished mosaic is stored even when another program holds the write lock
   const db = openDb(path, { busyTimeoutMs: 50 });
   track(() => db.open && db.close());
   const tasks = createTaskStore(db);
-  const results = createResultStore(db);
+  const storage = createSqliteStorage(db);
   const holder = new Database(path);
   track(() => holder.open && holder.close());
   let release: () => void = () => {};
   const loop = createWorkerLoop({
-    tasks,
-    storeResult: (id, r) => results.insert(id, r, Date.now()),
-    hasRunnable: () => tasks.hasRunnable(),
-    isCancelRequested: (id) => tasks.isCancelRequested(id),
+    tasks: storage.tasks,
+    isBusy: storage.isBusy,
     actions: {
       // The mosaic is built; as it is about to be stored, a backup tool takes the lock for a while.
       build: async () => {
@@ -113,7 +109,7 @@ test('a finished mosaic is stored even when another program holds the write lock
   release();
   const row = tasks.getRow(id)!;
   assert.equal([row.status, row.attempt], ['COMPLETE', 1], 'stored once the lock was free, without re-running the task');
-  assert.is(results.image(id)!.image.toString(), 'mosaic');
+  assert.is((await storage.results.image(id))!.image.toString(), 'mosaic');
 });
 
 test.run();

@@ -29,9 +29,10 @@ async function setup() {
   const t = tmpDir();
   const r = rig(lb, t.dir);
   const store = createArchiveStore(r.db);
+  // Collection keeps and reads the archive through the port, as the worker does.
   const archive = {
-    record: (u: string, feed: Parameters<typeof store.recordWindow>[1]) => void store.recordWindow(u, feed, r.clock.now()),
-    load: (u: string) => store.load(u),
+    record: async (u: string, feed: Parameters<typeof store.recordWindow>[1]) => void (await r.storage.archive.recordWindow(u, feed, r.clock.now())),
+    load: (u: string) => r.storage.archive.load(u),
   };
   const deps = (withArchive = true): CollectDeps => ({ ...r.collectDeps(), archive: withArchive ? archive : null });
   return { lb, r, ann, store, deps, async close() { r.close(); t.cleanup(); await lb.close(); } };

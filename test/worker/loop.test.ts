@@ -5,6 +5,7 @@ import { openDb } from '../../db/sqlite/open.js';
 import { createTaskStore } from '../../db/sqlite/tasks.js';
 import { createResultStore } from '../../db/sqlite/results.js';
 import { createEventStore } from '../../db/sqlite/events.js';
+import { createSqliteStorage } from '../../db/sqlite/index.js';
 import { createWorkerLoop, type Action } from '../../worker/loop.js';
 import { AppError } from '../../common/errors.js';
 import { RetryLaterError } from '../../worker/retryLater.js';
@@ -20,13 +21,13 @@ const params: MosaicParams = { mode: 'all', layout: 'grid', format: 'jpeg' };
 function setup(actions: Record<string, Action>, extra: Partial<Parameters<typeof createWorkerLoop>[0]> = {}) {
   const t = tmpDir();
   const db = openDb(join(t.dir, 'q.db'));
+  // The loop works through the port; the tests seed and read under it.
+  const storage = createSqliteStorage(db);
   const tasks = createTaskStore(db);
   const results = createResultStore(db);
   const loop = createWorkerLoop({
-    tasks,
-    storeResult: (id, r) => results.insert(id, r, Date.now()),
-    hasRunnable: () => tasks.hasRunnable(),
-    isCancelRequested: (id) => tasks.isCancelRequested(id),
+    tasks: storage.tasks,
+    isBusy: storage.isBusy,
     actions,
     workerId: 'w1',
     concurrency: 2,
@@ -35,7 +36,7 @@ function setup(actions: Record<string, Action>, extra: Partial<Parameters<typeof
     cancelCheckMs: 20,
     ...extra,
   });
-  return { db, tasks, results, loop, cleanup: () => { db.close(); t.cleanup(); } };
+  return { db, storage, tasks, results, loop, cleanup: () => { db.close(); t.cleanup(); } };
 }
 
 test('runs an action to COMPLETE and stores its result', async () => {
@@ -49,20 +50,24 @@ test('runs an action to COMPLETE and stores its result', async () => {
 
 test('a finished task hands its slot to the next queued one in the same transaction, without another claim pass', async () => {
   const s = setup(testActions, { concurrency: 1 });
-  const claims: boolean[] = [];
-  const spied = { ...s.tasks, claim: (w: string, n: number) => (claims.push(s.db.inTransaction), s.tasks.claim(w, n)) };
+  const claims: string[] = [];
+  const q = s.storage.tasks;
+  const spied = {
+    ...q,
+    claim: (w: string, n: number) => (claims.push(`claim ${n}`), q.claim(w, n)),
+    completeAndClaim: (...a: Parameters<typeof q.completeAndClaim>) => (claims.push(`completeAndClaim ${a[0].length}+${a[2]}`), q.completeAndClaim(...a)),
+  };
   const loop = createWorkerLoop({
-    tasks: spied, storeResult: (id, r) => s.results.insert(id, r, Date.now()), hasRunnable: () => s.tasks.hasRunnable(),
-    isCancelRequested: (id) => s.tasks.isCancelRequested(id), actions: testActions, workerId: 'w1', concurrency: 1,
+    tasks: spied, isBusy: s.storage.isBusy, actions: testActions, workerId: 'w1', concurrency: 1,
     clock: systemClock, log: silentLogger,
   });
   const ids = [1, 2, 3].map((i) => s.tasks.enqueueRaw('steps', `u${i}`, JSON.stringify({ steps: 1, stepMs: 1 })).id);
-  assert.is(loop.runOnce(), 1, 'one slot: one task claimed by the pass');
+  assert.is(await loop.runOnce(), 1, 'one slot: one task claimed by the pass');
   const events = createEventStore(s.db);
   // No more passes: only the hand-off can start tasks 2 and 3.
   await waitFor(() => s.tasks.get(ids[2])!.status === 'COMPLETE', 5000, 'the third task to complete');
   assert.equal(ids.map((id) => s.tasks.get(id)!.status), ['COMPLETE', 'COMPLETE', 'COMPLETE']);
-  assert.equal(claims, [false, true, true, true], 'the pass claims alone; each completion claims inside its transaction');
+  assert.equal(claims, ['claim 1', 'completeAndClaim 1+1', 'completeAndClaim 1+1', 'completeAndClaim 1+1'], 'the pass claims alone; each completion claims in its own transaction');
   const feed = events.listAfter(0).filter((e) => e.type === 'completed' || e.type === 'claimed').map((e) => `${e.type} ${ids.indexOf(e.taskId) + 1}`);
   assert.equal(feed, ['claimed 1', 'completed 1', 'claimed 2', 'completed 2', 'claimed 3', 'completed 3']);
   assert.is(loop.runningCount(), 0);
@@ -72,19 +77,15 @@ test('a finished task hands its slot to the next queued one in the same transact
 test('tasks that finish in the same turn share one commit; a completion that fails is undone alone', async () => {
   const s = setup(testActions);
   let transactions = 0;
-  let failStoreFor = '';
-  const spied = { ...s.tasks, transaction: <T>(fn: () => T) => (transactions++, s.tasks.transaction(fn)) };
+  const q = s.storage.tasks;
+  const spied = { ...q, completeAndClaim: (...a: Parameters<typeof q.completeAndClaim>) => (transactions++, q.completeAndClaim(...a)) };
   const loop = createWorkerLoop({
-    tasks: spied,
-    storeResult: (id, r) => {
-      if (id === failStoreFor) throw new Error('the disk said no');
-      s.results.insert(id, r, Date.now());
-    },
-    hasRunnable: () => s.tasks.hasRunnable(), isCancelRequested: (id) => s.tasks.isCancelRequested(id),
+    tasks: spied, isBusy: s.storage.isBusy,
     actions: testActions, workerId: 'w1', concurrency: 2, clock: systemClock, log: silentLogger,
   });
   const ids = [1, 2, 3, 4].map((i) => s.tasks.enqueueRaw('steps', `u${i}`, JSON.stringify({ steps: 0 })).id);
-  failStoreFor = ids[2];
+  // The database itself refuses the third task's result, inside the completing transaction.
+  s.db.exec(`CREATE TEMP TRIGGER refuse_third BEFORE INSERT ON results WHEN NEW.id = '${ids[2]}' BEGIN SELECT RAISE(ABORT, 'the disk said no'); END`);
   await loop.runUntilIdle();
   assert.is(transactions, 2, 'tasks 1+2 completed with 3+4 claimed in one commit; 3+4 completed in another');
   assert.equal(ids.map((id) => s.tasks.get(id)!.status), ['COMPLETE', 'COMPLETE', 'ERROR', 'COMPLETE']);
@@ -203,7 +204,7 @@ test('cancel of a running task aborts the action through its signal, even one th
   });
   const a = s.tasks.enqueueRaw('cooperative', 'dave', '{}').id;
   const b = s.tasks.enqueueRaw('stubborn', 'eve', '{}').id;
-  s.loop.runOnce();
+  await s.loop.runOnce();
   assert.is(s.loop.runningCount(), 2);
   s.tasks.cancel(a);
   s.tasks.cancel(b);
@@ -231,14 +232,28 @@ test('progress is throttled but the last update and every stage change are writt
   s.cleanup();
 });
 
+test('passes that overlap (storage answers asynchronously) never claim more than the free slots', async () => {
+  const s = setup(testActions, { concurrency: 2 });
+  const ids = [1, 2, 3, 4].map((i) => s.tasks.enqueueRaw('stubborn', `u${i}`, '{}').id);
+  try {
+    const claimed = await Promise.all([s.loop.runOnce(), s.loop.runOnce(), s.loop.runOnce()]);
+    assert.is(claimed.reduce((a, n) => a + n, 0), 2, `claimed ${claimed.join(' + ')}`);
+    assert.is(s.loop.runningCount(), 2);
+    assert.equal(ids.map((id) => s.tasks.get(id)!.status), ['RUNNING', 'RUNNING', 'QUEUED', 'QUEUED']);
+  } finally {
+    await s.loop.stop(0); // the stubborn tasks are released, so a failure here does not hang the file
+    s.cleanup();
+  }
+});
+
 test('stop(): in-flight tasks past the grace period are released without consuming an attempt', async () => {
   const s = setup(testActions);
   const id = s.tasks.enqueueRaw('stubborn', 'dave', '{}').id;
-  s.loop.runOnce();
+  await s.loop.runOnce();
   await s.loop.stop(10);
   const row = s.tasks.getRow(id)!;
   assert.equal([row.status, row.attempt], ['QUEUED', 0]);
-  assert.is(s.loop.runOnce(), 0, 'a stopped loop claims nothing');
+  assert.is(await s.loop.runOnce(), 0, 'a stopped loop claims nothing');
   s.cleanup();
 });
 

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { openDb, type Db } from '../../db/sqlite/open.js';
 import { createTaskStore, type TaskStore } from '../../db/sqlite/tasks.js';
-import { createResultStore } from '../../db/sqlite/results.js';
+import { createSqliteStorage } from '../../db/sqlite/index.js';
 import { createArchiveStore, type ArchiveStore } from '../../db/sqlite/archive.js';
 import { createWorkerLoop } from '../../worker/loop.js';
 import { createHttp, type Http } from '../../worker/upstreams.js';
@@ -61,15 +61,13 @@ async function world(): Promise<World> {
     lb, db, clock, tasks, archive, http, member,
     makeLoop(onDb: Db, gate?: Promise<void>) {
       if (onDb !== db) others.push(onDb);
-      const store = onDb === db ? tasks : createTaskStore(onDb, { clock, leaseMs: 10_000, random: () => 0.5 });
-      const results = createResultStore(onDb);
+      // The loop and the action work through the port, as in the worker process.
+      const storage = createSqliteStorage(onDb, { clock, leaseMs: 10_000, random: () => 0.5 });
       const read = (username: string, ctx: { progress: never; signal: AbortSignal }): Promise<Feed> =>
         readFeed({ http, ...ctx }, username, true);
       return createWorkerLoop({
-        tasks: store,
-        storeResult: (id, r) => results.insert(id, r, clock.now()),
-        hasRunnable: () => store.hasRunnable(),
-        isCancelRequested: (id) => store.isCancelRequested(id),
+        tasks: storage.tasks,
+        isBusy: storage.isBusy,
         actions: {
           [POLL_ACTION]: createPollAction({
             readFeed: async (u, ctx) => {
@@ -77,8 +75,7 @@ async function world(): Promise<World> {
               if (gate) await gate; // the feed is read; the worker has not committed yet
               return feed;
             },
-            archive: createArchiveStore(onDb),
-            tasks: store,
+            archive: storage.archive,
             clock,
             intervalMs: 6 * HOUR,
             maxMembers: 200,
@@ -184,7 +181,7 @@ test('a worker lost mid-poll: another completes it; entries kept once, one poll 
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   const loopA = w.makeLoop(dbA, gate);
-  assert.is(loopA.runOnce(), 1);
+  assert.is(await loopA.runOnce(), 1);
   await waitFor(() => w.lb.requests.some((r) => r.path === '/ann/rss/' && r.status === 200), 5000, 'worker A to read the feed');
   dbA.close();
   release();
@@ -211,10 +208,11 @@ test('housekeeping restarts a broken chain, drops members unused for 90 days, an
   const w = await world();
   w.archive.follow('ann', T0, 200);
   w.archive.follow('bob', T0 - 91 * 24 * HOUR, 200);
-  let kept = keepPolls({ archive: w.archive, tasks: w.tasks, clock: w.clock, intervalMs: 6 * HOUR, random: () => 0.5 });
+  const storage = createSqliteStorage(w.db, { clock: w.clock });
+  let kept = await keepPolls({ archive: storage.archive, tasks: storage.tasks, clock: w.clock, intervalMs: 6 * HOUR, random: () => 0.5 });
   assert.equal(kept, { expired: ['bob'], restarted: ['ann'] });
   assert.equal(livePolls(w.db).map((p) => p.run_at), [T0 + 6 * HOUR]);
-  kept = keepPolls({ archive: w.archive, tasks: w.tasks, clock: w.clock, intervalMs: 6 * HOUR });
+  kept = await keepPolls({ archive: storage.archive, tasks: storage.tasks, clock: w.clock, intervalMs: 6 * HOUR });
   assert.equal(kept, { expired: [], restarted: [] }, 'a live poll is left alone');
   await w.cleanup();
 });

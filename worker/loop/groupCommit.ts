@@ -1,72 +1,63 @@
 /**
  * Group commit: the tasks that finish in the same turn of the event loop are completed in one
- * transaction, which also claims the next tasks for the slots they free (no wait for the next claim
- * pass). Each completion runs under its own savepoint, so one whose lease was lost, or whose result
- * could not be stored, is undone alone and its task takes the error path as before.
+ * transaction (the port's `completeAndClaim`), which also claims the next tasks for the slots they
+ * free (no wait for the next claim pass). Each completion stands alone there, so one whose lease was
+ * lost, or whose result could not be stored, is undone alone and its task takes the error path as
+ * before.
  */
-import { isSqliteBusy } from '../../db/sqlite/open.js';
-import type { NewResult } from '../../db/sqlite/results.js';
-import type { ClaimedTask, TaskStore } from '../../db/sqlite/tasks.js';
+import type { ClaimedTask, CompletionWrite, NewResult, TaskQueue } from '../../db/port.js';
 
 export interface GroupCommitDeps {
-  tasks: Pick<TaskStore, 'transaction' | 'savepoint' | 'complete'>;
-  storeResult: (taskId: string, result: NewResult) => void;
-  /** Runs a final write, retried while the database is locked. */
-  finalWrite: (write: () => void) => Promise<void>;
-  /** Inside the batch's transaction: claims tasks for the slots a batch of `finished` tasks frees. */
-  claimNext: (finished: number) => ClaimedTask[];
-  /** Starts what `claimNext` claimed, once the batch is settled. */
-  start: (claimed: ClaimedTask[]) => void;
+  tasks: Pick<TaskQueue, 'completeAndClaim'>;
+  workerId: string;
+  /** Runs a final write, retried while the database is busy. */
+  finalWrite: (write: () => Promise<void>) => Promise<void>;
+  /** How many tasks to claim for the slots a batch of `finished` tasks frees (reserved until `start`). */
+  claimSlots: (finished: number) => number;
+  /** Starts what the batch claimed, once it is settled, and gives back the `slots` reserved. */
+  start: (claimed: ClaimedTask[], slots: number) => void;
 }
 
-interface Completion {
+interface Pending {
   task: ClaimedTask;
   result: NewResult | void;
-  writes: (() => void)[];
+  writes: CompletionWrite[];
   settle(err?: unknown): void;
 }
 
 /** Returns `complete`: resolves once the task's completion is committed, rejects if it was undone. */
 export function createGroupCommit(deps: GroupCommitDeps) {
-  let completions: Completion[] = [];
+  let pending: Pending[] = [];
 
   async function commit(): Promise<void> {
-    const batch = completions;
-    completions = [];
-    const failed = new Map<Completion, unknown>();
+    const batch = pending;
+    pending = [];
+    const slots = deps.claimSlots(batch.length);
+    const completions = batch.map(({ task, result, writes }) => ({
+      id: task.id,
+      leaseToken: task.leaseToken,
+      result: result || undefined,
+      writes: writes.length ? writes : undefined,
+    }));
+    let errors: (unknown)[] = [];
     let next: ClaimedTask[] = [];
     try {
-      await deps.finalWrite(() => {
-        failed.clear();
-        next = deps.tasks.transaction(() => {
-          for (const c of batch) {
-            try {
-              deps.tasks.savepoint(() => {
-                const { task, result, writes } = c;
-                deps.tasks.complete(task.id, task.leaseToken, result || writes.length ? () => {
-                  if (result) deps.storeResult(task.id, result);
-                  for (const write of writes) write();
-                } : undefined);
-              });
-            } catch (err) {
-              if (isSqliteBusy(err)) throw err; // the whole batch waits and tries again
-              failed.set(c, err);
-            }
-          }
-          return deps.claimNext(batch.length);
-        });
+      await deps.finalWrite(async () => {
+        const outcome = await deps.tasks.completeAndClaim(completions, deps.workerId, slots);
+        errors = outcome.errors;
+        next = outcome.claimed;
       });
     } catch (err) {
-      for (const c of batch) if (!failed.has(c)) failed.set(c, err);
+      errors = batch.map(() => err);
     }
-    for (const c of batch) c.settle(failed.get(c));
-    deps.start(next);
+    batch.forEach((c, i) => c.settle(errors[i]));
+    deps.start(next, slots);
   }
 
-  return function complete(task: ClaimedTask, result: NewResult | void, writes: (() => void)[]): Promise<void> {
+  return function complete(task: ClaimedTask, result: NewResult | void, writes: CompletionWrite[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      completions.push({ task, result, writes, settle: (err) => (err === undefined ? resolve() : reject(err)) });
-      if (completions.length === 1) queueMicrotask(() => void commit());
+      pending.push({ task, result, writes, settle: (err) => (err === undefined ? resolve() : reject(err)) });
+      if (pending.length === 1) queueMicrotask(() => void commit());
     });
   };
 }

@@ -7,8 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../common/clock.js';
 import { isAppError, type AppError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import { isSqliteBusy } from '../../db/sqlite/open.js';
-import { LeaseLostError, type ClaimedTask, type TaskStore } from '../../db/sqlite/tasks.js';
+import { LeaseLostError, type ClaimedTask, type TaskQueue } from '../../db/port.js';
 import { retryWording, waitPhrase } from '../retryLater.js';
 import { CancelledError, ShutdownError } from './stops.js';
 
@@ -22,21 +21,23 @@ export function internalMessage(incident: string): string {
  * timeout (a backup tool, a `sqlite3` shell): the finished work is not thrown away to be redone. If
  * the lease was swept meanwhile, the write fails as LeaseLostError and the work is dropped as usual.
  */
-export async function finalWrite(clock: Clock, busyWriteMs: number, write: () => void): Promise<void> {
+export async function finalWrite(clock: Clock, busyWriteMs: number, isBusy: (err: unknown) => boolean, write: () => Promise<void>): Promise<void> {
   const deadline = clock.now() + busyWriteMs;
   for (let attempt = 0; ; attempt++) {
     try {
-      return write();
+      return await write();
     } catch (err) {
-      if (!isSqliteBusy(err) || clock.now() >= deadline) throw err;
+      if (!isBusy(err) || clock.now() >= deadline) throw err;
       await clock.sleep(Math.min(1000, 100 * 2 ** attempt));
     }
   }
 }
 
 export interface OutcomeDeps {
-  tasks: Pick<TaskStore, 'fail' | 'retryAfter' | 'release' | 'finishCancelled'>;
+  tasks: Pick<TaskQueue, 'fail' | 'retryAfter' | 'release' | 'finishCancelled'>;
   clock: Clock;
+  /** Whether an error says the database was busy (the storage's own test). */
+  isBusy: (err: unknown) => boolean;
   /** At most this many delayed retries before the task ends with its error. */
   maxDelays: number;
   /** The longest one delay may be. */
@@ -44,33 +45,33 @@ export interface OutcomeDeps {
 }
 
 /** An upstream asked the task to wait `err.retryAfterMs`: park it, or end it if the wait is over budget. */
-function retryLater(deps: OutcomeDeps, task: ClaimedTask, err: AppError & { retryAfterMs: number }, log: Logger): void {
+async function retryLater(deps: OutcomeDeps, task: ClaimedTask, err: AppError & { retryAfterMs: number }, log: Logger): Promise<void> {
   const wording = retryWording(err);
   if (task.delayCount < deps.maxDelays && err.retryAfterMs <= deps.maxDelayMs) {
     const at = new Date(deps.clock.now() + err.retryAfterMs);
-    deps.tasks.retryAfter(task.id, task.leaseToken, err.retryAfterMs, wording.delayed(at.toISOString().slice(11, 19)));
+    await deps.tasks.retryAfter(task.id, task.leaseToken, err.retryAfterMs, wording.delayed(at.toISOString().slice(11, 19)));
     log.warn('task delayed', { code: err.code, retryAfterMs: err.retryAfterMs });
     return;
   }
   // Final: the upstream's sentence promised a retry that will not happen, so say what is true.
   const msg = err.retryAfterMs > deps.maxDelayMs ? wording.tooLong(waitPhrase(err.retryAfterMs)) : wording.persisted(task.delayCount);
-  deps.tasks.fail(task.id, task.leaseToken, err.code, msg, false);
+  await deps.tasks.fail(task.id, task.leaseToken, err.code, msg, false);
   log.warn('task failed: rate limited', { code: err.code, retryAfterMs: err.retryAfterMs, delays: task.delayCount });
 }
 
 /** Records how `task` ended when its action threw `err` (or was aborted with it). */
-export function finishWithError(deps: OutcomeDeps, task: ClaimedTask, err: unknown, log: Logger): void {
+export async function finishWithError(deps: OutcomeDeps, task: ClaimedTask, err: unknown, log: Logger): Promise<void> {
   if (err instanceof LeaseLostError) {
     log.warn('lease lost; work discarded');
     return;
   }
   if (err instanceof CancelledError) {
-    deps.tasks.finishCancelled(task.id, task.leaseToken);
+    await deps.tasks.finishCancelled(task.id, task.leaseToken);
     log.info('task cancelled');
     return;
   }
   if (err instanceof ShutdownError) {
-    deps.tasks.release(task.id, task.leaseToken);
+    await deps.tasks.release(task.id, task.leaseToken);
     log.info('task released for another worker');
     return;
   }
@@ -78,16 +79,16 @@ export function finishWithError(deps: OutcomeDeps, task: ClaimedTask, err: unkno
     if (err.retryAfterMs !== undefined) return retryLater(deps, task, err as AppError & { retryAfterMs: number }, log);
     if (!err.expose) {
       const incident = randomBytes(4).toString('hex');
-      deps.tasks.fail(task.id, task.leaseToken, err.code, internalMessage(incident), err.retryable);
+      await deps.tasks.fail(task.id, task.leaseToken, err.code, internalMessage(incident), err.retryable);
       log.error('task failed', { code: err.code, incident, error: err.message, stack: err.stack });
       return;
     }
-    deps.tasks.fail(task.id, task.leaseToken, err.code, err.message, err.retryable);
+    await deps.tasks.fail(task.id, task.leaseToken, err.code, err.message, err.retryable);
     log.warn('task failed', { code: err.code, error: err.message });
     return;
   }
-  if (isSqliteBusy(err)) {
-    deps.tasks.fail(task.id, task.leaseToken, 'INTERNAL', 'The database was busy; the mosaic will be retried.', true);
+  if (deps.isBusy(err)) {
+    await deps.tasks.fail(task.id, task.leaseToken, 'INTERNAL', 'The database was busy; the mosaic will be retried.', true);
     log.warn('task failed: database busy');
     return;
   }
@@ -95,6 +96,6 @@ export function finishWithError(deps: OutcomeDeps, task: ClaimedTask, err: unkno
   // task, so it gets a sentence and an incident id, and the log gets the details under that id.
   const incident = randomBytes(4).toString('hex');
   const detail = err instanceof Error ? err.message : String(err);
-  deps.tasks.fail(task.id, task.leaseToken, 'INTERNAL', internalMessage(incident));
+  await deps.tasks.fail(task.id, task.leaseToken, 'INTERNAL', internalMessage(incident));
   log.error('task crashed', { incident, error: detail, stack: err instanceof Error ? err.stack : undefined });
 }

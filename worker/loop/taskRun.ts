@@ -5,12 +5,11 @@
  */
 import type { Clock } from '../../common/clock.js';
 import type { Stage } from '../../common/task.js';
-import type { ClaimedTask, TaskStore } from '../../db/sqlite/tasks.js';
+import type { ClaimedTask, TaskQueue } from '../../db/port.js';
 import { CancelledError } from './stops.js';
 
 export interface TaskRunDeps {
-  tasks: Pick<TaskStore, 'progress' | 'heartbeat'>;
-  isCancelRequested: (taskId: string) => boolean;
+  tasks: Pick<TaskQueue, 'progress' | 'heartbeat' | 'isCancelRequested'>;
   clock: Clock;
   heartbeatMs: number;
   progressIntervalMs: number;
@@ -55,19 +54,27 @@ export function createTaskRun(task: ClaimedTask, deps: TaskRunDeps): TaskRun {
     rejectAborted(err);
   };
 
+  // Storage answers asynchronously: a cancel or a lost lease aborts the task when the answer comes
+  // (the action is raced against `aborted`, and its next progress call throws).
+  const fromStorage = (write: Promise<{ cancelRequested: boolean } | boolean>) =>
+    write.then(
+      (answer) => {
+        if (answer === true || (typeof answer === 'object' && answer.cancelRequested)) abort(new CancelledError());
+      },
+      (err: unknown) => abort(err instanceof Error ? err : new Error(String(err))),
+    );
   const writeProgress = (p: ProgressWrite) => {
     lastWrite = deps.clock.now();
     lastStage = p[0];
     pending = null;
-    const { cancelRequested } = deps.tasks.progress(task.id, task.leaseToken, ...p);
-    if (cancelRequested) abort(new CancelledError());
+    return fromStorage(deps.tasks.progress(task.id, task.leaseToken, ...p));
   };
-  const guarded = (fn: () => void) => {
-    try {
-      fn();
-    } catch (err) {
-      abort(err instanceof Error ? err : new Error(String(err)));
-    }
+  // One heartbeat or cancel check in flight at a time: a slow database is not asked twice.
+  let checking = false;
+  const check = (write: () => Promise<{ cancelRequested: boolean } | boolean>) => {
+    if (checking) return;
+    checking = true;
+    void fromStorage(write()).finally(() => (checking = false));
   };
   const clearFlush = () => {
     if (flushTimer) clearTimeout(flushTimer);
@@ -84,27 +91,25 @@ export function createTaskRun(task: ClaimedTask, deps: TaskRunDeps): TaskRun {
       const now = deps.clock.now();
       if (stage !== lastStage || now - lastWrite >= deps.progressIntervalMs) {
         clearFlush();
-        guarded(() => writeProgress(p));
-        if (controller.signal.aborted) throw controller.signal.reason;
+        void writeProgress(p);
       } else {
         // Keep only the newest pending update; it is written when the interval has passed.
         pending = p;
         flushTimer ??= setTimeout(() => {
           flushTimer = null;
-          if (pending && !controller.signal.aborted) guarded(() => writeProgress(pending!));
+          if (pending && !controller.signal.aborted) void writeProgress(pending);
         }, deps.progressIntervalMs - (now - lastWrite));
       }
     },
-    tick: (now) =>
-      guarded(() => {
-        if (now - lastBeat >= deps.heartbeatMs) {
-          lastBeat = now;
-          const { cancelRequested } = deps.tasks.heartbeat(task.id, task.leaseToken);
-          if (cancelRequested) abort(new CancelledError());
-        } else if (deps.isCancelRequested(task.id)) {
-          abort(new CancelledError());
-        }
-      }),
+    tick(now) {
+      if (controller.signal.aborted) return;
+      if (now - lastBeat >= deps.heartbeatMs) {
+        lastBeat = now;
+        check(() => deps.tasks.heartbeat(task.id, task.leaseToken));
+      } else {
+        check(() => deps.tasks.isCancelRequested(task.id));
+      }
+    },
     dispose: clearFlush,
   };
 }

@@ -7,7 +7,9 @@ import { mkdirSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } f
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../../common/clock.js';
-import type { PosterStore } from '../../db/sqlite/posters.js';
+// The cache's entries describe files on this host's disk, so they stay local to each worker host by
+// design, outside the storage port: worker/main.ts wires this SQLite store here.
+import type { PosterCacheStore } from '../../db/sqlite/posterCache.js';
 import type { ImageResponse } from './download.js';
 import { POSTER_EXTENSIONS } from './formats.js';
 
@@ -25,7 +27,7 @@ export interface PosterCache {
 export interface PosterCacheOptions {
   /** The posters folder (DATA_DIR/posters). */
   dir: string;
-  store: Pick<PosterStore, 'cachedPoster' | 'recordCachedPoster' | 'markPosterUsed' | 'forgetCachedPoster' | 'evictToBudget' | 'cachedFiles'>;
+  store: Pick<PosterCacheStore, 'cachedPoster' | 'recordCachedPoster' | 'markPosterUsed' | 'forgetCachedPoster' | 'evictToBudget' | 'cachedFiles'>;
   /** POSTER_CACHE_MB in bytes. */
   budgetBytes: number;
   clock?: Clock;

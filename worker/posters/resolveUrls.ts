@@ -9,7 +9,7 @@
 import pLimit from 'p-limit';
 import { isAppError } from '../../common/errors.js';
 import { systemClock } from '../../common/clock.js';
-import { titleId, type PosterSource, type PosterUrlEntry, type TitlePoster, type TitlePosterEntry } from '../../db/sqlite/posterKnowledge.js';
+import { titleId, type PosterSource, type PosterUrlEntry, type TitlePoster, type TitlePosterEntry } from '../../db/port.js';
 import { parseFilmPage, parsePosterJson } from '../sources/parseFilmPage.js';
 import { slugCandidates, titleKey, yearKey } from '../sources/titles.js';
 import type { CollectDeps, CollectedFilm, TmdbId } from '../sources/types.js';
@@ -61,11 +61,11 @@ export async function resolvePosterUrls(
   const usable = (url: string | null) => !isTmdbRef(url) || tmdb !== null;
 
   const slugs = [...new Set(pending.flatMap((f) => (f.slug ? [f.slug] : [])))];
-  const known = deps.posterUrls.knownPosterUrls(slugs);
+  const known = await deps.posterUrls.knownPosterUrls(slugs);
   const titled = pending.filter((f) => !f.slug);
   const keys = titled.map(keyOf);
-  const byTitle = deps.posterUrls.knownPostersByTitle(keys);
-  const remembered = deps.posterUrls.titlePosters(keys);
+  const byTitle = await deps.posterUrls.knownPostersByTitle(keys);
+  const remembered = await deps.posterUrls.titlePosters(keys);
 
   const groups = new Map<string, Group>();
   const group = (id: string, f: CollectedFilm, slug: string | null, noFilmPage = false) => {
@@ -99,10 +99,13 @@ export async function resolvePosterUrls(
   const limit = pLimit(LOOKUP_CONCURRENCY);
   const toRemember: PosterUrlEntry[] = [];
   const titlesToRemember: TitlePosterEntry[] = [];
-  const remember = () => {
+  // Each batch is taken off the lists before the first await, so two lookups never remember it twice.
+  const remember = async () => {
     const now = clock.now();
-    deps.posterUrls.rememberPosterUrls(toRemember.splice(0), now);
-    deps.posterUrls.rememberTitlePosters(titlesToRemember.splice(0), now);
+    const urls = toRemember.splice(0);
+    const titles = titlesToRemember.splice(0);
+    await deps.posterUrls.rememberPosterUrls(urls, now);
+    await deps.posterUrls.rememberTitlePosters(titles, now);
   };
   let refused = films.filter((f) => f.posterRefused).length;
   let jsonRefused = false;
@@ -209,7 +212,7 @@ export async function resolvePosterUrls(
       list.map((g) =>
         limit(async () => {
           settle(g, await lookUp(g));
-          if (toRemember.length + titlesToRemember.length >= REMEMBER_BATCH) remember();
+          if (toRemember.length + titlesToRemember.length >= REMEMBER_BATCH) await remember();
           done += g.films.length;
           deps.progress('collecting', done, total, `Collecting data: poster ${done} of ${total}`);
         }),
@@ -220,6 +223,6 @@ export async function resolvePosterUrls(
     failed.abort(err);
     throw err;
   } finally {
-    remember();
+    await remember();
   }
 }

@@ -10,7 +10,7 @@
  */
 import { systemClock, type Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
-import type { TmdbMatch, TmdbStore } from '../../db/sqlite/tmdb.js';
+import type { PosterKnowledge, TmdbMatch } from '../../db/port.js';
 import { titleKey, yearKey } from '../sources/titles.js';
 import { TmdbError, type TmdbApi } from './tmdbApi.js';
 
@@ -91,7 +91,7 @@ export function chooseMatch(results: readonly Result[], kind: 'movie' | 'tv', ti
 
 export interface TmdbDeps {
   http: TmdbApi;
-  store: Pick<TmdbStore, 'match' | 'rememberMatch'>;
+  store: Pick<PosterKnowledge, 'tmdbMatch' | 'rememberTmdbMatch'>;
   clock?: Clock;
   log?: Logger;
 }
@@ -178,7 +178,7 @@ export function createTmdb(deps: TmdbDeps): Tmdb {
         async posterByTitle(title, year, signal) {
           const key = titleKey(title);
           const yk = yearKey(year);
-          const known = deps.store.match(key, yk);
+          const known = await deps.store.tmdbMatch(key, yk);
           if (known && (known.match || clock.now() - known.matchedAt < MISS_TTL_MS)) {
             return known.match?.posterPath ? tmdbRef(known.match.posterPath) : null;
           }
@@ -195,7 +195,7 @@ export function createTmdb(deps: TmdbDeps): Tmdb {
               break;
             }
           }
-          deps.store.rememberMatch(key, yk, match, clock.now());
+          await deps.store.rememberTmdbMatch(key, yk, match, clock.now());
           return match?.posterPath ? tmdbRef(match.posterPath) : null;
         },
       };

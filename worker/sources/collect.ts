@@ -9,12 +9,11 @@
 import { AppError, isAppError, type ErrorCode } from '../../common/errors.js';
 import { systemClock } from '../../common/clock.js';
 import { MAX_MOSAIC_FILMS, periodLabel, type MosaicParams } from '../../common/task.js';
-import type { StoredImport } from '../../db/sqlite/imports.js';
+import type { ArchiveEntry, StoredImport } from '../../db/port.js';
 import type { ListedFilm } from './parseCommon.js';
 import type { FeedEntry } from './parseRss.js';
 import { feedCovers, readFeed, type Feed } from './rss.js';
 import { addDays, covers, dayOf, history, type Segment } from '../../common/archive.js';
-import type { ArchiveEntry } from '../../db/sqlite/archive.js';
 import { readDiary, type DiaryPeriod } from './diary.js';
 import { readFilmsPages } from './filmsPages.js';
 import { resolvePosterUrls } from '../posters/resolveUrls.js';
@@ -106,7 +105,7 @@ function shortDay(day: string): string {
  */
 async function readFeedPosters(deps: CollectDeps, username: string): Promise<FeedRead> {
   const feed = await readFeed(deps, username);
-  deps.archive?.record(username, feed);
+  await deps.archive?.record(username, feed);
   const posters = new Map<string, string | null>();
   const named = new Map<string, FeedEntry>();
   for (const e of feed.entries) {
@@ -114,11 +113,11 @@ async function readFeedPosters(deps: CollectDeps, username: string): Promise<Fee
     posters.set(e.slug, e.posterUrl);
     named.set(e.slug, e);
   }
-  const known = deps.posterUrls.knownPosterUrls([...posters.keys()]);
+  const known = await deps.posterUrls.knownPosterUrls([...posters.keys()]);
   const changed = [...posters].filter(([slug, url]) => !known.has(slug) || known.get(slug) !== url);
   const now = (deps.clock ?? systemClock).now();
   // With title and year, so that an export film (no slug) finds these posters too.
-  deps.posterUrls.rememberPosterUrls(
+  await deps.posterUrls.rememberPosterUrls(
     changed.map(([slug, posterUrl]) => ({ slug, posterUrl, source: 'rss' as const, titleKey: titleKey(named.get(slug)!.title), year: named.get(slug)!.year })),
     now,
   );
@@ -129,7 +128,7 @@ interface FeedRead {
   feed: Feed;
   posters: Map<string, string | null>;
   /** The archive after this read was kept (read when first needed), or null without an archive. */
-  kept: () => Kept | null;
+  kept: () => Promise<Kept | null>;
 }
 
 interface Kept {
@@ -137,9 +136,9 @@ interface Kept {
   coverage: Segment[];
 }
 
-function lazyKept(deps: CollectDeps, username: string): () => Kept | null {
-  let kept: Kept | null | undefined;
-  return () => (kept === undefined ? (kept = deps.archive?.load(username) ?? null) : kept);
+function lazyKept(deps: CollectDeps, username: string): () => Promise<Kept | null> {
+  let kept: Promise<Kept | null> | undefined;
+  return () => (kept ??= deps.archive ? deps.archive.load(username) : Promise.resolve(null));
 }
 
 /**
@@ -269,21 +268,21 @@ async function collectPeriod(
   const prefix = params.mode === 'month' ? `${params.month}-` : `${params.year}-`;
   const firstDay = params.mode === 'month' ? `${params.month}-01` : `${params.year}-01-01`;
   // The export is read only when it is needed: a month the feed covers never parses it.
-  let loaded: StoredImport | null | undefined;
-  const exported = () => (loaded === undefined ? (loaded = deps.imports?.load(username) ?? null) : loaded);
-  if (params.mode === 'year' && exported()) {
-    return exportPeriod(deps, username, params, prefix, exported()!, await feedBesideExport(deps, username, exported()!));
+  let loaded: Promise<StoredImport | null> | undefined;
+  const exported = () => (loaded ??= deps.imports ? deps.imports.load(username) : Promise.resolve(null));
+  if (params.mode === 'year') {
+    const data = await exported();
+    if (data) return exportPeriod(deps, username, params, prefix, data, await feedBesideExport(deps, username, data));
   }
 
   let read: FeedRead;
   try {
     read = await readFeedPosters(deps, username);
   } catch (err) {
-    if (isAppError(err) && FEED_OPTIONAL.has(err.code) && exported()) {
-      return exportPeriod(deps, username, params, prefix, exported()!, { read: null, note: feedMissingNote(exported()!) });
-    }
+    const data = isAppError(err) && FEED_OPTIONAL.has(err.code) ? await exported() : null;
+    if (data) return exportPeriod(deps, username, params, prefix, data, { read: null, note: feedMissingNote(data) });
     // A period the archive covered by its last read stands without the feed.
-    const kept = isAppError(err) && FEED_OPTIONAL.has(err.code) ? (deps.archive?.load(username) ?? null) : null;
+    const kept = isAppError(err) && FEED_OPTIONAL.has(err.code) ? ((await deps.archive?.load(username)) ?? null) : null;
     const end = periodEnd(params, (deps.clock ?? systemClock).now());
     const lastRead = kept?.coverage.at(-1)?.to;
     if (kept && lastRead && end <= lastRead && covers(kept.coverage, firstDay, end)) {
@@ -301,14 +300,14 @@ async function collectPeriod(
     return { ...(await finish(deps, viewings, posters)), partial: false, note: null };
   }
   // Older than the feed reaches, but the archive kept every viewing of it: no page needed.
-  const kept = read.kept();
+  const kept = await read.kept();
   if (kept && covers(kept.coverage, firstDay, periodEnd(params, (deps.clock ?? systemClock).now()))) {
     const viewings = latestPerFilm(feedAndArchive(feed, kept, prefix));
     if (viewings.length === 0) throw noFilms(username, params);
     return { ...(await finish(deps, viewings, posters)), partial: false, note: sourcesNote(viewings, kept) };
   }
   // A month older than the feed reaches: from the export, never the diary pages (docs/architecture.md#where-the-films-come-from).
-  const data = exported();
+  const data = await exported();
   if (data) return exportPeriod(deps, username, params, prefix, data, { read, note: null });
 
   try {
@@ -338,7 +337,7 @@ async function exportPeriod(
   data: StoredImport,
   beside: { read: FeedRead | null; note: string | null },
 ): Promise<CollectResult> {
-  const kept = beside.read ? beside.read.kept() : lazyKept(deps, username)();
+  const kept = await (beside.read ? beside.read.kept() : lazyKept(deps, username)());
   // The feed's (and the archive's) viewings first: on the same day they win, carrying their slug and poster.
   // An entry both they and the export list is counted once (a year in review counts entries).
   const inFeed = feedAndArchive(beside.read?.feed ?? null, kept, prefix);
@@ -350,7 +349,7 @@ async function exportPeriod(
 /** `all` from the export: every film of watched.csv, the feed's newer films folded in. */
 async function exportAll(deps: CollectDeps, username: string, params: MosaicParams, data: StoredImport): Promise<CollectResult> {
   const beside = await feedBesideExport(deps, username, data);
-  const kept = beside.read ? beside.read.kept() : lazyKept(deps, username)();
+  const kept = await (beside.read ? beside.read.kept() : lazyKept(deps, username)());
   const feedFilms = latestPerFilm(feedAndArchive(beside.read?.feed ?? null, kept, ''), (f) => matchKey(f));
   const viewings = withFeedFilms(exportFilms(data), feedFilms);
   if (viewings.length === 0) throw noFilms(username, params);
@@ -377,7 +376,7 @@ async function archiveAll(deps: CollectDeps, username: string, params: MosaicPar
   } catch (err) {
     if (!isAppError(err) || !FEED_OPTIONAL.has(err.code)) throw err;
   }
-  const kept = read ? read.kept() : lazyKept(deps, username)();
+  const kept = await (read ? read.kept() : lazyKept(deps, username)());
   if (!kept || !history(kept.coverage).wholeDiary) return null;
   const viewings = latestPerFilm(feedAndArchive(read?.feed ?? null, kept, ''));
   if (viewings.length === 0) throw noFilms(username, params);
@@ -402,14 +401,14 @@ async function collect(deps: CollectDeps, username: string, params: MosaicParams
         read = await readFeedPosters(deps, username);
       } catch (err) {
         if (!isAppError(err) || err.code !== 'LETTERBOXD_BLOCKED') throw err;
-        const kept = deps.archive?.load(username) ?? null;
+        const kept = (await deps.archive?.load(username)) ?? null;
         if (kept && kept.entries.length > 0) return archiveRecent(deps, params.count, kept);
-        const data = deps.imports?.load(username) ?? null;
+        const data = (await deps.imports?.load(username)) ?? null;
         if (data) return exportRecent(deps, params.count, data);
         throw err;
       }
       // The archive's entries too: the feed's 50 entries may hold fewer films than asked for (rewatches).
-      const kept = read.kept();
+      const kept = await read.kept();
       const viewings = latestPerFilm(feedAndArchive(read.feed, kept, '')).slice(0, params.count);
       if (viewings.length === 0) throw new AppError('NO_FILMS', `${username} has no diary entries yet.`);
       return { ...(await finish(deps, viewings, read.posters)), partial: false, note: sourcesNote(viewings, kept) };
@@ -418,7 +417,7 @@ async function collect(deps: CollectDeps, username: string, params: MosaicParams
     case 'year':
       return collectPeriod(deps, username, params);
     case 'all': {
-      const data = deps.imports?.load(username) ?? null;
+      const data = (await deps.imports?.load(username)) ?? null;
       if (data) return exportAll(deps, username, params, data);
       let listed: ListedFilm[];
       try {

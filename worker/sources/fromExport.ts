@@ -4,7 +4,7 @@
  * apart two films of one title and year; diary rows (whose URI names the entry) and the feed have no
  * such link, so they meet the films under `matchKey`, title and year.
  */
-import type { ExportData, ExportViewing } from '../../db/sqlite/imports.js';
+import type { ExportData, ExportViewing } from '../../db/port.js';
 import type { CollectedFilm, FilmViewing, TmdbId } from './types.js';
 import { titleKey, yearKey } from './titles.js';
 

@@ -1,11 +1,9 @@
 /** What the sources hand the pipeline, and the small bag of collaborators they get. */
 import type { Clock } from '../../common/clock.js';
 import type { Film, Stage } from '../../common/task.js';
-import type { ImportStore } from '../../db/sqlite/imports.js';
-import type { ArchiveEntry } from '../../db/sqlite/archive.js';
+import type { ArchiveEntry, ImportStore, PosterKnowledge } from '../../db/port.js';
 import type { Segment } from '../../common/archive.js';
 import type { Feed } from './rss.js';
-import type { PosterStore } from '../../db/sqlite/posters.js';
 import type { LetterboxdPages } from './letterboxd.js';
 import type { TmdbSession } from '../posters/tmdb.js';
 
@@ -54,7 +52,7 @@ export type Progress = (stage: Stage, done: number | null, total: number | null,
 export interface CollectDeps {
   http: LetterboxdPages;
   posterUrls: Pick<
-    PosterStore,
+    PosterKnowledge,
     'knownPosterUrls' | 'rememberPosterUrls' | 'knownPostersByTitle' | 'titlePosters' | 'rememberTitlePosters'
   >;
   /** The diary archive: every feed read is kept there, and what it covers spares Letterboxd's pages. */
@@ -73,10 +71,10 @@ export interface CollectDeps {
 /** The guidance every "Letterboxd refused the list of films" message ends with (docs/architecture.md#outcomes). */
 export const BLOCKED_ADVICE = 'upload your Letterboxd export on the home page, or set TMDB_API_KEY.';
 
-/** The diary archive as collection uses it (worker/main.ts binds it to db/archive.ts). */
+/** The diary archive as collection uses it (worker/main.ts binds it to the port's DiaryArchive). */
 export interface DiaryArchive {
   /** Keeps a read of the member's feed (its entries, deletions and coverage). */
-  record(username: string, feed: Feed): void;
+  record(username: string, feed: Feed): Promise<void>;
   /** The member's kept entries, newest published first, and the watched days they cover. */
-  load(username: string): { entries: ArchiveEntry[]; coverage: Segment[] };
+  load(username: string): Promise<{ entries: ArchiveEntry[]; coverage: Segment[] }>;
 }

@@ -6,6 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { openDb } from '../../../db/sqlite/open.js';
 import { createSqliteStorage, type SqliteStorage } from '../../../db/sqlite/index.js';
 import { LeaseLostError, QueueLimitError, type Eviction, type NewResult, type TaskEvent } from '../../../db/port.js';
@@ -351,6 +352,29 @@ test('results.renditionsFailedSince and isBusy', async () => {
   assert.is(ctx.s.isBusy(err), true);
   assert.is(ctx.s.isBusy(new Error('SQLITE_CORRUPT: database disk image is malformed')), false);
   assert.is(ctx.s.isBusy(undefined), false);
+});
+
+test('isBusy: a write refused because another program holds the lock is busy (the worker retries it); other errors are not', async () => {
+  // A second program takes the write lock; a storage on the same file with a short busy timeout is refused.
+  const holder = new Database(ctx.raw.db.name);
+  const short = createSqliteStorage(openDb(ctx.raw.db.name, { busyTimeoutMs: 20 }));
+  try {
+    const queued = await short.tasks.enqueueRaw('noop', 'dave', '{}');
+    holder.prepare('BEGIN IMMEDIATE').run();
+    const refused = await short.tasks.claim('w1', 1).then(() => undefined, (err: unknown) => err);
+    assert.ok(refused, 'the claim was refused while the lock was held');
+    assert.ok(ctx.s.isBusy(refused));
+    holder.prepare('ROLLBACK').run();
+    assert.equal((await short.tasks.claim('w1', 1)).map((t) => t.id), [queued.id], 'once the lock is free the same write goes through');
+    const lost = await short.tasks.heartbeat(queued.id, 'not-the-token').then(() => undefined, (err: unknown) => err);
+    assert.instance(lost, LeaseLostError);
+    assert.not.ok(ctx.s.isBusy(lost));
+    assert.not.ok(ctx.s.isBusy(new Error('database is locked, said nobody')));
+  } finally {
+    if (holder.inTransaction) holder.prepare('ROLLBACK').run();
+    holder.close();
+    await short.close();
+  }
 });
 
 test('every method of the port was exercised through the SQLite adapter', () => {

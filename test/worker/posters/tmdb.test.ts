@@ -247,7 +247,7 @@ test('the TMDB key is never logged: not on a refusal, a server error, a reset or
     const rig = withTmdb(key);
     const lines: string[] = [];
     const log = createLogger('debug', {}, (l) => lines.push(l));
-    const tmdb = createTmdb({ http: rig.http as Http, store: createTmdbStore(rig.db), clock: rig.clock, log });
+    const tmdb = createTmdb({ http: rig.http as Http, store: rig.storage.posters, clock: rig.clock, log });
     tm.setFaults([
       { path: '/3/search/movie', kind: 'server-error', times: 3 },
       { path: '/3/search/tv', kind: 'reset', times: 3 },
