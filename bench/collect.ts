@@ -77,7 +77,7 @@ export async function benchCollect(): Promise<void> {
     const signal = new AbortController().signal;
     for (const [i, f] of cold.collected.films.entries()) {
       if (!f.posterUrl || !cold.posters.tiles[i]) continue;
-      tileBytes += cold.posters.tiles[i]!.length;
+      tileBytes += cold.posters.tiles[i].length;
       originalBytes += (await w.http.image(f.posterUrl, { signal })).body.length;
     }
     const n = cold.posters.tiles.filter(Boolean).length;

@@ -27,7 +27,7 @@ async function throughput(kind: 'ours' | 'ours-handoff' | 'plainjob' | 'ours-loo
     db.close();
   } else {
     const conn = new Database(path);
-    const queue = defineQueue({ connection: better(conn), logger: { error() {}, warn() {}, info() {}, debug() {} } as never });
+    const queue = defineQueue({ connection: better(conn), logger: { error() {}, warn() {}, info() {}, debug() {} } });
     conn.transaction(() => {
       for (let i = 0; i < JOBS; i++) queue.add('bench', '{}');
     })();

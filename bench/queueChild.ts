@@ -47,13 +47,13 @@ function oursHandoff(): () => number {
 }
 
 function plain(): () => number {
-  const queue = defineQueue({ connection: better(new Database(path)), logger: { error() {}, warn() {}, info() {}, debug() {} } as never });
+  const queue = defineQueue({ connection: better(new Database(path)), logger: { error() {}, warn() {}, info() {}, debug() {} } });
   return () => {
     let n = 0;
     for (;;) {
       const jobId = queue.getAndMarkJobAsProcessing('bench');
       if (jobId === undefined || jobId === null) return n;
-      queue.markJobAsDone(typeof jobId === 'object' ? (jobId as { id: number }).id : jobId);
+      queue.markJobAsDone(typeof jobId === 'object' ? (jobId).id : jobId);
       n++;
     }
   };
@@ -76,9 +76,9 @@ function oursLoop(): () => Promise<number> {
 
 /** plainjob's real worker loop, stopped when its queue is drained. */
 function plainLoop(): () => Promise<number> {
-  const queue = defineQueue({ connection: better(new Database(path)), logger: { error() {}, warn() {}, info() {}, debug() {} } as never });
+  const queue = defineQueue({ connection: better(new Database(path)), logger: { error() {}, warn() {}, info() {}, debug() {} } });
   let n = 0;
-  const worker = defineWorker('bench', async () => { n++; }, { queue, pollIntervall: 1, logger: { error() {}, warn() {}, info() {}, debug() {} } as never });
+  const worker = defineWorker('bench', async () => { n++; }, { queue, pollIntervall: 1, logger: { error() {}, warn() {}, info() {}, debug() {} } });
   return async () => {
     const started = worker.start();
     while (queue.countJobs({ status: 0 as never }) > 0) await new Promise((r) => setImmediate(r));

@@ -151,7 +151,7 @@ export function createWorkerLoop(deps: LoopDeps) {
       }
       log.info('task complete');
     } catch (raw) {
-      const err = run.signal.aborted ? run.signal.reason : raw;
+      const err: unknown = run.signal.aborted ? run.signal.reason : raw;
       try {
         await write(() => finishWithError(outcomes, task, err, log));
       } catch (finishErr) {

@@ -1,6 +1,5 @@
 /** Wiring for the export and TMDB tests: the kit's rig plus imports, TMDB and a store of exports. */
 import { createImportStore, type ImportStore } from '../../db/sqlite/imports.js';
-import type { Http } from '../../worker/upstreams.js';
 import { createTmdb, type Tmdb } from '../../worker/posters/tmdb.js';
 import { parseExport } from '../../server/export/parseExport.js';
 import type { CollectDeps } from '../../worker/sources/types.js';
@@ -24,7 +23,7 @@ export interface ExportRig extends Rig {
 export function exportRig(lb: FakeLetterboxd, dir: string, tmdb: FakeTmdb | null = null, apiKey?: string): ExportRig {
   const r = rig(lb, dir, tmdb ? { tmdb: { apiUrl: tmdb.url, imageUrl: tmdb.imageUrl, apiKey: apiKey ?? tmdb.apiKey, spacingMs: 0 } } : {});
   const imports = createImportStore(r.db);
-  const t = tmdb ? createTmdb({ http: r.http as Http, store: r.storage.posters, clock: r.clock }) : null;
+  const t = tmdb ? createTmdb({ http: r.http, store: r.storage.posters, clock: r.clock }) : null;
   let importedAt = r.clock.now();
   const importZip = async (username: string, zip: Buffer) => {
     await imports.replace(username, await parseExport(zip), ++importedAt);

@@ -47,7 +47,7 @@ async function followOn(port: number, ids: string[], seen: Map<string, number[]>
   }
   let got = 0;
   while (got < hopAfter && open.some((id) => !isFinished(seen, id))) {
-    const m = (await s.next((x: ServerMessage) => x.type === 'task' || x.type === 'error', 30_000)) as ServerMessage;
+    const m = await s.next((x: ServerMessage) => x.type === 'task' || x.type === 'error', 30_000);
     if (m.type === 'error') assert.unreachable(`socket error: ${m.code} ${m.message}`);
     if (m.type !== 'task') continue;
     seen.get(m.task.id)!.push(m.seq);

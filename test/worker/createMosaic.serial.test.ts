@@ -62,8 +62,8 @@ for (const [name, params] of cases) {
     assert.equal([tm.format, tm.width, tm.height], ['webp', 320, 240]);
     assert.ok(thumb.image.length <= 40 * 1024, `thumbnail ${thumb.image.length} bytes`);
     assert.is(sm.format, 'webp');
-    assert.ok(sm.width! <= 1280 && sm.height! <= 1280 && screen.image.length <= 200 * 1024, `screen ${sm.width}×${sm.height}, ${screen.image.length} bytes`);
-    assert.ok(Math.abs(sm.width! / sm.height! - meta.width! / meta.height!) < 0.02, 'the screen copy keeps the shape');
+    assert.ok(sm.width <= 1280 && sm.height <= 1280 && screen.image.length <= 200 * 1024, `screen ${sm.width}×${sm.height}, ${screen.image.length} bytes`);
+    assert.ok(Math.abs(sm.width / sm.height - meta.width / meta.height) < 0.02, 'the screen copy keeps the shape');
   });
 }
 

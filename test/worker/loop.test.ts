@@ -11,12 +11,9 @@ import { AppError } from '../../common/errors.js';
 import { RetryLaterError } from '../../worker/retryLater.js';
 import { systemClock } from '../../common/clock.js';
 import { createLogger, silentLogger } from '../../common/log.js';
-import type { MosaicParams } from '../../common/task.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { testActions } from '../helpers/testActions.js';
 import { waitFor } from '../helpers/processes.js';
-
-const params: MosaicParams = { mode: 'all', layout: 'grid', format: 'jpeg' };
 
 function setup(actions: Record<string, Action>, extra: Partial<Parameters<typeof createWorkerLoop>[0]> = {}) {
   const t = tmpDir();

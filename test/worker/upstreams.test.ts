@@ -136,7 +136,7 @@ test('429 with a long Retry-After goes back to the queue: LETTERBOXD_RATE_LIMITE
   assert.is(err.retryAfterMs, 120_000);
   assert.is(lb.count('/rss/'), 1, 'no sleeping through a long wait');
   assert.ok(err instanceof RetryLaterError, "Letterboxd's client, not the loop, words the wait");
-  assert.match((err as RetryLaterError).wording.delayed('12:00:00'), /^Letterboxd asked us to slow down; trying again at 12:00:00 UTC\.$/);
+  assert.match((err).wording.delayed('12:00:00'), /^Letterboxd asked us to slow down; trying again at 12:00:00 UTC\.$/);
   assert.equal(clock.slept, []);
 });
 

@@ -98,6 +98,7 @@ export function ratingStars(rating: number | null): string {
   return '★'.repeat(Math.floor(halves / 2)) + (halves % 2 ? '½' : '');
 }
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: they are stripped from titles before drawing
 const CONTROLS = /[\u0000-\u001F\u007F-\u009F\u2028\u2029]/g;
 const LONE_SURROGATES = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const NONCHARACTERS = /[\uFDD0-\uFDEF\uFFFE\uFFFF]/g;
@@ -483,7 +484,7 @@ function reviewStats(f: ReviewFigures): Array<{ value: string; label: string }> 
 
 /** Figures for a plan without any (a bare count), so the layout never depends on them being there. */
 function bareFigures(films: number): ReviewFigures {
-  return { films, entries: null, rated: 0, averageRating: null, ratings: new Array(10).fill(0), timeline: null, rewatches: null, likes: null, first: null, last: null };
+  return { films, entries: null, rated: 0, averageRating: null, ratings: new Array<number>(10).fill(0), timeline: null, rewatches: null, likes: null, first: null, last: null };
 }
 
 function bandScale(width: number): number {

@@ -22,7 +22,7 @@ interface Pending {
   task: ClaimedTask;
   result: NewResult | void;
   writes: CompletionWrite[];
-  settle(err?: unknown): void;
+  settle(err?: Error): void;
 }
 
 /** Returns `complete`: resolves once the task's completion is committed, rejects if it was undone. */
@@ -39,7 +39,7 @@ export function createGroupCommit(deps: GroupCommitDeps) {
       result: result || undefined,
       writes: writes.length ? writes : undefined,
     }));
-    let errors: (unknown)[] = [];
+    let errors: (Error | undefined)[] = [];
     let next: ClaimedTask[] = [];
     try {
       await deps.finalWrite(async () => {
@@ -48,7 +48,8 @@ export function createGroupCommit(deps: GroupCommitDeps) {
         next = outcome.claimed;
       });
     } catch (err) {
-      errors = batch.map(() => err);
+      const failure = err instanceof Error ? err : new Error(String(err));
+      errors = batch.map(() => failure);
     }
     batch.forEach((c, i) => c.settle(errors[i]));
     deps.start(next, slots);

@@ -65,7 +65,7 @@ function latestPerFilm(viewings: readonly Viewing[], key: (f: CollectedFilm) => 
   return [...chosen.values()];
 }
 
-function fromFeed(e: FeedEntry | ArchiveEntry, source: 'feed' | 'archive' = 'feed'): Viewing {
+function fromFeed(e: FeedEntry  , source: 'feed' | 'archive' = 'feed'): Viewing {
   return {
     source,
     film: {
@@ -343,7 +343,7 @@ async function exportPeriod(
   const inFeed = feedAndArchive(beside.read?.feed ?? null, kept, prefix);
   const viewings = latestPerFilm([...inFeed, ...notInFeed(exportViewings(data, prefix), inFeed)], (f) => matchKey(f));
   if (viewings.length === 0) throw noFilms(username, params);
-  return { ...(await finish(deps, viewings, beside.read?.posters ?? new Map())), partial: false, note: joinNotes(beside.note, sourcesNote(viewings, kept)), fromExport: true };
+  return { ...(await finish(deps, viewings, beside.read?.posters ?? new Map<string, string | null>())), partial: false, note: joinNotes(beside.note, sourcesNote(viewings, kept)), fromExport: true };
 }
 
 /** `all` from the export: every film of watched.csv, the feed's newer films folded in. */
@@ -353,7 +353,7 @@ async function exportAll(deps: CollectDeps, username: string, params: MosaicPara
   const feedFilms = latestPerFilm(feedAndArchive(beside.read?.feed ?? null, kept, ''), (f) => matchKey(f));
   const viewings = withFeedFilms(exportFilms(data), feedFilms);
   if (viewings.length === 0) throw noFilms(username, params);
-  return { ...(await finish(deps, viewings, beside.read?.posters ?? new Map())), partial: false, note: joinNotes(beside.note, sourcesNote(viewings, kept)), fromExport: true };
+  return { ...(await finish(deps, viewings, beside.read?.posters ?? new Map<string, string | null>())), partial: false, note: joinNotes(beside.note, sourcesNote(viewings, kept)), fromExport: true };
 }
 
 /** `recent` when Letterboxd refuses the feed but the archive kept earlier reads of it. */
@@ -381,7 +381,7 @@ async function archiveAll(deps: CollectDeps, username: string, params: MosaicPar
   const viewings = latestPerFilm(feedAndArchive(read?.feed ?? null, kept, ''));
   if (viewings.length === 0) throw noFilms(username, params);
   const note = 'Letterboxd refused the films pages; these are the films of the whole diary this server kept from the RSS feed (films marked watched without a diary entry are not included).';
-  return { ...(await finish(deps, viewings, read?.posters ?? new Map())), partial: false, note };
+  return { ...(await finish(deps, viewings, read?.posters ?? new Map<string, string | null>())), partial: false, note };
 }
 
 /** `recent` when Letterboxd refuses the feed but the member imported an export: its latest viewings. */

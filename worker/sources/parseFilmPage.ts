@@ -29,7 +29,7 @@ function absolute(url: string): string {
 function imageUrl(image: unknown): string | null {
   if (typeof image === 'string') return image.trim() || null;
   if (Array.isArray(image)) return imageUrl(image[0]);
-  if (image && typeof image === 'object' && 'url' in image) return imageUrl((image as { url: unknown }).url);
+  if (image && typeof image === 'object' && 'url' in image) return imageUrl((image).url);
   return null;
 }
 
@@ -60,7 +60,7 @@ export function parseFilmPage(html: string): ParsedFilmPage {
     return {
       found: true,
       title: named.title || null,
-      year: parseYear(typeof released === 'string' ? released : String(released ?? '')) ?? named.year,
+      year: parseYear(typeof released === 'string' ? released : typeof released === 'number' ? String(released) : '') ?? named.year,
       posterUrl: image && !isPlaceholderPoster(image) ? absolute(image) : null,
     };
   }

@@ -31,7 +31,7 @@ function assertTile(p: Pixels, cell: { x: number; y: number }, w: number, h: num
   for (const [fx, fy] of [[0.5, 0.5], [0, 0], [1, 0], [0, 1], [1, 1], [0.3, 0.8]]) {
     const x = Math.round(cell.x + 3 + fx * (w - 7));
     const y = Math.round(cell.y + 3 + fy * (h - 7));
-    assert.ok(near(p.at(x, y), rgb, tolerance), `${what}: (${x},${y}) is ${p.at(x, y)}, expected ${rgb}`);
+    assert.ok(near(p.at(x, y), rgb, tolerance), `${what}: (${x},${y}) is ${JSON.stringify(p.at(x, y))}, expected ${JSON.stringify(rgb)}`);
   }
 }
 

@@ -76,11 +76,11 @@ test('month end to end: tiles at the tile size in each film\'s colour, a note fo
       continue;
     }
     assert.ok(tile, f.title);
-    assert.equal(await probeImage(tile!), { width: 120, height: 180, format: 'jpeg' });
-    const { dominant } = await sharp(tile!).stats();
+    assert.equal(await probeImage(tile), { width: 120, height: 180, format: 'jpeg' });
+    const { dominant } = await sharp(tile).stats();
     const want = lb.members.get('dave')!.films.find((e) => e.film.slug === f.slug)!.film.color;
     const dist = Math.abs(dominant.r - want[0]) + Math.abs(dominant.g - want[1]) + Math.abs(dominant.b - want[2]);
-    assert.ok(dist < 90, `${f.title}: ${JSON.stringify(dominant)} vs ${want}`);
+    assert.ok(dist < 90, `${f.title}: ${JSON.stringify(dominant)} vs ${JSON.stringify(want)}`);
   }
   assert.equal(res.notes, ['"Lost Reel (2019)" has no poster on Letterboxd.']);
   assert.ok(lb.requests.filter((q) => q.server === 'images').every((q) => q.path.includes('-0-120-0-180-crop.jpg')));

@@ -75,7 +75,7 @@ for (const [name, params] of Object.entries(MODES)) {
       expectedFilms(lb.members.get(user)!, params),
     );
     for (const [i, f] of collected.films.entries()) {
-      if (f.posterUrl) assert.ok(posters.tiles[i] && posters.tiles[i]!.length > 100, f.title);
+      if (f.posterUrl) assert.ok(posters.tiles[i] && posters.tiles[i].length > 100, f.title);
       else assert.is(posters.tiles[i], null);
     }
     assert.is(posters.notes.length, posters.tiles.filter((t) => t === null).length);

@@ -164,7 +164,7 @@ test('429 with Retry-After: waited out (on the clock), then answered', async () 
   tm.setFaults([{ path: '/3/movie/', kind: 'rate-limit', retryAfter: 2, times: 1 }]);
   const s = r.tmdb!.session();
   assert.ok(await s.posterById('movie', 823219, signal()));
-  assert.ok(r.clock.slept.includes(2000), `slept ${r.clock.slept}`);
+  assert.ok(r.clock.slept.includes(2000), `slept ${r.clock.slept.join(', ')}`);
   assert.is(tm.count('/3/movie/823219'), 2);
   // Persistent rate limiting: the task stops asking TMDB and says so.
   tm.setFaults([{ path: '/3/', kind: 'rate-limit', retryAfter: 60 }]);
@@ -247,7 +247,7 @@ test('the TMDB key is never logged: not on a refusal, a server error, a reset or
     const rig = withTmdb(key);
     const lines: string[] = [];
     const log = createLogger('debug', {}, (l) => lines.push(l));
-    const tmdb = createTmdb({ http: rig.http as Http, store: rig.storage.posters, clock: rig.clock, log });
+    const tmdb = createTmdb({ http: rig.http, store: rig.storage.posters, clock: rig.clock, log });
     tm.setFaults([
       { path: '/3/search/movie', kind: 'server-error', times: 3 },
       { path: '/3/search/tv', kind: 'reset', times: 3 },
