@@ -22,7 +22,18 @@ const STAMP = r('dist/.build-stamp');
 const BUDGET_GZIP = 60 * 1024;
 
 /** Everything whose change must trigger a rebuild. */
-const SOURCES = ['client', 'common', 'server', 'worker', 'db', 'build.mjs', 'scripts/status-images.ts', 'package.json', 'package-lock.json', 'tsconfig.json'];
+const SOURCES = [
+  'client',
+  'common',
+  'server',
+  'worker',
+  'db',
+  'build.mjs',
+  'scripts/status-images.ts',
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+];
 
 const NODE_ENTRIES = [
   { src: 'server/main.ts', out: 'dist/server/main.js' },
@@ -219,7 +230,8 @@ function sizeReport(client, sw) {
   rows.push(['index.html', 'html', size('index.html')]);
   const width = Math.max(...rows.map(([f]) => f.length));
   console.log('\nsize report (gzip -9):');
-  for (const [f, kind, s] of rows) console.log(`  ${f.padEnd(width)}  ${kind.padEnd(7)} ${kb(s.raw).padStart(9)}  ${kb(s.gz).padStart(9)} gz`);
+  for (const [f, kind, s] of rows)
+    console.log(`  ${f.padEnd(width)}  ${kind.padEnd(7)} ${kb(s.raw).padStart(9)}  ${kb(s.gz).padStart(9)} gz`);
   console.log(`  initial JS: ${kb(initialRaw)} raw, ${kb(initialGz)} gzipped (budget ${kb(BUDGET_GZIP)})`);
   console.log(`  precached: ${sw.count} files, ${kb(sw.size)}`);
   return initialGz;

@@ -13,11 +13,15 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** First contentful paint and the time until the app's first heading is in the DOM, in ms. */
 async function paint(page: import('playwright-core').Page): Promise<{ fcp: number; shell: number }> {
-  await page.waitForFunction(() => {
-    const app = document.querySelector('mm-app');
-    const root = app?.shadowRoot;
-    return !!root && root.innerHTML.length > 0 && performance.getEntriesByName('first-contentful-paint').length > 0;
-  }, undefined, { timeout: 20_000 });
+  await page.waitForFunction(
+    () => {
+      const app = document.querySelector('mm-app');
+      const root = app?.shadowRoot;
+      return !!root && root.innerHTML.length > 0 && performance.getEntriesByName('first-contentful-paint').length > 0;
+    },
+    undefined,
+    { timeout: 20_000 },
+  );
   return page.evaluate(() => ({
     fcp: performance.getEntriesByName('first-contentful-paint')[0].startTime,
     shell: performance.now(),
@@ -26,7 +30,10 @@ async function paint(page: import('playwright-core').Page): Promise<{ fcp: numbe
 
 export async function benchClient(): Promise<void> {
   const out = execFileSync(process.execPath, ['build.mjs'], { cwd: ROOT, encoding: 'utf8' });
-  const line = out.split('\n').map((l) => l.trim()).find((l) => l.startsWith('initial JS'));
+  const line = out
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l.startsWith('initial JS'));
   report('PWA initial JS (build report)', line?.replace(/^initial JS:\s*/, '') ?? 'see build output', 'budget ≤ 60 KB gzipped');
 
   const live = await liveServer({ clientDir: join(ROOT, 'dist/client') });
@@ -49,7 +56,11 @@ export async function benchClient(): Promise<void> {
       fcps.push((await paint(browser.page)).fcp);
     }
     report('PWA first visit (network), first contentful paint', `${first.fcp.toFixed(0)} ms`);
-    report('PWA repeat visit (service worker), first contentful paint', `p50 ${percentile(fcps, 50).toFixed(0)} ms, max ${Math.max(...fcps).toFixed(0)} ms`, `target ≤ 300 ms; ratio to first visit ${(percentile(fcps, 50) / first.fcp).toFixed(2)}×`);
+    report(
+      'PWA repeat visit (service worker), first contentful paint',
+      `p50 ${percentile(fcps, 50).toFixed(0)} ms, max ${Math.max(...fcps).toFixed(0)} ms`,
+      `target ≤ 300 ms; ratio to first visit ${(percentile(fcps, 50) / first.fcp).toFixed(2)}×`,
+    );
   } finally {
     await browser.close();
     await live.close();

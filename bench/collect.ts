@@ -61,7 +61,11 @@ export async function benchCollect(): Promise<void> {
 
     const cold = await w.run('marathon', month);
     const coldRequests = lb.requests.length;
-    report(`month, ${cold.collected.films.length} films + posters, cold`, seconds(cold.ms), `target ≤ 600 ms; ${coldRequests} requests, ${LATENCY_MS} ms latency each`);
+    report(
+      `month, ${cold.collected.films.length} films + posters, cold`,
+      seconds(cold.ms),
+      `target ≤ 600 ms; ${coldRequests} requests, ${LATENCY_MS} ms latency each`,
+    );
 
     lb.reset();
     const warm = await w.run('marathon', month);
@@ -92,11 +96,19 @@ export async function benchCollect(): Promise<void> {
     const bigCold = await w.run('bigfan', all);
     const pages = lb.requests.filter((r) => r.server === 'pages').length;
     const images = lb.requests.filter((r) => r.server === 'images').length;
-    report(`all, ${bigCold.collected.films.length} films + posters, cold`, seconds(bigCold.ms), `${pages} page requests (14 films pages + lookups), ${images} posters`);
+    report(
+      `all, ${bigCold.collected.films.length} films + posters, cold`,
+      seconds(bigCold.ms),
+      `${pages} page requests (14 films pages + lookups), ${images} posters`,
+    );
 
     lb.reset();
     const bigWarm = await w.run('bigfan', all);
-    report(`all, ${bigWarm.collected.films.length} films + posters, warm`, seconds(bigWarm.ms), `${lb.requests.length} requests (the films pages)`);
+    report(
+      `all, ${bigWarm.collected.films.length} films + posters, warm`,
+      seconds(bigWarm.ms),
+      `${lb.requests.length} requests (the films pages)`,
+    );
   } finally {
     w.close();
     await lb.close();

@@ -22,7 +22,11 @@ export async function makePoster(seed: number, width: number, height: number, gr
   const rand = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) >> 16) / 32768;
   const base = [rand() * 200, rand() * 200, rand() * 200];
   const boxes = Array.from({ length: 4 }, () => ({
-    x: rand() * width, y: rand() * height, w: rand() * width * 0.6, h: rand() * height * 0.4, c: [rand() * 255, rand() * 255, rand() * 255],
+    x: rand() * width,
+    y: rand() * height,
+    w: rand() * width * 0.6,
+    h: rand() * height * 0.4,
+    c: [rand() * 255, rand() * 255, rand() * 255],
   }));
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -35,7 +39,9 @@ export async function makePoster(seed: number, width: number, height: number, gr
       raw[o + 2] = c[2] + grain;
     }
   }
-  return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 85 })
+    .toBuffer();
 }
 
 export function films(n: number): Film[] {
@@ -71,7 +77,16 @@ async function bench100(): Promise<void> {
       .jpeg()
       .toBuffer();
   const ours = () =>
-    composeMosaic({ username: 'bench', label: 'bench', films: films(100), tiles, layout: 'grid', columns: 10, format: 'jpeg', tileWidth: W });
+    composeMosaic({
+      username: 'bench',
+      label: 'bench',
+      films: films(100),
+      tiles,
+      layout: 'grid',
+      columns: 10,
+      format: 'jpeg',
+      tileWidth: W,
+    });
   await reference();
   await ours();
   // Back-to-back pairs, ratio per pair: load from anything else on the machine hits both sides alike.
@@ -107,7 +122,8 @@ async function bench100(): Promise<void> {
 async function benchClassic30(): Promise<void> {
   const tiles = await Promise.all(Array.from({ length: 30 }, (_, i) => makePoster(i, 120, 180)));
   const list = films(30);
-  const run = () => composeMosaic({ username: 'dave', label: 'last 30 films', films: list, tiles, layout: 'classic', format: 'jpeg', tileWidth: 120 });
+  const run = () =>
+    composeMosaic({ username: 'dave', label: 'last 30 films', films: list, tiles, layout: 'classic', format: 'jpeg', tileWidth: 120 });
   await run();
   const warm = await median(7, run);
   console.log(`classic, 30 films, 120×180 tiles: ${ms(warm)} (target ≤ 150 ms)`);
@@ -140,7 +156,15 @@ async function grid3000Child(): Promise<void> {
   const tiles = list.map((_, i) => (i % 97 === 0 ? null : distinct[i % distinct.length]));
   const rssBefore = process.memoryUsage().rss;
   const t0 = performance.now();
-  const out = await composeMosaic({ username: 'dave', label: 'all films', films: list, tiles, layout: 'grid', format: 'jpeg', tileWidth: 120 });
+  const out = await composeMosaic({
+    username: 'dave',
+    label: 'all films',
+    films: list,
+    tiles,
+    layout: 'grid',
+    format: 'jpeg',
+    tileWidth: 120,
+  });
   const wall = performance.now() - t0;
   const maxRss = peakRss();
   console.log(JSON.stringify({ wall, maxRss, rssBefore, width: out.width, height: out.height, bytes: out.image.length, tile: size }));
@@ -155,7 +179,15 @@ function benchGrid3000(): void {
     console.log(`3,000-film grid: child failed (${child.status}): ${child.stderr.slice(-500)}`);
     return;
   }
-  const r = JSON.parse(line) as { wall: number; maxRss: number; rssBefore: number; width: number; height: number; bytes: number; tile: { width: number; height: number } };
+  const r = JSON.parse(line) as {
+    wall: number;
+    maxRss: number;
+    rssBefore: number;
+    width: number;
+    height: number;
+    bytes: number;
+    tile: { width: number; height: number };
+  };
   const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
   console.log(
     `3,000-film grid: ${r.width}×${r.height} JPEG (${mb(r.bytes)}, tiles ${r.tile.width}×${r.tile.height}) in ${ms(r.wall)}, ` +

@@ -31,7 +31,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PHONE = { viewport: { width: 360, height: 740 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true };
 const GRAIN = 4;
 const ROUNDS = 3;
-const THROTTLE = { offline: false, latency: 150, downloadThroughput: (1.6e6 / 8), uploadThroughput: (750e3 / 8) };
+const THROTTLE = { offline: false, latency: 150, downloadThroughput: 1.6e6 / 8, uploadThroughput: 750e3 / 8 };
 
 interface GalleryItem {
   username: string;
@@ -47,15 +47,41 @@ async function makeGallery(): Promise<GalleryItem[]> {
   const small = await Promise.all(Array.from({ length: 60 }, (_, i) => makePoster(i, 120, 180, GRAIN)));
   for (let i = 0; i < 10; i++) {
     const list = films(30);
-    const out = await composeMosaic({ username: `member${i}`, label: 'November 2026', films: list, tiles: list.map((_, j) => small[(i * 7 + j) % small.length]), layout: 'classic', format: 'jpeg', tileWidth: 120 });
-    items.push({ username: `member${i}`, params: { mode: 'month', month: '2026-11', layout: 'classic', format: 'jpeg' }, result: { ...out, films: list, partial: false, note: null } });
+    const out = await composeMosaic({
+      username: `member${i}`,
+      label: 'November 2026',
+      films: list,
+      tiles: list.map((_, j) => small[(i * 7 + j) % small.length]),
+      layout: 'classic',
+      format: 'jpeg',
+      tileWidth: 120,
+    });
+    items.push({
+      username: `member${i}`,
+      params: { mode: 'month', month: '2026-11', layout: 'classic', format: 'jpeg' },
+      result: { ...out, films: list, partial: false, note: null },
+    });
   }
   for (const username of ['dave', 'erin']) {
     const list = films(1000);
     const size = plannedTileSize({ username, label: '2026', films: list, layout: 'grid', tileWidth: 120 });
-    const distinct = await Promise.all(Array.from({ length: 150 }, (_, i) => makePoster(i + username.length * 1000, size.width, size.height, GRAIN)));
-    const out = await composeMosaic({ username, label: '2026', films: list, tiles: list.map((_, i) => distinct[i % distinct.length]), layout: 'grid', format: 'jpeg', tileWidth: 120 });
-    items.push({ username, params: { mode: 'year', year: 2026, layout: 'grid', format: 'jpeg' }, result: { ...out, films: list, partial: false, note: null } });
+    const distinct = await Promise.all(
+      Array.from({ length: 150 }, (_, i) => makePoster(i + username.length * 1000, size.width, size.height, GRAIN)),
+    );
+    const out = await composeMosaic({
+      username,
+      label: '2026',
+      films: list,
+      tiles: list.map((_, i) => distinct[i % distinct.length]),
+      layout: 'grid',
+      format: 'jpeg',
+      tileWidth: 120,
+    });
+    items.push({
+      username,
+      params: { mode: 'year', year: 2026, layout: 'grid', format: 'jpeg' },
+      result: { ...out, films: list, partial: false, note: null },
+    });
   }
   for (const item of items) item.result.renditions = await makeRenditions(item.result.image);
   return items;
@@ -93,11 +119,15 @@ async function throttledPage(browser: Browser) {
 
 /** ms from navigation start until the form's username field is rendered (polled every frame). */
 async function formReady(page: Page): Promise<number> {
-  const handle = await page.waitForFunction(() => {
-    const app = document.querySelector('mm-app')?.shadowRoot;
-    const form = app?.querySelector('page-home')?.shadowRoot?.querySelector('mm-mosaic-form')?.shadowRoot;
-    return form?.querySelector('#username') ? performance.now() : null;
-  }, undefined, { polling: 'raf', timeout: 60_000 });
+  const handle = await page.waitForFunction(
+    () => {
+      const app = document.querySelector('mm-app')?.shadowRoot;
+      const form = app?.querySelector('page-home')?.shadowRoot?.querySelector('mm-mosaic-form')?.shadowRoot;
+      return form?.querySelector('#username') ? performance.now() : null;
+    },
+    undefined,
+    { polling: 'raf', timeout: 60_000 },
+  );
   return (await handle.jsonValue()) as number;
 }
 
@@ -114,25 +144,43 @@ interface Figures {
 }
 
 /** A first visit straight to a mosaic's page: its largest contentful paint, what painted it, the bytes. */
-async function mosaicPage(browser: Browser, base: string, bytes: () => number, path: string): Promise<{ lcp: number; element: string; bytes: number }> {
+async function mosaicPage(
+  browser: Browser,
+  base: string,
+  bytes: () => number,
+  path: string,
+): Promise<{ lcp: number; element: string; bytes: number }> {
   const fresh = await throttledPage(browser);
   try {
     const start = bytes();
     await fresh.page.goto(`${base}${path}`);
-    await fresh.page.waitForFunction(() => {
-      const view = document.querySelector('mm-app')?.shadowRoot?.querySelector('page-user')?.shadowRoot?.querySelector('mm-mosaic-view');
-      const img = view?.shadowRoot?.querySelector('img');
-      return !!img && img.complete && img.naturalWidth > 0;
-    }, undefined, { timeout: 120_000 });
+    await fresh.page.waitForFunction(
+      () => {
+        const view = document.querySelector('mm-app')?.shadowRoot?.querySelector('page-user')?.shadowRoot?.querySelector('mm-mosaic-view');
+        const img = view?.shadowRoot?.querySelector('img');
+        return !!img && img.complete && img.naturalWidth > 0;
+      },
+      undefined,
+      { timeout: 120_000 },
+    );
     const { lcp, element } = await fresh.page.evaluate(
       // Loaded is not yet painted: two frames later the image's paint (if it is the largest) is recorded.
       () =>
         new Promise<{ lcp: number; element: string }>((resolve) => {
-          requestAnimationFrame(() => requestAnimationFrame(() => new PerformanceObserver((list) => {
-            // An element inside a shadow root is not exposed; an image's URL is.
-            const last = list.getEntries().at(-1) as PerformanceEntry & { element?: Element | null; url?: string };
-            resolve({ lcp: last.startTime, element: last.url ? new URL(last.url).pathname.replace(/^\/api\/tasks\/[^/]+\//, '') : (last.element?.tagName.toLowerCase() ?? 'text') });
-          }).observe({ type: 'largest-contentful-paint', buffered: true })));
+          requestAnimationFrame(() =>
+            requestAnimationFrame(() =>
+              new PerformanceObserver((list) => {
+                // An element inside a shadow root is not exposed; an image's URL is.
+                const last = list.getEntries().at(-1) as PerformanceEntry & { element?: Element | null; url?: string };
+                resolve({
+                  lcp: last.startTime,
+                  element: last.url
+                    ? new URL(last.url).pathname.replace(/^\/api\/tasks\/[^/]+\//, '')
+                    : (last.element?.tagName.toLowerCase() ?? 'text'),
+                });
+              }).observe({ type: 'largest-contentful-paint', buffered: true }),
+            ),
+          );
         }),
     );
     return { lcp, element, bytes: bytes() - start };
@@ -149,14 +197,22 @@ async function measure(browser: Browser, base: string, bytes: () => number, mosa
     const firstReady = await formReady(page);
     // All twelve cards, as someone scrolling the gallery would load them, and the service worker installed.
     await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
-    await page.waitForFunction(() => {
-      const list = document.querySelector('mm-app')?.shadowRoot?.querySelector('page-home')?.shadowRoot?.querySelector('section[aria-labelledby="gallery"] mm-mosaic-list');
-      const imgs = [...(list?.shadowRoot?.querySelectorAll('img') ?? [])];
-      return imgs.length === 12 && imgs.every((i) => i.complete && i.naturalWidth > 0);
-    }, undefined, { timeout: 120_000 });
+    await page.waitForFunction(
+      () => {
+        const list = document
+          .querySelector('mm-app')
+          ?.shadowRoot?.querySelector('page-home')
+          ?.shadowRoot?.querySelector('section[aria-labelledby="gallery"] mm-mosaic-list');
+        const imgs = [...(list?.shadowRoot?.querySelectorAll('img') ?? [])];
+        return imgs.length === 12 && imgs.every((i) => i.complete && i.naturalWidth > 0);
+      },
+      undefined,
+      { timeout: 120_000 },
+    );
     await page.evaluate(async () => {
       await navigator.serviceWorker.ready;
-      if (!navigator.serviceWorker.controller) await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
+      if (!navigator.serviceWorker.controller)
+        await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
     });
     const firstBytes = bytes() - start;
 
@@ -169,7 +225,17 @@ async function measure(browser: Browser, base: string, bytes: () => number, mosa
 
     const big = await mosaicPage(browser, base, bytes, mosaicPaths.big);
     const small = await mosaicPage(browser, base, bytes, mosaicPaths.small);
-    return { firstBytes, firstReady, repeatFcp, repeatReady, repeatBytes, lcp: big.lcp, lcpElement: big.element, mosaicBytes: big.bytes, smallLcp: small.lcp };
+    return {
+      firstBytes,
+      firstReady,
+      repeatFcp,
+      repeatReady,
+      repeatBytes,
+      lcp: big.lcp,
+      lcpElement: big.element,
+      mosaicBytes: big.bytes,
+      smallLcp: small.lcp,
+    };
   } finally {
     await context.close().catch(() => {});
   }
@@ -184,9 +250,11 @@ export async function benchPhone(): Promise<void> {
   const t0 = performance.now();
   const gallery = await makeGallery();
   const big = gallery.slice(-2).map((g) => g.result);
-  console.log(`gallery drawn in ${ms(performance.now() - t0)}: 1,000-film grids ${big.map((r) => `${r.width}×${r.height} ${kb(r.image.length)}`).join(', ')}; ` +
-    `their screen copies ${big.map((r) => kb(r.renditions!.find((x) => x.kind === 'screen')!.image.length)).join(', ')}, ` +
-    `thumbnails ${kb(Math.max(...gallery.map((g) => g.result.renditions!.find((x) => x.kind === 'thumb')!.image.length)))} at most`);
+  console.log(
+    `gallery drawn in ${ms(performance.now() - t0)}: 1,000-film grids ${big.map((r) => `${r.width}×${r.height} ${kb(r.image.length)}`).join(', ')}; ` +
+      `their screen copies ${big.map((r) => kb(r.renditions!.find((x) => x.kind === 'screen')!.image.length)).join(', ')}, ` +
+      `thumbnails ${kb(Math.max(...gallery.map((g) => g.result.renditions!.find((x) => x.kind === 'thumb')!.image.length)))} at most`,
+  );
 
   const browser = await chromium.launch({ executablePath: CHROMIUM });
   const runs: Record<'before' | 'now', Figures[]> = { before: [], now: [] };
@@ -200,7 +268,12 @@ export async function benchPhone(): Promise<void> {
           // Before: no compression (the server never sees Accept-Encoding).
           if (variant === 'before') live.server.http.prependListener('request', (req) => delete req.headers['accept-encoding']);
           const bytes = byteCounter(live);
-          runs[variant].push(await measure(browser, `http://localhost:${live.port}`, bytes, { big: `/user/dave/${ids[10]}`, small: `/user/member0/${ids[0]}` }));
+          runs[variant].push(
+            await measure(browser, `http://localhost:${live.port}`, bytes, {
+              big: `/user/dave/${ids[10]}`,
+              small: `/user/member0/${ids[0]}`,
+            }),
+          );
         } finally {
           await live.close();
         }
@@ -213,23 +286,59 @@ export async function benchPhone(): Promise<void> {
   const median = (list: Figures[]): Figures => {
     const mid = (k: keyof Figures) => [...list].sort((a, b) => (a[k] as number) - (b[k] as number))[Math.floor(list.length / 2)][k];
     return {
-      firstBytes: mid('firstBytes') as number, firstReady: mid('firstReady') as number, repeatFcp: mid('repeatFcp') as number,
-      repeatReady: mid('repeatReady') as number, repeatBytes: mid('repeatBytes') as number, lcp: mid('lcp') as number,
-      lcpElement: list.map((f) => f.lcpElement).join(', '), mosaicBytes: mid('mosaicBytes') as number, smallLcp: mid('smallLcp') as number,
+      firstBytes: mid('firstBytes') as number,
+      firstReady: mid('firstReady') as number,
+      repeatFcp: mid('repeatFcp') as number,
+      repeatReady: mid('repeatReady') as number,
+      repeatBytes: mid('repeatBytes') as number,
+      lcp: mid('lcp') as number,
+      lcpElement: list.map((f) => f.lcpElement).join(', '),
+      mosaicBytes: mid('mosaicBytes') as number,
+      smallLcp: mid('smallLcp') as number,
     };
   };
   const figures = { before: median(runs.before), now: median(runs.now) };
-  console.log(`medians of ${ROUNDS} rounds; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `medians of ${ROUNDS} rounds; load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   console.log(`  now:    form ready ${runs.now.map((f) => ms(f.firstReady)).join(', ')}; LCP ${runs.now.map((f) => ms(f.lcp)).join(', ')}`);
-  console.log(`  before: form ready ${runs.before.map((f) => ms(f.firstReady)).join(', ')}; LCP ${runs.before.map((f) => ms(f.lcp)).join(', ')}`);
+  console.log(
+    `  before: form ready ${runs.before.map((f) => ms(f.firstReady)).join(', ')}; LCP ${runs.before.map((f) => ms(f.lcp)).join(', ')}`,
+  );
   const { before, now } = figures;
-  report('phone, first visit to / (all 12 cards, SW precache)', kb(now.firstBytes), `target ≤ 400 KB; before ${kb(before.firstBytes)}: ${ratio(now.firstBytes, before.firstBytes)}`);
-  report('phone, first visit: form ready', ms(now.firstReady), `target ≤ 1.0 s; before ${ms(before.firstReady)}: ${ratio(now.firstReady, before.firstReady)}`);
+  report(
+    'phone, first visit to / (all 12 cards, SW precache)',
+    kb(now.firstBytes),
+    `target ≤ 400 KB; before ${kb(before.firstBytes)}: ${ratio(now.firstBytes, before.firstBytes)}`,
+  );
+  report(
+    'phone, first visit: form ready',
+    ms(now.firstReady),
+    `target ≤ 1.0 s; before ${ms(before.firstReady)}: ${ratio(now.firstReady, before.firstReady)}`,
+  );
   report('phone, repeat visit: first contentful paint', ms(now.repeatFcp), `target ≤ 300 ms; before ${ms(before.repeatFcp)}`);
-  report('phone, repeat visit: form ready', ms(now.repeatReady), `before ${ms(before.repeatReady)}; ${kb(now.repeatBytes)} from the server`);
-  report('phone, 1,000-film mosaic page, first visit: LCP', `${ms(now.lcp)} (${now.lcpElement})`, `target ≤ 1.5 s; before ${ms(before.lcp)} (${before.lcpElement}): ${ratio(now.lcp, before.lcp)}`);
-  report('phone, 30-film mosaic page, first visit: LCP', ms(now.smallLcp), `target ≤ 1.5 s; before ${ms(before.smallLcp)}: ${ratio(now.smallLcp, before.smallLcp)}`);
-  report('phone, 1,000-film mosaic page, bytes', kb(now.mosaicBytes), `before ${kb(before.mosaicBytes)}: ${ratio(now.mosaicBytes, before.mosaicBytes)}`);
+  report(
+    'phone, repeat visit: form ready',
+    ms(now.repeatReady),
+    `before ${ms(before.repeatReady)}; ${kb(now.repeatBytes)} from the server`,
+  );
+  report(
+    'phone, 1,000-film mosaic page, first visit: LCP',
+    `${ms(now.lcp)} (${now.lcpElement})`,
+    `target ≤ 1.5 s; before ${ms(before.lcp)} (${before.lcpElement}): ${ratio(now.lcp, before.lcp)}`,
+  );
+  report(
+    'phone, 30-film mosaic page, first visit: LCP',
+    ms(now.smallLcp),
+    `target ≤ 1.5 s; before ${ms(before.smallLcp)}: ${ratio(now.smallLcp, before.smallLcp)}`,
+  );
+  report(
+    'phone, 1,000-film mosaic page, bytes',
+    kb(now.mosaicBytes),
+    `before ${kb(before.mosaicBytes)}: ${ratio(now.mosaicBytes, before.mosaicBytes)}`,
+  );
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await benchPhone();

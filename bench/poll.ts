@@ -71,12 +71,17 @@ export async function benchPoll(): Promise<void> {
     const t0 = performance.now();
     // Halfway through, a mosaic reads a feed: it must not wait behind the remaining polls.
     let mosaicWait = NaN;
-    const visitor = new Promise<void>((resolve) => setTimeout(async () => {
-      const asked = performance.now();
-      await http.page('/visitor/rss/', { signal: new AbortController().signal, kind: 'feed' });
-      mosaicWait = performance.now() - asked;
-      resolve();
-    }, (MEMBERS / 2) * SPACING_MS));
+    const visitor = new Promise<void>((resolve) =>
+      setTimeout(
+        async () => {
+          const asked = performance.now();
+          await http.page('/visitor/rss/', { signal: new AbortController().signal, kind: 'feed' });
+          mosaicWait = performance.now() - asked;
+          resolve();
+        },
+        (MEMBERS / 2) * SPACING_MS,
+      ),
+    );
     await loop.runUntilIdle();
     const wall = performance.now() - t0;
     await visitor;
@@ -85,10 +90,22 @@ export async function benchPoll(): Promise<void> {
     const kept = db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM archive_entries`).get()!.n;
     const next = db.prepare<[string], { n: number }>(`SELECT count(*) AS n FROM tasks WHERE action = ? AND live = 1`).get(POLL_ACTION)!.n;
     const floor = (MEMBERS - 1) * SPACING_MS;
-    report(`poll of ${MEMBERS} followed members: feed requests`, `${requests}`, requests === MEMBERS ? 'one per member' : `EXPECTED ${MEMBERS}`);
+    report(
+      `poll of ${MEMBERS} followed members: feed requests`,
+      `${requests}`,
+      requests === MEMBERS ? 'one per member' : `EXPECTED ${MEMBERS}`,
+    );
     report('  entries kept / next polls scheduled', `${kept} / ${next}`);
-    report(`  wall time at ${SPACING_MS} ms spacing`, `${(wall / 1000).toFixed(1)} s`, `${(wall / floor).toFixed(3)}x the spacing's floor of ${(floor / 1000).toFixed(0)} s`);
-    report('  a mosaic\'s feed request during the polls waited', `${Math.round(mosaicWait)} ms`, `${(mosaicWait / SPACING_MS).toFixed(2)}x one spacing`);
+    report(
+      `  wall time at ${SPACING_MS} ms spacing`,
+      `${(wall / 1000).toFixed(1)} s`,
+      `${(wall / floor).toFixed(3)}x the spacing's floor of ${(floor / 1000).toFixed(0)} s`,
+    );
+    report(
+      "  a mosaic's feed request during the polls waited",
+      `${Math.round(mosaicWait)} ms`,
+      `${(mosaicWait / SPACING_MS).toFixed(2)}x one spacing`,
+    );
   } finally {
     http.close();
     db.close();

@@ -32,7 +32,11 @@ async function throughput(cluster: PgCluster, kind: 'ours' | 'graphile', process
   const url = commit === 'async' ? `${base}?options=${encodeURIComponent('-c synchronous_commit=off')}` : base;
   if (kind === 'ours') {
     const s = await openPostgres(url);
-    await s.tasks.enqueueRawMany('noop', Array.from({ length: JOBS }, (_, i) => `u${i}`), '{}');
+    await s.tasks.enqueueRawMany(
+      'noop',
+      Array.from({ length: JOBS }, (_, i) => `u${i}`),
+      '{}',
+    );
     await s.close();
   } else {
     await runMigrations({ connectionString: url, logger: silent });
@@ -50,7 +54,10 @@ async function throughput(cluster: PgCluster, kind: 'ours' | 'graphile', process
   const exits = await Promise.all(children.map((c) => c.exited));
   const ms = performance.now() - t0;
   const done = children.map((c, i) => {
-    const line = c.output().split('\n').find((l) => l.startsWith('{'));
+    const line = c
+      .output()
+      .split('\n')
+      .find((l) => l.startsWith('{'));
     if (!line || exits[i].code !== 0) throw new Error(`${kind} child ${i} failed:\n${c.output()}`);
     return (JSON.parse(line) as { n: number }).n;
   });
@@ -63,7 +70,12 @@ export async function benchPostgres(rounds = Number(process.env.BENCH_ROUNDS ?? 
   const cluster = await startPostgres('bench postgres', { durable: true, settings: { max_connections: '200' } });
   if (!cluster) return;
   try {
-    for (const [commit, n] of [['durable', 1], ['durable', 4], ['async', 1], ['async', 4]] as const) {
+    for (const [commit, n] of [
+      ['durable', 1],
+      ['durable', 4],
+      ['async', 1],
+      ['async', 4],
+    ] as const) {
       const ours: number[] = [];
       const theirs: number[] = [];
       const ratios: number[] = [];
@@ -75,9 +87,11 @@ export async function benchPostgres(rounds = Number(process.env.BENCH_ROUNDS ?? 
         theirs.push(b);
         ratios.push(a / b);
       }
-      report(`postgres ${commit === 'durable' ? 'durable commits' : 'synchronous_commit=off'}, ${n} process${n > 1 ? 'es' : ''} × ${CONCURRENCY}`,
+      report(
+        `postgres ${commit === 'durable' ? 'durable commits' : 'synchronous_commit=off'}, ${n} process${n > 1 ? 'es' : ''} × ${CONCURRENCY}`,
         `${percentile(ours, 50).toFixed(0)} tasks/s (graphile-worker ${percentile(theirs, 50).toFixed(0)} jobs/s)`,
-        `ratio ${percentile(ratios, 50).toFixed(2)}× (rounds ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}); target ≥ 1; ours also writes the change feed`);
+        `ratio ${percentile(ratios, 50).toFixed(2)}× (rounds ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}); target ≥ 1; ours also writes the change feed`,
+      );
     }
     await pushLatency(cluster);
   } finally {
@@ -119,9 +133,11 @@ export async function pushLatency(cluster: PgCluster, samples = Number(process.e
       await new Promise((r) => setTimeout(r, 5)); // paced like a worker's throttled progress, not a flood
     }
     ws.close();
-    report('postgres push latency, commit → socket via another server process',
+    report(
+      'postgres push latency, commit → socket via another server process',
       `p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
-      `${samples} progress commits; targets p50 ≤ 15 ms, p99 ≤ 50 ms`);
+      `${samples} progress commits; targets p50 ≤ 15 ms, p99 ≤ 50 ms`,
+    );
   } finally {
     server.kill('SIGTERM');
     await server.exited;

@@ -18,34 +18,38 @@ const concurrency = Number(concurrencyArg);
 async function ours(): Promise<() => Promise<number>> {
   const s = await openPostgres(url);
   const workerId = `bench-${id}`;
-  return () => new Promise<number>((resolve, reject) => {
-    let n = 0;
-    let running = 0;
-    let batch: Completion[] = [];
-    const noop = async () => {};
-    const start = (tasks: ClaimedTask[]) => {
-      running += tasks.length;
-      for (const t of tasks) {
-        void noop().then(() => {
-          batch.push({ id: t.id, leaseToken: t.leaseToken });
-          if (batch.length === 1) queueMicrotask(commit);
-        });
-      }
-      if (running === 0) void s.close().then(() => resolve(n));
-    };
-    const commit = () => {
-      const done = batch;
-      batch = [];
-      s.tasks.completeAndClaim(done, workerId, concurrency - running + done.length).then((out) => {
-        const failed = out.errors.find(Boolean);
-        if (failed) throw failed;
-        n += done.length;
-        running -= done.length;
-        start(out.claimed);
-      }).catch(reject);
-    };
-    s.tasks.claim(workerId, concurrency).then(start, reject);
-  });
+  return () =>
+    new Promise<number>((resolve, reject) => {
+      let n = 0;
+      let running = 0;
+      let batch: Completion[] = [];
+      const noop = async () => {};
+      const start = (tasks: ClaimedTask[]) => {
+        running += tasks.length;
+        for (const t of tasks) {
+          void noop().then(() => {
+            batch.push({ id: t.id, leaseToken: t.leaseToken });
+            if (batch.length === 1) queueMicrotask(commit);
+          });
+        }
+        if (running === 0) void s.close().then(() => resolve(n));
+      };
+      const commit = () => {
+        const done = batch;
+        batch = [];
+        s.tasks
+          .completeAndClaim(done, workerId, concurrency - running + done.length)
+          .then((out) => {
+            const failed = out.errors.find(Boolean);
+            if (failed) throw failed;
+            n += done.length;
+            running -= done.length;
+            start(out.claimed);
+          })
+          .catch(reject);
+      };
+      s.tasks.claim(workerId, concurrency).then(start, reject);
+    });
 }
 
 async function graphile(): Promise<() => Promise<number>> {
@@ -53,8 +57,15 @@ async function graphile(): Promise<() => Promise<number>> {
   return async () => {
     let n = 0;
     const runner = await run({
-      connectionString: url, concurrency, logger, noHandleSignals: true,
-      taskList: { bench: async () => { n++; } },
+      connectionString: url,
+      concurrency,
+      logger,
+      noHandleSignals: true,
+      taskList: {
+        bench: async () => {
+          n++;
+        },
+      },
     });
     let stopping = false;
     runner.events.on('worker:getJob:empty', () => {

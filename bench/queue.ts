@@ -40,7 +40,15 @@ async function throughput(kind: 'ours' | 'ours-handoff' | 'plainjob' | 'ours-loo
   for (const c of children) c.proc.stdin?.write('go\n');
   await Promise.all(children.map((c) => c.exited));
   const ms = performance.now() - t0;
-  const done = children.map((c) => JSON.parse(c.output().split('\n').find((l) => l.startsWith('{'))!) as { n: number });
+  const done = children.map(
+    (c) =>
+      JSON.parse(
+        c
+          .output()
+          .split('\n')
+          .find((l) => l.startsWith('{'))!,
+      ) as { n: number },
+  );
   const total = done.reduce((a, d) => a + d.n, 0);
   if (total !== JOBS) throw new Error(`${kind}: ${total} of ${JOBS} jobs done`);
   t.cleanup();
@@ -94,22 +102,38 @@ async function compare(ours: Kind, theirs: Kind, processes: number, rounds: numb
     b.push(y);
     ratios.push(x / y);
   }
-  return { ours: percentile(a, 50), theirs: percentile(b, 50), ratio: percentile(ratios, 50), min: Math.min(...ratios), max: Math.max(...ratios) };
+  return {
+    ours: percentile(a, 50),
+    theirs: percentile(b, 50),
+    ratio: percentile(ratios, 50),
+    min: Math.min(...ratios),
+    max: Math.max(...ratios),
+  };
 }
 
 export async function benchQueue(rounds = Number(process.env.BENCH_ROUNDS ?? 5)): Promise<void> {
   const line = (what: string, r: Awaited<ReturnType<typeof compare>>, note: string) =>
-    report(what, `${r.ours.toFixed(0)} tasks/s (plainjob ${r.theirs.toFixed(0)} jobs/s)`,
-      `ratio ${r.ratio.toFixed(2)}× (rounds ${r.min.toFixed(2)}–${r.max.toFixed(2)}); ${note}`);
+    report(
+      what,
+      `${r.ours.toFixed(0)} tasks/s (plainjob ${r.theirs.toFixed(0)} jobs/s)`,
+      `ratio ${r.ratio.toFixed(2)}× (rounds ${r.min.toFixed(2)}–${r.max.toFixed(2)}); ${note}`,
+    );
   for (const n of [1, 2]) {
     const procs = `${n} process${n > 1 ? 'es' : ''}`;
     line(`queue worker loops, no-op tasks, ${procs}`, await compare('ours-loop', 'plainjob-loop', n, rounds), 'target ≥ 1');
-    line(`queue bare complete+claim in one commit, ${procs}`, await compare('ours-handoff', 'plainjob', n, rounds),
-      "the loop's commit when one task finishes alone; ours also writes 2 feed events");
+    line(
+      `queue bare complete+claim in one commit, ${procs}`,
+      await compare('ours-handoff', 'plainjob', n, rounds),
+      "the loop's commit when one task finishes alone; ours also writes 2 feed events",
+    );
     line(`queue bare claim, then complete: 2 commits, ${procs}`, await compare('ours', 'plainjob', n, rounds), 'for reference');
   }
   const f = await feedLatency();
-  report('feed latency commit → watcher (other process)', `p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms`, 'target p50 ≤ 5, p99 ≤ 20');
+  report(
+    'feed latency commit → watcher (other process)',
+    `p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms`,
+    'target p50 ≤ 5, p99 ≤ 20',
+  );
   report('idle feed watcher CPU', `${f.idleCpuPct.toFixed(2)} % of one core`, 'polling PRAGMA data_version every 10 ms');
 }
 

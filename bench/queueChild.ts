@@ -53,7 +53,7 @@ function plain(): () => number {
     for (;;) {
       const jobId = queue.getAndMarkJobAsProcessing('bench');
       if (jobId === undefined || jobId === null) return n;
-      queue.markJobAsDone(typeof jobId === 'object' ? (jobId).id : jobId);
+      queue.markJobAsDone(typeof jobId === 'object' ? jobId.id : jobId);
       n++;
     }
   };
@@ -65,8 +65,17 @@ function oursLoop(): () => Promise<number> {
   const storage = createSqliteStorage(db);
   let n = 0;
   const loop = createWorkerLoop({
-    tasks: storage.tasks, isBusy: storage.isBusy, actions: { noop: async () => { n++; } },
-    workerId: `bench-${id}`, concurrency: 2, clock: systemClock, log: silentLogger,
+    tasks: storage.tasks,
+    isBusy: storage.isBusy,
+    actions: {
+      noop: async () => {
+        n++;
+      },
+    },
+    workerId: `bench-${id}`,
+    concurrency: 2,
+    clock: systemClock,
+    log: silentLogger,
   });
   return async () => {
     await loop.runUntilIdle();
@@ -78,7 +87,13 @@ function oursLoop(): () => Promise<number> {
 function plainLoop(): () => Promise<number> {
   const queue = defineQueue({ connection: better(new Database(path)), logger: { error() {}, warn() {}, info() {}, debug() {} } });
   let n = 0;
-  const worker = defineWorker('bench', async () => { n++; }, { queue, pollIntervall: 1, logger: { error() {}, warn() {}, info() {}, debug() {} } });
+  const worker = defineWorker(
+    'bench',
+    async () => {
+      n++;
+    },
+    { queue, pollIntervall: 1, logger: { error() {}, warn() {}, info() {}, debug() {} } },
+  );
   return async () => {
     const started = worker.start();
     while (queue.countJobs({ status: 0 as never }) > 0) await new Promise((r) => setImmediate(r));
@@ -89,7 +104,11 @@ function plainLoop(): () => Promise<number> {
 }
 
 const kinds: Record<string, () => () => number | Promise<number>> = {
-  ours, 'ours-handoff': oursHandoff, plainjob: plain, 'ours-loop': oursLoop, 'plainjob-loop': plainLoop,
+  ours,
+  'ours-handoff': oursHandoff,
+  plainjob: plain,
+  'ours-loop': oursLoop,
+  'plainjob-loop': plainLoop,
 };
 const run = kinds[kind]();
 process.stdout.write('ready\n');

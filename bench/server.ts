@@ -124,7 +124,9 @@ async function serverEntry(): Promise<{ args: string[]; label: string }> {
 
 function workerEntry(): string[] {
   const built = join(ROOT, 'dist', 'worker', 'main.js');
-  return existsSync(built) && statSync(built).mtimeMs > newest(join(ROOT, 'worker')) ? [built] : ['--import', 'tsx', join(ROOT, 'worker', 'main.ts')];
+  return existsSync(built) && statSync(built).mtimeMs > newest(join(ROOT, 'worker'))
+    ? [built]
+    : ['--import', 'tsx', join(ROOT, 'worker', 'main.ts')];
 }
 
 function rss(pid: number): { rss: number; peak: number } {
@@ -231,9 +233,18 @@ export async function benchServer(): Promise<void> {
     const entry = await serverEntry();
     const server = spawn(process.execPath, entry.args, {
       cwd: ROOT,
-      env: { ...process.env, DATA_DIR: tmp.dir, PORT: '0', HOST: '127.0.0.1', WORKERS: '0', LOG_LEVEL: 'info', RATE_LIMIT_PER_MIN: '100000',
+      env: {
+        ...process.env,
+        DATA_DIR: tmp.dir,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        WORKERS: '0',
+        LOG_LEVEL: 'info',
+        RATE_LIMIT_PER_MIN: '100000',
         // Every client of the bench is 127.0.0.1: the per-client caps would measure themselves, not the server.
-        SOCKETS_PER_CLIENT: '5000', QUEUE_PER_CLIENT: '10000' },
+        SOCKETS_PER_CLIENT: '5000',
+        QUEUE_PER_CLIENT: '10000',
+      },
       // With an IPC channel the server stops by itself if this process dies (server/main.ts).
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     });
@@ -302,7 +313,10 @@ export async function benchServer(): Promise<void> {
       (round) => ({ count: 30 - (round % 29) }),
       (round) => ({ layout: 'grid', columns: 4 + (round % 96) }),
     ];
-    const variant = (i: number) => ({ ...requests[i % requests.length], ...variations[i % requests.length](Math.floor(i / requests.length)) });
+    const variant = (i: number) => ({
+      ...requests[i % requests.length],
+      ...variations[i % requests.length](Math.floor(i / requests.length)),
+    });
     const enqueue = async (body: object) => {
       const r = await get(port, '/api/mosaics', body);
       // 200: an identical mosaic is queued, running or made already (dedupe); 202: a new one.
@@ -314,17 +328,20 @@ export async function benchServer(): Promise<void> {
     const warm = (await Promise.all(requests.map(enqueue))).map((r) => r.id);
     await waitUntil(
       async () => {
-        const done = await Promise.all(warm.map(async (id) => (JSON.parse((await get(port, `/api/tasks/${id}`)).text) as { task: { status: string } }).task.status));
+        const done = await Promise.all(
+          warm.map(async (id) => (JSON.parse((await get(port, `/api/tasks/${id}`)).text) as { task: { status: string } }).task.status),
+        );
         if (done.some((s) => s === 'ERROR' || s === 'CANCELLED')) throw new Error(`a warm-up mosaic failed: ${done.join(',')}`);
         return done.every((s) => s === 'COMPLETE');
       },
       300_000,
       'warm-up mosaics',
     );
-    console.log(`warm-up: ${requests.length} real mosaics (posters fetched once) in ${(performance.now() - t0) / 1000 | 0} s`);
+    console.log(`warm-up: ${requests.length} real mosaics (posters fetched once) in ${((performance.now() - t0) / 1000) | 0} s`);
 
     // Keep three mosaics queued or running for as long as the measurements take.
-    const status = async (id: string) => (JSON.parse((await get(port, `/api/tasks/${id}`)).text) as { task: { status: string } }).task.status;
+    const status = async (id: string) =>
+      (JSON.parse((await get(port, `/api/tasks/${id}`)).text) as { task: { status: string } }).task.status;
     let live: string[] = [];
     let keepBusy = true;
     let built = 0;
@@ -351,7 +368,9 @@ export async function benchServer(): Promise<void> {
     const cpuPct = ((cpuSeconds(workerPid) - cpu0) / ((performance.now() - w0) / 1000)) * 100;
     keepBusy = false;
     await busyLoop;
-    console.log(`  (meanwhile the worker used ${cpuPct.toFixed(0)}% CPU, i.e. ${(cpuPct / 100).toFixed(1)} of ${availableParallelism()} cores; ${built} mosaics started)`);
+    console.log(
+      `  (meanwhile the worker used ${cpuPct.toFixed(0)}% CPU, i.e. ${(cpuPct / 100).toFixed(1)} of ${availableParallelism()} cores; ${built} mosaics started)`,
+    );
     await supervisor.stop(30_000);
     supervisor = null;
 
@@ -363,7 +382,10 @@ export async function benchServer(): Promise<void> {
     await write({ tasks: fifty, count: 300, gapMs: 10 });
     await waitUntil(() => sink.length >= 3000, 20_000, '3,000 fan-out deliveries');
     const after = rss(server.pid!);
-    report('fan-out: 500 sockets on 50 tasks, 3,000 deliveries', `p50 ${ms(percentile(sink, 50))}, p99 ${ms(percentile(sink, 99))}, max ${ms(Math.max(...sink))}`);
+    report(
+      'fan-out: 500 sockets on 50 tasks, 3,000 deliveries',
+      `p50 ${ms(percentile(sink, 50))}, p99 ${ms(percentile(sink, 99))}, max ${ms(Math.max(...sink))}`,
+    );
     report(
       'server RSS',
       `${mb(before.rss)} idle → ${mb(subscribed.rss)} with 500 sockets subscribed; peak ${mb(after.peak)}`,

@@ -84,7 +84,7 @@ class Direction {
       const data = flow.packets.shift()!;
       flow.queued -= data.length;
       if (flow.queued <= HIGH_WATER / 2 && flow.from.isPaused()) flow.from.resume();
-      this.freeAt += data.length * 8 / this.bitsPerMs;
+      this.freeAt += (data.length * 8) / this.bitsPerMs;
       this.deliver(flow, data, Math.max(this.freeAt + this.delayMs, flow.notBefore));
     }
     this.timer = setTimeout(() => this.pump(), Math.max(0, this.freeAt - now - QUANTUM_MS / 2));
@@ -108,17 +108,20 @@ class Direction {
 
   private arm(flow: Flow): void {
     const head = flow.inFlight[0];
-    flow.timer = setTimeout(() => {
-      flow.timer = null;
-      const now = performance.now();
-      while (flow.inFlight.length > 0 && flow.inFlight[0].at <= now + 0.5) {
-        const { data } = flow.inFlight.shift()!;
-        this.bytes += data.length;
-        if (!flow.to.destroyed) flow.to.write(data);
-      }
-      if (flow.inFlight.length > 0) this.arm(flow);
-      else this.finish(flow);
-    }, Math.max(0, head.at - performance.now()));
+    flow.timer = setTimeout(
+      () => {
+        flow.timer = null;
+        const now = performance.now();
+        while (flow.inFlight.length > 0 && flow.inFlight[0].at <= now + 0.5) {
+          const { data } = flow.inFlight.shift()!;
+          this.bytes += data.length;
+          if (!flow.to.destroyed) flow.to.write(data);
+        }
+        if (flow.inFlight.length > 0) this.arm(flow);
+        else this.finish(flow);
+      },
+      Math.max(0, head.at - performance.now()),
+    );
   }
 
   /** Passes the sender's end on once everything it sent has arrived. */
@@ -139,7 +142,10 @@ export interface ShapedLink {
   close(): Promise<void>;
 }
 
-export async function startShapedLink(upstreams: { host: string; port: number }[], link: { megabitsPerSecond: number; rttMs: number }): Promise<ShapedLink> {
+export async function startShapedLink(
+  upstreams: { host: string; port: number }[],
+  link: { megabitsPerSecond: number; rttMs: number },
+): Promise<ShapedLink> {
   const bitsPerMs = link.megabitsPerSecond * 1000;
   const oneWay = link.rttMs / 2;
   const down = new Direction(bitsPerMs, oneWay);

@@ -131,7 +131,11 @@ export async function benchSlowlink(): Promise<void> {
       theirs.push(await original(lb, link, month));
       ours.push(await moviemosaic(lb, link, params));
     }
-    const median = (xs: Outcome[], k: 'ms' | 'bytes') => percentile(xs.map((x) => x[k]), 50);
+    const median = (xs: Outcome[], k: 'ms' | 'bytes') =>
+      percentile(
+        xs.map((x) => x[k]),
+        50,
+      );
     const link$ = `${LINK.megabitsPerSecond} Mbit/s shared, ${LINK.rttMs} ms round trip`;
     report(
       `original: feed + ${theirs[0].films} posters 500×750 in turn`,

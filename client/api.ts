@@ -80,13 +80,18 @@ export function createApi(fetchFn: Fetch = (input, init) => fetch(input, init), 
   ): Promise<{ status: number; data: T }> {
     let res: Response;
     const timeout = typeof AbortSignal.timeout === 'function' ? AbortSignal.timeout(options.timeoutMs ?? TIMEOUT_MS) : undefined;
-    const signal = options.signal && timeout && typeof AbortSignal.any === 'function' ? AbortSignal.any([options.signal, timeout]) : (options.signal ?? timeout);
+    const signal =
+      options.signal && timeout && typeof AbortSignal.any === 'function'
+        ? AbortSignal.any([options.signal, timeout])
+        : (options.signal ?? timeout);
     try {
       res = await fetchFn(base + path, {
         method,
         headers: options.zip
           ? { accept: 'application/json', 'content-type': 'application/zip' }
-          : body === undefined ? { accept: 'application/json', ...options.headers } : { accept: 'application/json', 'content-type': 'application/json' },
+          : body === undefined
+            ? { accept: 'application/json', ...options.headers }
+            : { accept: 'application/json', 'content-type': 'application/json' },
         body: options.zip ?? (body === undefined ? undefined : JSON.stringify(body)),
         signal,
       });
@@ -145,7 +150,8 @@ export function createApi(fetchFn: Fetch = (input, init) => fetch(input, init), 
     },
     async uploadExport(username, zip, options = {}) {
       const path = `/api/users/${id(username)}/export`;
-      return (await request<ImportResponse>('POST', path, undefined, { zip, timeoutMs: UPLOAD_TIMEOUT_MS, signal: options.signal })).data.import;
+      return (await request<ImportResponse>('POST', path, undefined, { zip, timeoutMs: UPLOAD_TIMEOUT_MS, signal: options.signal })).data
+        .import;
     },
     async getMember(username) {
       return (await request<MemberResponse>('GET', `/api/users/${id(username)}`)).data.member;
@@ -161,7 +167,11 @@ export function createApi(fetchFn: Fetch = (input, init) => fetch(input, init), 
  * and share. A copy saved on this device before renditions existed has only `resultUrl`; the
  * rendition URLs follow from it.
  */
-export function mosaicImages(m: Pick<MosaicSummary, 'resultUrl' | 'thumbUrl' | 'screenUrl'>): { thumb: string; screen: string; full: string } {
+export function mosaicImages(m: Pick<MosaicSummary, 'resultUrl' | 'thumbUrl' | 'screenUrl'>): {
+  thumb: string;
+  screen: string;
+  full: string;
+} {
   return {
     thumb: m.thumbUrl ?? renditionUrl(m.resultUrl, 'thumb'),
     screen: m.screenUrl ?? renditionUrl(m.resultUrl, 'screen'),

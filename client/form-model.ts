@@ -1,6 +1,15 @@
 /** The mosaic form's state, its validation and the request it sends, kept pure for tests. */
 import { isAppError } from '../common/errors.js';
-import { currentMonth, LAYOUTS, MIN_YEAR, normalizeRequest, REVIEW_MODES, USERNAME_RE, type Layout, type MosaicParams } from '../common/task.js';
+import {
+  currentMonth,
+  LAYOUTS,
+  MIN_YEAR,
+  normalizeRequest,
+  REVIEW_MODES,
+  USERNAME_RE,
+  type Layout,
+  type MosaicParams,
+} from '../common/task.js';
 import type { MosaicRequestBody } from './api.js';
 
 export type PeriodChoice = 'this-month' | 'month' | 'recent' | 'year' | 'all';

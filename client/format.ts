@@ -73,7 +73,9 @@ export function mosaicAlt(m: Pick<MosaicSummary, 'username' | 'params' | 'filmCo
         ? `${n === 1 ? 'the 1 film' : `all ${count} films`} ${m.username} watched`
         : `${count} ${films} ${m.username} watched in ${periodLabel(p)}`;
   // A year in review's figures are drawn below the posters and written out on the page too.
-  return m.review ? `Poster mosaic of ${what}, with the year's figures below; the figures and the list follow` : `Poster mosaic of ${what}; the list follows`;
+  return m.review
+    ? `Poster mosaic of ${what}, with the year's figures below; the figures and the list follow`
+    : `Poster mosaic of ${what}; the list follows`;
 }
 
 /** How the layout is named on the page: "classic layout", "grid layout", "year in review". */
@@ -101,7 +103,20 @@ export function reviewFacts(r: ReviewFigures): { label: string; value: string }[
   return out;
 }
 
-const MONTH_NAMES = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const MONTH_NAMES = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
 
 /** A timeline period as read: "2025-03" → "March", "2024" → "2024". */
 export function timelineLabel(label: string): string {

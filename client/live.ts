@@ -35,9 +35,7 @@ export type LiveStatus = 'idle' | 'connecting' | 'open' | 'waiting';
 
 /** What a task subscriber receives. */
 export type LiveUpdate =
-  | { type: 'task'; seq: number; task: Task }
-  | { type: 'queue'; position: number }
-  | { type: 'error'; code: ErrorCode; message: string };
+  { type: 'task'; seq: number; task: Task } | { type: 'queue'; position: number } | { type: 'error'; code: ErrorCode; message: string };
 
 export interface LiveOptions {
   url: string;

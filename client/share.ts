@@ -20,7 +20,10 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.char
 /** Markdown's link text: brackets and backslashes escaped. */
 const escapeMarkdown = (text: string) => text.replace(/[\\[\]]/g, (c) => `\\${c}`);
 
-export function shareSnippets(m: Pick<MosaicSummary, 'username' | 'params' | 'taskId' | 'width' | 'height'>, origin: string): ShareSnippets {
+export function shareSnippets(
+  m: Pick<MosaicSummary, 'username' | 'params' | 'taskId' | 'width' | 'height'>,
+  origin: string,
+): ShareSnippets {
   const page = new URL(paths.user(m.username, m.taskId), origin).href;
   const image = new URL(stableLinkPath(m.username, m.params), origin).href;
   const title = mosaicTitle(m);

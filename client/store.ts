@@ -16,7 +16,6 @@ interface MosaicDb extends DBSchema {
   };
 }
 
-
 export interface MosaicStore {
   /** Records that this device has seen the mosaic; returns the task ids evicted to stay at 50. */
   save(summary: MosaicSummary): Promise<string[]>;

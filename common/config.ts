@@ -137,7 +137,9 @@ export function loadConfig(env: Env): Readonly<Config> {
 
   const trustRaw = str('TRUST_PROXY', 'off');
   if (!TRUST_PROXY_RE.test(trustRaw)) {
-    problems.push(`TRUST_PROXY=${JSON.stringify(trustRaw)} must be off, a hop count (1 for one proxy) or proxy addresses/CIDR ranges separated by commas.`);
+    problems.push(
+      `TRUST_PROXY=${JSON.stringify(trustRaw)} must be off, a hop count (1 for one proxy) or proxy addresses/CIDR ranges separated by commas.`,
+    );
   }
 
   const databaseUrl = env.DATABASE_URL?.trim() || null;
@@ -149,7 +151,10 @@ export function loadConfig(env: Env): Readonly<Config> {
       ok = false;
     }
     // The value itself is not echoed: it may hold a password.
-    if (!ok) problems.push('DATABASE_URL must be a PostgreSQL URL like postgres://user:password@host:5432/moviemosaic, or unset to keep the SQLite file in DATA_DIR.');
+    if (!ok)
+      problems.push(
+        'DATABASE_URL must be a PostgreSQL URL like postgres://user:password@host:5432/moviemosaic, or unset to keep the SQLite file in DATA_DIR.',
+      );
   }
 
   const config: Config = {

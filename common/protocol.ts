@@ -3,9 +3,7 @@ import type { ErrorBody, ErrorCode } from './errors.js';
 import type { MosaicListItem, MosaicSummary, Task } from './task.js';
 
 export type ClientMessage =
-  | { type: 'subscribe'; taskId: string; after?: number }
-  | { type: 'unsubscribe'; taskId: string }
-  | { type: 'ping' };
+  { type: 'subscribe'; taskId: string; after?: number } | { type: 'unsubscribe'; taskId: string } | { type: 'ping' };
 
 export type ServerMessage =
   | { type: 'task'; seq: number; task: Task }

@@ -21,9 +21,11 @@ export function stableLinkFormat(file: string): Format {
 export function stableLinkRequest(username: string, file: string, now: Date): MosaicRequest {
   const m = FILE_RE.exec(file);
   if (!m) {
-    throw new AppError('INVALID_REQUEST',
+    throw new AppError(
+      'INVALID_REQUEST',
       'A stable link looks like /m/NAME/PERIOD.EXT: PERIOD is month, YYYY-MM, recent-N, YYYY or all, optionally followed by .grid or .review; EXT is jpg, png or webp.',
-      { field: 'period' });
+      { field: 'period' },
+    );
   }
   const [, period, layout, ext] = m;
   const body: Record<string, unknown> = { username, format: EXT_FORMAT[ext] };
@@ -39,10 +41,13 @@ export function stableLinkRequest(username: string, file: string, now: Date): Mo
 /** The stable link of a mosaic's parameters (columns are not part of a link: the default is used). */
 export function stableLinkPath(username: string, params: MosaicParams): string {
   const period =
-    params.mode === 'month' ? params.month
-    : params.mode === 'recent' ? `recent-${params.count}`
-    : params.mode === 'year' ? String(params.year)
-    : 'all';
+    params.mode === 'month'
+      ? params.month
+      : params.mode === 'recent'
+        ? `recent-${params.count}`
+        : params.mode === 'year'
+          ? String(params.year)
+          : 'all';
   const layout = params.layout === 'classic' ? '' : `.${params.layout}`;
   const ext = params.format === 'jpeg' ? 'jpg' : params.format;
   return `/m/${encodeURIComponent(username)}/${period}${layout}.${ext}`;

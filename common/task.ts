@@ -299,8 +299,18 @@ export function dedupeKey(action: string, username: string, params: MosaicParams
 }
 
 const MONTH_NAMES = [
-  'January', 'February', 'March', 'April', 'May', 'June',
-  'July', 'August', 'September', 'October', 'November', 'December',
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
 ];
 
 /** The period label used in headers and lists: "November 2026", "last 30 films", "2025", "all films". */

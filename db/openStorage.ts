@@ -28,7 +28,9 @@ export async function openStorage(options: OpenStorageOptions): Promise<SqliteSt
   const { databaseUrl, dataDir, sqlite, pool, ...rest } = options;
   if (!databaseUrl) return createSqliteStorage(openDb(join(resolve(dataDir), SQLITE_FILE), sqlite), rest);
   if (!DATABASE_URL_RE.test(databaseUrl)) {
-    throw new Error('DATABASE_URL must be a PostgreSQL URL like postgres://user:password@host:5432/moviemosaic, or unset to keep the SQLite file in DATA_DIR.');
+    throw new Error(
+      'DATABASE_URL must be a PostgreSQL URL like postgres://user:password@host:5432/moviemosaic, or unset to keep the SQLite file in DATA_DIR.',
+    );
   }
   return openPostgres(databaseUrl, { ...rest, pool });
 }

@@ -97,7 +97,14 @@ export interface TaskQueueCore {
   /** Extends the lease; says whether a cancel was requested. */
   heartbeat(id: string, token: string): Promise<{ cancelRequested: boolean }>;
   /** Records progress (and extends the lease); says whether a cancel was requested. */
-  progress(id: string, token: string, stage: Stage, done: number | null, total: number | null, msg: string): Promise<{ cancelRequested: boolean }>;
+  progress(
+    id: string,
+    token: string,
+    stage: Stage,
+    done: number | null,
+    total: number | null,
+    msg: string,
+  ): Promise<{ cancelRequested: boolean }>;
   /** Marks the task COMPLETE, storing its result in the same transaction. */
   complete(id: string, token: string, result?: NewResult, msg?: string): Promise<void>;
   /**
@@ -272,9 +279,7 @@ export type { ExportData, ExportFilm, ExportRating, ExportViewing, ImportSummary
  * meanwhile): the task, and either its events after `after` (a replay) or, when they cannot all be
  * given, none with the seq a snapshot of the task is sent at.
  */
-export type TaskReplay =
-  | { kind: 'replay'; task: Task; events: TaskEvent[] }
-  | { kind: 'snapshot'; task: Task; seq: number };
+export type TaskReplay = { kind: 'replay'; task: Task; events: TaskEvent[] } | { kind: 'snapshot'; task: Task; seq: number };
 
 /**
  * A pull-style change-feed reader for a caller that keeps its own timer (the server's feed watcher,

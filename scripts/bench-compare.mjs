@@ -34,7 +34,10 @@ export function parseReport(text) {
   for (const line of text.split('\n')) {
     if (line.startsWith('==') || !/\d/.test(line)) continue;
     const numbers = [...line.matchAll(/\d[\d,]*(?:\.\d+)?/g)].map((m) => Number(m[0].replaceAll(',', '')));
-    const template = line.replace(/\d[\d,]*(?:\.\d+)?/g, '#').replace(/\s+/g, ' ').trim();
+    const template = line
+      .replace(/\d[\d,]*(?:\.\d+)?/g, '#')
+      .replace(/\s+/g, ' ')
+      .trim();
     numbers.forEach((n, i) => figures.set(`${template.slice(0, 48)}… #${i + 1}`, n));
   }
   return figures;
@@ -71,6 +74,8 @@ for (const suite of suites) {
     if ([...xs, ...ys].every((v) => v === xs[0])) continue;
     const b = median(xs);
     const h = median(ys);
-    console.log(`${k.slice(0, 60).padEnd(60)} ${String(+b.toFixed(2)).padStart(10)} ${String(+h.toFixed(2)).padStart(10)}  ${b === 0 ? '-' : (h / b).toFixed(2)}×`);
+    console.log(
+      `${k.slice(0, 60).padEnd(60)} ${String(+b.toFixed(2)).padStart(10)} ${String(+h.toFixed(2)).padStart(10)}  ${b === 0 ? '-' : (h / b).toFixed(2)}×`,
+    );
   }
 }

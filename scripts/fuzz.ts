@@ -16,7 +16,15 @@ import { createRng } from '../test/helpers/resilience/rng.js';
 import { auditTasks, integrity } from '../test/helpers/resilience/kit.js';
 import { LONG_SCENARIOS, runScenarios, SCENARIOS, startFaultWorld } from '../test/helpers/resilience/faultWorld.js';
 import {
-  runHostCases, runHttpCases, runRawCases, runStaticCases, runUsernameTricks, runWsAbuse, runWsFrames, startTarget, targetFindings,
+  runHostCases,
+  runHttpCases,
+  runRawCases,
+  runStaticCases,
+  runUsernameTricks,
+  runWsAbuse,
+  runWsFrames,
+  startTarget,
+  targetFindings,
 } from '../test/helpers/resilience/hostile.js';
 
 const { values: args } = parseArgs({
@@ -68,17 +76,25 @@ async function runFaults(): Promise<void> {
   console.log('| scenario | outcome | task time | attempts | delays |');
   console.log('| --- | --- | --- | --- | --- |');
   for (const o of [...outcomes].sort((a, b) => b.ms - a.ms)) {
-    console.log(`| ${o.scenario.name} | ${o.status}${o.code ? ` ${o.code}` : ''}${o.wrong ? ` — WRONG: ${o.wrong}` : ''} | ${(o.ms / 1000).toFixed(1)} s | ${o.attempts} | ${o.delays} |`);
+    console.log(
+      `| ${o.scenario.name} | ${o.status}${o.code ? ` ${o.code}` : ''}${o.wrong ? ` — WRONG: ${o.wrong}` : ''} | ${(o.ms / 1000).toFixed(1)} s | ${o.attempts} | ${o.delays} |`,
+    );
   }
   const problems = [
     ...outcomes.filter((o) => o.wrong).map((o) => `${o.scenario.name}: ${o.wrong}`),
-    ...auditTasks(world.stack.db, outcomes.map((o) => o.id), [...new Set(scenarios.flatMap((s) => s.expect.codes ?? []))]).problems,
+    ...auditTasks(
+      world.stack.db,
+      outcomes.map((o) => o.id),
+      [...new Set(scenarios.flatMap((s) => s.expect.codes ?? []))],
+    ).problems,
     ...world.canary.hits.map((h) => `canary hit: ${h}`),
   ];
   if (integrity(world.stack.db) !== 'ok') problems.push('integrity_check failed');
   await cleanup();
   for (const p of problems) console.log(p);
-  console.log(`faults: ${scenarios.length} scenarios, ${problems.length} problems, slowest task ${(Math.max(...outcomes.map((o) => o.ms)) / 1000).toFixed(0)} s, ${((Date.now() - t0) / 1000).toFixed(0)} s in all`);
+  console.log(
+    `faults: ${scenarios.length} scenarios, ${problems.length} problems, slowest task ${(Math.max(...outcomes.map((o) => o.ms)) / 1000).toFixed(0)} s, ${((Date.now() - t0) / 1000).toFixed(0)} s in all`,
+  );
   process.exit(problems.length ? 1 : 0);
 }
 
@@ -96,7 +112,9 @@ async function main(): Promise<void> {
   }
   await cleanup();
   for (const f of findings) console.log(f);
-  console.log(`fuzz: ${cases} cases over ${seeds} seed(s) from ${first}, ${findings.length} findings, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  console.log(
+    `fuzz: ${cases} cases over ${seeds} seed(s) from ${first}, ${findings.length} findings, ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+  );
   process.exit(findings.length ? 1 : 0);
 }
 

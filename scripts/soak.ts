@@ -70,7 +70,14 @@ async function abuse(): Promise<void> {
   const mosaics = Math.ceil((1.8 * resultsMb * 1024) / (resultKb / 2));
   console.log(`soak --abuse: RESULTS_MB=${resultsMb}, ${mosaics} results of ~${resultKb / 2} KB and 20 exports from 4 addresses`);
   const t0 = Date.now();
-  const figures = await budgetRun({ resultsMb, resultKb, mosaics, exports: 20, seed: Number(args.seed), log: (line) => console.log(`  ${((Date.now() - t0) / 1000).toFixed(0)} s: ${line}`) });
+  const figures = await budgetRun({
+    resultsMb,
+    resultKb,
+    mosaics,
+    exports: 20,
+    seed: Number(args.seed),
+    log: (line) => console.log(`  ${((Date.now() - t0) / 1000).toFixed(0)} s: ${line}`),
+  });
   for (const [k, v] of Object.entries(figures)) console.log(`  ${k}: ${v}`);
   await cleanup();
   process.exit(0);
@@ -94,7 +101,9 @@ async function main(): Promise<void> {
   });
   const followers = new Followers(stack.port, rng.fork('sockets'), CLIENTS);
   const serverPid = stack.server().proc.pid!;
-  console.log(`soak: ${TASKS} tasks, ${CLIENTS} clients, ${args.workers} workers (${args.real ? 'real mosaics' : 'stand-in mosaics'}), prune every ${EVERY_MS / 1000} s keeping ${RETENTION_MS / 1000} s; DATA_DIR ${stack.dir}`);
+  console.log(
+    `soak: ${TASKS} tasks, ${CLIENTS} clients, ${args.workers} workers (${args.real ? 'real mosaics' : 'stand-in mosaics'}), prune every ${EVERY_MS / 1000} s keeping ${RETENTION_MS / 1000} s; DATA_DIR ${stack.dir}`,
+  );
 
   let issued = 0;
   let done = 0;
@@ -116,7 +125,13 @@ async function main(): Promise<void> {
       if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
       const username = members[n % members.length];
       const started = performance.now();
-      const task = await createMosaic(stack.port, { username, mode: 'recent', count: 1 + (n % 50), layout: n % 3 ? 'grid' : 'classic', refresh: n % 10 !== 0 });
+      const task = await createMosaic(stack.port, {
+        username,
+        mode: 'recent',
+        count: 1 + (n % 50),
+        layout: n % 3 ? 'grid' : 'classic',
+        refresh: n % 10 !== 0,
+      });
       window.push(performance.now() - started);
       const key = followers.follow(task.id, c);
       await followers.finished(key);
@@ -187,7 +202,9 @@ async function main(): Promise<void> {
   console.log(`| workers RSS (max, all) | ${mb(max(first, 'workersRss'))} | ${mb(max(lastRows, 'workersRss'))} |`);
   console.log(`| database file (max) | ${mb(max(first, 'db'))} | ${mb(max(lastRows, 'db'))} |`);
   console.log(`| WAL (max) | ${mb(max(first, 'wal'))} | ${mb(max(lastRows, 'wal'))} |`);
-  console.log(`| rows: tasks / events / results (max) | ${max(first, 'tasks')} / ${max(first, 'events')} / ${max(first, 'results')} | ${max(lastRows, 'tasks')} / ${max(lastRows, 'events')} / ${max(lastRows, 'results')} |`);
+  console.log(
+    `| rows: tasks / events / results (max) | ${max(first, 'tasks')} / ${max(first, 'events')} / ${max(first, 'results')} | ${max(lastRows, 'tasks')} / ${max(lastRows, 'events')} / ${max(lastRows, 'results')} |`,
+  );
   console.log('');
   console.log(
     `soak: ${done} tasks complete, ${failed} failed, ${followers.violations.length} socket violations, in ${seconds.toFixed(0)} s (${(done / seconds).toFixed(1)}/s); ` +

@@ -53,7 +53,16 @@ function zoned(local) {
   const [y, mo, da] = d.split('-').map(Number);
   const [h, mi] = t.split(':').map(Number);
   const wall = Date.UTC(y, mo - 1, da, h, mi);
-  const fmt = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  const fmt = new Intl.DateTimeFormat('en-GB', {
+    timeZone: ZONE,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  });
   /** The zone's wall clock at `ms`, read as if it were UTC. */
   const wallAt = (ms) => {
     const p = Object.fromEntries(fmt.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
@@ -86,9 +95,13 @@ async function checkReach(local) {
   const env = fakedEnv(local);
   const offset = zoned(local) - Date.now();
   const faked = () => Date.now() + offset;
-  const node = spawnSync(process.execPath, ['-e', 'console.log(Date.now(), Intl.DateTimeFormat().resolvedOptions().timeZone)'], { env, encoding: 'utf8' });
+  const node = spawnSync(process.execPath, ['-e', 'console.log(Date.now(), Intl.DateTimeFormat().resolvedOptions().timeZone)'], {
+    env,
+    encoding: 'utf8',
+  });
   const [nodeNow, nodeZone] = node.stdout.trim().split(' ');
-  if (Math.abs(Number(nodeNow) - faked()) > 5_000 || nodeZone !== ZONE) throw new Error(`node does not see the faked clock: ${node.stdout}${node.stderr}`);
+  if (Math.abs(Number(nodeNow) - faked()) > 5_000 || nodeZone !== ZONE)
+    throw new Error(`node does not see the faked clock: ${node.stdout}${node.stderr}`);
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
@@ -98,7 +111,8 @@ async function checkReach(local) {
   try {
     const page = await browser.newPage();
     const [browserNow, browserZone] = await page.evaluate(() => [Date.now(), Intl.DateTimeFormat().resolvedOptions().timeZone]);
-    if (Math.abs(browserNow - faked()) > 5_000 || browserZone !== ZONE) throw new Error(`Chromium does not see the faked clock: ${new Date(browserNow).toISOString()} ${browserZone}`);
+    if (Math.abs(browserNow - faked()) > 5_000 || browserZone !== ZONE)
+      throw new Error(`Chromium does not see the faked clock: ${new Date(browserNow).toISOString()} ${browserZone}`);
   } finally {
     await browser.close();
   }
@@ -106,7 +120,10 @@ async function checkReach(local) {
 
 function runSuite(local) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [`${root}scripts/test.mjs`, ...filters], { env: fakedEnv(local), stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [`${root}scripts/test.mjs`, ...filters], {
+      env: fakedEnv(local),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let last = '';
     child.stdout.on('data', (chunk) => {
       process.stdout.write(chunk);

@@ -30,7 +30,19 @@ import { createMemberRoutes } from './routes/members.js';
 /** What the HTTP app needs; each route narrows it further. */
 export interface AppDeps {
   tasks: Pick<TaskQueue, 'enqueue' | 'enqueueKeyed' | 'get' | 'withdraw' | 'queuedIds' | 'counts'>;
-  results: Pick<ResultStore, 'etag' | 'image' | 'summary' | 'listByUser' | 'listRecent' | 'markViewed' | 'renditionEtag' | 'rendition' | 'owner' | 'renditionsFailedSince'>;
+  results: Pick<
+    ResultStore,
+    | 'etag'
+    | 'image'
+    | 'summary'
+    | 'listByUser'
+    | 'listRecent'
+    | 'markViewed'
+    | 'renditionEtag'
+    | 'rendition'
+    | 'owner'
+    | 'renditionsFailedSince'
+  >;
   workers: Pick<WorkerRegistry, 'live'>;
   /** Members' Letterboxd exports: the upload route replaces them; an import makes older results stale. */
   imports: Pick<ImportStore, 'replace' | 'importedAt'>;
@@ -72,11 +84,15 @@ export function createApp(deps: AppDeps): Koa {
     await next();
   });
   // The export upload reads its own raw body (20 MB cap); there is no global body parser to bypass.
-  api.use(createExportRoutes({
-    imports: deps.imports, clock: deps.clock, log: deps.log,
-    // uploads per client per minute
-    limit: rateLimit(createRateLimiter(10, deps.clock.now), (s) => `Too many export uploads from this device; try again in ${s} s.`),
-  }).routes());
+  api.use(
+    createExportRoutes({
+      imports: deps.imports,
+      clock: deps.clock,
+      log: deps.log,
+      // uploads per client per minute
+      limit: rateLimit(createRateLimiter(10, deps.clock.now), (s) => `Too many export uploads from this device; try again in ${s} s.`),
+    }).routes(),
+  );
   // One limiter for new mosaics, whether asked for by the API or by a stable link.
   const newMosaics = createRateLimiter(deps.rateLimitPerMin, deps.clock.now);
   api.use(createMosaicRoutes({ ...deps, limitNewTasks: rateLimit(newMosaics) }).routes());
@@ -84,28 +100,32 @@ export function createApp(deps: AppDeps): Koa {
   api.use(createMemberRoutes(deps).routes());
   api.use(createHealthRoutes(deps).routes());
 
-  app.use((ctx, next) => {                 // TRUST_PROXY: whose forwarded headers are believed (clientKey.ts)
+  app.use((ctx, next) => {
+    // TRUST_PROXY: whose forwarded headers are believed (clientKey.ts)
     trustProxies(ctx.req, deps.trustProxy);
     return next();
   });
-  app.use(requestLog(deps.log));           // one line per request, whatever happens below
+  app.use(requestLog(deps.log)); // one line per request, whatever happens below
   app.use(securityHeaders(deps.hosts, deps.hsts)); // CSP & co. on every response, set on the way out
-  app.use(compression());                  // brotli/gzip for text answers as the client accepts; never images
+  app.use(compression()); // brotli/gzip for text answers as the client accepts; never images
   app.use(errorHandler(deps.log, deps.isBusy)); // AppError → {"error": {code, message}}; others → 500 INTERNAL
-  app.use(hostGuard(deps.hosts));          // DNS-rebinding guard: 421 unless Host is one of ours
-  app.use(originGuard);                    // another site's POST/DELETE: 403 before any limiter
+  app.use(hostGuard(deps.hosts)); // DNS-rebinding guard: 421 unless Host is one of ours
+  app.use(originGuard); // another site's POST/DELETE: 403 before any limiter
   if (deps.httpsRedirect) app.use(deps.httpsRedirect); // HTTPS on: plain HTTP → https, but /setup, CA, /healthz
-  if (deps.setup) app.use(deps.setup);     // /setup, /ca.crt, /ca.der, /ca.mobileconfig
-  app.use(api.routes());                   // /api/..., /healthz
-  app.use(async (ctx, next) => {           // /api and /ws never fall through to files or pages
-    if (ctx.path === '/api' || ctx.path.startsWith('/api/')) throw apiNotFound(ctx.method, ctx.path, (ctx as { matched?: Router.Layer[] }).matched);
-    if (ctx.path === '/ws') throw new HttpError(426, 'INVALID_REQUEST', 'Connect to /ws with a WebSocket.', { headers: { Upgrade: 'websocket' } });
+  if (deps.setup) app.use(deps.setup); // /setup, /ca.crt, /ca.der, /ca.mobileconfig
+  app.use(api.routes()); // /api/..., /healthz
+  app.use(async (ctx, next) => {
+    // /api and /ws never fall through to files or pages
+    if (ctx.path === '/api' || ctx.path.startsWith('/api/'))
+      throw apiNotFound(ctx.method, ctx.path, (ctx as { matched?: Router.Layer[] }).matched);
+    if (ctx.path === '/ws')
+      throw new HttpError(426, 'INVALID_REQUEST', 'Connect to /ws with a WebSocket.', { headers: { Upgrade: 'websocket' } });
     return next();
   });
   if (deps.stableLinks) app.use(createStableLinkRoutes({ ...deps, ...deps.stableLinks, limiter: newMosaics })); // /m/{member}/{period}.{ext}
   if (deps.clientDir) app.use(staticClient(deps.clientDir)); // files of dist/client, nothing else
   app.use(spaFallback(deps.clientDir, (ctx, html) => pageHead(deps, ctx, html))); // index.html for the client's page routes
-  app.use(notFoundPage);                   // everything else: the 404 page
+  app.use(notFoundPage); // everything else: the 404 page
   return app;
 }
 

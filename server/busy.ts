@@ -16,7 +16,12 @@ export const SYNC_BUSY_MS = 10;
 export type RetryBusy = <T>(write: () => T | Promise<T>) => Promise<T>;
 
 /** `isBusy` is the storage's own test for "locked by another program" (Storage.isBusy). */
-export function createRetryBusy(clock: Pick<Clock, 'now' | 'sleep'>, isBusy: (err: unknown) => boolean, forMs = 5000, random: () => number = Math.random): RetryBusy {
+export function createRetryBusy(
+  clock: Pick<Clock, 'now' | 'sleep'>,
+  isBusy: (err: unknown) => boolean,
+  forMs = 5000,
+  random: () => number = Math.random,
+): RetryBusy {
   return async (write) => {
     const deadline = clock.now() + forMs;
     for (let attempt = 0; ; attempt++) {

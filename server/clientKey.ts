@@ -56,7 +56,10 @@ export function addressKey(address: string): string {
   if (mapped) return mapped;
   const g = ipv6Groups(address);
   if (!g) return address; // not an address at all (a closed socket has none): a key of its own
-  return `${g.slice(0, 4).map((x) => x.toString(16)).join(':')}::/64`;
+  return `${g
+    .slice(0, 4)
+    .map((x) => x.toString(16))
+    .join(':')}::/64`;
 }
 
 /** The client a request (a Koa context, or `{ req }` for a socket upgrade) is counted as. */

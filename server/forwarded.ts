@@ -39,12 +39,17 @@ export function parseTrustProxy(raw: string | undefined): ProxyTrust | null {
     if (hops > 20) throw new Error(`TRUST_PROXY=${value}: a hop count is at most 20.`);
     return (_address, i) => i < hops;
   }
-  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   try {
     const trust = proxyaddr.compile(list);
     return (address) => trust(address, 0);
   } catch (err) {
-    throw new Error(`TRUST_PROXY=${JSON.stringify(raw)}: ${err instanceof Error ? err.message : String(err)}; give a hop count or proxy addresses/CIDR ranges separated by commas.`);
+    throw new Error(
+      `TRUST_PROXY=${JSON.stringify(raw)}: ${err instanceof Error ? err.message : String(err)}; give a hop count or proxy addresses/CIDR ranges separated by commas.`,
+    );
   }
 }
 
@@ -75,7 +80,10 @@ function recordedHops(req: IncomingMessage): Hop[] {
   }
   const list = (name: string) => {
     const v = req.headers[name];
-    return (Array.isArray(v) ? v.join(',') : v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    return (Array.isArray(v) ? v.join(',') : (v ?? ''))
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   };
   const fors = list('x-forwarded-for');
   // -Proto and -Host describe the hop the nearest proxy received: they belong to the last entry.

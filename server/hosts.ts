@@ -57,11 +57,7 @@ export function createHostPolicy(options: HostPolicyOptions): HostPolicy {
   const now = options.now ?? Date.now;
   const refreshMs = options.refreshMs ?? 5000;
   const hostname = options.hostname.toLowerCase();
-  const fixed = new Set<string>([
-    hostname,
-    `${hostname.replace(/\.local$/, '')}.local`,
-    ...options.extra.map(stripPort),
-  ]);
+  const fixed = new Set<string>([hostname, `${hostname.replace(/\.local$/, '')}.local`, ...options.extra.map(stripPort)]);
   let lan = new Set<string>();
   let readAt = -Infinity;
   const readAddresses = () => {

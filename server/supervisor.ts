@@ -158,7 +158,10 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       for (const slot of slots) if (slot.restartTimer) clearTimeout(slot.restartTimer);
       for (const c of running()) c.kill('SIGKILL');
     },
-    pids: () => running().map((c) => c.pid!).filter((p) => p !== undefined),
+    pids: () =>
+      running()
+        .map((c) => c.pid!)
+        .filter((p) => p !== undefined),
     onStart(listener) {
       startListeners.push(listener);
     },

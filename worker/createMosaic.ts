@@ -66,7 +66,9 @@ function summarize(notes: (string | null)[], placeholders: string[]): string | n
   const out = notes.filter((n): n is string => !!n);
   if (placeholders.length === 1) out.push(placeholders[0]);
   else if (placeholders.length > 1) {
-    out.push(`${placeholders.length} posters are placeholders: ${placeholders.slice(0, 3).join(' ')}${placeholders.length > 3 ? ' …' : ''}`);
+    out.push(
+      `${placeholders.length} posters are placeholders: ${placeholders.slice(0, 3).join(' ')}${placeholders.length > 3 ? ' …' : ''}`,
+    );
   }
   return out.length ? out.join(' ') : null;
 }
@@ -82,7 +84,8 @@ export function createMosaicAction(parts: MosaicParts): Action {
 
     const films = collected.films.map(toFilm);
     // The figures come from the collected films, which carry likes and diary entries that `films` drops.
-    const review = params.layout === 'review' ? reviewFigures(collected.films, params.mode === 'year' ? { year: params.year } : 'all') : null;
+    const review =
+      params.layout === 'review' ? reviewFigures(collected.films, params.mode === 'year' ? { year: params.year } : 'all') : null;
     const request = {
       username: task.username,
       label: periodLabel(params),
@@ -96,8 +99,11 @@ export function createMosaicAction(parts: MosaicParts): Action {
     // Download posters at the size they will be drawn: a 3,000-film grid draws 94 px tiles, not 120.
     const posters = await parts.fetchPosters(collected.films, parts.plannedTileWidth(request), ctx);
     if (mostRefused(posters.refused, collected.films.length)) {
-      throw new AppError('LETTERBOXD_BLOCKED',
-        `Letterboxd refused ${posters.refused} of ${collected.films.length} posters; ${postersAdvice(!!parts.tmdbEnabled, !!collected.fromExport)}`, { retryable: false });
+      throw new AppError(
+        'LETTERBOXD_BLOCKED',
+        `Letterboxd refused ${posters.refused} of ${collected.films.length} posters; ${postersAdvice(!!parts.tmdbEnabled, !!collected.fromExport)}`,
+        { retryable: false },
+      );
     }
 
     progress('building', null, null, 'Building mosaic');

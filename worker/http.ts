@@ -169,7 +169,9 @@ export function createTransport(config: TransportConfig, deps: TransportDeps = {
           if (!location) break;
           const next = new URL(location, url);
           if (hops >= MAX_REDIRECTS || !policy.mayRedirect(url, next)) {
-            throw new TransportError('redirect', `${url.pathname} redirects to ${next.origin}, which is not allowed`, { phrase: `redirected to ${next.host}` });
+            throw new TransportError('redirect', `${url.pathname} redirects to ${next.origin}, which is not allowed`, {
+              phrase: `redirected to ${next.host}`,
+            });
           }
           url = next;
         }
@@ -187,7 +189,10 @@ export function createTransport(config: TransportConfig, deps: TransportDeps = {
         const asked = retryAfterMs(res);
         lastRateLimitWait = asked;
         if (asked !== null && asked > longWaitMs) {
-          throw new TransportError('rate-limited', `asked to wait ${Math.ceil(asked / 1000)} s`, { retryAfterMs: asked, status: res.status });
+          throw new TransportError('rate-limited', `asked to wait ${Math.ceil(asked / 1000)} s`, {
+            retryAfterMs: asked,
+            status: res.status,
+          });
         }
         if (attempt >= retries) {
           throw new TransportError('rate-limited', 'still rate limited after retries', {

@@ -44,7 +44,16 @@ export interface LoopDeps {
   /** The queue through the storage port (the result and its RESULTS_MB eviction commit with the COMPLETE there). */
   tasks: Pick<
     TaskQueue,
-    'claim' | 'heartbeat' | 'progress' | 'completeAndClaim' | 'fail' | 'retryAfter' | 'release' | 'finishCancelled' | 'hasRunnable' | 'isCancelRequested'
+    | 'claim'
+    | 'heartbeat'
+    | 'progress'
+    | 'completeAndClaim'
+    | 'fail'
+    | 'retryAfter'
+    | 'release'
+    | 'finishCancelled'
+    | 'hasRunnable'
+    | 'isCancelRequested'
   >;
   /** Whether an error says the database was busy (the storage's `isBusy`). */
   isBusy: (err: unknown) => boolean;
@@ -86,10 +95,13 @@ export function createWorkerLoop(deps: LoopDeps) {
   let ticker: ReturnType<typeof setInterval> | null = null;
   function track(id: string, entry: Running): void {
     running.set(id, entry);
-    ticker ??= setInterval(() => {
-      const now = deps.clock.now();
-      for (const r of running.values()) r.tick(now);
-    }, Math.min(cancelCheckMs, heartbeatMs));
+    ticker ??= setInterval(
+      () => {
+        const now = deps.clock.now();
+        for (const r of running.values()) r.tick(now);
+      },
+      Math.min(cancelCheckMs, heartbeatMs),
+    );
   }
   function untrack(id: string): void {
     running.delete(id);
@@ -138,7 +150,8 @@ export function createWorkerLoop(deps: LoopDeps) {
     track(task.id, entry);
     try {
       const action = deps.actions[task.action];
-      if (!action) throw new AppError('INTERNAL', `No worker knows how to run "${task.action}" tasks; update moviemosaic.`, { expose: true });
+      if (!action)
+        throw new AppError('INTERNAL', `No worker knows how to run "${task.action}" tasks; update moviemosaic.`, { expose: true });
       const result = await Promise.race([action(helpers), run.aborted]);
       if (run.signal.aborted) throw run.signal.reason;
       run.dispose();

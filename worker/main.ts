@@ -56,7 +56,13 @@ export const createProductionActions: ActionsFactory = ({ config, storage, db, l
   void warmUpText().catch((err) => log.warn('font warm-up failed', { error: String(err) }));
   const tmdbConfig = config.tmdbApiKey ? { apiUrl: config.tmdbUrl, imageUrl: config.tmdbImageUrl, apiKey: config.tmdbApiKey } : null;
   const http = createHttp(
-    { letterboxdUrl: config.letterboxdUrl, imageHosts: config.imageHosts, spacingMs: config.spacingMs, userAgent: config.letterboxdUserAgent ?? undefined, tmdb: tmdbConfig },
+    {
+      letterboxdUrl: config.letterboxdUrl,
+      imageHosts: config.imageHosts,
+      spacingMs: config.spacingMs,
+      userAgent: config.letterboxdUserAgent ?? undefined,
+      tmdb: tmdbConfig,
+    },
     { clock: systemClock, log },
   );
   const tmdb = tmdbConfig ? createTmdb({ http, store: storage.posters, clock: systemClock, log }) : null;
@@ -64,7 +70,8 @@ export const createProductionActions: ActionsFactory = ({ config, storage, db, l
   const { imports, posters: posterUrls } = storage;
   const pollMs = config.feedPollHours * 3_600_000;
   const archive = {
-    record: async (username: string, feed: ArchiveWindow) => void (await storage.archive.recordWindow(username, feed, systemClock.now(), config.followMax)),
+    record: async (username: string, feed: ArchiveWindow) =>
+      void (await storage.archive.recordWindow(username, feed, systemClock.now(), config.followMax)),
     load: (username: string) => storage.archive.load(username),
   };
   const cache = createPosterCache({
@@ -85,14 +92,15 @@ export const createProductionActions: ActionsFactory = ({ config, storage, db, l
       renditions: makeRenditions,
       plannedTileWidth: (request) => plannedTileSize(request).width,
       // A completed mosaic follows its member: their feed is polled from now on (FEED_POLL_HOURS).
-      completed: pollMs > 0
-        ? (username) => ({
-            kind: 'follow',
-            username,
-            maxMembers: config.followMax,
-            poll: { action: ACTIONS.pollFeed, runAt: nextPollAt(systemClock.now(), pollMs) },
-          })
-        : undefined,
+      completed:
+        pollMs > 0
+          ? (username) => ({
+              kind: 'follow',
+              username,
+              maxMembers: config.followMax,
+              poll: { action: ACTIONS.pollFeed, runAt: nextPollAt(systemClock.now(), pollMs) },
+            })
+          : undefined,
     }),
     [ACTIONS.pollFeed]: createPollAction({
       readFeed: (username, ctx) => readFeed({ http, ...ctx }, username, true),
@@ -175,7 +183,8 @@ export async function runWorker(makeActions: ActionsFactory, env: NodeJS.Process
     const now = clock.now();
     await workers.beat(workerId, process.pid, now);
     checkpointIfDue(db); // SQLite's own care, not the port's
-    for (const t of await tasks.sweep(Math.max(config.leaseMs / 2, 3 * housekeepingMs))) log.warn('swept expired lease', { taskId: t.id, status: t.status });
+    for (const t of await tasks.sweep(Math.max(config.leaseMs / 2, 3 * housekeepingMs)))
+      log.warn('swept expired lease', { taskId: t.id, status: t.status });
     if (now - lastPollCare > 60_000) {
       lastPollCare = now;
       const kept = await keepPolls({ archive: storage.archive, tasks, clock, intervalMs: config.feedPollHours * 3_600_000 });

@@ -79,7 +79,12 @@ export function createHttp(config: HttpConfig, deps: HttpDeps = {}): Http {
   const allowlist = createImageAllowlist(tmdbImageHost ? [...config.imageHosts, tmdbImageHost] : config.imageHosts);
   const pages = createLetterboxdPages(transport, config);
   const tmdbApi = createTmdbApi(transport, tmdb);
-  const posters = createPosterDownloader(transport, { allowlist, imageConcurrency: config.imageConcurrency, tmdbImageHost, probe: deps.probe });
+  const posters = createPosterDownloader(transport, {
+    allowlist,
+    imageConcurrency: config.imageConcurrency,
+    tmdbImageHost,
+    probe: deps.probe,
+  });
   return {
     page: pages.page,
     tmdb: tmdbApi.tmdb,

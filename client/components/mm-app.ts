@@ -154,7 +154,10 @@ export class MmApp extends LitElement {
   }
 
   async #focusPage(page: (HTMLElement & Partial<RoutedPage>) | null): Promise<HTMLElement | null> {
-    const target = (await page?.focusTarget?.()) ?? page?.shadowRoot?.querySelector<HTMLElement>('h1') ?? this.renderRoot.querySelector<HTMLElement>('main');
+    const target =
+      (await page?.focusTarget?.()) ??
+      page?.shadowRoot?.querySelector<HTMLElement>('h1') ??
+      this.renderRoot.querySelector<HTMLElement>('main');
     target?.focus();
     return target;
   }

@@ -58,9 +58,11 @@ export class MmErrorBanner extends LitElement {
       <h2 id="error-title" tabindex="-1">${advice.title}: ${mosaicTitle(t)}</h2>
       <p>${message}</p>
       ${cancelled ? nothing : html`<p class="what">${advice.action}</p>`}
-      ${!cancelled && advice.link
-        ? html`<p><a href=${advice.link.href} @click=${() => this.#fire('mm-show-export')}>${advice.link.label}</a></p>`
-        : nothing}
+      ${
+        !cancelled && advice.link
+          ? html`<p><a href=${advice.link.href} @click=${() => this.#fire('mm-show-export')}>${advice.link.label}</a></p>`
+          : nothing
+      }
       <div class="actions">
         <button type="button" class="primary" @click=${() => this.#fire('mm-retry')}>${cancelled ? 'Start it again' : 'Try again'}</button>
         <button type="button" @click=${() => this.#fire('mm-dismiss')}>Dismiss</button>

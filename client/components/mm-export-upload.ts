@@ -109,9 +109,9 @@ export class MmExportUpload extends LitElement {
       <div class="intro">
         <h2 id="export-title">Use your Letterboxd export</h2>
         <p>
-          Letterboxd sometimes refuses to show a whole history to other sites. Your data export has all of it: on Letterboxd, open
-          Settings → Import &amp; Export → <strong>Export your data</strong>, then choose that ZIP file here (as it is, up to 20 MB).
-          “Everything”, years and older months are then made from it.
+          Letterboxd sometimes refuses to show a whole history to other sites. Your data export has all of it: on Letterboxd, open Settings
+          → Import &amp; Export → <strong>Export your data</strong>, then choose that ZIP file here (as it is, up to 20 MB). “Everything”,
+          years and older months are then made from it.
         </p>
       </div>
       <form novalidate @submit=${this.#submit} aria-describedby="export-status">
@@ -160,7 +160,8 @@ export class MmExportUpload extends LitElement {
       case 'failed':
         return nothing;
       case 'uploading':
-        return html`<progress aria-label="Uploading the export"></progress><p>Uploading and reading the export…</p>`;
+        return html`<progress aria-label="Uploading the export"></progress>
+          <p>Uploading and reading the export…</p>`;
       case 'done':
         return html`<p class="done">${importedSentence(this.phase.summary)}</p>
           <p>Mosaics of “Everything”, years and older months for ${this.phase.summary.username} now come from it.</p>`;
@@ -206,7 +207,10 @@ export class MmExportUpload extends LitElement {
       } else if (err instanceof ApiError) {
         const field = err.code === 'INVALID_REQUEST' ? 'username' : null;
         if (field) this.errors = { username: err.message };
-        this.phase = { name: 'failed', message: err.code === 'INVALID_EXPORT' ? `${err.message} Any earlier export is still in use.` : err.message };
+        this.phase = {
+          name: 'failed',
+          message: err.code === 'INVALID_EXPORT' ? `${err.message} Any earlier export is still in use.` : err.message,
+        };
       } else {
         throw err;
       }

@@ -102,7 +102,9 @@ export class MmFilmList extends LitElement {
         <h2 id="films">Films</h2>
         <span>
           <button type="button" @click=${this.#copy}>Copy list</button>
-          <span role="status" class="muted">${this.copied === 'done' ? 'Copied.' : this.copied === 'failed' ? 'Copying is not allowed here.' : ''}</span>
+          <span role="status" class="muted"
+            >${this.copied === 'done' ? 'Copied.' : this.copied === 'failed' ? 'Copying is not allowed here.' : ''}</span
+          >
         </span>
       </div>
       ${m.note ? html`<p class="muted">${m.note}</p>` : nothing}
@@ -112,9 +114,9 @@ export class MmFilmList extends LitElement {
           return html`<li>
             <span class="stars" aria-hidden="true">${stars}</span>
             <span class="title"
-              ><span class="visually-hidden">${f.rating ? `rated ${f.rating} of 5, ` : 'not rated, '}</span>${filmTitle(f)}${f.watchedDate
-                ? html` <span class="muted date">· ${f.watchedDate}</span>`
-                : nothing}</span
+              ><span class="visually-hidden">${f.rating ? `rated ${f.rating} of 5, ` : 'not rated, '}</span>${filmTitle(f)}${
+                f.watchedDate ? html` <span class="muted date">· ${f.watchedDate}</span>` : nothing
+              }</span
             >
           </li>`;
         })}

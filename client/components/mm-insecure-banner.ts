@@ -48,8 +48,8 @@ export class MmInsecureBanner extends LitElement {
     if (!this.show) return nothing;
     return html`<aside aria-label="Connection notice">
       <p>
-        This page is served over plain HTTP, so your browser will not let moviemosaic install as an app or
-        keep mosaics for offline use. Everything else works.
+        This page is served over plain HTTP, so your browser will not let moviemosaic install as an app or keep mosaics for offline use.
+        Everything else works.
         <a href="/setup">Set up HTTPS on this server</a> to get both.
       </p>
       <button class="link" type="button" @click=${this.#dismiss}>Hide this notice</button>

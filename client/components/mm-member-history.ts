@@ -48,9 +48,11 @@ export class MmMemberHistory extends LitElement {
         <p>${text.kept}</p>
         ${text.gaps ? html`<p class="muted">${text.gaps}</p>` : nothing}
         <p class="muted">
-          ${m.followed
-            ? 'This server reads their RSS feed every few hours and keeps every diary entry, so older months and years need no page Letterboxd may refuse.'
-            : 'Not followed: the feed is read only when a mosaic is made.'}
+          ${
+            m.followed
+              ? 'This server reads their RSS feed every few hours and keeps every diary entry, so older months and years need no page Letterboxd may refuse.'
+              : 'Not followed: the feed is read only when a mosaic is made.'
+          }
         </p>
       </div>
       <button type="button" ?disabled=${this.busy} @click=${this.#stop}>

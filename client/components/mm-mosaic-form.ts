@@ -221,22 +221,25 @@ export class MmMosaicForm extends LitElement {
             @blur=${this.#onUsernameBlur}
           />
         </div>
-        ${e.username
-          ? html`<p class="error" id="username-error">${e.username}</p>`
-          : html`<p class="hint" id="username-hint">2–15 letters, digits or underscores, as in the profile address.</p>`}
+        ${
+          e.username
+            ? html`<p class="error" id="username-error">${e.username}</p>`
+            : html`<p class="hint" id="username-hint">2–15 letters, digits or underscores, as in the profile address.</p>`
+        }
       </div>
 
       <fieldset>
         <legend>Period</legend>
         <div class="choices">
           ${PERIODS.map(
-            (p) => html`<div class="choice">
-              <label>
-                <input type="radio" name="period" .value=${p.value} .checked=${live(f.period === p.value)} @change=${this.#onPeriod} />
-                ${p.label}
-              </label>
-              ${f.period === p.value ? this.#periodDetail(p.value, maxMonth, thisYear) : nothing}
-            </div>`,
+            (p) =>
+              html`<div class="choice">
+                <label>
+                  <input type="radio" name="period" .value=${p.value} .checked=${live(f.period === p.value)} @change=${this.#onPeriod} />
+                  ${p.label}
+                </label>
+                ${f.period === p.value ? this.#periodDetail(p.value, maxMonth, thisYear) : nothing}
+              </div>`,
           )}
         </div>
       </fieldset>
@@ -252,12 +255,20 @@ export class MmMosaicForm extends LitElement {
             <input type="radio" name="layout" value="grid" .checked=${live(f.layout === 'grid')} @change=${this.#onLayout} />
             <span><strong>Grid</strong><span class="muted">Posters only, edge to edge.</span></span>
           </label>
-          ${layoutsFor(f.period).includes('review')
-            ? html`<label>
-                <input type="radio" name="layout" value="review" .checked=${live(f.layout === 'review')} @change=${this.#onLayout} />
-                <span><strong>Year in review</strong><span class="muted">The posters, then the figures: films, average rating, ratings, diary entries over time, rewatches, likes, first and last film.</span></span>
-              </label>`
-            : nothing}
+          ${
+            layoutsFor(f.period).includes('review')
+              ? html`<label>
+                  <input type="radio" name="layout" value="review" .checked=${live(f.layout === 'review')} @change=${this.#onLayout} />
+                  <span
+                    ><strong>Year in review</strong
+                    ><span class="muted"
+                      >The posters, then the figures: films, average rating, ratings, diary entries over time, rewatches, likes, first and
+                      last film.</span
+                    ></span
+                  >
+                </label>`
+              : nothing
+          }
         </div>
       </fieldset>
 
@@ -269,11 +280,11 @@ export class MmMosaicForm extends LitElement {
   #periodDetail(p: PeriodChoice, maxMonth: string, thisYear: number) {
     const f = this.form;
     const e = this.errors;
-    const field = (id: 'month' | 'count' | 'year', label: string, input: unknown) => html`<span class="sub">
-      <label class="visually-hidden" for=${id}>${label}</label>
-      ${input}
-      ${e[id] ? html`<p class="error" id="${id}-error">${e[id]}</p>` : nothing}
-    </span>`;
+    const field = (id: 'month' | 'count' | 'year', label: string, input: unknown) =>
+      html`<span class="sub">
+        <label class="visually-hidden" for=${id}>${label}</label>
+        ${input} ${e[id] ? html`<p class="error" id="${id}-error">${e[id]}</p>` : nothing}
+      </span>`;
     switch (p) {
       case 'month':
         return field(

@@ -99,25 +99,26 @@ export class MmMosaicList extends LitElement {
       ${repeat(
         this.mosaics,
         (m) => m.taskId,
-        (m) => html`<li>
-          <a href=${paths.user(m.username, m.taskId)}>
-            <img
-              class="thumb"
-              src=${this.savedIds.has(m.taskId) ? mosaicImages(m).thumb : listImageUrl(mosaicImages(m).thumb)}
-              alt=""
-              loading="lazy"
-              decoding="async"
-              width="320"
-              height="240"
-            />
-            <span class="meta">
-              <span class="title">${mosaicTitle(m)}</span>
-              <span class="muted">${m.filmCount} film${m.filmCount === 1 ? '' : 's'} · ${formatDate(m.createdAt)}</span>
-              ${m.partial ? html`<span class="muted">Partial</span>` : nothing}
-            </span>
-          </a>
-          ${this.stableLinks ? html`<a class="stable muted" href=${stableLinkPath(m.username, m.params)} title="Always the newest mosaic of ${mosaicTitle(m)}">Image link</a>` : nothing}
-        </li>`,
+        (m) =>
+          html`<li>
+            <a href=${paths.user(m.username, m.taskId)}>
+              <img
+                class="thumb"
+                src=${this.savedIds.has(m.taskId) ? mosaicImages(m).thumb : listImageUrl(mosaicImages(m).thumb)}
+                alt=""
+                loading="lazy"
+                decoding="async"
+                width="320"
+                height="240"
+              />
+              <span class="meta">
+                <span class="title">${mosaicTitle(m)}</span>
+                <span class="muted">${m.filmCount} film${m.filmCount === 1 ? '' : 's'} · ${formatDate(m.createdAt)}</span>
+                ${m.partial ? html`<span class="muted">Partial</span>` : nothing}
+              </span>
+            </a>
+            ${this.stableLinks ? html`<a class="stable muted" href=${stableLinkPath(m.username, m.params)} title="Always the newest mosaic of ${mosaicTitle(m)}">Image link</a>` : nothing}
+          </li>`,
       )}
     </ul>`;
   }

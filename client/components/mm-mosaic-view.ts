@@ -95,19 +95,28 @@ export class MmMosaicView extends LitElement {
     if (!m) return nothing;
     const images = mosaicImages(m);
     return html`
-      <div class=${classMap({ frame: true, zoomed: this.zoomed })} tabindex=${this.zoomed ? '0' : nothing} role=${this.zoomed ? 'region' : nothing} aria-label=${this.zoomed ? 'Mosaic at full size, scrollable' : nothing}>
-        ${this.failed
-          ? html`<p class="failed">The image could not be loaded${navigator.onLine ? '' : ' while offline'}. The film list below is still here.</p>`
-          : html`<img
-              src=${this.zoomed ? images.full : images.screen}
-              alt=${mosaicAlt(m)}
-              width=${m.width}
-              height=${m.height}
-              fetchpriority="high"
-              decoding="async"
-              @dblclick=${this.#toggle}
-              @error=${this.#error}
-            />`}
+      <div
+        class=${classMap({ frame: true, zoomed: this.zoomed })}
+        tabindex=${this.zoomed ? '0' : nothing}
+        role=${this.zoomed ? 'region' : nothing}
+        aria-label=${this.zoomed ? 'Mosaic at full size, scrollable' : nothing}
+      >
+        ${
+          this.failed
+            ? html`<p class="failed">
+                The image could not be loaded${navigator.onLine ? '' : ' while offline'}. The film list below is still here.
+              </p>`
+            : html`<img
+                src=${this.zoomed ? images.full : images.screen}
+                alt=${mosaicAlt(m)}
+                width=${m.width}
+                height=${m.height}
+                fetchpriority="high"
+                decoding="async"
+                @dblclick=${this.#toggle}
+                @error=${this.#error}
+              />`
+        }
       </div>
       <div class="bar">
         <span class="muted">${m.width} × ${m.height} px</span>
@@ -115,7 +124,8 @@ export class MmMosaicView extends LitElement {
           ${this.zoomed ? 'Fit to screen' : 'Zoom to full size'}
         </button>
       </div>
-      <div role="status" class="muted">${this.zoomFailed ? `The full-size image could not be loaded${navigator.onLine ? '' : ' while offline'}.` : ''}
+      <div role="status" class="muted">
+        ${this.zoomFailed ? `The full-size image could not be loaded${navigator.onLine ? '' : ' while offline'}.` : ''}
       </div>
     `;
   }

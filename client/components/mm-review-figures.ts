@@ -103,36 +103,74 @@ export class MmReviewFigures extends LitElement {
     // The width is set through CSSOM: a style attribute (which styleMap writes on first render) is
     // refused by the strict CSP (style-src 'self').
     const bar = (count: number, max: number) =>
-      html`<span class="bar ${count === 0 ? 'zero' : ''}" aria-hidden="true" ${ref((el) => el && ((el as HTMLElement).style.width = `${(count / max) * 70}%`))}></span>`;
+      html`<span
+        class="bar ${count === 0 ? 'zero' : ''}"
+        aria-hidden="true"
+        ${ref((el) => el && ((el as HTMLElement).style.width = `${(count / max) * 70}%`))}
+      ></span>`;
     return html`<section aria-labelledby="review-title">
       <h2 id="review-title">${periodLabel(m.params)} in review</h2>
       <dl>
-        ${facts.map((f) => html`<div class=${f.label.endsWith('film') ? 'wide' : ''}><dt>${f.label}</dt><dd>${f.value}</dd></div>`)}
+        ${facts.map(
+          (f) =>
+            html`<div class=${f.label.endsWith('film') ? 'wide' : ''}>
+              <dt>${f.label}</dt>
+              <dd>${f.value}</dd>
+            </div>`,
+        )}
       </dl>
       <div class="charts">
-        ${r.rated > 0
-          ? html`<table>
-              <caption>Ratings (${r.rated} rated film${r.rated === 1 ? '' : 's'})</caption>
-              <thead><tr><th scope="col">Rating</th><th scope="col">Films</th></tr></thead>
-              <tbody>
-                ${r.ratings.map(
-                  (count, i) => html`<tr>
-                    <th scope="row"><span class="stars" aria-hidden="true">${ratingStars((i + 1) / 2)}</span><span class="visually-hidden">${ratingWords((i + 1) / 2)}</span></th>
-                    <td><div class="count">${bar(count, maxRating)}${count}</div></td>
-                  </tr>`,
-                )}
-              </tbody>
-            </table>`
-          : nothing}
-        ${timeline
-          ? html`<table>
-              <caption>Diary entries per ${timeline.unit}</caption>
-              <thead><tr><th scope="col">${timeline.unit === 'month' ? 'Month' : 'Year'}</th><th scope="col">Entries</th></tr></thead>
-              <tbody>
-                ${timeline.periods.map((p) => html`<tr><th scope="row">${timelineLabel(p.label)}</th><td><div class="count">${bar(p.count, maxPeriod)}${p.count}</div></td></tr>`)}
-              </tbody>
-            </table>`
-          : nothing}
+        ${
+          r.rated > 0
+            ? html`<table>
+                <caption>
+                  Ratings (${r.rated} rated film${r.rated === 1 ? '' : 's'})
+                </caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Rating</th>
+                    <th scope="col">Films</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${r.ratings.map(
+                    (count, i) =>
+                      html`<tr>
+                        <th scope="row">
+                          <span class="stars" aria-hidden="true">${ratingStars((i + 1) / 2)}</span
+                          ><span class="visually-hidden">${ratingWords((i + 1) / 2)}</span>
+                        </th>
+                        <td><div class="count">${bar(count, maxRating)}${count}</div></td>
+                      </tr>`,
+                  )}
+                </tbody>
+              </table>`
+            : nothing
+        }
+        ${
+          timeline
+            ? html`<table>
+                <caption>
+                  Diary entries per ${timeline.unit}
+                </caption>
+                <thead>
+                  <tr>
+                    <th scope="col">${timeline.unit === 'month' ? 'Month' : 'Year'}</th>
+                    <th scope="col">Entries</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${timeline.periods.map(
+                    (p) =>
+                      html`<tr>
+                        <th scope="row">${timelineLabel(p.label)}</th>
+                        <td><div class="count">${bar(p.count, maxPeriod)}${p.count}</div></td>
+                      </tr>`,
+                  )}
+                </tbody>
+              </table>`
+            : nothing
+        }
       </div>
     </section>`;
   }

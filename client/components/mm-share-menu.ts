@@ -57,11 +57,20 @@ export class MmShareMenu extends LitElement {
     const canCopy = window.isSecureContext && !!navigator.clipboard;
     return html`<details>
       <summary>Links and embed codes</summary>
-      ${ROWS.map(({ key, label }) => html`<div class="row">
-        <label for=${key}>${label}</label>
-        <input id=${key} data-share=${key} readonly .value=${snippets[key]} @focus=${(e: FocusEvent) => (e.target as HTMLInputElement).select()} />
-        ${canCopy ? html`<button type="button" @click=${() => this.#copy(key, snippets[key])}>${this.copied === key ? 'Copied' : 'Copy'}</button>` : nothing}
-      </div>`)}
+      ${ROWS.map(
+        ({ key, label }) =>
+          html`<div class="row">
+            <label for=${key}>${label}</label>
+            <input
+              id=${key}
+              data-share=${key}
+              readonly
+              .value=${snippets[key]}
+              @focus=${(e: FocusEvent) => (e.target as HTMLInputElement).select()}
+            />
+            ${canCopy ? html`<button type="button" @click=${() => this.#copy(key, snippets[key])}>${this.copied === key ? 'Copied' : 'Copy'}</button>` : nothing}
+          </div>`,
+      )}
     </details>`;
   }
 

@@ -119,12 +119,22 @@ export class MmTaskProgress extends LitElement {
       <p class="visually-hidden" role="status">${announcement(t)}</p>
       <p class="stage">${label}${queued && t.queuePosition ? html` · number ${t.queuePosition} in line` : nothing}</p>
       <p class="message">${t.progressMsg === label ? '' : t.progressMsg}</p>
-      ${t.progress && t.progress.total > 0
-        ? html`<progress max=${t.progress.total} .value=${Math.min(t.progress.done, t.progress.total)} aria-label="Progress" aria-valuetext=${counts ?? ''}></progress>`
-        : html`<progress aria-label="Progress"></progress>`}
+      ${
+        t.progress && t.progress.total > 0
+          ? html`<progress
+              max=${t.progress.total}
+              .value=${Math.min(t.progress.done, t.progress.total)}
+              aria-label="Progress"
+              aria-valuetext=${counts ?? ''}
+            ></progress>`
+          : html`<progress aria-label="Progress"></progress>`
+      }
       <div class="row">
         <span>${counts ?? (queued ? 'Not started yet' : 'Working…')}</span>
-        <span><span class="visually-hidden">Elapsed time: ${describeElapsed(this.elapsedMs)}</span><span aria-hidden="true">${formatElapsed(this.elapsedMs)}</span></span>
+        <span
+          ><span class="visually-hidden">Elapsed time: ${describeElapsed(this.elapsedMs)}</span
+          ><span aria-hidden="true">${formatElapsed(this.elapsedMs)}</span></span
+        >
       </div>
     `;
   }

@@ -43,17 +43,19 @@ export class MmUpdatePrompt extends LitElement {
   override render() {
     // The live region is always present so the prompt's arrival is announced.
     return html`<div role="status">
-      ${this.apply && !this.later
-        ? html`<div class="box">
-            <p>A new version of moviemosaic is ready.</p>
-            <div class="actions">
-              <button type="button" @click=${() => (this.later = true)}>Later</button>
-              <button type="button" class="primary" ?disabled=${this.reloading} @click=${this.#reload}>
-                ${this.reloading ? 'Reloading…' : 'Reload'}
-              </button>
-            </div>
-          </div>`
-        : nothing}
+      ${
+        this.apply && !this.later
+          ? html`<div class="box">
+              <p>A new version of moviemosaic is ready.</p>
+              <div class="actions">
+                <button type="button" @click=${() => (this.later = true)}>Later</button>
+                <button type="button" class="primary" ?disabled=${this.reloading} @click=${this.#reload}>
+                  ${this.reloading ? 'Reloading…' : 'Reload'}
+                </button>
+              </div>
+            </div>`
+          : nothing
+      }
     </div>`;
   }
 

@@ -163,7 +163,8 @@ export class PageHome extends LitElement {
       this.gallery = await api.listGallery(24);
       this.galleryError = null;
     } catch (err) {
-      this.galleryError = err instanceof ApiError && err.offline ? 'The gallery needs a connection to the server.' : 'The gallery could not be loaded.';
+      this.galleryError =
+        err instanceof ApiError && err.offline ? 'The gallery needs a connection to the server.' : 'The gallery could not be loaded.';
     }
   }
 
@@ -173,30 +174,56 @@ export class PageHome extends LitElement {
         <h1 tabindex="-1">Your films, as a poster mosaic</h1>
         <p class="muted">Type a Letterboxd username, pick a period, and get one image of every poster, ready to share.</p>
       </div>
-      ${this.failedTask
-        ? html`<mm-error-banner .task=${this.failedTask} @mm-retry=${this.#retry} @mm-dismiss=${this.#dismiss} @mm-show-export=${this.#showExport}></mm-error-banner>`
-        : this.failedLookup
-          ? html`<p class="banner-note" role="status">${this.failedLookup} <button class="link" type="button" @click=${this.#dismiss}>Dismiss</button></p>`
-          : nothing}
-      <mm-mosaic-form .initial=${this.formInitial} .busy=${this.busy} .serverErrors=${this.serverErrors} .now=${new Date(this.services?.now() ?? Date.now())} @mm-submit=${this.#onSubmit} @input=${this.#onFormInput}></mm-mosaic-form>
+      ${
+        this.failedTask
+          ? html`<mm-error-banner
+              .task=${this.failedTask}
+              @mm-retry=${this.#retry}
+              @mm-dismiss=${this.#dismiss}
+              @mm-show-export=${this.#showExport}
+            ></mm-error-banner>`
+          : this.failedLookup
+            ? html`<p class="banner-note" role="status">
+                ${this.failedLookup} <button class="link" type="button" @click=${this.#dismiss}>Dismiss</button>
+              </p>`
+            : nothing
+      }
+      <mm-mosaic-form
+        .initial=${this.formInitial}
+        .busy=${this.busy}
+        .serverErrors=${this.serverErrors}
+        .now=${new Date(this.services?.now() ?? Date.now())}
+        @mm-submit=${this.#onSubmit}
+        @input=${this.#onFormInput}
+      ></mm-mosaic-form>
       <mm-export-upload id="export" .api=${this.services?.api} .username=${this.formUsername}></mm-export-upload>
       <section aria-labelledby="mine">
         <h2 id="mine">On this device</h2>
-        <mm-mosaic-list .mosaics=${this.local} .savedIds=${this.savedIds} empty="Mosaics you open are kept here, also for offline use."></mm-mosaic-list>
+        <mm-mosaic-list
+          .mosaics=${this.local}
+          .savedIds=${this.savedIds}
+          empty="Mosaics you open are kept here, also for offline use."
+        ></mm-mosaic-list>
       </section>
       <section aria-labelledby="gallery">
         <h2 id="gallery">Recently made on this server</h2>
-        ${this.galleryError
-          ? html`<p class="muted">${this.galleryError}</p>`
-          : this.gallery === null
-            ? html`<p class="muted">Loading…</p>`
-            : html`<mm-mosaic-list .mosaics=${this.gallery} .savedIds=${this.savedIds} empty="No mosaics yet. Make the first one."></mm-mosaic-list>`}
+        ${
+          this.galleryError
+            ? html`<p class="muted">${this.galleryError}</p>`
+            : this.gallery === null
+              ? html`<p class="muted">Loading…</p>`
+              : html`<mm-mosaic-list
+                  .mosaics=${this.gallery}
+                  .savedIds=${this.savedIds}
+                  empty="No mosaics yet. Make the first one."
+                ></mm-mosaic-list>`
+        }
       </section>
       <section class="about" aria-labelledby="about">
         <h2 id="about">About</h2>
         <p class="muted">
-          moviemosaic runs on its owner’s own server. Films, ratings and posters come from Letterboxd’s public pages and feed, or
-          from the data export a member uploads; when the server has a TMDB API key, posters may also come from TMDB.
+          moviemosaic runs on its owner’s own server. Films, ratings and posters come from Letterboxd’s public pages and feed, or from the
+          data export a member uploads; when the server has a TMDB API key, posters may also come from TMDB.
         </p>
         <p class="muted">This product uses the TMDB API but is not endorsed or certified by TMDB.</p>
       </section>

@@ -132,9 +132,14 @@ export class PageTask extends LitElement {
     const gone = c?.error?.code === 'TASK_NOT_FOUND';
     // One template whatever the state, so the h1 is the same element throughout and keeps its focus.
     const heading = c?.error
-      ? gone ? 'No such mosaic request' : 'Could not load this mosaic request'
-      : t ? `Making ${mosaicTitle(t)}` : 'Making your mosaic';
-    return html`<h1 tabindex="-1">${heading}</h1>${c?.error ? this.#problem(c.error, gone) : this.#progress(c, t)}`;
+      ? gone
+        ? 'No such mosaic request'
+        : 'Could not load this mosaic request'
+      : t
+        ? `Making ${mosaicTitle(t)}`
+        : 'Making your mosaic';
+    return html`<h1 tabindex="-1">${heading}</h1>
+      ${c?.error ? this.#problem(c.error, gone) : this.#progress(c, t)}`;
   }
 
   #problem(error: ApiError, gone: boolean) {
@@ -150,16 +155,24 @@ export class PageTask extends LitElement {
       <div class="card">
         ${t ? html`<mm-task-progress .task=${t} .elapsedMs=${elapsed}></mm-task-progress>` : html`<p role="status">Loading…</p>`}
       </div>
-      ${c?.offline
-        ? html`<p class="note" role="status">The server cannot be reached right now. This page keeps trying and picks up where it left off.</p>`
-        : c && c.connection !== 'open' && t
-          ? html`<p class="note muted">Live updates are reconnecting; progress refreshes every few seconds meanwhile.</p>`
-          : nothing}
-      ${running
-        ? html`<div class="actions">
-            <button type="button" @click=${this.#cancel} ?disabled=${cancelRequested}>${cancelRequested ? 'Cancelling…' : 'Cancel'}</button>
-          </div>`
-        : nothing}
+      ${
+        c?.offline
+          ? html`<p class="note" role="status">
+              The server cannot be reached right now. This page keeps trying and picks up where it left off.
+            </p>`
+          : c && c.connection !== 'open' && t
+            ? html`<p class="note muted">Live updates are reconnecting; progress refreshes every few seconds meanwhile.</p>`
+            : nothing
+      }
+      ${
+        running
+          ? html`<div class="actions">
+              <button type="button" @click=${this.#cancel} ?disabled=${cancelRequested}>
+                ${cancelRequested ? 'Cancelling…' : 'Cancel'}
+              </button>
+            </div>`
+          : nothing
+      }
       ${this.cancelError ? html`<p class="error" role="alert">${this.cancelError}</p>` : nothing}
       <p class="muted note">You can leave this page: the mosaic keeps going on the server, and this address shows its progress.</p>
     `;

@@ -193,7 +193,11 @@ export class PageUser extends LitElement {
   }
 
   #history() {
-    return html`<mm-member-history .member=${this.member} ?busy=${this.stopping} @mm-stop-following=${this.#stopFollowing}></mm-member-history>`;
+    return html`<mm-member-history
+      .member=${this.member}
+      ?busy=${this.stopping}
+      @mm-stop-following=${this.#stopFollowing}
+    ></mm-member-history>`;
   }
 
   #preloadScreen(taskId: string): void {
@@ -275,29 +279,44 @@ export class PageUser extends LitElement {
         <h1 tabindex="-1">${title}</h1>
         ${m ? html`<p class="muted">${m.filmCount} film${m.filmCount === 1 ? '' : 's'} · made ${formatDate(m.createdAt)} · ${layoutName(m.params)}</p>` : nothing}
       </header>
-      ${m
-        ? html`${this.source === 'device' && !this.loading
-              ? html`<p class="notice" role="status">Showing this device’s saved copy; the server could not be reached or no longer has it.</p>`
-              : nothing}
-            ${m.partial ? html`<p class="notice">${m.note ?? 'This mosaic is partial: not every film of the period could be read.'}</p>` : nothing}
-            <mm-mosaic-view .mosaic=${m}></mm-mosaic-view>
-            <div class="actions">
-              <a class="button primary" href=${m.resultUrl} download=${mosaicFileName(m)}>Download</a>
-              ${canShare
-                ? html`<button type="button" @click=${this.#share} @pointerenter=${this.#shareIntent} @pointerdown=${this.#shareIntent} @focus=${this.#shareIntent}>Share</button>`
-                : nothing}
-              <a class="button" href=${paths.home({ user: m.username })}>Make another</a>
-              <span class="muted" role="status">${this.shareStatus}</span>
-            </div>
-            ${this.source === 'device' ? nothing : html`<mm-share-menu .mosaic=${m}></mm-share-menu>`}`
-        : this.problem
-          ? html`<p>${this.problem.text}</p>
-              <p><a class="button primary" href=${paths.home({ user: this.username })}>Make a mosaic of ${this.username}</a></p>`
-          : html`<p role="status">${this.loading ? 'Loading…' : ''}</p>`}
+      ${
+        m
+          ? html`${
+                this.source === 'device' && !this.loading
+                  ? html`<p class="notice" role="status">
+                      Showing this device’s saved copy; the server could not be reached or no longer has it.
+                    </p>`
+                  : nothing
+              }
+              ${m.partial ? html`<p class="notice">${m.note ?? 'This mosaic is partial: not every film of the period could be read.'}</p>` : nothing}
+              <mm-mosaic-view .mosaic=${m}></mm-mosaic-view>
+              <div class="actions">
+                <a class="button primary" href=${m.resultUrl} download=${mosaicFileName(m)}>Download</a>
+                ${
+                  canShare
+                    ? html`<button
+                        type="button"
+                        @click=${this.#share}
+                        @pointerenter=${this.#shareIntent}
+                        @pointerdown=${this.#shareIntent}
+                        @focus=${this.#shareIntent}
+                      >
+                        Share
+                      </button>`
+                    : nothing
+                }
+                <a class="button" href=${paths.home({ user: m.username })}>Make another</a>
+                <span class="muted" role="status">${this.shareStatus}</span>
+              </div>
+              ${this.source === 'device' ? nothing : html`<mm-share-menu .mosaic=${m}></mm-share-menu>`}`
+          : this.problem
+            ? html`<p>${this.problem.text}</p>
+                <p><a class="button primary" href=${paths.home({ user: this.username })}>Make a mosaic of ${this.username}</a></p>`
+            : html`<p role="status">${this.loading ? 'Loading…' : ''}</p>`
+      }
       ${m?.review ? html`<mm-review-figures .mosaic=${m}></mm-review-figures>` : nothing}
       <mm-film-list ${ref(this.#filmList)} .mosaic=${m}></mm-film-list>
-      ${this.#history()}
-      ${this.#othersSection(m?.taskId ?? null)}
+      ${this.#history()} ${this.#othersSection(m?.taskId ?? null)}
     `;
   }
 

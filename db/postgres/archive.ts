@@ -42,31 +42,47 @@ export function createPgArchive(pool: pg.Pool) {
   /** The member's row, created if new, and locked for this transaction. */
   const lockMember = async (c: pg.ClientBase, username: string, now: number) => {
     await c.query(`INSERT INTO archive_members (username, used_at) VALUES ($1, $2) ON CONFLICT (username) DO NOTHING`, [username, now]);
-    return (await member(c, username, true));
+    return await member(c, username, true);
   };
   const forgetOn = async (c: Conn, username: string) =>
     ((await c.query(`DELETE FROM archive_members WHERE username = $1`, [username])).rowCount ?? 0) > 0;
 
   /** Drops members beyond `max`, never `current`: members not followed first, then the least recently used. */
   async function capMembers(c: pg.ClientBase, current: string, max: number): Promise<string[]> {
-    const { rows } = await c.query<{ username: string }>(`
+    const { rows } = await c.query<{ username: string }>(
+      `
       SELECT username FROM archive_members WHERE username <> $1
-      ORDER BY followed_at IS NOT NULL DESC, used_at DESC, username COLLATE "C" OFFSET $2`, [current, Math.max(0, max - 1)]);
+      ORDER BY followed_at IS NOT NULL DESC, used_at DESC, username COLLATE "C" OFFSET $2`,
+      [current, Math.max(0, max - 1)],
+    );
     for (const r of rows) await forgetOn(c, r.username);
     return rows.map((r) => r.username);
   }
 
-  async function recordWindowOn(c: pg.ClientBase, username: string, window: ArchiveWindow, now: number, maxMembers = Infinity): Promise<MergeOutcome> {
+  async function recordWindowOn(
+    c: pg.ClientBase,
+    username: string,
+    window: ArchiveWindow,
+    now: number,
+    maxMembers = Infinity,
+  ): Promise<MergeOutcome> {
     const m = await lockMember(c, username, now);
-    const known = new Map((await c.query<{ viewing_id: string; published_at: number | null }>(
-      `SELECT viewing_id, published_at FROM archive_entries WHERE username = $1`, [username])).rows.map((r) => [r.viewing_id, r.published_at]));
+    const known = new Map(
+      (
+        await c.query<{ viewing_id: string; published_at: number | null }>(
+          `SELECT viewing_id, published_at FROM archive_entries WHERE username = $1`,
+          [username],
+        )
+      ).rows.map((r) => [r.viewing_id, r.published_at]),
+    );
     const w: FeedWindow = { entries: window.entries, completeAfter: window.completeAfter, day: dayOf(now) };
     const outcome = mergeWindow(parseCoverage(m.coverage), known, w);
     const e = window.entries;
     if (e.length) {
       // One statement for the whole read: arrays, one per column.
       const col = <T>(f: (x: ArchiveEntry) => T) => e.map(f);
-      await c.query(`
+      await c.query(
+        `
         INSERT INTO archive_entries (username, viewing_id, watched_date, title, year, slug, tmdb_movie_id, tmdb_tv_id, rating,
                                      rewatch, liked, poster_url, poster_missing, published_at, published_day, first_seen_at, last_seen_at)
         SELECT $1, * , $16, $16 FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::int[], $8::int[], $9::real[],
@@ -77,21 +93,40 @@ export function createPgArchive(pool: pg.Pool) {
           rewatch = excluded.rewatch, liked = excluded.liked, poster_url = excluded.poster_url,
           poster_missing = excluded.poster_missing, published_at = excluded.published_at,
           published_day = excluded.published_day, last_seen_at = excluded.last_seen_at`,
-      [username, col((x) => x.viewingId), col((x) => x.watchedDate), col((x) => x.title), col((x) => x.year), col((x) => x.slug),
-        col((x) => x.tmdbMovieId), col((x) => x.tmdbTvId), col((x) => x.rating), col((x) => x.rewatch), col((x) => x.liked),
-        col((x) => x.posterUrl), col((x) => x.posterMissing), col((x) => x.publishedAt), col((x) => x.publishedDay), now]);
+        [
+          username,
+          col((x) => x.viewingId),
+          col((x) => x.watchedDate),
+          col((x) => x.title),
+          col((x) => x.year),
+          col((x) => x.slug),
+          col((x) => x.tmdbMovieId),
+          col((x) => x.tmdbTvId),
+          col((x) => x.rating),
+          col((x) => x.rewatch),
+          col((x) => x.liked),
+          col((x) => x.posterUrl),
+          col((x) => x.posterMissing),
+          col((x) => x.publishedAt),
+          col((x) => x.publishedDay),
+          now,
+        ],
+      );
     }
     if (outcome.deleted.length) {
       await c.query(`DELETE FROM archive_entries WHERE username = $1 AND viewing_id = ANY($2::text[])`, [username, [...outcome.deleted]]);
     }
     // The member's size for RESULTS_MB, estimated as db/sqlite/archive.ts does.
-    await c.query(`
+    await c.query(
+      `
       UPDATE archive_members SET coverage = $2, polled_at = $3, bytes = (
         SELECT coalesce(sum(${ARCHIVE_ENTRY_OVERHEAD} + length(e.viewing_id) + length(e.title) + coalesce(length(e.slug), 0)
                             + coalesce(length(e.poster_url), 0) + coalesce(length(e.watched_date), 0)
                             + coalesce(length(e.published_day), 0)), 0)
         FROM archive_entries e WHERE e.username = $1)
-      WHERE username = $1`, [username, JSON.stringify(outcome.segments), now]);
+      WHERE username = $1`,
+      [username, JSON.stringify(outcome.segments), now],
+    );
     if (Number.isFinite(maxMembers)) await capMembers(c, username, maxMembers);
     return outcome;
   }
@@ -118,7 +153,9 @@ export function createPgArchive(pool: pg.Pool) {
       const m = await member(pool, username);
       if (!m) return { entries: [], coverage: [] };
       const { rows } = await pool.query<ArchiveEntry>(
-        `SELECT ${ENTRY} FROM archive_entries WHERE username = $1 ORDER BY published_at DESC NULLS LAST, viewing_id COLLATE "C" DESC`, [username]);
+        `SELECT ${ENTRY} FROM archive_entries WHERE username = $1 ORDER BY published_at DESC NULLS LAST, viewing_id COLLATE "C" DESC`,
+        [username],
+      );
       return { entries: rows, coverage: parseCoverage(m.coverage) };
     },
     async isFollowed(username: string) {
@@ -127,21 +164,28 @@ export function createPgArchive(pool: pg.Pool) {
     follow: (username: string, now: number, max: number) => withTx(pool, (c) => followOn(c, username, now, max)),
     forget: (username: string) => forgetOn(pool, username),
     async expire(before: number) {
-      const { rows } = await pool.query<{ username: string }>(`DELETE FROM archive_members WHERE used_at < $1 RETURNING username`, [before]);
+      const { rows } = await pool.query<{ username: string }>(`DELETE FROM archive_members WHERE used_at < $1 RETURNING username`, [
+        before,
+      ]);
       return rows.map((r) => r.username);
     },
     async unpolled(action: string) {
       // Followed members with no live poll task: a poll that ended in an error, or whose worker died.
-      const { rows } = await pool.query<{ username: string; polled_at: number | null }>(`
+      const { rows } = await pool.query<{ username: string; polled_at: number | null }>(
+        `
         SELECT m.username, m.polled_at FROM archive_members m
         WHERE m.followed_at IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.dedupe_key = $1 || ':' || m.username AND t.live)`, [action]);
+          AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.dedupe_key = $1 || ':' || m.username AND t.live)`,
+        [action],
+      );
       return rows.map((r) => ({ username: r.username, polledAt: r.polled_at }));
     },
     async summary(username: string): Promise<MemberArchive> {
       const m = await member(pool, username);
       const h = history(m ? parseCoverage(m.coverage) : []);
-      const entries = m ? (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM archive_entries WHERE username = $1`, [username])).rows[0].n : 0;
+      const entries = m
+        ? (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM archive_entries WHERE username = $1`, [username])).rows[0].n
+        : 0;
       return {
         username,
         followed: (m?.followed_at ?? null) !== null,

@@ -18,9 +18,11 @@ interface Candidate {
 const BUDGET_LOCK = 7_210_531_003;
 
 export async function heldBytes(c: pg.ClientBase | pg.Pool): Promise<number> {
-  return (await c.query<{ bytes: number }>(`
+  return (
+    await c.query<{ bytes: number }>(`
     SELECT ((SELECT coalesce(sum(bytes), 0) FROM results) + (SELECT coalesce(sum(bytes), 0) FROM member_imports)
-           + (SELECT coalesce(sum(bytes), 0) FROM archive_members))::bigint AS bytes`)).rows[0].bytes;
+           + (SELECT coalesce(sum(bytes), 0) FROM archive_members))::bigint AS bytes`)
+  ).rows[0].bytes;
 }
 
 /** Evicts least recently used results, imports and archives until they fit `budgetBytes`. */
@@ -30,7 +32,8 @@ export async function enforceBudget(c: pg.ClientBase, budgetBytes: number, keep:
   const out: Eviction = { results: 0, imports: 0, archives: 0, freedBytes: 0, heldBytes: await heldBytes(c) };
   while (out.heldBytes > budgetBytes) {
     // Oldest use first; ties (same millisecond) go results, then imports, then archives, then by key.
-    const { rows } = await c.query<Candidate>(`
+    const { rows } = await c.query<Candidate>(
+      `
       SELECT kind, key, bytes FROM (
         SELECT 'result' AS kind, id AS key, bytes, viewed_at AS used FROM results WHERE id <> $1
         UNION ALL
@@ -40,7 +43,9 @@ export async function enforceBudget(c: pg.ClientBase, budgetBytes: number, keep:
         FROM member_imports m WHERE m.username <> $2
         UNION ALL
         SELECT 'archive', username, bytes, used_at FROM archive_members WHERE bytes > 0) x
-      ORDER BY used, kind DESC, key COLLATE "C" LIMIT 32`, [keep.result ?? '', keep.importOf ?? '']);
+      ORDER BY used, kind DESC, key COLLATE "C" LIMIT 32`,
+      [keep.result ?? '', keep.importOf ?? ''],
+    );
     if (rows.length === 0) break;
     for (const x of rows) {
       if (out.heldBytes <= budgetBytes) break;

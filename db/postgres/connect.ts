@@ -7,7 +7,9 @@ import pg from 'pg';
  */
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
-    oid === (pg.types.builtins.INT8 as number) ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    oid === (pg.types.builtins.INT8 as number)
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 export interface PoolOptions {
@@ -18,7 +20,9 @@ export interface PoolOptions {
 }
 
 export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
-  const settings = Object.entries(options.settings ?? {}).map(([k, v]) => `-c ${k}=${v}`).join(' ');
+  const settings = Object.entries(options.settings ?? {})
+    .map(([k, v]) => `-c ${k}=${v}`)
+    .join(' ');
   const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types, ...(settings ? { options: settings } : {}) });
   // An idle connection that dies (server restart) is dropped by the pool; the error must not crash us.
   pool.on('error', () => {});

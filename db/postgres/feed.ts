@@ -85,7 +85,9 @@ export function createPgFeed(pool: pg.Pool, url: string) {
     let listener: pg.Client | null = null;
     const listen = async () => {
       const c = createClient(url);
-      c.on('notification', () => { dirty = true; });
+      c.on('notification', () => {
+        dirty = true;
+      });
       c.on('error', () => {
         if (listener === c) listener = null;
         dirty = true;
@@ -128,12 +130,15 @@ export function createPgFeed(pool: pg.Pool, url: string) {
     listAfter,
     async listTaskAfter(taskId, after, limit = 1000) {
       const { rows } = await pool.query<EventRow>(
-        `SELECT ${COLUMNS} FROM task_events WHERE task_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, [taskId, after, limit]);
+        `SELECT ${COLUMNS} FROM task_events WHERE task_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+        [taskId, after, limit],
+      );
       return rows.map(toEvent);
     },
     async latestForTask(taskId) {
-      const { rows } = await pool.query<EventRow>(
-        `SELECT ${COLUMNS} FROM task_events WHERE task_id = $1 ORDER BY seq DESC LIMIT 1`, [taskId]);
+      const { rows } = await pool.query<EventRow>(`SELECT ${COLUMNS} FROM task_events WHERE task_id = $1 ORDER BY seq DESC LIMIT 1`, [
+        taskId,
+      ]);
       return rows[0] ? toEvent(rows[0]) : undefined;
     },
     maxSeq,
@@ -210,15 +215,26 @@ export function createPgFeed(pool: pg.Pool, url: string) {
      * always stays.
      */
     async prune(olderThan, batch = 500) {
-      const { rows } = await pool.query<{ keep: number | null }>(`
+      const { rows } = await pool.query<{ keep: number | null }>(
+        `
         SELECT coalesce((SELECT seq FROM task_events WHERE created_at >= $1 ORDER BY seq LIMIT 1),
-                        (SELECT max(seq) FROM task_events)) AS keep`, [olderThan]);
+                        (SELECT max(seq) FROM task_events)) AS keep`,
+        [olderThan],
+      );
       const keepFrom = rows[0].keep;
       if (keepFrom === null) return 0;
       let total = 0;
       for (;;) {
-        const n = await withTx(pool, async (c) => (await c.query(
-          `DELETE FROM task_events WHERE seq IN (SELECT seq FROM task_events WHERE seq < $1 ORDER BY seq LIMIT $2)`, [keepFrom, batch])).rowCount ?? 0);
+        const n = await withTx(
+          pool,
+          async (c) =>
+            (
+              await c.query(`DELETE FROM task_events WHERE seq IN (SELECT seq FROM task_events WHERE seq < $1 ORDER BY seq LIMIT $2)`, [
+                keepFrom,
+                batch,
+              ])
+            ).rowCount ?? 0,
+        );
         total += n;
         if (n < batch) return total;
       }

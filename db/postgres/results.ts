@@ -6,7 +6,15 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Film, MosaicSummary, RenditionKind, ReviewFigures } from '../../common/task.js';
-import { MAKE_RENDITIONS, VIEW_RESOLUTION_MS, toListItem, type ListRow, type NewRendition, type NewResult, type StoredImage } from '../sqlite/results.js';
+import {
+  MAKE_RENDITIONS,
+  VIEW_RESOLUTION_MS,
+  toListItem,
+  type ListRow,
+  type NewRendition,
+  type NewResult,
+  type StoredImage,
+} from '../sqlite/results.js';
 import type { ResultStore } from '../port.js';
 import { withTx } from './connect.js';
 
@@ -44,12 +52,14 @@ type TagRow = { etag: string; content_type: string };
 const tag = (r: { etag: string; content_type: string } | undefined) => (r ? { etag: r.etag, contentType: r.content_type } : undefined);
 
 async function insertRendition(c: pg.ClientBase, taskId: string, x: NewRendition, now: number): Promise<void> {
-  await c.query(`
+  await c.query(
+    `
     INSERT INTO renditions (id, kind, image, content_type, width, height, etag, created_at)
     SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM results WHERE id = $1)
     ON CONFLICT (id, kind) DO UPDATE SET image = excluded.image, content_type = excluded.content_type, width = excluded.width,
       height = excluded.height, etag = excluded.etag, created_at = excluded.created_at`,
-  [taskId, x.kind, x.image, x.contentType, x.width, x.height, etagOf(x.image), now]);
+    [taskId, x.kind, x.image, x.contentType, x.width, x.height, etagOf(x.image), now],
+  );
 }
 
 export function createPgResults(pool: pg.Pool): PgResultStore {
@@ -60,36 +70,53 @@ export function createPgResults(pool: pg.Pool): PgResultStore {
       // A result's bytes for RESULTS_MB: the image, its film list, its figures and its renditions.
       const renditions = (r.renditions ?? []).reduce((n, x) => n + x.image.length, 0);
       const bytes = r.image.length + Buffer.byteLength(films) + (review ? Buffer.byteLength(review) : 0) + renditions;
-      await c.query(`
+      await c.query(
+        `
         INSERT INTO results (id, result, content_type, width, height, films, partial, note, review, etag, created_at, viewed_at, bytes)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)`,
-      [taskId, r.image, r.contentType, r.width, r.height, films, r.partial, r.note, review, etagOf(r.image), now, bytes]);
+        [taskId, r.image, r.contentType, r.width, r.height, films, r.partial, r.note, review, etagOf(r.image), now, bytes],
+      );
       for (const x of r.renditions ?? []) await insertRendition(c, taskId, x, now);
     },
     async insertRenditions(taskId, list, now) {
       await withTx(pool, async (c) => {
         for (const x of list) await insertRendition(c, taskId, x, now);
         // Renditions made after the result count toward its bytes (RESULTS_MB) from then on.
-        await c.query(`
+        await c.query(
+          `
           UPDATE results SET bytes = length(result) + octet_length(films) + coalesce(octet_length(review), 0)
                                      + (SELECT coalesce(sum(length(image)), 0) FROM renditions WHERE id = $1)
-          WHERE id = $1`, [taskId]);
+          WHERE id = $1`,
+          [taskId],
+        );
       });
     },
     async renditionEtag(taskId: string, kind: RenditionKind) {
-      return tag((await pool.query<TagRow>(`SELECT etag, content_type FROM renditions WHERE id = $1 AND kind = $2`, [taskId, kind])).rows[0]);
+      return tag(
+        (await pool.query<TagRow>(`SELECT etag, content_type FROM renditions WHERE id = $1 AND kind = $2`, [taskId, kind])).rows[0],
+      );
     },
     async rendition(taskId: string, kind: RenditionKind) {
-      return image((await pool.query<ImageRow>(`SELECT image, content_type, etag FROM renditions WHERE id = $1 AND kind = $2`, [taskId, kind])).rows[0]);
+      return image(
+        (await pool.query<ImageRow>(`SELECT image, content_type, etag FROM renditions WHERE id = $1 AND kind = $2`, [taskId, kind]))
+          .rows[0],
+      );
     },
     /** Whether this result's make_renditions task ended in ERROR since `since` (the server then serves the full image). */
     async renditionsFailedSince(taskId: string, since: number) {
-      return (await pool.query(
-        `SELECT 1 FROM tasks WHERE dedupe_key = '${MAKE_RENDITIONS}:' || $1 AND status = 'ERROR' AND finished_at >= $2 LIMIT 1`, [taskId, since])).rowCount! > 0;
+      return (
+        (
+          await pool.query(
+            `SELECT 1 FROM tasks WHERE dedupe_key = '${MAKE_RENDITIONS}:' || $1 AND status = 'ERROR' AND finished_at >= $2 LIMIT 1`,
+            [taskId, since],
+          )
+        ).rowCount! > 0
+      );
     },
     async owner(taskId) {
-      return (await pool.query<{ username: string }>(
-        `SELECT t.username FROM results r JOIN tasks t ON t.id = r.id WHERE r.id = $1`, [taskId])).rows[0]?.username;
+      return (
+        await pool.query<{ username: string }>(`SELECT t.username FROM results r JOIN tasks t ON t.id = r.id WHERE r.id = $1`, [taskId])
+      ).rows[0]?.username;
     },
     /** Records a view at most once a VIEW_RESOLUTION_MS, so a view is mostly a read. */
     async markViewed(taskId, now) {
@@ -106,7 +133,9 @@ export function createPgResults(pool: pg.Pool): PgResultStore {
       return r ? toSummary(r) : undefined;
     },
     async listByUser(username, limit = 50) {
-      return (await pool.query<SummaryRow>(`${SUMMARY} WHERE t.username = $1 ORDER BY r.created_at DESC LIMIT $2`, [username, limit])).rows.map(toSummary);
+      return (
+        await pool.query<SummaryRow>(`${SUMMARY} WHERE t.username = $1 ORDER BY r.created_at DESC LIMIT $2`, [username, limit])
+      ).rows.map(toSummary);
     },
     async listRecent(limit = 24) {
       return (await pool.query<SummaryRow>(`${SUMMARY} ORDER BY r.created_at DESC LIMIT $1`, [limit])).rows.map(toSummary);

@@ -16,8 +16,18 @@ import { dedupeKey } from '../../common/task.js';
 import type { ErrorCode } from '../../common/errors.js';
 import { systemClock } from '../../common/clock.js';
 import {
-  LeaseLostError, QueueLimitError, type CancelOutcome, type ClaimedColumns, type ClaimedTask, type EnqueueInput, type EnqueueOutcome,
-  type QueueLimits, type QueueOptions, type Requester, type TaskRow, type WithdrawOutcome,
+  LeaseLostError,
+  QueueLimitError,
+  type CancelOutcome,
+  type ClaimedColumns,
+  type ClaimedTask,
+  type EnqueueInput,
+  type EnqueueOutcome,
+  type QueueLimits,
+  type QueueOptions,
+  type Requester,
+  type TaskRow,
+  type WithdrawOutcome,
 } from '../sqlite/tasks.js';
 import type { NewResult } from '../sqlite/results.js';
 import type { CompleteAndClaimOutcome, Completion, CompletionWrite, TaskQueue } from '../port.js';
@@ -37,8 +47,15 @@ function toClaimed(rows: ClaimRow[]): ClaimedTask[] {
   // UPDATE … RETURNING keeps no order: hand them out oldest run_at first, as the claim picked them.
   rows.sort((a, b) => Number(a.background) - Number(b.background) || a.run_at - b.run_at || a.created_at - b.created_at || a.ord - b.ord);
   return rows.map((r) => ({
-    id: r.id, action: r.action, username: r.username, paramsJson: r.params, attempt: r.attempt,
-    maxAttempts: r.max_attempts, delayCount: r.delay_count, leaseToken: r.lease_token, leaseExpiresAt: r.lease_expires_at,
+    id: r.id,
+    action: r.action,
+    username: r.username,
+    paramsJson: r.params,
+    attempt: r.attempt,
+    maxAttempts: r.max_attempts,
+    delayCount: r.delay_count,
+    leaseToken: r.lease_token,
+    leaseExpiresAt: r.lease_expires_at,
     createdAt: Number(r.created_at),
   }));
 }
@@ -103,7 +120,12 @@ function paramsView(raw: string): string {
 
 /** A tasks row as PostgreSQL holds it (db/sqlite/tasks.ts TaskRow, with the event columns instead of the seq range). */
 export type PgTaskRow = Omit<TaskRow, 'first_seq' | 'last_seq' | 'background'> & {
-  live: boolean | null; params_view: unknown; event_type: string; event_n: number; background: boolean; ord: number;
+  live: boolean | null;
+  params_view: unknown;
+  event_type: string;
+  event_n: number;
+  background: boolean;
+  ord: number;
 };
 
 /** What a completing transaction stores besides the COMPLETE (index.ts wires results, budget and archive). */
@@ -152,10 +174,13 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
   async function claim(workerId: string, n: number): Promise<ClaimedTask[]> {
     if (n <= 0) return [];
     const now = clock.now();
-    const { rows } = await q<ClaimRow>(`
+    const { rows } = await q<ClaimRow>(
+      `
       UPDATE tasks t SET ${CLAIM_SET('$1', '$2', '$3')}
       FROM (${PICK('$3', '$4')}) c WHERE t.id = c.id
-      RETURNING ${CLAIMED}`, [workerId, now + leaseMs, now, n]);
+      RETURNING ${CLAIMED}`,
+      [workerId, now + leaseMs, now, n],
+    );
     return toClaimed(rows);
   }
 
@@ -163,8 +188,14 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
    * COMPLETE, fenced by the lease. A result, and the writes the action registered, go in the same
    * transaction (`completion` stores them: results, RESULTS_MB, archive); a lost lease stores nothing.
    */
-  async function complete(id: string, token: string, result?: NewResult, msg = 'Done', c: pg.ClientBase | pg.Pool = pool,
-    writes: readonly CompletionWrite[] = []): Promise<void> {
+  async function complete(
+    id: string,
+    token: string,
+    result?: NewResult,
+    msg = 'Done',
+    c: pg.ClientBase | pg.Pool = pool,
+    writes: readonly CompletionWrite[] = [],
+  ): Promise<void> {
     const done = `UPDATE tasks t SET ${COMPLETE_SET('$1', '$2')} WHERE id = $3 AND lease_token = $4 AND status = 'RUNNING' RETURNING id`;
     if (!result && writes.length === 0) {
       fenced(await one(done, [msg, clock.now(), id, token], c), id);
@@ -190,7 +221,8 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
     if (completions.every((x) => !x.result && !x.writes?.length)) {
       const now = clock.now();
       try {
-        const { rows } = await q<ClaimRow & { kind: string }>(`
+        const { rows } = await q<ClaimRow & { kind: string }>(
+          `
           WITH done AS (
             UPDATE tasks t SET ${COMPLETE_SET('x.msg', '$4')}
             FROM unnest($1::text[], $2::text[], $3::text[]) AS x(id, token, msg)
@@ -206,8 +238,16 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
                  NULL::int AS max_attempts, NULL::int AS delay_count, NULL AS lease_token, NULL::bigint AS lease_expires_at,
                  NULL::bigint AS run_at, NULL::bigint AS created_at, NULL::boolean AS background, NULL::bigint AS ord FROM done
           UNION ALL SELECT 'claimed', * FROM claimed`,
-        [completions.map((x) => x.id), completions.map((x) => x.leaseToken), completions.map((x) => x.msg ?? 'Done'),
-          now, workerId, now + leaseMs, Math.max(0, claimN)]);
+          [
+            completions.map((x) => x.id),
+            completions.map((x) => x.leaseToken),
+            completions.map((x) => x.msg ?? 'Done'),
+            now,
+            workerId,
+            now + leaseMs,
+            Math.max(0, claimN),
+          ],
+        );
         const done = new Set(rows.filter((r) => r.kind === 'done').map((r) => r.id));
         return {
           errors: completions.map((x) => (done.has(x.id) ? undefined : new LeaseLostError(x.id))),
@@ -231,9 +271,12 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
       }
       if (claimN > 0) {
         const now = clock.now();
-        const { rows } = await c.query<ClaimRow>(`
+        const { rows } = await c.query<ClaimRow>(
+          `
           UPDATE tasks t SET ${CLAIM_SET('$1', '$2', '$3')} FROM (${PICK('$3', '$4')}) c WHERE t.id = c.id
-          RETURNING ${CLAIMED}`, [workerId, now + leaseMs, now, claimN]);
+          RETURNING ${CLAIMED}`,
+          [workerId, now + leaseMs, now, claimN],
+        );
         claimed = toClaimed(rows);
       }
     });
@@ -241,35 +284,70 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
   }
 
   const refreshEveryMs = options.refreshEveryMs ?? 60_000;
-  const insertArgs = (action: string, username: string, params: string, key: string, runAt: number, now: number, background: boolean) =>
-    [randomUUID(), action, username, params, paramsView(params), key, maxAttempts, runAt, now, background];
+  const insertArgs = (action: string, username: string, params: string, key: string, runAt: number, now: number, background: boolean) => [
+    randomUUID(),
+    action,
+    username,
+    params,
+    paramsView(params),
+    key,
+    maxAttempts,
+    runAt,
+    now,
+    background,
+  ];
   const INSERT_NEW = `${INSERT} ON CONFLICT (dedupe_key) WHERE live DO NOTHING RETURNING mm_task_json(tasks) AS task`;
   const liveOf = async (key: string, c: pg.ClientBase | pg.Pool = pool) =>
     taskOf(await one<{ task: Task }>(`SELECT mm_task_json(t) AS task FROM tasks t WHERE dedupe_key = $1 AND live`, [key], c));
   /** The newest complete result of `key` finished at or after `since`. */
-  const freshOf = async (key: string, since: number, c: pg.ClientBase) => taskOf(await one<{ task: Task }>(`
+  const freshOf = async (key: string, since: number, c: pg.ClientBase) =>
+    taskOf(
+      await one<{ task: Task }>(
+        `
     SELECT mm_task_json(t) AS task FROM tasks t JOIN results r ON r.id = t.id
     WHERE t.dedupe_key = $1 AND t.status = 'COMPLETE' AND t.finished_at >= $2
-    ORDER BY t.finished_at DESC LIMIT 1`, [key, since], c));
+    ORDER BY t.finished_at DESC LIMIT 1`,
+        [key, since],
+        c,
+      ),
+    );
 
   async function join(c: pg.ClientBase, taskId: string, requester: Requester | undefined, now: number): Promise<void> {
     if (!requester) return;
-    await q(`INSERT INTO task_requesters (task_id, token_hash, client_key, created_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT DO NOTHING`, [taskId, tokenHash(requester.cancelToken), requester.clientKey, now], c);
+    await q(
+      `INSERT INTO task_requesters (task_id, token_hash, client_key, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT DO NOTHING`,
+      [taskId, tokenHash(requester.cancelToken), requester.clientKey, now],
+      c,
+    );
   }
 
   /** Throws QueueLimitError when a new task of `action` would break a cap; nothing is written. */
   async function checkCaps(c: pg.ClientBase, action: string, requester: Requester | undefined, limits: QueueLimits): Promise<void> {
-    const mine = requester ? (await one<{ n: number }>(`
+    const mine = requester
+      ? (await one<{ n: number }>(
+          `
       SELECT count(DISTINCT r.task_id)::int AS n FROM task_requesters r JOIN tasks t ON t.id = r.task_id
-      WHERE r.client_key = $1 AND r.withdrawn_at IS NULL AND t.live AND t.action = $2`, [requester.clientKey, action], c))!.n : 0;
+      WHERE r.client_key = $1 AND r.withdrawn_at IS NULL AND t.live AND t.action = $2`,
+          [requester.clientKey, action],
+          c,
+        ))!.n
+      : 0;
     if (mine >= limits.perClient) throw new QueueLimitError('client', mine, limits.perClient);
-    const queued = (await one<{ n: number }>(`SELECT count(*)::int AS n FROM tasks WHERE status = 'QUEUED' AND action = $1`, [action], c))!.n;
+    const queued = (await one<{ n: number }>(`SELECT count(*)::int AS n FROM tasks WHERE status = 'QUEUED' AND action = $1`, [action], c))!
+      .n;
     if (queued >= limits.max) throw new QueueLimitError('queue', queued, limits.max);
   }
 
   /** Inserts a background task under `key`; undefined when a live one holds the key. */
-  async function insertBackground(c: pg.ClientBase | pg.Pool, action: string, username: string, params: string, key: string, runAt: number) {
+  async function insertBackground(
+    c: pg.ClientBase | pg.Pool,
+    action: string,
+    username: string,
+    params: string,
+    key: string,
+    runAt: number,
+  ) {
     return taskOf(await one<{ task: Task }>(INSERT_NEW, insertArgs(action, username, params, key, runAt, clock.now(), true), c));
   }
 
@@ -277,16 +355,24 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
   async function cancelOn(c: pg.ClientBase, id: string): Promise<CancelOutcome | undefined> {
     const now = clock.now();
     const msg = 'The mosaic was cancelled.';
-    const queued = await one<{ task: Task }>(`
+    const queued = await one<{ task: Task }>(
+      `
       UPDATE tasks t SET status = 'CANCELLED', live = NULL, error_code = 'CANCELLED', error_msg = $1, progress_msg = $1,
                          cancel_requested_at = $2, finished_at = $2, updated_at = greatest($2, t.updated_at + 1),
                          event_type = 'cancelled', event_n = t.event_n + 1
-      WHERE id = $3 AND status = 'QUEUED' RETURNING mm_task_json(t) AS task`, [msg, now, id], c);
+      WHERE id = $3 AND status = 'QUEUED' RETURNING mm_task_json(t) AS task`,
+      [msg, now, id],
+      c,
+    );
     if (queued) return { task: queued.task, finished: false };
-    const running = await one<{ task: Task }>(`
+    const running = await one<{ task: Task }>(
+      `
       UPDATE tasks t SET cancel_requested_at = $1, progress_msg = 'Cancelling…', updated_at = greatest($1, t.updated_at + 1),
                          event_type = 'cancel_requested', event_n = t.event_n + 1
-      WHERE id = $2 AND status = 'RUNNING' AND cancel_requested_at IS NULL RETURNING mm_task_json(t) AS task`, [now, id], c);
+      WHERE id = $2 AND status = 'RUNNING' AND cancel_requested_at IS NULL RETURNING mm_task_json(t) AS task`,
+      [now, id],
+      c,
+    );
     if (running) return { task: running.task, finished: false };
     const task = taskOf(await one<{ task: Task }>(`SELECT mm_task_json(t) AS task FROM tasks t WHERE id = $1`, [id], c));
     if (!task) return undefined;
@@ -309,7 +395,9 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
         const out = await withTx(pool, async (c): Promise<EnqueueOutcome | undefined> => {
           const now = clock.now();
           const freshSince = input.refresh
-            ? input.requestedAt === undefined ? undefined : Math.max(input.requestedAt + 1, input.staleBefore ?? 0)
+            ? input.requestedAt === undefined
+              ? undefined
+              : Math.max(input.requestedAt + 1, input.staleBefore ?? 0)
             : Math.max(now - resultFreshMs, input.staleBefore ?? 0);
           if (freshSince !== undefined) {
             const done = await freshOf(key, freshSince, c);
@@ -321,9 +409,16 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
           };
           if (input.refresh && !(await liveOf(key, c))) {
             // One new mosaic per request per minute: `refresh` skips dedupe, and each result takes space.
-            const made = (await one<{ m: number | null }>(`
+            const made =
+              (
+                await one<{ m: number | null }>(
+                  `
               SELECT max(t.finished_at) AS m FROM tasks t JOIN results r ON r.id = t.id
-              WHERE t.dedupe_key = $1 AND t.status = 'COMPLETE'`, [key], c))?.m ?? null;
+              WHERE t.dedupe_key = $1 AND t.status = 'COMPLETE'`,
+                  [key],
+                  c,
+                )
+              )?.m ?? null;
             if (made !== null && made >= (input.staleBefore ?? 0) && now - made < refreshEveryMs) {
               return { task: (await freshOf(key, made, c))!, deduped: true, refreshIn: made + refreshEveryMs - now };
             }
@@ -375,9 +470,15 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
     async pruneBackground(olderThan: number, batch = 500): Promise<number> {
       let total = 0;
       for (;;) {
-        const n = (await pool.query(`
+        const n =
+          (
+            await pool.query(
+              `
           DELETE FROM tasks WHERE id IN (
-            SELECT id FROM tasks WHERE background AND live IS NULL AND finished_at < $1 LIMIT $2)`, [olderThan, batch])).rowCount ?? 0;
+            SELECT id FROM tasks WHERE background AND live IS NULL AND finished_at < $1 LIMIT $2)`,
+              [olderThan, batch],
+            )
+          ).rowCount ?? 0;
         total += n;
         if (n < batch) return total;
       }
@@ -390,11 +491,19 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
         const task = taskOf(await one<{ task: Task }>(`SELECT mm_task_json(t) AS task FROM tasks t WHERE id = $1 FOR UPDATE`, [id], c));
         if (!task) return undefined;
         const hash = tokenHash(cancelToken);
-        if (!(await one(`SELECT 1 FROM task_requesters WHERE task_id = $1 AND token_hash = $2`, [id, hash], c))) return { kind: 'forbidden' };
+        if (!(await one(`SELECT 1 FROM task_requesters WHERE task_id = $1 AND token_hash = $2`, [id, hash], c)))
+          return { kind: 'forbidden' };
         if (task.status !== 'QUEUED' && task.status !== 'RUNNING') return { kind: 'finished', task };
-        await q(`UPDATE task_requesters SET withdrawn_at = $1 WHERE task_id = $2 AND token_hash = $3 AND withdrawn_at IS NULL`,
-          [clock.now(), id, hash], c);
-        const left = (await one<{ n: number }>(`SELECT count(*)::int AS n FROM task_requesters WHERE task_id = $1 AND withdrawn_at IS NULL`, [id], c))!.n;
+        await q(
+          `UPDATE task_requesters SET withdrawn_at = $1 WHERE task_id = $2 AND token_hash = $3 AND withdrawn_at IS NULL`,
+          [clock.now(), id, hash],
+          c,
+        );
+        const left = (await one<{ n: number }>(
+          `SELECT count(*)::int AS n FROM task_requesters WHERE task_id = $1 AND withdrawn_at IS NULL`,
+          [id],
+          c,
+        ))!.n;
         if (left > 0) return { kind: 'left', task };
         const outcome = (await cancelOn(c, id))!;
         return outcome.finished ? { kind: 'finished', task: outcome.task } : { kind: 'cancelled', task: outcome.task };
@@ -403,20 +512,25 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
 
     async enqueueRaw(action: string, username: string, paramsJson: string): Promise<Task> {
       const now = clock.now();
-      const row = await one<{ task: Task }>(`${INSERT} RETURNING mm_task_json(tasks) AS task`,
-        insertArgs(action, username, paramsJson, `raw:${randomUUID()}`, now, now, false));
+      const row = await one<{ task: Task }>(
+        `${INSERT} RETURNING mm_task_json(tasks) AS task`,
+        insertArgs(action, username, paramsJson, `raw:${randomUUID()}`, now, now, false),
+      );
       return row!.task;
     },
 
     /** Adds `n` raw tasks in one statement (benchmarks). */
     async enqueueRawMany(action: string, usernames: readonly string[], paramsJson: string): Promise<void> {
       const now = clock.now();
-      await pool.query(`
+      await pool.query(
+        `
         INSERT INTO tasks (id, action, username, params, params_view, dedupe_key, status, live, progress_msg, stage,
                            max_attempts, run_at, created_at, updated_at, event_type)
         SELECT gen_random_uuid()::text, $1, u, $2, $3::json, 'raw:' || gen_random_uuid(), 'QUEUED', true,
                'Waiting for a worker', 'queued', $4, $5, $5, $5, 'created'
-        FROM unnest($6::text[]) AS u`, [action, paramsJson, paramsView(paramsJson), maxAttempts, now, usernames]);
+        FROM unnest($6::text[]) AS u`,
+        [action, paramsJson, paramsView(paramsJson), maxAttempts, now, usernames],
+      );
     },
 
     async get(id: string): Promise<Task | undefined> {
@@ -431,19 +545,31 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
     claim,
 
     async heartbeat(id: string, token: string): Promise<{ cancelRequested: boolean }> {
-      const row = fenced(await one<{ c: number | null }>(`
+      const row = fenced(
+        await one<{ c: number | null }>(
+          `
         UPDATE tasks SET lease_expires_at = $1 WHERE id = $2 AND lease_token = $3 AND status = 'RUNNING'
-        RETURNING cancel_requested_at AS c`, [clock.now() + leaseMs, id, token]), id);
+        RETURNING cancel_requested_at AS c`,
+          [clock.now() + leaseMs, id, token],
+        ),
+        id,
+      );
       return { cancelRequested: row.c !== null };
     },
 
     async progress(id: string, token: string, stage: Stage, done: number | null, total: number | null, msg: string) {
       const now = clock.now();
-      const row = fenced(await one<{ c: number | null }>(`
+      const row = fenced(
+        await one<{ c: number | null }>(
+          `
         UPDATE tasks t SET stage = $1, progress_done = $2, progress_total = $3, progress_msg = $4, lease_expires_at = $5,
                            updated_at = greatest($6, t.updated_at + 1), event_type = 'progress', event_n = t.event_n + 1
         WHERE id = $7 AND lease_token = $8 AND status = 'RUNNING'
-        RETURNING cancel_requested_at AS c`, [stage, done, total, msg, now + leaseMs, now, id, token]), id);
+        RETURNING cancel_requested_at AS c`,
+          [stage, done, total, msg, now + leaseMs, now, id, token],
+        ),
+        id,
+      );
       return { cancelRequested: row.c !== null };
     },
 
@@ -454,11 +580,23 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
     async fail(id: string, token: string, code: ErrorCode, msg: string, retryable = false): Promise<Task> {
       return withTx(pool, async (c) => {
         const now = clock.now();
-        const cur = fenced(await one<{ attempt: number; max_attempts: number }>(
-          `SELECT attempt, max_attempts FROM tasks WHERE id = $1 AND lease_token = $2 AND status = 'RUNNING' FOR UPDATE`, [id, token], c), id);
+        const cur = fenced(
+          await one<{ attempt: number; max_attempts: number }>(
+            `SELECT attempt, max_attempts FROM tasks WHERE id = $1 AND lease_token = $2 AND status = 'RUNNING' FOR UPDATE`,
+            [id, token],
+            c,
+          ),
+          id,
+        );
         if (retryable && cur.attempt < cur.max_attempts) {
-          return fenced(await one<{ task: Task }>(REQUEUE,
-            [now + backoffMs(cur.attempt), 0, 0, `Retrying after a problem: ${msg}`, now, 'retry', id, token], c), id).task;
+          return fenced(
+            await one<{ task: Task }>(
+              REQUEUE,
+              [now + backoffMs(cur.attempt), 0, 0, `Retrying after a problem: ${msg}`, now, 'retry', id, token],
+              c,
+            ),
+            id,
+          ).task;
         }
         return fenced(await one<{ task: Task }>(FINISH, ['ERROR', code, msg, now, 'failed', id, token], c), id).task;
       });
@@ -491,12 +629,17 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
     async sweep(deadWorkerMs = 15_000): Promise<Task[]> {
       return withTx(pool, async (c) => {
         const now = clock.now();
-        await c.query(`
+        await c.query(
+          `
           UPDATE tasks SET lease_expires_at = $1
           WHERE status = 'RUNNING' AND lease_expires_at > $2
-            AND lease_owner IN (SELECT id FROM workers WHERE last_seen_at < $3)`, [now - 1, now, now - deadWorkerMs]);
-        const lost = (n: string) => `'The worker building this mosaic stopped ' || ${n} || ' times; giving up. Try again, or try a shorter period.'`;
-        const { rows } = await c.query<{ task: Task; type: EventType }>(`
+            AND lease_owner IN (SELECT id FROM workers WHERE last_seen_at < $3)`,
+          [now - 1, now, now - deadWorkerMs],
+        );
+        const lost = (n: string) =>
+          `'The worker building this mosaic stopped ' || ${n} || ' times; giving up. Try again, or try a shorter period.'`;
+        const { rows } = await c.query<{ task: Task; type: EventType }>(
+          `
           WITH expired AS (
             SELECT id, CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'
                             WHEN attempt < max_attempts THEN 'reclaimed' ELSE 'lost' END AS next
@@ -517,7 +660,8 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
             event_type = e.next, event_n = t.event_n + 1
           FROM expired e WHERE t.id = e.id
           RETURNING mm_task_json(t) AS task, e.next AS type`,
-        [now, backoffBaseMs, options.random ? random() : null]);
+          [now, backoffBaseMs, options.random ? random() : null],
+        );
         return rows.map((r) => r.task);
       });
     },
@@ -532,24 +676,31 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
 
     async queuePosition(id: string): Promise<number | null> {
       // Background tasks have no position; ties go in claim order (ord: insertion order).
-      const row = await one<{ n: number | null }>(`
+      const row = await one<{ n: number | null }>(
+        `
         SELECT CASE WHEN me.status = 'QUEUED' AND NOT me.background THEN (
           SELECT count(*) + 1 FROM tasks q WHERE q.status = 'QUEUED' AND NOT q.background
             AND (q.run_at, q.created_at, q.ord) < (me.run_at, me.created_at, me.ord)) END AS n
-        FROM tasks me WHERE me.id = $1`, [id]);
+        FROM tasks me WHERE me.id = $1`,
+        [id],
+      );
       return row?.n ?? null;
     },
 
     async queuedIds(): Promise<string[]> {
-      return (await q<{ id: string }>(`SELECT id FROM tasks WHERE status = 'QUEUED' AND NOT background ORDER BY run_at, created_at, ord`))
-        .rows.map((r) => r.id);
+      return (
+        await q<{ id: string }>(`SELECT id FROM tasks WHERE status = 'QUEUED' AND NOT background ORDER BY run_at, created_at, ord`)
+      ).rows.map((r) => r.id);
     },
 
     /** Live tasks; queued background tasks are not counted (a running one holds a worker slot). */
     async counts(): Promise<{ queued: number; running: number }> {
       const out = { queued: 0, running: 0 };
-      for (const r of (await q<{ status: string; n: number }>(
-        `SELECT status, count(*) AS n FROM tasks WHERE live AND (NOT background OR status = 'RUNNING') GROUP BY status`)).rows) {
+      for (const r of (
+        await q<{ status: string; n: number }>(
+          `SELECT status, count(*) AS n FROM tasks WHERE live AND (NOT background OR status = 'RUNNING') GROUP BY status`,
+        )
+      ).rows) {
         if (r.status === 'QUEUED') out.queued = r.n;
         else if (r.status === 'RUNNING') out.running = r.n;
       }

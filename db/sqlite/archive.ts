@@ -101,7 +101,9 @@ export const ARCHIVE_ENTRY_OVERHEAD = 64;
 export function createArchiveStore(db: Db) {
   const s = {
     member: db.prepare<[string], MemberRow>(`SELECT * FROM archive_members WHERE username = ?`),
-    addMember: db.prepare<[string, number]>(`INSERT INTO archive_members (username, used_at) VALUES (?, ?) ON CONFLICT (username) DO NOTHING`),
+    addMember: db.prepare<[string, number]>(
+      `INSERT INTO archive_members (username, used_at) VALUES (?, ?) ON CONFLICT (username) DO NOTHING`,
+    ),
     known: db.prepare<[string], { viewing_id: string; published_at: number | null }>(
       `SELECT viewing_id, published_at FROM archive_entries WHERE username = ?`,
     ),

@@ -78,10 +78,14 @@ export function createEventStore(db: Db) {
  * The newest event always stays, so seq (a plain rowid) is never reused. Returns how many were deleted.
  */
 export function pruneEvents(db: Db, olderThan: number, batch = 500): number {
-  const firstKept = db.prepare<[number], number>(`
+  const firstKept = db
+    .prepare<[number], number>(
+      `
     SELECT coalesce(
       (SELECT seq FROM task_events WHERE created_at >= ? ORDER BY seq LIMIT 1),
-      (SELECT max(seq) FROM task_events))`).pluck();
+      (SELECT max(seq) FROM task_events))`,
+    )
+    .pluck();
   const del = db.prepare<[number, number]>(
     `DELETE FROM task_events WHERE seq IN (SELECT seq FROM task_events WHERE seq < ? ORDER BY seq LIMIT ?)`,
   );

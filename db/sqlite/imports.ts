@@ -80,13 +80,9 @@ export function createImportStore(db: Db) {
         imported_at = excluded.imported_at, films = excluded.films,
         diary_entries = excluded.diary_entries, data = excluded.data, bytes = excluded.bytes
       RETURNING username, imported_at, films, diary_entries`),
-    summary: db.prepare<[string], ImportRow>(
-      `SELECT username, imported_at, films, diary_entries FROM member_imports WHERE username = ?`,
-    ),
+    summary: db.prepare<[string], ImportRow>(`SELECT username, imported_at, films, diary_entries FROM member_imports WHERE username = ?`),
     importedAt: db.prepare<[string], { imported_at: number }>(`SELECT imported_at FROM member_imports WHERE username = ?`),
-    load: db.prepare<[string], { imported_at: number; data: Buffer }>(
-      `SELECT imported_at, data FROM member_imports WHERE username = ?`,
-    ),
+    load: db.prepare<[string], { imported_at: number; data: Buffer }>(`SELECT imported_at, data FROM member_imports WHERE username = ?`),
   };
 
   return {

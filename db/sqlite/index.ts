@@ -102,7 +102,8 @@ export function createSqliteStorage(db: Db, options: SqliteStorageOptions = {}):
       heartbeat: now$(tasks.heartbeat),
       progress: now$(tasks.progress),
       complete: now$((id: string, token: string, result?: NewResult, msg?: string) =>
-        tasks.complete(id, token, result ? () => storeResult(id, result) : undefined, msg)),
+        tasks.complete(id, token, result ? () => storeResult(id, result) : undefined, msg),
+      ),
       completeAndClaim: now$((completions, workerId: string, claimN: number) => {
         const errors: (Error | undefined)[] = [];
         let claimed: ClaimedTask[] = [];
@@ -112,12 +113,13 @@ export function createSqliteStorage(db: Db, options: SqliteStorageOptions = {}):
             try {
               savepoint(db, () => {
                 const writes = c.writes ?? [];
-                const store = c.result || writes.length
-                  ? () => {
-                      if (c.result) storeResult(c.id, c.result);
-                      for (const w of writes) applyWrite(w);
-                    }
-                  : undefined;
+                const store =
+                  c.result || writes.length
+                    ? () => {
+                        if (c.result) storeResult(c.id, c.result);
+                        for (const w of writes) applyWrite(w);
+                      }
+                    : undefined;
                 tasks.complete(c.id, c.leaseToken, store, c.msg);
               });
               errors.push(undefined);
@@ -258,7 +260,7 @@ function serverAdditions(
       // `after` is not older than the first stored event, or when nothing was pruned at all.
       if (after >= first.seq || first.type === 'created') {
         const replay: TaskEvent[] = [];
-        for (let cursor = after; ; ) {
+        for (let cursor = after; ;) {
           const batch = events.listTaskAfter(taskId, cursor, 1000);
           replay.push(...batch);
           if (batch.length < 1000) break;

@@ -119,8 +119,12 @@ function txStatementsOf(db: Db): TxStatements {
   let s = txStatements.get(db);
   if (!s) {
     s = {
-      begin: db.prepare('BEGIN IMMEDIATE'), commit: db.prepare('COMMIT'), rollback: db.prepare('ROLLBACK'),
-      savepoint: db.prepare('SAVEPOINT part'), release: db.prepare('RELEASE part'), rollbackTo: db.prepare('ROLLBACK TO part'),
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
+      savepoint: db.prepare('SAVEPOINT part'),
+      release: db.prepare('RELEASE part'),
+      rollbackTo: db.prepare('ROLLBACK TO part'),
     };
     txStatements.set(db, s);
   }

@@ -44,9 +44,7 @@ export function createPosterCacheStore(db: Db) {
         last_used_at = excluded.last_used_at`),
     touch: db.prepare<[number, string]>(`UPDATE poster_cache SET last_used_at = ? WHERE url = ?`),
     forget: db.prepare<[string]>(`DELETE FROM poster_cache WHERE url = ?`),
-    size: db.prepare<[], { files: number; bytes: number }>(
-      `SELECT count(*) AS files, coalesce(sum(bytes), 0) AS bytes FROM poster_cache`,
-    ),
+    size: db.prepare<[], { files: number; bytes: number }>(`SELECT count(*) AS files, coalesce(sum(bytes), 0) AS bytes FROM poster_cache`),
     oldest: db.prepare<[number], { url: string; file: string; bytes: number }>(`
       SELECT url, file, bytes FROM poster_cache ORDER BY last_used_at, url LIMIT ?`),
   };
@@ -54,15 +52,17 @@ export function createPosterCacheStore(db: Db) {
   return {
     cachedPoster(url: string): CachedPoster | undefined {
       const r = s.cached.get(url);
-      return r && {
-        url: r.url,
-        file: r.file,
-        bytes: r.bytes,
-        contentType: r.content_type,
-        etag: r.etag,
-        width: r.width,
-        height: r.height,
-      };
+      return (
+        r && {
+          url: r.url,
+          file: r.file,
+          bytes: r.bytes,
+          contentType: r.content_type,
+          etag: r.etag,
+          width: r.width,
+          height: r.height,
+        }
+      );
     },
 
     /** Every file name the cache has a row for. */

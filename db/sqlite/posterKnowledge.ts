@@ -62,7 +62,10 @@ export function createPosterKnowledge(db: Db) {
       FROM film_posters p JOIN json_each(?) k
         ON p.title_key = json_extract(k.value, '$[1]') AND coalesce(p.year, 0) = json_extract(k.value, '$[0]')
       ORDER BY p.resolved_at, p.slug DESC`),
-    byTitle: db.prepare<[string], { title_key: string; year_key: number; slug: string | null; poster_url: string | null; source: PosterSource | 'none' }>(`
+    byTitle: db.prepare<
+      [string],
+      { title_key: string; year_key: number; slug: string | null; poster_url: string | null; source: PosterSource | 'none' }
+    >(`
       SELECT t.title_key, t.year_key, t.slug, t.poster_url, t.source
       FROM title_posters t JOIN json_each(?) k
         ON t.title_key = json_extract(k.value, '$[1]') AND t.year_key = json_extract(k.value, '$[0]')`),

@@ -130,8 +130,12 @@ export function createResultStore(db: Db) {
     ),
     owner: db.prepare<[string], string>(`SELECT t.username FROM results r JOIN tasks t ON t.id = r.id WHERE r.id = ?`).pluck(),
     // The key is the one the server queues the task under (db/tasks.ts enqueueKeyed: action:key).
-    renditionsFailed: db.prepare<[string, number], number>(`
-      SELECT count(*) FROM tasks WHERE dedupe_key = '${MAKE_RENDITIONS}:' || ? AND status = 'ERROR' AND finished_at >= ?`).pluck(),
+    renditionsFailed: db
+      .prepare<[string, number], number>(
+        `
+      SELECT count(*) FROM tasks WHERE dedupe_key = '${MAKE_RENDITIONS}:' || ? AND status = 'ERROR' AND finished_at >= ?`,
+      )
+      .pluck(),
     summary: db.prepare<[string], SummaryRow>(
       `SELECT ${LIST_COLUMNS}, r.films, r.review FROM results r JOIN tasks t ON t.id = r.id WHERE r.id = ?`,
     ),
@@ -160,7 +164,22 @@ export function createResultStore(db: Db) {
       // A result's bytes for RESULTS_MB: the image, its film list, its figures and its renditions.
       const renditions = (r.renditions ?? []).reduce((n, x) => n + x.image.length, 0);
       const bytes = r.image.length + films.length + (review?.length ?? 0) + renditions;
-      s.insert.run(taskId, r.image, r.contentType, r.width, r.height, films, r.films.length, r.partial ? 1 : 0, r.note, review, etagOf(r.image), now, now, bytes);
+      s.insert.run(
+        taskId,
+        r.image,
+        r.contentType,
+        r.width,
+        r.height,
+        films,
+        r.films.length,
+        r.partial ? 1 : 0,
+        r.note,
+        review,
+        etagOf(r.image),
+        now,
+        now,
+        bytes,
+      );
       for (const x of r.renditions ?? []) insertRendition(taskId, x, now);
     },
     /** Stores renditions made later (an older result's); nothing when the result has gone meanwhile. */
@@ -199,7 +218,9 @@ export function createResultStore(db: Db) {
     /** The whole summary, film list included (`GET /api/tasks/:id/mosaic`). */
     summary(taskId: string): MosaicSummary | undefined {
       const r = s.summary.get(taskId);
-      return r ? { ...toListItem(r), films: unpackFilms(r.films), review: r.review === null ? null : (JSON.parse(r.review) as ReviewFigures) } : undefined;
+      return r
+        ? { ...toListItem(r), films: unpackFilms(r.films), review: r.review === null ? null : (JSON.parse(r.review) as ReviewFigures) }
+        : undefined;
     },
     listByUser(username: string, limit = 50): MosaicListItem[] {
       return s.byUser.all(username, limit).map(toListItem);

@@ -46,7 +46,8 @@ export function createTmdbStore(db: Db) {
     match(titleKey: string, yearKey: number): RememberedMatch | undefined {
       const r = s.get.get(titleKey, yearKey);
       if (!r) return undefined;
-      const match = r.tmdb_id === null || r.kind === null ? null : { kind: r.kind, id: r.tmdb_id, title: r.title ?? '', posterPath: r.poster_path };
+      const match =
+        r.tmdb_id === null || r.kind === null ? null : { kind: r.kind, id: r.tmdb_id, title: r.title ?? '', posterPath: r.poster_path };
       return { match, matchedAt: r.matched_at };
     },
 

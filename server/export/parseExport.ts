@@ -99,7 +99,12 @@ type Cell = (column: string) => string;
  * The CSV's data rows, each turned into a `T` by `convert` (null: skipped) as it is parsed, so the
  * work is spread over the turns of the event loop like the parsing itself.
  */
-async function readCsv<T extends ExportFilm>(file: FileName, source: Readable, limits: ExportLimits, convert: (cell: Cell) => T | null): Promise<T[]> {
+async function readCsv<T extends ExportFilm>(
+  file: FileName,
+  source: Readable,
+  limits: ExportLimits,
+  convert: (cell: Cell) => T | null,
+): Promise<T[]> {
   const parser = parse({
     bom: true,
     skip_empty_lines: true,
@@ -124,14 +129,18 @@ async function readCsv<T extends ExportFilm>(file: FileName, source: Readable, l
         continue;
       }
       if (n - 1 > limits.maxRows) {
-        throw invalidExport(`${file} has more than ${limits.maxRows.toLocaleString('en-US')} rows, more than this server reads from one export (the limit is ${limits.maxRows.toLocaleString('en-US')} rows per file).`);
+        throw invalidExport(
+          `${file} has more than ${limits.maxRows.toLocaleString('en-US')} rows, more than this server reads from one export (the limit is ${limits.maxRows.toLocaleString('en-US')} rows per file).`,
+        );
       }
       record = r;
       const row = convert(cell);
       if (row === null) continue;
       const chars = codePoints(row.name, limits.maxTitleChars + 1);
       if (chars > limits.maxTitleChars) {
-        throw invalidExport(`${file} row ${n - 1} has a title longer than ${limits.maxTitleChars} characters, the longest this server reads; a Letterboxd export has no such title. Export your data from Letterboxd again.`);
+        throw invalidExport(
+          `${file} row ${n - 1} has a title longer than ${limits.maxTitleChars} characters, the longest this server reads; a Letterboxd export has no such title. Export your data from Letterboxd again.`,
+        );
       }
       out.push(row);
     }
@@ -141,7 +150,10 @@ async function readCsv<T extends ExportFilm>(file: FileName, source: Readable, l
     parser.destroy();
     if (err instanceof CsvError) {
       const line = typeof err.lines === 'number' ? ` near line ${err.lines}` : '';
-      const why = err.code === 'CSV_MAX_RECORD_SIZE' ? 'a record is far too long (an unclosed quote?)' : err.message.replace(/[.:]?\s*$/, '').slice(0, 120);
+      const why =
+        err.code === 'CSV_MAX_RECORD_SIZE'
+          ? 'a record is far too long (an unclosed quote?)'
+          : err.message.replace(/[.:]?\s*$/, '').slice(0, 120);
       throw invalidExport(`${file} is not valid CSV${line}: ${why}.`, err);
     }
     throw err;
@@ -182,7 +194,9 @@ function film(cell: Cell): ExportFilm | null {
 
 function viewing(cell: Cell): ExportViewing | null {
   const f = film(cell);
-  return f && { ...f, rating: rating(cell('Rating')), rewatch: /^yes$/i.test(cell('Rewatch').trim()), watchedDate: day(cell('Watched Date')) };
+  return (
+    f && { ...f, rating: rating(cell('Rating')), rewatch: /^yes$/i.test(cell('Rewatch').trim()), watchedDate: day(cell('Watched Date')) }
+  );
 }
 
 function rated(cell: Cell): ExportRating | null {
@@ -210,20 +224,29 @@ export async function parseExport(zipBytes: Buffer, limits: ExportLimits = DEFAU
   const byFile = new Map<FileName, ZipMember>();
   for (const [name, m] of members) {
     const file = name.toLowerCase() as FileName;
-    if (byFile.has(file)) throw invalidExport(`The ZIP holds ${file} twice (${shown(byFile.get(file)!.name)} and ${shown(name)}); export your data from Letterboxd again.`);
+    if (byFile.has(file))
+      throw invalidExport(
+        `The ZIP holds ${file} twice (${shown(byFile.get(file)!.name)} and ${shown(name)}); export your data from Letterboxd again.`,
+      );
     byFile.set(file, m);
   }
   if (!byFile.has('watched.csv') && !byFile.has('diary.csv')) {
     const folder = wrappedFolder(names);
     if (folder) {
-      throw invalidExport(`The export’s CSV files are inside the folder ${shown(folder)}; upload the ZIP exactly as Letterboxd gave it, with watched.csv and diary.csv at its top level.`);
+      throw invalidExport(
+        `The export’s CSV files are inside the folder ${shown(folder)}; upload the ZIP exactly as Letterboxd gave it, with watched.csv and diary.csv at its top level.`,
+      );
     }
-    throw invalidExport('This ZIP holds no watched.csv or diary.csv at its top level, so it is not a Letterboxd data export. Use Letterboxd’s Settings → Import & Export → “Export your data”, then upload that ZIP.');
+    throw invalidExport(
+      'This ZIP holds no watched.csv or diary.csv at its top level, so it is not a Letterboxd data export. Use Letterboxd’s Settings → Import & Export → “Export your data”, then upload that ZIP.',
+    );
   }
   let total = 0;
   for (const m of byFile.values()) total += m.declaredBytes;
   if (total > limits.maxEntryBytes) {
-    throw invalidExport(`The export’s CSV files would take ${megabytes(total)} unpacked, more than the ${megabytes(limits.maxEntryBytes)} this server reads.`);
+    throw invalidExport(
+      `The export’s CSV files would take ${megabytes(total)} unpacked, more than the ${megabytes(limits.maxEntryBytes)} this server reads.`,
+    );
   }
 
   const read = async <T extends ExportFilm>(file: FileName, convert: (cell: Cell) => T | null): Promise<T[]> => {
@@ -236,7 +259,9 @@ export async function parseExport(zipBytes: Buffer, limits: ExportLimits = DEFAU
   const ratings = await read('ratings.csv', rated);
   const films = distinctFilms(watched, diary, ratings);
   if (films > limits.maxFilms) {
-    throw invalidExport(`The export lists ${films.toLocaleString('en-US')} different films, more than the ${limits.maxFilms.toLocaleString('en-US')} this server reads from one export.`);
+    throw invalidExport(
+      `The export lists ${films.toLocaleString('en-US')} different films, more than the ${limits.maxFilms.toLocaleString('en-US')} this server reads from one export.`,
+    );
   }
   return { watched, diary, ratings };
 }

@@ -67,7 +67,10 @@ function entryName(entry: Entry): string {
   const unicode = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, raw, entry.extraFields, true);
   for (const name of plain === unicode ? [plain] : [plain, unicode]) {
     const why = unsafeName(name);
-    if (why) throw invalidExport(`The ZIP holds an entry with an unsafe name (${shown(name)}): ${why}. Upload the ZIP exactly as Letterboxd made it.`);
+    if (why)
+      throw invalidExport(
+        `The ZIP holds an entry with an unsafe name (${shown(name)}): ${why}. Upload the ZIP exactly as Letterboxd made it.`,
+      );
   }
   return unicode;
 }
@@ -84,7 +87,11 @@ class ByteCap extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.seen += chunk.length;
     if (this.seen > this.max) {
-      done(invalidExport(`${this.name} unpacks to more than ${megabytes(this.max)}, more than an export holds; the ZIP is not a Letterboxd export.`));
+      done(
+        invalidExport(
+          `${this.name} unpacks to more than ${megabytes(this.max)}, more than an export holds; the ZIP is not a Letterboxd export.`,
+        ),
+      );
       return;
     }
     done(null, chunk);
@@ -96,7 +103,10 @@ function damaged(name: string, err: unknown): AppError {
   if (err instanceof AppError) return err;
   const message = err instanceof Error ? err.message : String(err);
   if (/too many bytes|not enough bytes/.test(message)) {
-    return invalidExport(`${name} does not unpack to the size the ZIP declares for it; the ZIP is damaged or was not made by Letterboxd.`, err);
+    return invalidExport(
+      `${name} does not unpack to the size the ZIP declares for it; the ZIP is damaged or was not made by Letterboxd.`,
+      err,
+    );
   }
   return invalidExport(`${name} inside the ZIP is damaged and cannot be unpacked; export your data from Letterboxd again.`, err);
 }
@@ -106,7 +116,10 @@ async function openZip(buffer: Buffer): Promise<ZipFile> {
     // decodeStrings: false — names are decoded and checked by entryName(), each with its own sentence.
     return await yauzl.fromBufferPromise(buffer, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true });
   } catch (err) {
-    throw invalidExport('The upload is not a ZIP file. Upload the .zip file Letterboxd’s “Export your data” gives, without unpacking it.', err);
+    throw invalidExport(
+      'The upload is not a ZIP file. Upload the .zip file Letterboxd’s “Export your data” gives, without unpacking it.',
+      err,
+    );
   }
 }
 
@@ -131,15 +144,20 @@ export async function listZip(buffer: Buffer, limits: ZipLimits, want: (name: st
       names.push(name);
       declared += entry.uncompressedSize;
       if (declared > limits.maxTotalBytes) {
-        throw invalidExport(`The ZIP’s files would take more than ${megabytes(limits.maxTotalBytes)} unpacked; a Letterboxd export is far smaller.`);
+        throw invalidExport(
+          `The ZIP’s files would take more than ${megabytes(limits.maxTotalBytes)} unpacked; a Letterboxd export is far smaller.`,
+        );
       }
       if (!want(name)) continue;
       if (chosen.has(name)) throw invalidExport(`The ZIP holds ${shown(name)} twice; export your data from Letterboxd again.`);
       if (entry.uncompressedSize > limits.maxEntryBytes) {
-        throw invalidExport(`${name} would take ${megabytes(entry.uncompressedSize)} unpacked, more than the ${megabytes(limits.maxEntryBytes)} an export file may have.`);
+        throw invalidExport(
+          `${name} would take ${megabytes(entry.uncompressedSize)} unpacked, more than the ${megabytes(limits.maxEntryBytes)} an export file may have.`,
+        );
       }
       if (entry.isEncrypted()) throw invalidExport(`${name} is encrypted in the ZIP; upload the export as Letterboxd made it.`);
-      if (!entry.canDecodeFileData()) throw invalidExport(`${name} is packed with a method this server cannot unpack; upload the export as Letterboxd made it.`);
+      if (!entry.canDecodeFileData())
+        throw invalidExport(`${name} is packed with a method this server cannot unpack; upload the export as Letterboxd made it.`);
       chosen.set(name, entry);
     }
   } catch (err) {

@@ -56,7 +56,11 @@ export function createHub(deps: HubDeps): Hub {
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD, perMessageDeflate: false, clientTracking: false });
   const sockets = new Set<LiveSocket>();
-  const caps = createSocketCaps({ maxSockets: deps.maxSockets ?? 5000, perClient: deps.maxSocketsPerClient ?? 20, open: () => sockets.size });
+  const caps = createSocketCaps({
+    maxSockets: deps.maxSockets ?? 5000,
+    perClient: deps.maxSocketsPerClient ?? 20,
+    open: () => sockets.size,
+  });
   const subscriptions = createSubscriptions(deps);
   let closing = false;
 
@@ -108,10 +112,12 @@ export function createHub(deps: HubDeps): Hub {
     let handled: Promise<void> = Promise.resolve();
     ws.on('message', (data, isBinary) => {
       s.alive = true;
-      handled = handled.then(() => onMessage(s, data, isBinary)).catch((err: unknown) => {
-        log.error('socket message failed', { error: err instanceof Error ? err.stack : String(err) });
-        s.sendError('INTERNAL', 'The server could not handle that message; try again.');
-      });
+      handled = handled
+        .then(() => onMessage(s, data, isBinary))
+        .catch((err: unknown) => {
+          log.error('socket message failed', { error: err instanceof Error ? err.stack : String(err) });
+          s.sendError('INTERNAL', 'The server could not handle that message; try again.');
+        });
     });
     ws.on('pong', () => (s.alive = true));
     ws.on('close', () => s.drop());

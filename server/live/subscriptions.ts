@@ -59,7 +59,14 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions {
   }
 
   /** Reads where a subscription starts, sends it, then what the feed published meanwhile (held in `pending`). */
-  async function start(s: LiveSocket, sub: Subscription, taskId: string, after: number | undefined, fresh: boolean, pending: TaskEvent[]): Promise<void> {
+  async function start(
+    s: LiveSocket,
+    sub: Subscription,
+    taskId: string,
+    after: number | undefined,
+    fresh: boolean,
+    pending: TaskEvent[],
+  ): Promise<void> {
     const found = await feed.replay(taskId, after);
     // Unsubscribed (or the socket dropped) while reading: nothing more to send.
     if (s.subs.get(taskId) !== sub) return;
@@ -100,7 +107,11 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions {
     async subscribe(s, taskId, after) {
       let sub = s.subs.get(taskId);
       if (!sub && s.subs.size >= WS_MAX_SUBSCRIPTIONS) {
-        s.sendError('TOO_MANY_SUBSCRIPTIONS', `One connection can follow at most ${WS_MAX_SUBSCRIPTIONS} tasks; unsubscribe from some first.`, taskId);
+        s.sendError(
+          'TOO_MANY_SUBSCRIPTIONS',
+          `One connection can follow at most ${WS_MAX_SUBSCRIPTIONS} tasks; unsubscribe from some first.`,
+          taskId,
+        );
         return;
       }
       const fresh = !sub;

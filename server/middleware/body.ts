@@ -34,13 +34,16 @@ export function readBody(ctx: Context, limit: number, errors: BodyErrors, minRat
     const now = minRate?.now ?? Date.now;
     const started = now();
     const check = minRate
-      ? setInterval(() => {
-          const elapsedMs = now() - started;
-          if (elapsedMs < minRate.graceMs || size >= (minRate.bytesPerSec * elapsedMs) / 1000) return;
-          cleanup();
-          req.pause();
-          reject(minRate.tooSlow());
-        }, Math.min(1000, Math.max(50, minRate.graceMs / 2)))
+      ? setInterval(
+          () => {
+            const elapsedMs = now() - started;
+            if (elapsedMs < minRate.graceMs || size >= (minRate.bytesPerSec * elapsedMs) / 1000) return;
+            cleanup();
+            req.pause();
+            reject(minRate.tooSlow());
+          },
+          Math.min(1000, Math.max(50, minRate.graceMs / 2)),
+        )
       : null;
     const cleanup = () => {
       if (check) clearInterval(check);

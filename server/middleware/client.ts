@@ -65,7 +65,10 @@ export function staticClient(clientDir: string): Middleware {
  * index.html for the client's page routes (GET/HEAD), read per request (a few KiB, in the page cache)
  * so a rebuild shows at once. Never for /api or /ws (those answer before this runs) nor unknown paths.
  */
-export function spaFallback(clientDir: string | null, head?: (ctx: ParameterizedContext, html: string) => string | Promise<string>): Middleware {
+export function spaFallback(
+  clientDir: string | null,
+  head?: (ctx: ParameterizedContext, html: string) => string | Promise<string>,
+): Middleware {
   return async function pages(ctx, next) {
     const route = matchRoute(ctx.path);
     if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || route.name === 'not-found') return next();
@@ -86,7 +89,10 @@ export function spaFallback(clientDir: string | null, head?: (ctx: Parameterized
     // credentials: `crossorigin=anonymous`).
     if (route.name === 'user' && route.taskId) {
       const result = `/api/tasks/${route.taskId}/result`;
-      ctx.set('Link', `<${renditionUrl(result, 'screen')}>; rel=preload; as=image; fetchpriority=high, </api/tasks/${route.taskId}/mosaic>; rel=preload; as=fetch; crossorigin=anonymous`);
+      ctx.set(
+        'Link',
+        `<${renditionUrl(result, 'screen')}>; rel=preload; as=image; fetchpriority=high, </api/tasks/${route.taskId}/mosaic>; rel=preload; as=fetch; crossorigin=anonymous`,
+      );
     }
     // Link previews (server/preview.ts): the page's own tags in the HTML, for crawlers without JavaScript.
     ctx.body = head ? await head(ctx, html.toString('utf8')) : html;

@@ -48,17 +48,27 @@ export interface ExportRouteDeps {
 
 function tooLarge(max: number): HttpError {
   // The rest of an oversized upload is not worth reading: close the connection after answering.
-  return new HttpError(413, 'INVALID_EXPORT', `The upload is larger than ${Math.round(max / (1024 * 1024))} MB; a Letterboxd export is far smaller. Upload the ZIP Letterboxd gave, not a folder of other files.`, {
-    headers: { Connection: 'close' },
-  });
+  return new HttpError(
+    413,
+    'INVALID_EXPORT',
+    `The upload is larger than ${Math.round(max / (1024 * 1024))} MB; a Letterboxd export is far smaller. Upload the ZIP Letterboxd gave, not a folder of other files.`,
+    {
+      headers: { Connection: 'close' },
+    },
+  );
 }
 
 /** The raw request body, at most `max` bytes (the shared bounded reader, with the export's errors). */
 function readRaw(ctx: Context, max: number, minRate: MinRate): Promise<Buffer> {
-  return readBody(ctx, max, {
-    tooLarge: () => tooLarge(max),
-    cutShort: () => new HttpError(400, 'INVALID_EXPORT', 'The upload was cut short; try again.'),
-  }, minRate);
+  return readBody(
+    ctx,
+    max,
+    {
+      tooLarge: () => tooLarge(max),
+      cutShort: () => new HttpError(400, 'INVALID_EXPORT', 'The upload was cut short; try again.'),
+    },
+    minRate,
+  );
 }
 
 /** The upload's headers, checked before the limiter takes a token (a refused request costs nothing). */
@@ -86,49 +96,61 @@ export function createExportRoutes(deps: ExportRouteDeps): Router {
   const minRate: MinRate = {
     bytesPerSec,
     graceMs: deps.rateGraceMs ?? EXPORT_RATE_GRACE_MS,
-    tooSlow: () => new HttpError(408, 'INVALID_EXPORT', `The upload arrived slower than ${Math.round(bytesPerSec / 1024)} KB/s and was stopped; try again on a better connection.`, {
-      headers: { Connection: 'close' },
-    }),
+    tooSlow: () =>
+      new HttpError(
+        408,
+        'INVALID_EXPORT',
+        `The upload arrived slower than ${Math.round(bytesPerSec / 1024)} KB/s and was stopped; try again on a better connection.`,
+        {
+          headers: { Connection: 'close' },
+        },
+      ),
   };
 
   const router = new Router();
-  router.post(EXPORT_PATH, (ctx, next) => {
-    ctx.set('Cache-Control', 'no-store');
-    normalizeUsername(ctx.params.username);
-    return next();
-  }, checkHeaders, deps.limit ?? passLimit, async (ctx) => {
-    const username = normalizeUsername(ctx.params.username);
-    // A client that hangs up while waiting leaves the line.
-    let onClose!: () => void;
-    const gone = new Promise<void>((resolve) => (onClose = resolve));
-    ctx.req.socket.once('close', onClose);
-    let release: () => void;
-    try {
-      release = await slots.acquire(clientKey(ctx), gone);
-    } finally {
-      ctx.req.socket.off('close', onClose);
-    }
-    try {
-      const started = deps.clock.now();
-      const body = await readRaw(ctx, maxBytes, minRate);
-      const data = await parseExport(body, limits);
-      const summary = await deps.imports.replace(username, data, deps.clock.now());
-      deps.log?.info('export imported', {
-        username,
-        bytes: body.length,
-        films: summary.films,
-        diaryEntries: summary.diaryEntries,
-        ratings: data.ratings.length,
-        ms: deps.clock.now() - started,
-      });
-      ctx.status = 200;
-      ctx.body = { import: summary } satisfies ImportResponse;
-    } catch (err) {
-      if (err instanceof AppError && err.code === 'INVALID_EXPORT') deps.log?.info('export refused', { username, reason: err.message });
-      throw err;
-    } finally {
-      release();
-    }
-  });
+  router.post(
+    EXPORT_PATH,
+    (ctx, next) => {
+      ctx.set('Cache-Control', 'no-store');
+      normalizeUsername(ctx.params.username);
+      return next();
+    },
+    checkHeaders,
+    deps.limit ?? passLimit,
+    async (ctx) => {
+      const username = normalizeUsername(ctx.params.username);
+      // A client that hangs up while waiting leaves the line.
+      let onClose!: () => void;
+      const gone = new Promise<void>((resolve) => (onClose = resolve));
+      ctx.req.socket.once('close', onClose);
+      let release: () => void;
+      try {
+        release = await slots.acquire(clientKey(ctx), gone);
+      } finally {
+        ctx.req.socket.off('close', onClose);
+      }
+      try {
+        const started = deps.clock.now();
+        const body = await readRaw(ctx, maxBytes, minRate);
+        const data = await parseExport(body, limits);
+        const summary = await deps.imports.replace(username, data, deps.clock.now());
+        deps.log?.info('export imported', {
+          username,
+          bytes: body.length,
+          films: summary.films,
+          diaryEntries: summary.diaryEntries,
+          ratings: data.ratings.length,
+          ms: deps.clock.now() - started,
+        });
+        ctx.status = 200;
+        ctx.body = { import: summary } satisfies ImportResponse;
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'INVALID_EXPORT') deps.log?.info('export refused', { username, reason: err.message });
+        throw err;
+      } finally {
+        release();
+      }
+    },
+  );
   return router;
 }

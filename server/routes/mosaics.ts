@@ -49,12 +49,16 @@ function galleryLimit(raw: string | string[] | undefined): number {
 /** The answer to a new task refused by a queue cap (QUEUE_PER_CLIENT → 429, QUEUE_MAX → 503). */
 function queueRefusal(err: QueueLimitError): HttpError {
   if (err.limit === 'client') {
-    return new HttpError(429, 'RATE_LIMITED',
+    return new HttpError(
+      429,
+      'RATE_LIMITED',
       `This device already has ${err.cap} mosaics waiting or being made; wait for one to finish, or cancel one, before starting another.`,
-      { headers: { 'Retry-After': '30' } });
+      { headers: { 'Retry-After': '30' } },
+    );
   }
-  return new HttpError(503, 'QUEUE_FULL',
-    `The queue is full (${err.cap} mosaics waiting); try again in a minute.`, { headers: { 'Retry-After': '60' } });
+  return new HttpError(503, 'QUEUE_FULL', `The queue is full (${err.cap} mosaics waiting); try again in a minute.`, {
+    headers: { 'Retry-After': '60' },
+  });
 }
 
 export function createMosaicRoutes(deps: MosaicRouteDeps): Router {
@@ -74,7 +78,8 @@ export function createMosaicRoutes(deps: MosaicRouteDeps): Router {
     let outcome;
     try {
       outcome = await write(() =>
-        tasks.enqueue({ action: CREATE_MOSAIC, ...request, staleBefore, requestedAt, requester, limits: deps.queueLimits }));
+        tasks.enqueue({ action: CREATE_MOSAIC, ...request, staleBefore, requestedAt, requester, limits: deps.queueLimits }),
+      );
     } catch (err) {
       if (err instanceof QueueLimitError) throw queueRefusal(err);
       throw err;
@@ -82,9 +87,14 @@ export function createMosaicRoutes(deps: MosaicRouteDeps): Router {
     const { task, deduped, refreshIn } = outcome;
     if (refreshIn !== undefined) {
       const wait = Math.max(1, Math.ceil(refreshIn / 1000));
-      throw new HttpError(429, 'RATE_LIMITED', `This mosaic was made less than a minute ago (task ${task.id}), and a mosaic can be refreshed once a minute: open that one, or refresh again in ${wait} s.`, {
-        headers: { 'Retry-After': String(wait) },
-      });
+      throw new HttpError(
+        429,
+        'RATE_LIMITED',
+        `This mosaic was made less than a minute ago (task ${task.id}), and a mosaic can be refreshed once a minute: open that one, or refresh again in ${wait} s.`,
+        {
+          headers: { 'Retry-After': String(wait) },
+        },
+      );
     }
     const live = task.status === 'QUEUED' || task.status === 'RUNNING';
     ctx.status = deduped ? 200 : 202;

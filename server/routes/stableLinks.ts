@@ -109,19 +109,32 @@ export function createStableLinkRoutes(deps: StableLinkDeps): Middleware {
    * Queues the request's task (or joins the live one), paying what the API pays. Returns the task, or
    * the picture to answer when the limiter or a queue cap refuses.
    */
-  async function queue(ctx: ParameterizedContext, request: MosaicRequest, liveId: string | null): Promise<Task | { refused: StatusImageName; headers: Record<string, string> }> {
+  async function queue(
+    ctx: ParameterizedContext,
+    request: MosaicRequest,
+    liveId: string | null,
+  ): Promise<Task | { refused: StatusImageName; headers: Record<string, string> }> {
     const key = clientKey(ctx);
     if (!liveId) {
       const waitMsLimit = limiter.take(key);
-      if (waitMsLimit > 0) return { refused: 'RATE_LIMITED', headers: { 'Retry-After': String(Math.max(1, Math.ceil(waitMsLimit / 1000))) } };
+      if (waitMsLimit > 0)
+        return { refused: 'RATE_LIMITED', headers: { 'Retry-After': String(Math.max(1, Math.ceil(waitMsLimit / 1000))) } };
     }
     const staleBefore = (await deps.imports.importedAt(request.username)) ?? undefined;
     const requester = { clientKey: key, cancelToken: randomBytes(24).toString('base64url') };
     try {
-      const { task } = await write(() => tasks.enqueue({
-        action: CREATE_MOSAIC, username: request.username, params: request.params, refresh: false,
-        staleBefore, requestedAt: clock.now(), requester, limits: deps.queueLimits,
-      }));
+      const { task } = await write(() =>
+        tasks.enqueue({
+          action: CREATE_MOSAIC,
+          username: request.username,
+          params: request.params,
+          refresh: false,
+          staleBefore,
+          requestedAt: clock.now(),
+          requester,
+          limits: deps.queueLimits,
+        }),
+      );
       return task;
     } catch (err) {
       if (err instanceof QueueLimitError) {
@@ -160,8 +173,10 @@ export function createStableLinkRoutes(deps: StableLinkDeps): Middleware {
     const dedupe = dedupeKey(CREATE_MOSAIC, request.username, request.params);
     const state = await links.state(dedupe);
     const staleBefore = (await deps.imports.importedAt(request.username)) ?? 0;
-    const recentError = state.error && now - state.error.finishedAt < deps.freshMs
-      && (!state.complete || state.error.finishedAt > state.complete.finishedAt) ? state.error : null;
+    const recentError =
+      state.error && now - state.error.finishedAt < deps.freshMs && (!state.complete || state.error.finishedAt > state.complete.finishedAt)
+        ? state.error
+        : null;
 
     if (state.complete) {
       const stale = now - state.complete.finishedAt >= deps.freshMs || state.complete.finishedAt < staleBefore;

@@ -17,7 +17,10 @@ import { withQueuePosition } from '../queuePositions.js';
 
 export interface TaskRouteDeps {
   tasks: Pick<TaskQueue, 'get' | 'withdraw' | 'queuedIds' | 'enqueueKeyed'>;
-  results: Pick<ResultStore, 'etag' | 'image' | 'summary' | 'markViewed' | 'renditionEtag' | 'rendition' | 'owner' | 'renditionsFailedSince'>;
+  results: Pick<
+    ResultStore,
+    'etag' | 'image' | 'summary' | 'markViewed' | 'renditionEtag' | 'rendition' | 'owner' | 'renditionsFailedSince'
+  >;
   clock: Pick<Clock, 'now'>;
   log: Logger;
   /** Runs a task write, waiting out a lock held elsewhere (server/busy.ts). */
@@ -64,12 +67,20 @@ export function createTaskRoutes(deps: TaskRouteDeps): Router {
     const token = ctx.get(CANCEL_TOKEN_HEADER);
     if (!token || token.length > 200) {
       if (!(await tasks.get(id))) throw taskNotFound();
-      throw new HttpError(403, 'FORBIDDEN', `Only the device that started this mosaic can cancel it: send the cancelToken its request returned in a ${CANCEL_TOKEN_HEADER} header.`);
+      throw new HttpError(
+        403,
+        'FORBIDDEN',
+        `Only the device that started this mosaic can cancel it: send the cancelToken its request returned in a ${CANCEL_TOKEN_HEADER} header.`,
+      );
     }
     const outcome = await write(() => tasks.withdraw(id, token));
     if (!outcome) throw taskNotFound();
     if (outcome.kind === 'forbidden') {
-      throw new HttpError(403, 'FORBIDDEN', 'This cancel token does not belong to this mosaic; only the requests that started or joined it can cancel it.');
+      throw new HttpError(
+        403,
+        'FORBIDDEN',
+        'This cancel token does not belong to this mosaic; only the requests that started or joined it can cancel it.',
+      );
     }
     if (outcome.kind === 'finished') {
       const status = outcome.task.status.toLowerCase();
@@ -135,7 +146,8 @@ export function createTaskRoutes(deps: TaskRouteDeps): Router {
     const owner = await results.owner(id);
     if (!owner) throw await noResult(id);
     try {
-      if (!(await results.renditionsFailedSince(id, clock.now() - RENDITIONS_RETRY_MS))) await tasks.enqueueKeyed(ACTIONS.makeRenditions, owner, { of: id }, id);
+      if (!(await results.renditionsFailedSince(id, clock.now() - RENDITIONS_RETRY_MS)))
+        await tasks.enqueueKeyed(ACTIONS.makeRenditions, owner, { of: id }, id);
     } catch (err) {
       // The image is still served; the next request queues the work again.
       deps.log.warn('could not queue renditions', { taskId: id, error: String(err) });

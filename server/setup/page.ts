@@ -33,7 +33,7 @@ const e = escapeHtml;
 const open = (v: SetupView, p: Platform) => (v.platform === p ? ' open' : '');
 
 function addressList(v: SetupView): string {
-  if (v.addresses.length === 0) return '<p>No address found: check the server\'s HOST setting.</p>';
+  if (v.addresses.length === 0) return "<p>No address found: check the server's HOST setting.</p>";
   const items = v.addresses.map((a) => `<li><a href="${e(a)}">${e(a)}</a></li>`).join('\n');
   const qr = v.qrUrl
     ? `<img class="qr" src="/setup/qr.svg" width="224" height="224" alt="QR code for ${e(v.qrUrl)}">

@@ -112,7 +112,12 @@ export function createSetupRoutes(deps: SetupDeps): Middleware {
 
     const c = ca();
     if (c === null) {
-      return notFound(ctx, deps.https ? 'This server uses its own certificate (TLS_CERT); there is no local CA to download.' : 'HTTPS is off on this server; there is no certificate to download.');
+      return notFound(
+        ctx,
+        deps.https
+          ? 'This server uses its own certificate (TLS_CERT); there is no local CA to download.'
+          : 'HTTPS is off on this server; there is no certificate to download.',
+      );
     }
     switch (path) {
       case '/ca.crt':

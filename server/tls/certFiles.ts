@@ -57,7 +57,8 @@ export function openCertFiles(opts: CertFilesOptions): TlsSource {
   const warnIfEnding = (cert: string) => {
     const left = readCert(cert).notAfter.getTime() - clock.now();
     if (left <= 0) log.error('tls: TLS_CERT has expired; browsers will refuse it', { file: certPath });
-    else if (left < 14 * DAY) log.warn('tls: TLS_CERT expires soon; is its renewal running?', { file: certPath, daysLeft: Math.floor(left / DAY) });
+    else if (left < 14 * DAY)
+      log.warn('tls: TLS_CERT expires soon; is its renewal running?', { file: certPath, daysLeft: Math.floor(left / DAY) });
   };
 
   let seen = signature();

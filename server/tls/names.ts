@@ -12,7 +12,10 @@ const DNS_NAME = new RegExp(`^(?=.{1,253}$)${LABEL}(?:\\.${LABEL})*$`);
 
 /** An IP address in the one text form used everywhere here (IPv6 compressed, lower-case), or null. */
 export function canonicalIp(value: string): string | null {
-  const v = value.trim().replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+  const v = value
+    .trim()
+    .replace(/^\[|\]$/g, '')
+    .replace(/%.*$/, '');
   if (isIP(v) === 4) return v;
   if (isIP(v) === 6) return new URL(`http://[${v}]/`).hostname.slice(1, -1);
   return null;
@@ -57,7 +60,16 @@ export function missingNames(have: CertNames, wanted: CertNames): string[] {
  * private (RFC 1918, IPv6 ULA) and link-local ranges.
  */
 export const CA_DNS = ['localhost', 'local', 'lan', 'home.arpa', 'internal'];
-export const CA_RANGES = ['127.0.0.0/8', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '::1/128', 'fc00::/7', 'fe80::/10'];
+export const CA_RANGES = [
+  '127.0.0.0/8',
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '169.254.0.0/16',
+  '::1/128',
+  'fc00::/7',
+  'fe80::/10',
+];
 
 /**
  * The CA's name constraints, fixed when it is made: the home-network names and ranges, plus the names
@@ -69,7 +81,8 @@ export function caLimits(names: CertNames): NameLimits {
   for (const d of names.dns) if (!withinDns(d, dns)) dns.push(d);
   const ranges = blockOf(CA_RANGES);
   const ips = [...CA_RANGES];
-  for (const ip of names.ips) if (!ranges.check(ip, isIP(ip) === 6 ? 'ipv6' : 'ipv4')) ips.push(ip.includes(':') ? `${ip}/128` : `${ip}/32`);
+  for (const ip of names.ips)
+    if (!ranges.check(ip, isIP(ip) === 6 ? 'ipv6' : 'ipv4')) ips.push(ip.includes(':') ? `${ip}/128` : `${ip}/32`);
   return { dns, ips };
 }
 

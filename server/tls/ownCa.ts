@@ -129,7 +129,10 @@ export async function openOwnCa(opts: OwnCaOptions): Promise<TlsSource> {
     // invalid: such names are left out (and the owner told that they need a new CA).
     const { inside: wanted, outside } = withinLimits(certNames(opts.names(), opts.pinned), ca!.info.constraints);
     if (outside.length && outside.join() !== outsideLogged) {
-      log.warn('tls: names outside the local CA’s name constraints are not in the certificate; to use them, make a new CA (delete DATA_DIR/tls/ca.* and restart) and trust it again on each device', { names: outside });
+      log.warn(
+        'tls: names outside the local CA’s name constraints are not in the certificate; to use them, make a new CA (delete DATA_DIR/tls/ca.* and restart) and trust it again on each device',
+        { names: outside },
+      );
     }
     outsideLogged = outside.join();
     const why = serverProblem(wanted);

@@ -87,7 +87,13 @@ function readConstraints(cert: x509.X509Certificate): NameLimits | null {
  * critical name constraints: a device that trusts it accepts what it signs for those names only, so
  * its key (were it ever stolen) cannot impersonate a bank or any other site.
  */
-export async function createCaCert(opts: { commonName: string; unit?: string; now: Date; days: number; permitted?: NameLimits }): Promise<KeyCert> {
+export async function createCaCert(opts: {
+  commonName: string;
+  unit?: string;
+  now: Date;
+  days: number;
+  permitted?: NameLimits;
+}): Promise<KeyCert> {
   const keys = await newKeyPair();
   const name = `CN=${rdn(opts.commonName)}, O=moviemosaic${opts.unit ? `, OU=${rdn(opts.unit)}` : ''}`;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({

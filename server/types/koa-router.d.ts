@@ -27,14 +27,8 @@ declare module 'koa-router' {
       matched?: Layer[];
       _matchedRoute?: string;
     }
-    type RouterContext<StateT = DefaultState, ContextT = DefaultContext> = ParameterizedContext<
-      StateT,
-      ContextT & RouterParamContext
-    >;
-    type RouterMiddleware<StateT = DefaultState, ContextT = DefaultContext> = Middleware<
-      StateT,
-      ContextT & RouterParamContext
-    >;
+    type RouterContext<StateT = DefaultState, ContextT = DefaultContext> = ParameterizedContext<StateT, ContextT & RouterParamContext>;
+    type RouterMiddleware<StateT = DefaultState, ContextT = DefaultContext> = Middleware<StateT, ContextT & RouterParamContext>;
   }
 
   class Router<StateT = DefaultState, ContextT = DefaultContext> {

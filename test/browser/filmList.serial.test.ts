@@ -37,20 +37,43 @@ async function storeLongMosaic(): Promise<string> {
   try {
     const tasks = createTaskStore(db);
     const results = createResultStore(db);
-    const films: Film[] = Array.from({ length: FILMS }, (_, i) => ({ title: `Film number ${i + 1}`, year: 2026, rating: null, slug: null, watchedDate: null }));
-    const image = await sharp({ create: { width: 400, height: 600, channels: 3, background: '#385' } }).jpeg().toBuffer();
+    const films: Film[] = Array.from({ length: FILMS }, (_, i) => ({
+      title: `Film number ${i + 1}`,
+      year: 2026,
+      rating: null,
+      slug: null,
+      watchedDate: null,
+    }));
+    const image = await sharp({ create: { width: 400, height: 600, channels: 3, background: '#385' } })
+      .jpeg()
+      .toBuffer();
     const thumb = await sharp(image).resize(320, 240).webp().toBuffer();
     const screen = await sharp(image).webp().toBuffer();
-    const { task } = tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: { mode: 'year', year: 2026, layout: 'grid', format: 'jpeg' } });
+    const { task } = tasks.enqueue({
+      action: 'create_mosaic',
+      username: 'dave',
+      params: { mode: 'year', year: 2026, layout: 'grid', format: 'jpeg' },
+    });
     const claimed = tasks.claim('test', 10).find((t) => t.id === task.id)!;
     tasks.complete(claimed.id, claimed.leaseToken, () =>
-      results.insert(task.id, {
-        image, contentType: 'image/jpeg', width: 400, height: 600, films, partial: false, note: null,
-        renditions: [
-          { kind: 'thumb', image: thumb, contentType: 'image/webp', width: 320, height: 240 },
-          { kind: 'screen', image: screen, contentType: 'image/webp', width: 400, height: 600 },
-        ],
-      }, Date.now()));
+      results.insert(
+        task.id,
+        {
+          image,
+          contentType: 'image/jpeg',
+          width: 400,
+          height: 600,
+          films,
+          partial: false,
+          note: null,
+          renditions: [
+            { kind: 'thumb', image: thumb, contentType: 'image/webp', width: 320, height: 240 },
+            { kind: 'screen', image: screen, contentType: 'image/webp', width: 400, height: 600 },
+          ],
+        },
+        Date.now(),
+      ),
+    );
     return task.id;
   } finally {
     db.close();
@@ -68,7 +91,8 @@ test('a 400-film mosaic page: the mosaic, then every film in order, described by
   assert.match((await rows.nth(0).textContent()) ?? '', /Film number 1\b/);
   assert.match((await rows.nth(FILMS - 1).textContent()) ?? '', new RegExp(`Film number ${FILMS}\\b`));
   const describedBy = await page.evaluate(() => {
-    const img = window.mmQueryAll?.(['mm-app', 'page-user', 'mm-mosaic-view', 'img'])[0] as (HTMLImageElement & { ariaDescribedByElements?: Element[] }) | undefined;
+    const img = window.mmQueryAll?.(['mm-app', 'page-user', 'mm-mosaic-view', 'img'])[0] as
+      (HTMLImageElement & { ariaDescribedByElements?: Element[] }) | undefined;
     return img?.ariaDescribedByElements?.map((e) => e.tagName.toLowerCase()) ?? null;
   });
   assert.equal(describedBy, ['mm-film-list']);

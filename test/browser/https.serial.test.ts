@@ -14,7 +14,17 @@ import { expectedFilms } from '../helpers/fakeLetterboxd.js';
 import { request } from '../helpers/server.js';
 import { launchTrustingBrowser, type TrustingBrowser } from '../helpers/browser/trustingBrowser.js';
 import { startApp, type App } from '../helpers/browser/app.js';
-import { DESKTOP, ID, MOSAIC_IMG, installPageHelpers, taskFrames, waitForImages, waitForProgress, watchSockets, type SocketLog } from '../helpers/browser/page.js';
+import {
+  DESKTOP,
+  ID,
+  MOSAIC_IMG,
+  installPageHelpers,
+  taskFrames,
+  waitForImages,
+  waitForProgress,
+  watchSockets,
+  type SocketLog,
+} from '../helpers/browser/page.js';
 
 const LAN = 'moviemosaic-test.lan';
 
@@ -50,12 +60,17 @@ test('on https://LAN-name/: a secure context, an active service worker, nothing 
   assert.match(res?.headers()['content-security-policy'] ?? '', `connect-src 'self' wss://${LAN}:${app.httpsPort}`);
   await page.locator('page-home h1').waitFor();
   assert.is(await page.evaluate(() => window.isSecureContext), true);
-  await page.waitForFunction(async () => navigator.serviceWorker.controller !== null && (await navigator.serviceWorker.ready).active?.state === 'activated');
+  await page.waitForFunction(
+    async () => navigator.serviceWorker.controller !== null && (await navigator.serviceWorker.ready).active?.state === 'activated',
+  );
   assert.is(await page.locator('mm-insecure-banner aside').count(), 0, 'no insecure-context banner');
 
   const cdp = await b.context.newCDPSession(page);
   const { installabilityErrors } = (await cdp.send('Page.getInstallabilityErrors')) as { installabilityErrors: { errorId: string }[] };
-  assert.equal(installabilityErrors.map((e) => e.errorId), []);
+  assert.equal(
+    installabilityErrors.map((e) => e.errorId),
+    [],
+  );
   await cdp.detach();
   assert.equal(b.problems, [], 'no console errors, certificate errors or CSP violations');
 });
@@ -81,7 +96,10 @@ test('a mosaic through the form completes with live progress over wss:', async (
 
     const frames = taskFrames(sockets, taskId);
     assert.ok(frames.length > 0 && frames.every((f) => f.url === `wss://${LAN}:${app.httpsPort}/ws`), 'task frames came over wss:');
-    assert.ok(frames.some((f) => f.task.progress?.done === 15 && f.task.progress.total === total), 'the frames carried the progress');
+    assert.ok(
+      frames.some((f) => f.task.progress?.done === 15 && f.task.progress.total === total),
+      'the frames carried the progress',
+    );
     assert.is(frames[frames.length - 1].task.status, 'COMPLETE');
   } finally {
     app.gate.release();
@@ -129,8 +147,12 @@ test('plain HTTP on the LAN name redirects to HTTPS, except /setup and the CA', 
   // plain HTTP redirects to HTTPS, where the page's img-src 'self' blocks it. Tolerated only while the
   // page names no icon.
   const namesIcon = (await page.locator('link[rel~="icon"]').count()) > 0;
-  const expected = (p: string) => p.includes('Cross-Origin-Opener-Policy header has been ignored') || (!namesIcon && p.includes('/favicon.ico'));
-  assert.equal(b.problems.filter((p) => !expected(p)), []);
+  const expected = (p: string) =>
+    p.includes('Cross-Origin-Opener-Policy header has been ignored') || (!namesIcon && p.includes('/favicon.ico'));
+  assert.equal(
+    b.problems.filter((p) => !expected(p)),
+    [],
+  );
 });
 
 test.run();

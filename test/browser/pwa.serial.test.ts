@@ -96,7 +96,11 @@ async function recordAnnouncements(page: Page): Promise<void> {
     const region = window.mmQueryAll?.(['mm-app', 'page-task', 'mm-task-progress', '[role="status"]'])[0] as HTMLElement;
     const log: string[] = [region.textContent?.trim() ?? ''];
     (window as unknown as { mmAnnounced: string[] }).mmAnnounced = log;
-    new MutationObserver(() => log.push(region.textContent?.trim() ?? '')).observe(region, { childList: true, characterData: true, subtree: true });
+    new MutationObserver(() => log.push(region.textContent?.trim() ?? '')).observe(region, {
+      childList: true,
+      characterData: true,
+      subtree: true,
+    });
   });
 }
 
@@ -113,7 +117,11 @@ test('the shell loads under the strict CSP, is installable, and its service work
   assert.is(manifest.id, '/');
   assert.ok(manifest.name && manifest.short_name && manifest.theme_color && manifest.background_color);
   const icons = manifest.icons as { src: string; sizes: string; purpose: string }[];
-  for (const [sizes, purpose] of [['192x192', 'any'], ['512x512', 'any'], ['512x512', 'maskable']]) {
+  for (const [sizes, purpose] of [
+    ['192x192', 'any'],
+    ['512x512', 'any'],
+    ['512x512', 'maskable'],
+  ]) {
     const icon = icons.find((i) => i.sizes === sizes && i.purpose === purpose);
     assert.ok(icon, `${sizes} ${purpose}`);
     const png = Buffer.from(await (await fetch(base + icon.src)).arrayBuffer());
@@ -123,7 +131,10 @@ test('the shell loads under the strict CSP, is installable, and its service work
   // A persistent profile on http://localhost: nothing stands in the way of installing.
   const cdp = await b.context.newCDPSession(page);
   const { installabilityErrors } = (await cdp.send('Page.getInstallabilityErrors')) as { installabilityErrors: { errorId: string }[] };
-  assert.equal(installabilityErrors.map((e) => e.errorId), []);
+  assert.equal(
+    installabilityErrors.map((e) => e.errorId),
+    [],
+  );
   await cdp.detach();
   assert.equal(b.problems, [], 'no console errors or CSP violations');
 });
@@ -161,20 +172,45 @@ test('a mosaic through the form: socket frames move the progress bar, without a 
 
     // The live region spoke each stage once, in order, and never a count.
     const said = await page.evaluate(() => (window as unknown as { mmAnnounced: string[] }).mmAnnounced);
-    const order = ['Waiting in line', 'Reading the diary', 'Fetching posters', 'Drawing the mosaic', 'Saving', 'Done: the mosaic is ready.'];
-    assert.ok(said.every((x) => order.includes(x)), `only stages and the ending: ${JSON.stringify(said)}`);
+    const order = [
+      'Waiting in line',
+      'Reading the diary',
+      'Fetching posters',
+      'Drawing the mosaic',
+      'Saving',
+      'Done: the mosaic is ready.',
+    ];
+    assert.ok(
+      said.every((x) => order.includes(x)),
+      `only stages and the ending: ${JSON.stringify(said)}`,
+    );
     const positions = said.map((x) => order.indexOf(x));
-    assert.equal(positions, [...new Set(positions)].sort((x, y) => x - y), `each once, in order: ${JSON.stringify(said)}`);
+    assert.equal(
+      positions,
+      [...new Set(positions)].sort((x, y) => x - y),
+      `each once, in order: ${JSON.stringify(said)}`,
+    );
     assert.ok(said.includes('Fetching posters') && said.includes('Drawing the mosaic'), JSON.stringify(said));
 
     // What the socket delivered: this task's changes in seq order, moving forward, ending COMPLETE.
     const frames = taskFrames(sockets, taskId);
     assert.ok(frames.length >= 4, `${frames.length} task frames`);
-    assert.ok(frames.every((f) => f.url === `ws://localhost:${app.httpPort}/ws`), 'over the page’s own socket');
+    assert.ok(
+      frames.every((f) => f.url === `ws://localhost:${app.httpPort}/ws`),
+      'over the page’s own socket',
+    );
     const seqs = frames.map((f) => f.seq);
-    assert.equal(seqs, [...seqs].sort((x, y) => x - y), 'in seq order');
+    assert.equal(
+      seqs,
+      [...seqs].sort((x, y) => x - y),
+      'in seq order',
+    );
     const done = frames.filter((f) => f.task.stage === 'downloading').map((f) => f.task.progress?.done ?? -1);
-    assert.equal(done, [...done].sort((x, y) => x - y), 'progress never goes back');
+    assert.equal(
+      done,
+      [...done].sort((x, y) => x - y),
+      'progress never goes back',
+    );
     assert.ok(done.includes(first) && done.includes(second), `frames carried ${first} and ${second}: ${done.join(', ')}`);
     assert.is(frames[frames.length - 1].task.status, 'COMPLETE');
   } finally {
@@ -218,7 +254,10 @@ test('the mosaic page: image, alt text, download name, escaped film list, make a
     assert.is(await download.getAttribute('href'), `/api/tasks/${taskId}/result`);
     const list = (await page.locator('page-user mm-film-list ol').textContent())?.replace(/\s+/g, ' ') ?? '';
     for (const f of films) assert.ok(list.includes(f.title), `the list names ${f.title}`);
-    assert.ok(films.some((f) => /[&<"]/.test(f.title)), 'titles that need escaping are among them');
+    assert.ok(
+      films.some((f) => /[&<"]/.test(f.title)),
+      'titles that need escaping are among them',
+    );
     assert.match(list, '★');
     assert.is(await page.locator('page-user a', { hasText: 'Make another' }).getAttribute('href'), '/?user=dave');
   };
@@ -277,7 +316,16 @@ test('gallery cards: thumbnails, not mosaics; Enter on a card lands on the mosai
   const count = await gallery.locator('img').count();
   assert.ok(count >= 2, `${count} cards`);
   await waitForImages(page, thumbs, count);
-  const loaded = await page.evaluate((path) => (window.mmQueryAll?.(path) as HTMLImageElement[]).map((i) => ({ src: i.getAttribute('src'), w: i.naturalWidth, h: i.naturalHeight, lazy: i.loading })), thumbs);
+  const loaded = await page.evaluate(
+    (path) =>
+      (window.mmQueryAll?.(path) as HTMLImageElement[]).map((i) => ({
+        src: i.getAttribute('src'),
+        w: i.naturalWidth,
+        h: i.naturalHeight,
+        lazy: i.loading,
+      })),
+    thumbs,
+  );
   for (const t of loaded) {
     assert.match(t.src ?? '', new RegExp(`^/api/tasks/${ID}/result/thumb(\\?via=list)?$`));
     assert.equal([t.w, t.h, t.lazy], [320, 240, 'lazy'], JSON.stringify(t));
@@ -346,7 +394,10 @@ test('the progress page: stage, counts and time; survives a reload and keeps mov
     const live = page.locator('page-task mm-task-progress [role="status"]');
     assert.is((await live.textContent())?.trim(), 'Fetching posters', 'the stage, never the counts');
     assert.equal(await axeInBothSchemes(page, 'progress page'), []);
-    assert.match((await page.locator('page-task mm-task-progress .row').textContent()) ?? '', new RegExp(`5 of ${total}[\\s\\S]*\\d:\\d\\d`));
+    assert.match(
+      (await page.locator('page-task mm-task-progress .row').textContent()) ?? '',
+      new RegExp(`5 of ${total}[\\s\\S]*\\d:\\d\\d`),
+    );
     assert.match((await page.locator('page-task h1').textContent()) ?? '', `Making marathon · ${label}`);
     const { phoneScrollWidth } = await screenshots(page, 'task-progress');
     assert.ok(phoneScrollWidth <= 360, `progress page is ${phoneScrollWidth} px wide at 360`);
@@ -559,7 +610,10 @@ test('plain HTTP on a LAN name with HTTPS off: a banner says why install and off
     await page.close();
   }
   // Chromium notes that the server's COOP header does not apply to an untrustworthy origin: expected here.
-  assert.equal(b.problems.filter((p) => !p.includes('Cross-Origin-Opener-Policy header has been ignored')), []);
+  assert.equal(
+    b.problems.filter((p) => !p.includes('Cross-Origin-Opener-Policy header has been ignored')),
+    [],
+  );
 });
 
 test.run();

@@ -57,9 +57,11 @@ test('a year in review through the form: the figures on the page as text and tab
   const films = expectedFilms(app.lb.members.get('dave')!, { mode: 'year', year } as MosaicParams);
   const section = page.getByRole('region', { name: `${year} in review` });
   await section.waitFor();
-  const facts = await section.locator('dl > div').evaluateAll((divs) =>
-    divs.map((d): [string, string] => [d.querySelector('dt')!.textContent.trim(), d.querySelector('dd')!.textContent.trim()]),
-  );
+  const facts = await section
+    .locator('dl > div')
+    .evaluateAll((divs) =>
+      divs.map((d): [string, string] => [d.querySelector('dt')!.textContent.trim(), d.querySelector('dd')!.textContent.trim()]),
+    );
   const fact = new Map(facts);
   assert.is(fact.get('films'), String(films.length));
   const rated = films.filter((f) => f.rating !== null);
@@ -69,14 +71,19 @@ test('a year in review through the form: the figures on the page as text and tab
 
   // The ratings table: one row per half star, named in words, counting the films.
   const ratings = page.getByRole('table', { name: /Ratings/ });
-  const rows = await ratings.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.querySelector('th')!.innerText.trim(), tr.querySelector('td')!.innerText.trim()]));
+  const rows = await ratings
+    .locator('tbody tr')
+    .evaluateAll((trs) => trs.map((tr) => [tr.querySelector('th')!.innerText.trim(), tr.querySelector('td')!.innerText.trim()]));
   assert.is(rows.length, 10);
   const fives = films.filter((f) => f.rating === 5).length;
   assert.equal(await ratings.getByRole('rowheader', { name: '5 stars' }).count(), 1);
   assert.is(rows[9][1], String(fives));
   const months = page.getByRole('table', { name: 'Diary entries per month' });
   assert.is(await months.locator('tbody tr').count(), 12);
-  assert.match((await page.locator('page-user mm-mosaic-view img').getAttribute('alt')) ?? '', /, with the year's figures below; the figures and the list follow$/);
+  assert.match(
+    (await page.locator('page-user mm-mosaic-view img').getAttribute('alt')) ?? '',
+    /, with the year's figures below; the figures and the list follow$/,
+  );
   assert.is(await page.locator('page-user a[download]').getAttribute('download'), `dave-${year}-review.jpg`);
 
   const { phoneScrollWidth } = await screenshots(page, 'review');

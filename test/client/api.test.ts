@@ -8,7 +8,11 @@ type Call = { url: string; method: string; body: string | null; headers?: Record
 function fakeFetch(respond: (c: Call) => Response | Promise<Response>) {
   const calls: Call[] = [];
   const fn = (async (input: RequestInfo | URL, init?: RequestInit) => {
-    const c: Call = { url: input instanceof Request ? input.url : String(input), method: init?.method ?? 'GET', body: (init?.body as string | undefined) ?? null };
+    const c: Call = {
+      url: input instanceof Request ? input.url : String(input),
+      method: init?.method ?? 'GET',
+      body: (init?.body as string | undefined) ?? null,
+    };
     if (init?.headers) c.headers = init.headers as Record<string, string>;
     calls.push(c);
     return respond(c);
@@ -16,7 +20,8 @@ function fakeFetch(respond: (c: Call) => Response | Promise<Response>) {
   return { fn, calls };
 }
 
-const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 const task = { id: 't1', username: 'dave', status: 'QUEUED' };
 
 test('createMosaic posts JSON and tells new (202) from deduped (200)', async () => {
@@ -25,13 +30,22 @@ test('createMosaic posts JSON and tells new (202) from deduped (200)', async () 
   const r = await api.createMosaic({ username: 'dave', mode: 'recent', count: 5, layout: 'grid' });
   assert.is(r.created, true);
   assert.is(r.task.id, 't1');
-  assert.equal({ ...f.calls[0], headers: undefined }, { url: '/api/mosaics', method: 'POST', body: '{"username":"dave","mode":"recent","count":5,"layout":"grid"}', headers: undefined });
+  assert.equal(
+    { ...f.calls[0], headers: undefined },
+    { url: '/api/mosaics', method: 'POST', body: '{"username":"dave","mode":"recent","count":5,"layout":"grid"}', headers: undefined },
+  );
   const again = await createApi(fakeFetch(() => json(200, { task })).fn).createMosaic({ username: 'dave', mode: 'all', layout: 'classic' });
   assert.is(again.created, false);
 });
 
 test('paths are escaped', async () => {
-  const f = fakeFetch((c) => (c.url.includes('/mosaics') && !c.url.includes('users') ? json(200, { mosaics: [] }) : c.url.endsWith('/mosaic') ? json(200, { mosaic: {} }) : json(200, { task, mosaics: [] })));
+  const f = fakeFetch((c) =>
+    c.url.includes('/mosaics') && !c.url.includes('users')
+      ? json(200, { mosaics: [] })
+      : c.url.endsWith('/mosaic')
+        ? json(200, { mosaic: {} })
+        : json(200, { task, mosaics: [] }),
+  );
   const api = createApi(f.fn);
   await api.getTask('a/b');
   await api.cancelTask('x');
@@ -65,12 +79,12 @@ test('a non-JSON error page and a network failure are still ApiErrors', async ()
   assert.equal([e2.code, e2.status, e2.offline], ['NETWORK', 0, true]);
 });
 
-
 test('cancel tokens: kept from createMosaic (in storage, across reloads), sent with cancelTask, then forgotten', async () => {
   const items = new Map<string, string>();
   const storage = { getItem: (k: string) => items.get(k) ?? null, setItem: (k: string, v: string) => void items.set(k, v) };
   const f = fakeFetch((c) =>
-    c.method === 'POST' ? json(202, { task, cancelToken: 'tok-1' }) : json(200, { task: { ...task, status: 'QUEUED' }, left: true }));
+    c.method === 'POST' ? json(202, { task, cancelToken: 'tok-1' }) : json(200, { task: { ...task, status: 'QUEUED' }, left: true }),
+  );
   await createApi(f.fn, '', cancelTokenStore(storage)).createMosaic({ username: 'dave', mode: 'all', layout: 'grid' });
   // A reload: a new client over the same storage still has the token.
   const api = createApi(f.fn, '', cancelTokenStore(storage));
@@ -91,7 +105,12 @@ test('cancel tokens: only the newest are kept; broken storage is survived', () =
   assert.is(store.get(`t${KEEP_TOKENS + 4}`), `k${KEEP_TOKENS + 4}`);
   items.set('moviemosaic.cancelTokens', '{not json');
   assert.is(store.get('t1'), null);
-  const full = cancelTokenStore({ getItem: () => null, setItem: () => { throw new Error('QuotaExceededError'); } });
+  const full = cancelTokenStore({
+    getItem: () => null,
+    setItem: () => {
+      throw new Error('QuotaExceededError');
+    },
+  });
   full.set('a', 'b');
   assert.is(full.get('a'), 'b'); // kept in memory, and no throw
 });

@@ -15,9 +15,19 @@ test('the ceiling doubles per attempt up to the cap', () => {
 });
 
 test('full jitter: anywhere from 0 to the ceiling, driven by the random source', () => {
-  assert.is(backoffDelay(4, opts, () => 0), 0);
-  assert.is(backoffDelay(4, opts, () => 0.5), 4000);
-  assert.is(backoffDelay(-3, opts, () => 0.5), 250, 'negative attempts count as the first');
+  assert.is(
+    backoffDelay(4, opts, () => 0),
+    0,
+  );
+  assert.is(
+    backoffDelay(4, opts, () => 0.5),
+    4000,
+  );
+  assert.is(
+    backoffDelay(-3, opts, () => 0.5),
+    250,
+    'negative attempts count as the first',
+  );
 });
 
 test('with Math.random, delays stay within bounds and actually spread', () => {

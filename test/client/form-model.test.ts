@@ -6,7 +6,14 @@ import { buildRequest, fieldForServerError, formFromParams, initialForm, usernam
 const NOW = new Date(2026, 10, 20, 12, 0, 0); // 20 Nov 2026, local time
 
 test('the first form: this month, classic, remembered name', () => {
-  assert.equal(initialForm(NOW, 'dave'), { username: 'dave', period: 'this-month', month: '2026-11', count: '30', year: '2026', layout: 'classic' });
+  assert.equal(initialForm(NOW, 'dave'), {
+    username: 'dave',
+    period: 'this-month',
+    month: '2026-11',
+    count: '30',
+    year: '2026',
+    layout: 'classic',
+  });
 });
 
 test('usernameProblem: inline messages, empty only on submit', () => {
@@ -22,8 +29,18 @@ test('usernameProblem: inline messages, empty only on submit', () => {
 test('buildRequest: each period becomes the request the server expects', () => {
   const f = initialForm(NOW, ' dave ');
   assert.equal(buildRequest(f), { username: 'dave', layout: 'classic', mode: 'month' });
-  assert.equal(buildRequest({ ...f, period: 'month', month: '2025-02' }), { username: 'dave', layout: 'classic', mode: 'month', month: '2025-02' });
-  assert.equal(buildRequest({ ...f, period: 'recent', count: '12', layout: 'grid' }), { username: 'dave', layout: 'grid', mode: 'recent', count: 12 });
+  assert.equal(buildRequest({ ...f, period: 'month', month: '2025-02' }), {
+    username: 'dave',
+    layout: 'classic',
+    mode: 'month',
+    month: '2025-02',
+  });
+  assert.equal(buildRequest({ ...f, period: 'recent', count: '12', layout: 'grid' }), {
+    username: 'dave',
+    layout: 'grid',
+    mode: 'recent',
+    count: 12,
+  });
   assert.equal(buildRequest({ ...f, period: 'year', year: '2024' }), { username: 'dave', layout: 'classic', mode: 'year', year: 2024 });
   assert.equal(buildRequest({ ...f, period: 'all' }), { username: 'dave', layout: 'classic', mode: 'all' });
   // Every valid form passes the server's own validation.

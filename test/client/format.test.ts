@@ -19,7 +19,10 @@ const film = (title: string, year: number | null, rating: number | null): Film =
 
 test('mosaicFileName: member, period and extension from the content type', () => {
   const m = { username: 'dave', contentType: 'image/jpeg' };
-  assert.is(mosaicFileName({ ...m, params: { mode: 'month', month: '2026-11', layout: 'classic', format: 'jpeg' } }), 'dave-november-2026.jpg');
+  assert.is(
+    mosaicFileName({ ...m, params: { mode: 'month', month: '2026-11', layout: 'classic', format: 'jpeg' } }),
+    'dave-november-2026.jpg',
+  );
   assert.is(mosaicFileName({ ...m, params: { mode: 'recent', count: 30, layout: 'classic', format: 'jpeg' } }), 'dave-last-30-films.jpg');
   assert.is(mosaicFileName({ ...m, params: { mode: 'recent', count: 1, layout: 'classic', format: 'jpeg' } }), 'dave-last-1-film.jpg');
   assert.is(mosaicFileName({ ...m, params: { mode: 'year', year: 2025, layout: 'classic', format: 'jpeg' } }), 'dave-2025.jpg');
@@ -28,11 +31,19 @@ test('mosaicFileName: member, period and extension from the content type', () =>
     'dave_2-all-films-grid.png',
   );
   assert.is(
-    mosaicFileName({ username: 'x', contentType: 'image/webp; q=1', params: { mode: 'year', year: 2024, layout: 'classic', format: 'webp' } }),
+    mosaicFileName({
+      username: 'x',
+      contentType: 'image/webp; q=1',
+      params: { mode: 'year', year: 2024, layout: 'classic', format: 'webp' },
+    }),
     'x-2024.webp',
   );
   assert.is(
-    mosaicFileName({ username: 'x', contentType: 'application/octet-stream', params: { mode: 'year', year: 2024, layout: 'classic', format: 'jpeg' } }),
+    mosaicFileName({
+      username: 'x',
+      contentType: 'application/octet-stream',
+      params: { mode: 'year', year: 2024, layout: 'classic', format: 'jpeg' },
+    }),
     'x-2024.jpg',
     'unknown type falls back to jpg',
   );
@@ -74,8 +85,14 @@ test('alt text: one sentence saying what the image is, the list following', () =
   assert.is(mosaicAlt({ ...m, filmCount: 1 }), 'Poster mosaic of the last film dave watched; the list follows');
   const year = { ...m, params: { mode: 'year', year: 2026, layout: 'grid', format: 'jpeg' } as const, filmCount: 1000 };
   assert.is(mosaicAlt(year), 'Poster mosaic of 1,000 films dave watched in 2026; the list follows');
-  assert.is(mosaicAlt({ ...year, params: { mode: 'month', month: '2026-11', layout: 'classic', format: 'jpeg' } }), 'Poster mosaic of 1,000 films dave watched in November 2026; the list follows');
-  assert.is(mosaicAlt({ ...year, params: { mode: 'all', layout: 'grid', format: 'jpeg' }, filmCount: 3512 }), 'Poster mosaic of all 3,512 films dave watched; the list follows');
+  assert.is(
+    mosaicAlt({ ...year, params: { mode: 'month', month: '2026-11', layout: 'classic', format: 'jpeg' } }),
+    'Poster mosaic of 1,000 films dave watched in November 2026; the list follows',
+  );
+  assert.is(
+    mosaicAlt({ ...year, params: { mode: 'all', layout: 'grid', format: 'jpeg' }, filmCount: 3512 }),
+    'Poster mosaic of all 3,512 films dave watched; the list follows',
+  );
   assert.ok(mosaicAlt(year).length < 80, 'a sentence, not the film list');
 });
 
@@ -97,15 +114,30 @@ test('every failure comes with something to do', () => {
   assert.match(adviceFor('LETTERBOXD_BLOCKED').action, /export/);
 });
 
-test('the member page\'s history text: since when, the whole diary, gaps', () => {
+test("the member page's history text: since when, the whole diary, gaps", () => {
   assert.is(formatLongDay('2026-03-03'), '3 March 2026');
   assert.is(formatDayRange('2026-03-03', '2026-03-09'), '3 – 9 March 2026');
   assert.is(formatDayRange('2026-02-28', '2026-03-02'), '28 February – 2 March 2026');
   assert.is(formatDayRange('2025-12-30', '2026-01-02'), '30 December 2025 – 2 January 2026');
-  const m = { username: 'dave', followed: true, historySince: '2026-03-03', wholeDiary: false, earliest: null, gaps: [], entries: 50, lastPolledAt: null };
+  const m = {
+    username: 'dave',
+    followed: true,
+    historySince: '2026-03-03',
+    wholeDiary: false,
+    earliest: null,
+    gaps: [],
+    entries: 50,
+    lastPolledAt: null,
+  };
   assert.equal(historyText(m), { kept: 'History kept on this server since 3 March 2026.', gaps: null });
-  assert.equal(historyText({ ...m, historySince: null, wholeDiary: true }), { kept: 'History kept on this server: dave’s whole diary.', gaps: null });
-  assert.equal(historyText({ ...m, earliest: '2026-01-10', gaps: [{ from: '2026-02-01', to: '2026-02-05' }] })!.gaps, 'Earlier history from 10 January 2026, with a gap: 1 – 5 February 2026.');
+  assert.equal(historyText({ ...m, historySince: null, wholeDiary: true }), {
+    kept: 'History kept on this server: dave’s whole diary.',
+    gaps: null,
+  });
+  assert.equal(
+    historyText({ ...m, earliest: '2026-01-10', gaps: [{ from: '2026-02-01', to: '2026-02-05' }] })!.gaps,
+    'Earlier history from 10 January 2026, with a gap: 1 – 5 February 2026.',
+  );
   assert.is(historyText({ ...m, followed: false, entries: 0 }), null);
 });
 

@@ -45,7 +45,7 @@ const FIGURES: ReviewFigures = {
   last: { title: 'Closing Time', year: null, watchedDate: '2024-12-30' },
 };
 
-test('the figures as text, in the image\'s order; a figure no source gave is left out', () => {
+test("the figures as text, in the image's order; a figure no source gave is left out", () => {
   assert.equal(reviewFacts(FIGURES), [
     { label: 'films', value: '6' },
     { label: 'diary entries', value: '7' },
@@ -55,7 +55,10 @@ test('the figures as text, in the image\'s order; a figure no source gave is lef
     { label: 'last film', value: `Closing Time, ${formatDay('2024-12-30')}` },
   ]);
   const undated = reviewFacts({ ...FIGURES, entries: null, rewatches: null, first: null, last: null, likes: 3, averageRating: null });
-  assert.equal(undated.map((f) => f.label), ['films', 'likes']);
+  assert.equal(
+    undated.map((f) => f.label),
+    ['films', 'likes'],
+  );
 });
 
 test('words for ratings, timeline labels and calendar days', () => {

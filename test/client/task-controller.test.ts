@@ -127,7 +127,13 @@ test('onFinished fires once, for the terminal event', async () => {
   t.api.answers.push(task());
   t.c.hostConnected();
   await flush();
-  const done = task({ status: 'ERROR', stage: 'collecting', errorCode: 'USER_NOT_FOUND', errorMsg: 'No member "dave".', updatedAt: '2026-11-20T10:00:08.000Z' });
+  const done = task({
+    status: 'ERROR',
+    stage: 'collecting',
+    errorCode: 'USER_NOT_FOUND',
+    errorMsg: 'No member "dave".',
+    updatedAt: '2026-11-20T10:00:08.000Z',
+  });
   t.live.push('a', { type: 'task', seq: 10, task: done });
   t.api.answers.push(done);
   await t.c.refresh();

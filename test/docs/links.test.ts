@@ -22,7 +22,7 @@ import { tmpDir } from '../helpers/tmp.js';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const files = textFiles(root);
 
-test('githubSlug: the anchors GitHub gives this README\'s headings', () => {
+test("githubSlug: the anchors GitHub gives this README's headings", () => {
   assert.is(githubSlug('Opening it on a phone (HTTPS)'), 'opening-it-on-a-phone-https');
   assert.is(githubSlug('Behind a reverse proxy: a public server'), 'behind-a-reverse-proxy-a-public-server');
   assert.is(githubSlug('When Letterboxd refuses: your export, and TMDB posters'), 'when-letterboxd-refuses-your-export-and-tmdb-posters');

@@ -29,7 +29,7 @@ test('the upload route is mounted: 200 with counts; a non-ZIP is 400 INVALID_EXP
   assert.is(get.status, 405);
 });
 
-test('an import makes the member\'s earlier complete result stale: the same request makes a new task', async () => {
+test("an import makes the member's earlier complete result stale: the same request makes a new task", async () => {
   const app = await testApp();
   const body = { username: 'dave', mode: 'all', layout: 'grid' };
   const first = await postJson(app.port, '/api/mosaics', body, { host: 'localhost' });

@@ -15,14 +15,20 @@ interface Call {
 function fakeFetch(respond: (c: Call) => Response) {
   const calls: Call[] = [];
   const fn = (async (input: RequestInfo | URL, init?: RequestInit) => {
-    const c = { url: input instanceof Request ? input.url : String(input), method: init?.method ?? 'GET', headers: (init?.headers ?? {}) as Record<string, string>, body: init?.body };
+    const c = {
+      url: input instanceof Request ? input.url : String(input),
+      method: init?.method ?? 'GET',
+      headers: (init?.headers ?? {}) as Record<string, string>,
+      body: init?.body,
+    };
     calls.push(c);
     return respond(c);
   }) as typeof fetch;
   return { fn, calls };
 }
 
-const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 const summary = { username: 'dave', films: 1234, diaryEntries: 2345, importedAt: '2026-11-15T12:00:00.000Z' };
 
 test('uploadExport POSTs the file itself as application/zip to the member’s export URL', async () => {
@@ -43,11 +49,16 @@ test('uploadExport: INVALID_EXPORT comes back as an ApiError with the server’s
     assert.unreachable();
   } catch (err) {
     assert.instance(err, ApiError);
-    assert.equal([(err as ApiError).code, (err as ApiError).status, (err as ApiError).message], ['INVALID_EXPORT', 400, 'The upload is not a ZIP file.']);
+    assert.equal(
+      [(err as ApiError).code, (err as ApiError).status, (err as ApiError).message],
+      ['INVALID_EXPORT', 400, 'The upload is not a ZIP file.'],
+    );
   }
   const abort = new AbortController();
   const hang = (async (_i: RequestInfo | URL, init?: RequestInit) =>
-    new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))))) as typeof fetch;
+    new Promise<Response>((_resolve, reject) =>
+      init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))),
+    )) as typeof fetch;
   const p = createApi(hang).uploadExport('dave', new Blob(['x']), { signal: abort.signal });
   abort.abort();
   try {
@@ -63,7 +74,10 @@ test('checks before sending: a username, a file, not empty, at most 20 MB', () =
   assert.equal(uploadProblems('dave', { name: 'export.zip', size: 5000 }), {});
   assert.equal(Object.keys(uploadProblems('', null)).sort(), ['file', 'username']);
   assert.match(uploadProblems('dave', { name: 'e.zip', size: 0 }).file!, /e\.zip is empty/);
-  assert.match(uploadProblems('dave', { name: 'huge.zip', size: EXPORT_MAX_BYTES + 1 }).file!, /^huge\.zip is 20 MB; an export is far smaller/);
+  assert.match(
+    uploadProblems('dave', { name: 'huge.zip', size: EXPORT_MAX_BYTES + 1 }).file!,
+    /^huge\.zip is 20 MB; an export is far smaller/,
+  );
   assert.match(uploadProblems('no way', { name: 'e.zip', size: 10 }).username!, /letters, digits and underscores/);
 });
 

@@ -35,7 +35,13 @@ test('dave: every watched film, every viewing and every rating, in file order; n
   assert.is(data.watched.length, dave.films.length);
   assert.equal(new Set(data.watched.map((w) => w.name)), new Set(dave.films.map((e) => e.film.title)));
   assert.is(data.diary.length, dave.diary.length);
-  assert.equal(data.diary.map((v) => v.watchedDate), sortDiary(dave.diary).reverse().map((v) => v.watchedDate), 'Watched Date ascending');
+  assert.equal(
+    data.diary.map((v) => v.watchedDate),
+    sortDiary(dave.diary)
+      .reverse()
+      .map((v) => v.watchedDate),
+    'Watched Date ascending',
+  );
   assert.is(data.ratings.length, dave.films.filter((e) => e.rating !== null).length);
   const names = new Set([...data.watched, ...data.diary, ...data.ratings].map((r) => r.name));
   for (const decoy of ['Deleted Viewing', 'Deleted Film', 'Orphaned Viewing', 'Liked Elsewhere', 'Listed Only', 'Watchlist Only Film']) {
@@ -49,7 +55,15 @@ test('dave: every watched film, every viewing and every rating, in file order; n
 test('titles survive: quotes, ampersands, angle brackets, accents, emoji; a missing year is null', async () => {
   const data = await parseExport(exportZip(dave));
   const byName = new Map(data.watched.map((w) => [w.name, w]));
-  for (const title of ['Say "Cheese" & Run', 'Zoë <Untitled> & Co.', '🎃 Pumpkin Party 🎉', 'Łódź Nights', 'Le Fabuleux Destin d’Amélie Poulain', 'Crème Brûlée à la Française', "Prophet's Prey"]) {
+  for (const title of [
+    'Say "Cheese" & Run',
+    'Zoë <Untitled> & Co.',
+    '🎃 Pumpkin Party 🎉',
+    'Łódź Nights',
+    'Le Fabuleux Destin d’Amélie Poulain',
+    'Crème Brûlée à la Française',
+    "Prophet's Prey",
+  ]) {
     assert.ok(byName.has(title), title);
   }
   assert.is(byName.get('Untitled Home Movie')!.year, null);
@@ -60,10 +74,18 @@ test('rewatches: one row per viewing, the rewatch flagged; ratings in halves, un
   const data = await parseExport(exportZip(dave));
   const flow = data.diary.filter((v) => v.name === 'Flow');
   assert.is(flow.length, 2);
-  assert.equal(flow.map((v) => v.rewatch), [false, true]);
+  assert.equal(
+    flow.map((v) => v.rewatch),
+    [false, true],
+  );
   assert.is(flow[1].rating, 4.5);
-  const expected = sortDiary(dave.diary).reverse().map((v) => v.rating);
-  assert.equal(data.diary.map((v) => v.rating), expected);
+  const expected = sortDiary(dave.diary)
+    .reverse()
+    .map((v) => v.rating);
+  assert.equal(
+    data.diary.map((v) => v.rating),
+    expected,
+  );
   assert.ok(data.diary.some((v) => v.rating === null));
 });
 
@@ -81,9 +103,18 @@ test('quoted fields: commas, doubled quotes, line breaks (CRLF inside an LF file
   ];
   for (const eol of ['\r\n', '\n']) {
     const data = await parseExport(diaryZip(rows, eol));
-    assert.equal(data.diary.map((v) => v.name), ['Lines,\r\nand "More" Lines', 'Plain']);
-    assert.equal(data.diary.map((v) => v.rewatch), [false, true]);
-    assert.equal(data.diary.map((v) => v.watchedDate), ['2026-01-01', '2026-01-02']);
+    assert.equal(
+      data.diary.map((v) => v.name),
+      ['Lines,\r\nand "More" Lines', 'Plain'],
+    );
+    assert.equal(
+      data.diary.map((v) => v.rewatch),
+      [false, true],
+    );
+    assert.equal(
+      data.diary.map((v) => v.watchedDate),
+      ['2026-01-01', '2026-01-02'],
+    );
   }
 });
 
@@ -103,31 +134,59 @@ test('duplicates and odd values: same title twice, empty and bad years, dates an
     },
     {
       name: 'ratings.csv',
-      data: csv([[...EXPORT_HEADERS.ratings], ['2026-01-01', 'Hamlet', 1948, 'u', '4'], ['2026-01-01', 'Hamlet', 1996, 'u', '4.5'], ['2026-01-01', 'X', 2000, 'u', '6'], ['2026-01-01', 'Y', 2000, 'u', '3.3']]),
+      data: csv([
+        [...EXPORT_HEADERS.ratings],
+        ['2026-01-01', 'Hamlet', 1948, 'u', '4'],
+        ['2026-01-01', 'Hamlet', 1996, 'u', '4.5'],
+        ['2026-01-01', 'X', 2000, 'u', '6'],
+        ['2026-01-01', 'Y', 2000, 'u', '3.3'],
+      ]),
     },
   ]);
   const data = await parseExport(zip);
-  assert.equal(data.watched.map((w) => [w.name, w.year, w.date]), [
-    ['Hamlet', 1948, '2026-01-01'],
-    ['Hamlet', 1996, '2026-01-02'],
-    ['Hamlet', 1996, '2026-01-03'],
-    ['No Year', null, null],
-    ['Odd Year', null, null],
-  ], 'a row without a name is dropped; bad years and dates are null');
-  assert.equal(data.ratings.map((r) => r.rating), [4, 4.5, null, null]);
+  assert.equal(
+    data.watched.map((w) => [w.name, w.year, w.date]),
+    [
+      ['Hamlet', 1948, '2026-01-01'],
+      ['Hamlet', 1996, '2026-01-02'],
+      ['Hamlet', 1996, '2026-01-03'],
+      ['No Year', null, null],
+      ['Odd Year', null, null],
+    ],
+    'a row without a name is dropped; bad years and dates are null',
+  );
+  assert.equal(
+    data.ratings.map((r) => r.rating),
+    [4, 4.5, null, null],
+  );
   assert.equal(data.diary, []);
 });
 
 test('headers: any order, any case, extra columns; a wrong header names the file and what is missing', async () => {
   const shuffled = makeZip([
-    { name: 'watched.csv', data: csv([['letterboxd uri', 'YEAR', 'name', 'Date', 'Future Column'], ['https://boxd.it/a', 2024, 'Flow', '2026-01-01', 'x']]) },
+    {
+      name: 'watched.csv',
+      data: csv([
+        ['letterboxd uri', 'YEAR', 'name', 'Date', 'Future Column'],
+        ['https://boxd.it/a', 2024, 'Flow', '2026-01-01', 'x'],
+      ]),
+    },
   ]);
   const data = await parseExport(shuffled);
   assert.equal(data.watched, [{ date: '2026-01-01', name: 'Flow', year: 2024, uri: 'https://boxd.it/a' }]);
 
-  await refused(exportZip(dave, { headers: { 'diary.csv': ['Date', 'Film', 'Year', 'Letterboxd URI', 'Rating', 'Rewatch', 'Tags', 'Watched Date'] } }), /^diary\.csv does not have the header of a Letterboxd export \(Date,Name,Year,Letterboxd URI,Rating,Rewatch,Tags,Watched Date\): Name is missing/);
-  await refused(exportZip(dave, { headers: { 'watched.csv': ['Position', 'Name', 'Year', 'URL'] } }), /^watched\.csv does not have the header .*: Date is missing/);
-  await refused(makeZip([{ name: 'watched.csv', data: '' }]), /^watched\.csv is empty: it should start with the header Date,Name,Year,Letterboxd URI\.$/);
+  await refused(
+    exportZip(dave, { headers: { 'diary.csv': ['Date', 'Film', 'Year', 'Letterboxd URI', 'Rating', 'Rewatch', 'Tags', 'Watched Date'] } }),
+    /^diary\.csv does not have the header of a Letterboxd export \(Date,Name,Year,Letterboxd URI,Rating,Rewatch,Tags,Watched Date\): Name is missing/,
+  );
+  await refused(
+    exportZip(dave, { headers: { 'watched.csv': ['Position', 'Name', 'Year', 'URL'] } }),
+    /^watched\.csv does not have the header .*: Date is missing/,
+  );
+  await refused(
+    makeZip([{ name: 'watched.csv', data: '' }]),
+    /^watched\.csv is empty: it should start with the header Date,Name,Year,Letterboxd URI\.$/,
+  );
 });
 
 test('one of watched.csv and diary.csv is enough; ratings.csv is optional', async () => {
@@ -146,8 +205,16 @@ test('broken CSV: an unclosed quote is refused with the file and line', async ()
   await parseExport(zip);
   await refused(bad, /^diary\.csv is not valid CSV near line \d+: /);
   const tiny = { ...DEFAULT_EXPORT_LIMITS, maxRecordBytes: 64 };
-  await refused(diaryZip([['2026-01-02', 'x'.repeat(200), 2020, 'u', 3, null, null, '2026-01-01']]), /^diary\.csv is not valid CSV .*far too long/, tiny);
-  await refused(diaryZip(Array.from({ length: 5 }, () => ['2026-01-02', 'F', 2020, 'u', 3, null, null, '2026-01-01'])), /^diary\.csv has more than 3 rows/, { ...DEFAULT_EXPORT_LIMITS, maxRows: 3 });
+  await refused(
+    diaryZip([['2026-01-02', 'x'.repeat(200), 2020, 'u', 3, null, null, '2026-01-01']]),
+    /^diary\.csv is not valid CSV .*far too long/,
+    tiny,
+  );
+  await refused(
+    diaryZip(Array.from({ length: 5 }, () => ['2026-01-02', 'F', 2020, 'u', 3, null, null, '2026-01-01'])),
+    /^diary\.csv has more than 3 rows/,
+    { ...DEFAULT_EXPORT_LIMITS, maxRows: 3 },
+  );
 });
 
 test('content caps (the defaults): a title over 300 characters, over 50,000 rows, too many different films; each names its limit', async () => {
@@ -168,7 +235,10 @@ test('content caps (the defaults): a title over 300 characters, over 50,000 rows
     { name: 'ratings.csv', data: csv([[...EXPORT_HEADERS.ratings], ...films(3, 2).map((r) => [...r, 4])]) },
   ]);
   await parseExport(zip, { ...DEFAULT_EXPORT_LIMITS, maxFilms: 5 });
-  await refused(zip, /^The export lists 5 different films, more than the 4 this server reads from one export\.$/, { ...DEFAULT_EXPORT_LIMITS, maxFilms: 4 });
+  await refused(zip, /^The export lists 5 different films, more than the 4 this server reads from one export\.$/, {
+    ...DEFAULT_EXPORT_LIMITS,
+    maxFilms: 4,
+  });
 });
 
 const hostile: [HostileKind, RegExp][] = [
@@ -217,11 +287,17 @@ test('a case-different or non-root watched.csv is not the export’s: lists/watc
     { name: 'lists/watched.csv', data: csv([[...EXPORT_HEADERS.watched], ['2026-01-01', 'Decoy', 2024, 'u']]) },
   ]);
   const data = await parseExport(zip);
-  assert.equal(data.watched.map((w) => w.name), ['Flow']);
-  await refused(makeZip([
-    { name: 'watched.csv', data: csv([[...EXPORT_HEADERS.watched]]) },
-    { name: 'WATCHED.CSV', data: csv([[...EXPORT_HEADERS.watched]]) },
-  ]), /holds watched\.csv twice/);
+  assert.equal(
+    data.watched.map((w) => w.name),
+    ['Flow'],
+  );
+  await refused(
+    makeZip([
+      { name: 'watched.csv', data: csv([[...EXPORT_HEADERS.watched]]) },
+      { name: 'WATCHED.CSV', data: csv([[...EXPORT_HEADERS.watched]]) },
+    ]),
+    /holds watched\.csv twice/,
+  );
 });
 
 test('a long history (50,000 rows, the most a file may have) parses without holding the event loop (yields between chunks)', async () => {
@@ -229,7 +305,16 @@ test('a long history (50,000 rows, the most a file may have) parses without hold
   const rows: (string | number | null)[][] = [];
   for (let i = 0; i < 50_000; i++) {
     const d = `20${String(10 + (i % 16)).padStart(2, '0')}-${String(1 + (i % 12)).padStart(2, '0')}-${String(1 + (i % 28)).padStart(2, '0')}`;
-    rows.push([d, `Film number ${i} with a longer, "quoted" title`, 1950 + (i % 70), `https://boxd.it/${i}`, (1 + (i % 10)) / 2, i % 7 ? null : 'Yes', 'tag', d]);
+    rows.push([
+      d,
+      `Film number ${i} with a longer, "quoted" title`,
+      1950 + (i % 70),
+      `https://boxd.it/${i}`,
+      (1 + (i % 10)) / 2,
+      i % 7 ? null : 'Yes',
+      'tag',
+      d,
+    ]);
   }
   const zip = exportZip(big, { extraRows: { 'diary.csv': rows } });
   const h = monitorEventLoopDelay({ resolution: 5 });
@@ -262,7 +347,10 @@ test("Letterboxd URI: Letterboxd's boxd.it short link, made canonical; anything 
       },
     ]),
   );
-  assert.equal(data.watched.map((w) => w.uri), ['https://boxd.it/aZ09', 'https://boxd.it/bY1', null, null, null]);
+  assert.equal(
+    data.watched.map((w) => w.uri),
+    ['https://boxd.it/aZ09', 'https://boxd.it/bY1', null, null, null],
+  );
 });
 
 test.run();

@@ -54,7 +54,11 @@ interface Answer {
 }
 
 /** A raw POST: `body` sent with Content-Length, or in `chunks` (chunked, no length). */
-function post(path: string, body: Buffer | Buffer[], headers: Record<string, string> = { 'content-type': 'application/zip' }): Promise<Answer> {
+function post(
+  path: string,
+  body: Buffer | Buffer[],
+  headers: Record<string, string> = { 'content-type': 'application/zip' },
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const chunked = Array.isArray(body);
     const req = request(`${base}${path}`, {
@@ -72,7 +76,9 @@ function post(path: string, body: Buffer | Buffer[], headers: Record<string, str
       });
     });
     // The server may answer (413) and close before the whole body is sent.
-    req.on('error', (err) => ((err as NodeJS.ErrnoException).code === 'EPIPE' || (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(err)));
+    req.on('error', (err) =>
+      (err as NodeJS.ErrnoException).code === 'EPIPE' || (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(err),
+    );
     // …but a connection that closes with no answer at all fails the test instead of hanging it.
     req.on('close', () => answered || reject(new Error(`${path}: the connection closed before any answer`)));
     if (chunked) for (const c of body) req.write(c);
@@ -96,7 +102,12 @@ test('an export is imported: 200 with the counts, stored under the lowercase use
   const res = await post('/api/users/Dave/export', exportZip(dave));
   assert.is(res.status, 200, JSON.stringify(res.json));
   assert.equal(res.json, {
-    import: { username: 'dave', films: dave.films.length, diaryEntries: dave.diary.length, importedAt: new Date(clock.now()).toISOString() },
+    import: {
+      username: 'dave',
+      films: dave.films.length,
+      diaryEntries: dave.diary.length,
+      importedAt: new Date(clock.now()).toISOString(),
+    },
   });
   assert.is(res.headers['cache-control'], 'no-store');
   const stored = imports.load('dave')!;
@@ -176,7 +187,10 @@ test('at most `concurrency` uploads are read at once: the next gets 429 with Ret
   await start({ concurrency: 1 });
   const zip = exportZip(dave);
   // The first upload sends half its body and waits.
-  const first = request(`${base}/api/users/dave/export`, { method: 'POST', headers: { 'content-type': 'application/zip', 'content-length': String(zip.length) } });
+  const first = request(`${base}/api/users/dave/export`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/zip', 'content-length': String(zip.length) },
+  });
   const firstAnswer = new Promise<number>((resolve, reject) => {
     first.on('response', (res) => {
       res.resume();
@@ -205,10 +219,19 @@ test('an import makes the member’s earlier results stale for dedupe (tasks.enq
   const results = createResultStore(db);
   const params: MosaicParams = { mode: 'all', layout: 'grid', format: 'jpeg' };
   const done = () => {
-    const { task } = tasks.enqueue({ action: 'create_mosaic', username: 'dave', params, staleBefore: imports.importedAt('dave') ?? undefined });
+    const { task } = tasks.enqueue({
+      action: 'create_mosaic',
+      username: 'dave',
+      params,
+      staleBefore: imports.importedAt('dave') ?? undefined,
+    });
     const [claimed] = tasks.claim('w1', 1);
     tasks.complete(claimed.id, claimed.leaseToken, () =>
-      results.insert(claimed.id, { image: Buffer.from('x'), contentType: 'image/jpeg', width: 1, height: 1, films: [], partial: false, note: null }, clock.now()),
+      results.insert(
+        claimed.id,
+        { image: Buffer.from('x'), contentType: 'image/jpeg', width: 1, height: 1, films: [], partial: false, note: null },
+        clock.now(),
+      ),
     );
     return task.id;
   };
@@ -223,7 +246,12 @@ test('an import makes the member’s earlier results stale for dedupe (tasks.enq
   const after = tasks.enqueue({ action: 'create_mosaic', username: 'dave', params, staleBefore: imports.importedAt('dave') ?? undefined });
   assert.is(after.deduped, false, 'the import made the earlier result stale');
   assert.is.not(after.task.id, first);
-  const erinTask = tasks.enqueue({ action: 'create_mosaic', username: 'erin', params, staleBefore: imports.importedAt('erin') ?? undefined });
+  const erinTask = tasks.enqueue({
+    action: 'create_mosaic',
+    username: 'erin',
+    params,
+    staleBefore: imports.importedAt('erin') ?? undefined,
+  });
   assert.is(erinTask.deduped, false);
 });
 

@@ -11,7 +11,23 @@ import { dirname, extname, join, normalize, relative, sep } from 'node:path';
 /** Folders never scanned: installed, built or generated, not written by us. */
 const SKIP_DIRS = new Set(['node_modules', 'dist', '.git', 'test-output', 'data', 'data-demo', 'coverage']);
 /** Files whose bytes are not text. */
-const BINARY_EXT = new Set(['.ttf', '.otf', '.woff', '.woff2', '.png', '.jpg', '.jpeg', '.webp', '.gif', '.avif', '.ico', '.zip', '.gz', '.db', '.pdf']);
+const BINARY_EXT = new Set([
+  '.ttf',
+  '.otf',
+  '.woff',
+  '.woff2',
+  '.png',
+  '.jpg',
+  '.jpeg',
+  '.webp',
+  '.gif',
+  '.avif',
+  '.ico',
+  '.zip',
+  '.gz',
+  '.db',
+  '.pdf',
+]);
 
 /**
  * What may not appear anywhere: references to the design documents that live outside the repository.
@@ -121,7 +137,11 @@ function createAnchorCache(root: string) {
 /** (a) Relative links and anchors in README.md and docs/*.md. */
 export function checkMarkdownLinks(root: string): Problem[] {
   const anchors = createAnchorCache(root);
-  const docs = existsSync(join(root, 'docs')) ? readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`) : [];
+  const docs = existsSync(join(root, 'docs'))
+    ? readdirSync(join(root, 'docs'))
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => `docs/${f}`)
+    : [];
   const files = [...(existsSync(join(root, 'README.md')) ? ['README.md'] : []), ...docs.sort()];
   const problems: Problem[] = [];
   for (const file of files) {
@@ -130,7 +150,12 @@ export function checkMarkdownLinks(root: string): Problem[] {
       const hash = target.indexOf('#');
       const pathPart = decodeURIComponent(hash === -1 ? target : target.slice(0, hash));
       const anchor = hash === -1 ? null : decodeURIComponent(target.slice(hash + 1));
-      const resolved = pathPart === '' ? file : normalize(join(dirname(file), pathPart)).split(sep).join('/');
+      const resolved =
+        pathPart === ''
+          ? file
+          : normalize(join(dirname(file), pathPart))
+              .split(sep)
+              .join('/');
       if (resolved.startsWith('..') || !existsSync(join(root, resolved))) {
         problems.push({ file, line, message: `link ${target}: ${resolved} does not exist` });
         continue;
@@ -148,16 +173,18 @@ export function checkCitations(root: string, files: readonly string[] = textFile
   const anchors = createAnchorCache(root);
   const problems: Problem[] = [];
   for (const file of files) {
-    readFileSync(join(root, file), 'utf8').split('\n').forEach((text, i) => {
-      for (const m of text.matchAll(CITATION)) {
-        const doc = `docs/${m[1]}`;
-        if (!existsSync(join(root, doc))) {
-          problems.push({ file, line: i + 1, message: `cites ${m[0]}: ${doc} does not exist` });
-        } else if (m[2] && !anchors(doc).has(m[2].slice(1))) {
-          problems.push({ file, line: i + 1, message: `cites ${m[0]}: ${doc} has no heading with anchor ${m[2]}` });
+    readFileSync(join(root, file), 'utf8')
+      .split('\n')
+      .forEach((text, i) => {
+        for (const m of text.matchAll(CITATION)) {
+          const doc = `docs/${m[1]}`;
+          if (!existsSync(join(root, doc))) {
+            problems.push({ file, line: i + 1, message: `cites ${m[0]}: ${doc} does not exist` });
+          } else if (m[2] && !anchors(doc).has(m[2].slice(1))) {
+            problems.push({ file, line: i + 1, message: `cites ${m[0]}: ${doc} has no heading with anchor ${m[2]}` });
+          }
         }
-      }
-    });
+      });
   }
   return problems;
 }
@@ -166,11 +193,14 @@ export function checkCitations(root: string, files: readonly string[] = textFile
 export function checkNoOutsideReferences(root: string, files: readonly string[] = textFiles(root)): Problem[] {
   const problems: Problem[] = [];
   for (const file of files) {
-    readFileSync(join(root, file), 'utf8').split('\n').forEach((text, i) => {
-      for (const f of FORBIDDEN) {
-        if (f.re.test(text)) problems.push({ file, line: i + 1, message: `refers to "${f.what}", a document outside the repository: link docs/ instead` });
-      }
-    });
+    readFileSync(join(root, file), 'utf8')
+      .split('\n')
+      .forEach((text, i) => {
+        for (const f of FORBIDDEN) {
+          if (f.re.test(text))
+            problems.push({ file, line: i + 1, message: `refers to "${f.what}", a document outside the repository: link docs/ instead` });
+        }
+      });
   }
   return problems;
 }

@@ -7,7 +7,10 @@ const db = openDb(path);
 const tasks = createTaskStore(db);
 const ids: string[] = [];
 for (let i = 0; i < Number(nRaw); i++) {
-  ids.push(tasks.enqueue({ action: 'noop', username: `user${i}`, params: { mode: 'recent', count: 30, layout: 'classic', format: 'jpeg' } }).task.id);
+  ids.push(
+    tasks.enqueue({ action: 'noop', username: `user${i}`, params: { mode: 'recent', count: 30, layout: 'classic', format: 'jpeg' } }).task
+      .id,
+  );
 }
 process.stdout.write(JSON.stringify(ids));
 db.close();

@@ -40,7 +40,12 @@ export function exportRig(lb: FakeLetterboxd, dir: string, tmdb: FakeTmdb | null
 
 /** A film for members made in a test (fakeLetterboxd's own maker is private to it). */
 let nextId = 990_001;
-export function testFilm(title: string, year: number | null, slug: string, opts: { tmdbId?: number; kind?: 'movie' | 'tv'; posterName?: string | null } = {}): FakeFilm {
+export function testFilm(
+  title: string,
+  year: number | null,
+  slug: string,
+  opts: { tmdbId?: number; kind?: 'movie' | 'tv'; posterName?: string | null } = {},
+): FakeFilm {
   const id = nextId++;
   return {
     id,
@@ -50,7 +55,6 @@ export function testFilm(title: string, year: number | null, slug: string, opts:
     posterName: opts.posterName === undefined ? slug : opts.posterName,
     color: [(id * 37) % 256, (id * 91) % 256, (id * 53) % 256],
     tmdb: { kind: opts.kind ?? 'movie', id: opts.tmdbId ?? 3_000_000 + id },
-    cacheKey: (id * 2654435761 >>> 0).toString(16).padStart(8, '0'),
+    cacheKey: ((id * 2654435761) >>> 0).toString(16).padStart(8, '0'),
   };
 }
-

@@ -190,7 +190,8 @@ export function exportFiles(member: FakeMember, options: ExportOptions = {}): Ma
     film: e.film,
     date: firstSeen.get(e.film.slug) ?? `2019-01-${String(1 + (i % 28)).padStart(2, '0')}`,
   }));
-  for (const v of diary) if (!watched.some((w) => w.film.slug === v.film.slug)) watched.push({ film: v.film, date: firstSeen.get(v.film.slug)! });
+  for (const v of diary)
+    if (!watched.some((w) => w.film.slug === v.film.slug)) watched.push({ film: v.film, date: firstSeen.get(v.film.slug)! });
   watched.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
 
   const rows = {
@@ -205,20 +206,57 @@ export function exportFiles(member: FakeMember, options: ExportOptions = {}): Ma
       null,
       v.watchedDate,
     ]),
-    'ratings.csv': member.films.filter((e) => e.rating !== null).map((e) => [firstSeen.get(e.film.slug) ?? '2019-01-01', e.film.title, e.film.year, boxdIt(e.film.id), e.rating]),
+    'ratings.csv': member.films
+      .filter((e) => e.rating !== null)
+      .map((e) => [firstSeen.get(e.film.slug) ?? '2019-01-01', e.film.title, e.film.year, boxdIt(e.film.id), e.rating]),
   };
   const files = new Map<string, string>();
   const table = (name: 'watched.csv' | 'diary.csv' | 'ratings.csv', header: readonly string[]) => {
     const all = [options.headers?.[name] ?? [...header], ...rows[name], ...(options.extraRows?.[name] ?? [])];
     files.set(name, bom + csv(all, eol));
   };
-  files.set('profile.csv', bom + csv([['Date Joined', 'Username', 'Given Name'], ['2019-01-01', member.username, member.displayName]], eol));
+  files.set(
+    'profile.csv',
+    bom +
+      csv(
+        [
+          ['Date Joined', 'Username', 'Given Name'],
+          ['2019-01-01', member.username, member.displayName],
+        ],
+        eol,
+      ),
+  );
   table('watched.csv', EXPORT_HEADERS.watched);
   table('diary.csv', EXPORT_HEADERS.diary);
   table('ratings.csv', EXPORT_HEADERS.ratings);
-  files.set('reviews.csv', bom + csv([[...EXPORT_HEADERS.diary, 'Review'], ...member.diary.filter((v) => v.review).map((v) => [localDay(v.publishedAt), v.film.title, v.film.year, boxdIt(v.viewingId), v.rating, null, null, v.watchedDate, v.review])], eol));
+  files.set(
+    'reviews.csv',
+    bom +
+      csv(
+        [
+          [...EXPORT_HEADERS.diary, 'Review'],
+          ...member.diary
+            .filter((v) => v.review)
+            .map((v) => [
+              localDay(v.publishedAt),
+              v.film.title,
+              v.film.year,
+              boxdIt(v.viewingId),
+              v.rating,
+              null,
+              null,
+              v.watchedDate,
+              v.review,
+            ]),
+        ],
+        eol,
+      ),
+  );
   // Not watched: the same header as watched.csv, told apart only by the file name.
-  files.set('watchlist.csv', bom + csv([[...EXPORT_HEADERS.watched], ['2026-01-02', 'Watchlist Only Film', 2020, 'https://boxd.it/zzz1']], eol));
+  files.set(
+    'watchlist.csv',
+    bom + csv([[...EXPORT_HEADERS.watched], ['2026-01-02', 'Watchlist Only Film', 2020, 'https://boxd.it/zzz1']], eol),
+  );
   for (const name of options.omit ?? []) files.delete(name);
   return files;
 }
@@ -230,12 +268,25 @@ export function exportFiles(member: FakeMember, options: ExportOptions = {}): Ma
 export function exportZip(member: FakeMember, options: ExportOptions = {}): Buffer {
   const eol = options.eol === 'lf' ? '\n' : '\r\n';
   const entries: ZipEntrySpec[] = [...exportFiles(member, options)].map(([name, data]) => ({ name, data, method: options.method }));
-  const decoy = (title: string) => csv([[...EXPORT_HEADERS.diary], ['2026-02-02', title, 2001, 'https://boxd.it/dec0y', 5, null, null, '2026-02-01']], eol);
+  const decoy = (title: string) =>
+    csv([[...EXPORT_HEADERS.diary], ['2026-02-02', title, 2001, 'https://boxd.it/dec0y', 5, null, null, '2026-02-01']], eol);
   entries.push(
-    { name: 'likes/films.csv', data: csv([[...EXPORT_HEADERS.watched], ['2026-02-02', 'Liked Elsewhere', 2001, 'https://boxd.it/l1']], eol) },
-    { name: 'lists/best-of-the-year.csv', data: csv([['Letterboxd list export v7'], ['Position', 'Name', 'Year', 'URL'], ['1', 'Listed Only', '2002', 'https://boxd.it/l2']], eol) },
+    {
+      name: 'likes/films.csv',
+      data: csv([[...EXPORT_HEADERS.watched], ['2026-02-02', 'Liked Elsewhere', 2001, 'https://boxd.it/l1']], eol),
+    },
+    {
+      name: 'lists/best-of-the-year.csv',
+      data: csv(
+        [['Letterboxd list export v7'], ['Position', 'Name', 'Year', 'URL'], ['1', 'Listed Only', '2002', 'https://boxd.it/l2']],
+        eol,
+      ),
+    },
     { name: 'deleted/diary.csv', data: decoy('Deleted Viewing') },
-    { name: 'deleted/watched.csv', data: csv([[...EXPORT_HEADERS.watched], ['2026-02-02', 'Deleted Film', 2003, 'https://boxd.it/d1']], eol) },
+    {
+      name: 'deleted/watched.csv',
+      data: csv([[...EXPORT_HEADERS.watched], ['2026-02-02', 'Deleted Film', 2003, 'https://boxd.it/d1']], eol),
+    },
     { name: 'orphaned/diary.csv', data: decoy('Orphaned Viewing') },
     ...(options.extraEntries ?? []),
   );
@@ -270,7 +321,10 @@ export type HostileKind =
 function baseEntries(): ZipEntrySpec[] {
   return [
     { name: 'watched.csv', data: csv([[...EXPORT_HEADERS.watched], ['2026-01-01', 'Flow', 2024, 'https://boxd.it/a1']]) },
-    { name: 'diary.csv', data: csv([[...EXPORT_HEADERS.diary], ['2026-01-02', 'Flow', 2024, 'https://boxd.it/b1', 4.5, null, null, '2026-01-01']]) },
+    {
+      name: 'diary.csv',
+      data: csv([[...EXPORT_HEADERS.diary], ['2026-01-02', 'Flow', 2024, 'https://boxd.it/b1', 4.5, null, null, '2026-01-01']]),
+    },
   ];
 }
 
@@ -305,7 +359,10 @@ export function hostileZip(kind: HostileKind): Buffer {
     case 'bomb-lying':
       return makeZip([{ name: 'watched.csv', data: bigCsv(), declaredSize: 1024 }, base[1]]);
     case 'bomb-total':
-      return makeZip([...base, ...Array.from({ length: 12 }, (_, i) => ({ name: `lists/list-${i}.csv`, data: 'x', declaredSize: 30 * MB }))]);
+      return makeZip([
+        ...base,
+        ...Array.from({ length: 12 }, (_, i) => ({ name: `lists/list-${i}.csv`, data: 'x', declaredSize: 30 * MB })),
+      ]);
     case 'traversal':
       return makeZip([...base, { name: '../watched.csv', data: 'x' }]);
     case 'traversal-deep':
@@ -321,9 +378,15 @@ export function hostileZip(kind: HostileKind): Buffer {
     case 'unicode-path':
       return makeZip([...base, { name: 'notes.txt', unicodePath: '../diary.csv', data: 'x' }]);
     case 'many-entries':
-      return makeZip([...base, ...Array.from({ length: 20_000 }, (_, i) => ({ name: `lists/l${i}.csv`, method: 'store' as const, data: '' }))]);
+      return makeZip([
+        ...base,
+        ...Array.from({ length: 20_000 }, (_, i) => ({ name: `lists/l${i}.csv`, method: 'store' as const, data: '' })),
+      ]);
     case 'no-csvs':
-      return makeZip([{ name: 'holiday.jpg', data: Buffer.from([0xff, 0xd8, 0xff]) }, { name: 'notes/readme.txt', data: 'hello' }]);
+      return makeZip([
+        { name: 'holiday.jpg', data: Buffer.from([0xff, 0xd8, 0xff]) },
+        { name: 'notes/readme.txt', data: 'hello' },
+      ]);
     case 'wrapped':
       return makeZip(base.map((e) => ({ ...e, name: `letterboxd-dave-2026-11-15-09-30-utc/${e.name as string}` })));
     case 'duplicate':

@@ -24,11 +24,15 @@ export function fakeClock(start = Date.UTC(2026, 10, 15, 12, 0, 0)): FakeClock {
         if (signal?.aborted) return reject(signal.reason);
         const entry = { at: now + ms, resolve };
         sleepers.push(entry);
-        signal?.addEventListener('abort', () => {
-          const i = sleepers.indexOf(entry);
-          if (i >= 0) sleepers.splice(i, 1);
-          reject(signal.reason);
-        }, { once: true });
+        signal?.addEventListener(
+          'abort',
+          () => {
+            const i = sleepers.indexOf(entry);
+            if (i >= 0) sleepers.splice(i, 1);
+            reject(signal.reason);
+          },
+          { once: true },
+        );
         wake();
       });
     },

@@ -44,10 +44,18 @@ for (const [label, now] of DATES) {
       // The feed lists by log time, newest first; a correct collection lists newest watched first,
       // the later logged first within a day. They agree only if no day's order is left to chance.
       const byLog = [...m.diary].sort((a, b) => b.publishedAt.getTime() - a.publishedAt.getTime());
-      assert.equal(byLog.map((v) => v.viewingId), sortDiary(m.diary).map((v) => v.viewingId), `${m.username}: log order is watch order`);
+      assert.equal(
+        byLog.map((v) => v.viewingId),
+        sortDiary(m.diary).map((v) => v.viewingId),
+        `${m.username}: log order is watch order`,
+      );
     }
     const items = feedItems(members.get('dave')!);
-    assert.equal(items.map((i) => i.kind), [...Array(35).fill('viewing'), 'list'], "dave's list comes after his diary entries");
+    assert.equal(
+      items.map((i) => i.kind),
+      [...Array(35).fill('viewing'), 'list'],
+      "dave's list comes after his diary entries",
+    );
   });
 }
 

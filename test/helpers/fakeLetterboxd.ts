@@ -195,7 +195,11 @@ function colorFor(id: number): [number, number, number] {
 /** Films and viewings are exported so tests can change a member's diary between reads (members are live objects). */
 let nextFilmId = 700_001;
 
-export function film(title: string, year: number | null, opts: { slug?: string; posterName?: string | null; tv?: number; movie?: number } = {}): FakeFilm {
+export function film(
+  title: string,
+  year: number | null,
+  opts: { slug?: string; posterName?: string | null; tv?: number; movie?: number } = {},
+): FakeFilm {
   const id = nextFilmId++;
   const base =
     title
@@ -215,7 +219,7 @@ export function film(title: string, year: number | null, opts: { slug?: string; 
     posterName: opts.posterName === undefined ? slug : opts.posterName,
     color: colorFor(id),
     tmdb: opts.tv ? { kind: 'tv', id: opts.tv } : { kind: 'movie', id: opts.movie ?? 100_000 + id },
-    cacheKey: (id * 2654435761 >>> 0).toString(16).padStart(8, '0'),
+    cacheKey: ((id * 2654435761) >>> 0).toString(16).padStart(8, '0'),
   };
 }
 
@@ -323,9 +327,24 @@ export function defaultMembers(now: Date): FakeMember[] {
     spoiler: film('The Twist (Ending)', 2016),
   };
   const extraTitles = [
-    'Perfect Days', 'Past Lives', 'Anatomy of a Fall', 'The Zone of Interest', 'Aftersun', 'Tár', 'Decision to Leave',
-    'Drive My Car', 'The Worst Person in the World', 'Petite Maman', 'Nomadland', 'Minari', 'Parasite', 'Portrait of a Lady on Fire',
-    'Burning', 'Shoplifters', 'Roma', 'Cold War',
+    'Perfect Days',
+    'Past Lives',
+    'Anatomy of a Fall',
+    'The Zone of Interest',
+    'Aftersun',
+    'Tár',
+    'Decision to Leave',
+    'Drive My Car',
+    'The Worst Person in the World',
+    'Petite Maman',
+    'Nomadland',
+    'Minari',
+    'Parasite',
+    'Portrait of a Lady on Fire',
+    'Burning',
+    'Shoplifters',
+    'Roma',
+    'Cold War',
   ];
   const extras = extraTitles.map((t, i) => film(t, 2014 + (i % 10)));
 
@@ -360,7 +379,15 @@ export function defaultMembers(now: Date): FakeMember[] {
     displayName: 'Dave & Friends',
     diary: dave,
     films: filmsFromDiary(dave, [{ film: extras[17], rating: 4 }]),
-    lists: [{ id: 41_001, title: 'Best of "the year" & more', slug: 'best-of-the-year', publishedAt: dayAt(now, 0, 0), films: [F.flow, F.amelie] }],
+    lists: [
+      {
+        id: 41_001,
+        title: 'Best of "the year" & more',
+        slug: 'best-of-the-year',
+        publishedAt: dayAt(now, 0, 0),
+        films: [F.flow, F.amelie],
+      },
+    ],
   };
   // The list is the latest thing he published (the feed still lists it after the diary), never in the future.
   daveMember.lists[0].publishedAt = new Date(Math.min(now.getTime() - 30_000, daveMember.lists[0].publishedAt.getTime() + 3_600_000 * 23));
@@ -384,7 +411,11 @@ export function defaultMembers(now: Date): FakeMember[] {
     const title = `Feature No. ${n}`;
     const slug = `feature-no-${n}`;
     const posterName = i % 97 === 96 ? null : i % 50 === 49 ? `feature-${n}` : slug;
-    bigFilms.push({ film: film(title, 1960 + (i % 66), { slug, posterName }), rating: i % 10 === 9 ? null : 0.5 + (i % 10) / 2, liked: i % 13 === 0 });
+    bigFilms.push({
+      film: film(title, 1960 + (i % 66), { slug, posterName }),
+      rating: i % 10 === 9 ? null : 0.5 + (i % 10) / 2,
+      liked: i % 13 === 0,
+    });
   }
   const bigDiary = bigFilms.slice(0, 5).map((e, i) => viewing(e.film, dayAt(now, 3 * i + 1), { rating: e.rating }));
   const bigMember: FakeMember = { username: 'bigfan', displayName: 'Big Fan', diary: bigDiary, films: bigFilms, lists: [] };
@@ -396,7 +427,13 @@ export function defaultMembers(now: Date): FakeMember[] {
     const watched = i < 30 ? dayInMonth(now, 0, (29 - i) / 30, 22) : dayInMonth(now, 1, (49 - i) / 20, 22);
     marathon.push(viewing(f, watched, { rating: i % 6 === 5 ? null : 1 + (i % 9) / 2 }));
   }
-  const marathonMember: FakeMember = { username: 'marathon', displayName: 'Marathon', diary: marathon, films: filmsFromDiary(marathon), lists: [] };
+  const marathonMember: FakeMember = {
+    username: 'marathon',
+    displayName: 'Marathon',
+    diary: marathon,
+    films: filmsFromDiary(marathon),
+    lists: [],
+  };
 
   const nobody: FakeMember = { username: 'nobody', displayName: 'Nobody', diary: [], films: [], lists: [] };
   for (const m of [daveMember, erinMember, bigMember, marathonMember]) settleLogTimes(m.diary, now);
@@ -412,7 +449,11 @@ export function expectedFilms(member: FakeMember, params: MosaicParams): Film[] 
     return member.films.map((e) => ({ title: e.film.title, year: e.film.year, rating: e.rating, slug: e.film.slug, watchedDate: null }));
   }
   const inPeriod = sortDiary(member.diary).filter((v) =>
-    params.mode === 'month' ? v.watchedDate.startsWith(`${params.month}-`) : params.mode === 'year' ? v.watchedDate.startsWith(`${params.year}-`) : true,
+    params.mode === 'month'
+      ? v.watchedDate.startsWith(`${params.month}-`)
+      : params.mode === 'year'
+        ? v.watchedDate.startsWith(`${params.year}-`)
+        : true,
   );
   const seen = new Set<string>();
   const out: Film[] = [];
@@ -431,7 +472,10 @@ export function expectedFilms(member: FakeMember, params: MosaicParams): Film[] 
 export function feedItems(member: FakeMember): ({ kind: 'viewing'; v: FakeViewing } | { kind: 'list'; l: FakeListPost })[] {
   const byLog = <T extends { publishedAt: Date }>(a: T, b: T) => b.publishedAt.getTime() - a.publishedAt.getTime();
   return [
-    ...[...member.diary].sort(byLog).slice(0, 50).map((v) => ({ kind: 'viewing' as const, v })),
+    ...[...member.diary]
+      .sort(byLog)
+      .slice(0, 50)
+      .map((v) => ({ kind: 'viewing' as const, v })),
     ...[...member.lists].sort(byLog).map((l) => ({ kind: 'list' as const, l })),
   ];
 }
@@ -456,7 +500,14 @@ const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 const AUCKLAND = new Intl.DateTimeFormat('en-GB', {
-  timeZone: 'Pacific/Auckland', hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+  timeZone: 'Pacific/Auckland',
+  hourCycle: 'h23',
+  year: 'numeric',
+  month: 'numeric',
+  day: 'numeric',
+  hour: 'numeric',
+  minute: 'numeric',
+  second: 'numeric',
 });
 
 /** "Mon, 12 Jan 2026 09:03:05 +1300": Letterboxd writes every pubDate in its own zone (New Zealand), not the member's. */
@@ -583,7 +634,9 @@ async function renderPoster(f: FakeFilm, width: number, height: number): Promise
       raw[i + 2] = b + n;
     }
   }
-  return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 80 }).toBuffer();
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 80 })
+    .toBuffer();
 }
 
 /** 0 ≤ x < 1 from integer coordinates (a small integer hash, stable across runs). */
@@ -639,7 +692,9 @@ async function renderNaturalPoster(f: FakeFilm, width: number, height: number): 
     raw[p + 1] = dark[1] + (light[1] - dark[1]) * v;
     raw[p + 2] = dark[2] + (light[2] - dark[2]) * v;
   }
-  return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 80 }).toBuffer();
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 80 })
+    .toBuffer();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -703,7 +758,12 @@ export async function startFakeLetterboxd(options: FakeOptions): Promise<FakeLet
   // --- pages -----------------------------------------------------------------------------------
 
   type Answer = { status: number; type: string; body: string | Buffer; headers?: Record<string, string> };
-  const html = (body: string, status = 200, headers?: Record<string, string>): Answer => ({ status, type: 'text/html; charset=utf-8', body, headers });
+  const html = (body: string, status = 200, headers?: Record<string, string>): Answer => ({
+    status,
+    type: 'text/html; charset=utf-8',
+    body,
+    headers,
+  });
   const notFound = (): Answer => html(NOT_FOUND_PAGE, 404);
 
   function rss(m: FakeMember): Answer {
@@ -816,10 +876,11 @@ ${items.join('\n')}
       `<meta property="og:title" content="${esc(name)}">` +
       `<meta property="og:image" content="${imageBase}/resized/sm/upload/ab/cd/${f.id}/backdrop-1200-1200-675-675-crop-000000.jpg?v=${f.cacheKey}">` +
       `<script type="application/ld+json">\n/* <![CDATA[ */\n${scriptJson(ld)}\n/* ]]> */\n</script>`;
-    const doc = page(`‎${name} • Letterboxd`, `<section class="film-header"><h1 class="headline-1 primaryname">${esc(f.title)}</h1></section>`, 'film backdropped').replace(
-      '</head>',
-      `${head}\n</head>`,
-    );
+    const doc = page(
+      `‎${name} • Letterboxd`,
+      `<section class="film-header"><h1 class="headline-1 primaryname">${esc(f.title)}</h1></section>`,
+      'film backdropped',
+    ).replace('</head>', `${head}\n</head>`);
     return html(doc, 200, { 'x-letterboxd-type': 'Film' });
   }
 
@@ -847,7 +908,10 @@ ${items.join('\n')}
     const member = user ? members.get(user) : undefined;
     if (!member) return notFound();
     const rest = clean.slice(user!.length + 1);
-    if (rest === '/') return html(page(`${member.displayName}’s profile • Letterboxd`, `<h1>${esc(member.displayName)}</h1>`, 'profile'), 200, { 'x-letterboxd-type': 'Member' });
+    if (rest === '/')
+      return html(page(`${member.displayName}’s profile • Letterboxd`, `<h1>${esc(member.displayName)}</h1>`, 'profile'), 200, {
+        'x-letterboxd-type': 'Member',
+      });
     if (rest === '/rss/') return rss(member);
     if ((m = /^\/films\/(?:page\/(\d+)\/)?$/.exec(rest))) return filmsPage(member, Number(m[1] ?? 1));
     // 2026 scheme /diary/films/… and the older /films/diary/…
@@ -879,14 +943,23 @@ ${items.join('\n')}
         posterCache.set(key, p);
         if (posterCache.size > 4000) posterCache.delete(posterCache.keys().next().value!);
       }
-      return { status: 200, type: 'image/jpeg', body: await p, headers: { etag: `"${f.cacheKey}-${w}x${h}"`, 'cache-control': 'max-age=31536000' } };
+      return {
+        status: 200,
+        type: 'image/jpeg',
+        body: await p,
+        headers: { etag: `"${f.cacheKey}-${w}x${h}"`, 'cache-control': 'max-age=31536000' },
+      };
     }
     if (/^\/static\/img\/empty-poster-\d+[-.][\w-]+\.png$/.test(clean)) {
-      const body = await sharp({ create: { width: 70, height: 105, channels: 3, background: { r: 44, g: 52, b: 64 } } }).png().toBuffer();
+      const body = await sharp({ create: { width: 70, height: 105, channels: 3, background: { r: 44, g: 52, b: 64 } } })
+        .png()
+        .toBuffer();
       return { status: 200, type: 'image/png', body };
     }
     if (clean.startsWith('/resized/sm/upload/')) {
-      const body = await sharp({ create: { width: 64, height: 36, channels: 3, background: { r: 20, g: 20, b: 20 } } }).jpeg().toBuffer();
+      const body = await sharp({ create: { width: 64, height: 36, channels: 3, background: { r: 20, g: 20, b: 20 } } })
+        .jpeg()
+        .toBuffer();
       return { status: 200, type: 'image/jpeg', body };
     }
     return notFound();
@@ -920,10 +993,19 @@ ${items.join('\n')}
     res.end(body);
   }
 
-  async function applyFault(server: 'pages' | 'images', fault: Fault, path: string, res: ServerResponse, answer: () => Promise<Answer>): Promise<void> {
+  async function applyFault(
+    server: 'pages' | 'images',
+    fault: Fault,
+    path: string,
+    res: ServerResponse,
+    answer: () => Promise<Answer>,
+  ): Promise<void> {
     switch (fault.kind) {
       case 'challenge':
-        return send(res, { ...html(CHALLENGE_PAGE, 403), headers: { 'cf-mitigated': 'challenge', server: 'cloudflare', 'cf-ray': '8f3c2a1b9d7e4f60-AMS' } });
+        return send(res, {
+          ...html(CHALLENGE_PAGE, 403),
+          headers: { 'cf-mitigated': 'challenge', server: 'cloudflare', 'cf-ray': '8f3c2a1b9d7e4f60-AMS' },
+        });
       case 'forbidden':
         return send(res, html(page('Forbidden', '<h1>Access denied</h1>'), 403));
       case 'rate-limit':
@@ -936,7 +1018,10 @@ ${items.join('\n')}
       case 'not-found':
         return send(res, notFound());
       case 'outage':
-        return send(res, { ...html(OUTAGE_PAGE, fault.status ?? 200), headers: { server: 'cloudflare', 'cf-ray': '8f4e1c2bd9a37731-AKL' } });
+        return send(res, {
+          ...html(OUTAGE_PAGE, fault.status ?? 200),
+          headers: { server: 'cloudflare', 'cf-ray': '8f4e1c2bd9a37731-AKL' },
+        });
       case 'slow':
         await wait(fault.delayMs ?? 5000, res);
         if (res.destroyed) return;
@@ -962,7 +1047,12 @@ ${items.join('\n')}
         return send(res, { ...a, body: Buffer.from('\u0000\u0001garbage\u00ff'.repeat(20), 'latin1') });
       }
       case 'garbage':
-        return send(res, html(`<!DOCTYPE html><html><body><main class="new-layout">${['flow-2024', 'dune-2021', 'tony-2026'].map((s) => `<article class="tile"><a href="/film/${s}/">${s}</a></article>`).join('')}</main></body></html>`));
+        return send(
+          res,
+          html(
+            `<!DOCTYPE html><html><body><main class="new-layout">${['flow-2024', 'dune-2021', 'tony-2026'].map((s) => `<article class="tile"><a href="/film/${s}/">${s}</a></article>`).join('')}</main></body></html>`,
+          ),
+        );
       case 'redirect': {
         const other = server === 'pages' ? imageBase : pagesBase;
         res.writeHead(fault.status ?? 302, { location: fault.location ?? `${other}${path}`, 'content-length': '0' });

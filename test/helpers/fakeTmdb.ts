@@ -78,7 +78,8 @@ export interface FakeTmdb {
 
 export const POSTER_SIZES: Record<string, number> = { w92: 92, w154: 154, w185: 185, w342: 342, w500: 500, w780: 780, original: 600 };
 const DEFAULT_KEY = '0123456789abcdef0123456789abcdef';
-const DEFAULT_TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJhdWQiOiJtb3ZpZW1vc2FpYy10ZXN0Iiwic2NvcGVzIjpbImFwaV9yZWFkIl19.c2lnbmF0dXJlLW9mLWEtZmFrZS10b2tlbg';
+const DEFAULT_TOKEN =
+  'eyJhbGciOiJIUzI1NiJ9.eyJhdWQiOiJtb3ZpZW1vc2FpYy10ZXN0Iiwic2NvcGVzIjpbImFwaV9yZWFkIl19.c2lnbmF0dXJlLW9mLWEtZmFrZS10b2tlbg';
 
 /** Every film of the members (diary, films pages, lists), once. */
 export function filmsOf(members: Iterable<FakeMember>): FakeFilm[] {
@@ -170,8 +171,25 @@ export async function startFakeTmdb(options: FakeTmdbOptions = {}): Promise<Fake
 
   function summary(t: FakeTmdbTitle) {
     return t.kind === 'movie'
-      ? { id: t.id, title: t.title, original_title: t.originalTitle, release_date: t.date, poster_path: t.posterPath, popularity: t.popularity, adult: false, overview: '' }
-      : { id: t.id, name: t.title, original_name: t.originalTitle, first_air_date: t.date, poster_path: t.posterPath, popularity: t.popularity, overview: '' };
+      ? {
+          id: t.id,
+          title: t.title,
+          original_title: t.originalTitle,
+          release_date: t.date,
+          poster_path: t.posterPath,
+          popularity: t.popularity,
+          adult: false,
+          overview: '',
+        }
+      : {
+          id: t.id,
+          name: t.title,
+          original_name: t.originalTitle,
+          first_air_date: t.date,
+          poster_path: t.posterPath,
+          popularity: t.popularity,
+          overview: '',
+        };
   }
 
   function routeApi(url: URL, headers: IncomingHttpHeaders): Answer {
@@ -212,7 +230,9 @@ export async function startFakeTmdb(options: FakeTmdbOptions = {}): Promise<Fake
     let p = images.get(key);
     if (!p) {
       const [r, g, b] = t.color;
-      p = sharp({ create: { width: size, height: Math.round(size * 1.5), channels: 3, background: { r, g, b } } }).jpeg({ quality: 80 }).toBuffer();
+      p = sharp({ create: { width: size, height: Math.round(size * 1.5), channels: 3, background: { r, g, b } } })
+        .jpeg({ quality: 80 })
+        .toBuffer();
       images.set(key, p);
     }
     return { status: 200, type: 'image/jpeg', body: await p };
@@ -247,7 +267,12 @@ export async function startFakeTmdb(options: FakeTmdbOptions = {}): Promise<Fake
         }
         if (fault?.kind === 'rate-limit') {
           const body = { status_code: 25, status_message: 'Your request count (41) is over the allowed limit of (40).', success: false };
-          return send(429, 'application/json;charset=utf-8', Buffer.from(JSON.stringify(body)), fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) });
+          return send(
+            429,
+            'application/json;charset=utf-8',
+            Buffer.from(JSON.stringify(body)),
+            fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) },
+          );
         }
         if (fault?.kind === 'server-error') return send(fault.status ?? 503, 'text/html', Buffer.from('<h1>Service Unavailable</h1>'));
         if (server === 'images') {

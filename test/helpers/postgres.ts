@@ -94,7 +94,9 @@ export async function startPostgres(what: string, options: StartOptions = {}): P
       ...(options.durable ? {} : { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' }),
       ...options.settings,
     };
-    const opts = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ');
+    const opts = Object.entries(settings)
+      .map(([k, v]) => `-c ${k}=${v}`)
+      .join(' ');
     run('pg_ctl', ['-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', '-t', '60', 'start']);
     let stopped = false;
     const base = `postgres://postgres@127.0.0.1:${port}`;
@@ -103,7 +105,21 @@ export async function startPostgres(what: string, options: StartOptions = {}): P
       port,
       createDatabase(name) {
         if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad database name ${name}`);
-        const psql = ['-h', dir, '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-q', '-c', `CREATE DATABASE ${name}`];
+        const psql = [
+          '-h',
+          dir,
+          '-p',
+          String(port),
+          '-U',
+          'postgres',
+          '-d',
+          'postgres',
+          '-v',
+          'ON_ERROR_STOP=1',
+          '-q',
+          '-c',
+          `CREATE DATABASE ${name}`,
+        ];
         run('psql', psql);
         return `${base}/${name}`;
       },

@@ -35,7 +35,12 @@ export function spawnTs(file: string, env: Record<string, string> = {}, args: st
 }
 
 /** Polls `check` every `everyMs` until it returns a truthy value; fails after `timeoutMs`. */
-export async function waitFor<T>(check: () => T | undefined | false | null, timeoutMs = 20_000, what = 'condition', everyMs = 10): Promise<T> {
+export async function waitFor<T>(
+  check: () => T | undefined | false | null,
+  timeoutMs = 20_000,
+  what = 'condition',
+  everyMs = 10,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = check();

@@ -1,5 +1,11 @@
 /** Shared by the server tests: an app on a real port, raw HTTP requests, socket clients, a test world. */
-import { createServer as createHttpServer, request as httpRequest, type IncomingHttpHeaders, type RequestListener, type Server } from 'node:http';
+import {
+  createServer as createHttpServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type RequestListener,
+  type Server,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { createLogger, type Logger } from '../../common/log.js';
@@ -28,7 +34,10 @@ const cleanups = new Set<() => unknown>();
  */
 export function track(fn: () => unknown): () => Promise<void> {
   let done: Promise<void> | null = null;
-  const once = () => (done ??= Promise.resolve().then(fn).then(() => undefined));
+  const once = () =>
+    (done ??= Promise.resolve()
+      .then(fn)
+      .then(() => undefined));
   cleanups.add(once);
   return once;
 }
@@ -61,7 +70,11 @@ export function memoryLogger(): { log: Logger; lines: Record<string, unknown>[] 
 }
 
 export const testHosts = () =>
-  createHostPolicy({ extra: ['mosaic.example', 'pi.lan:8080'], hostname: 'raspberrypi', addresses: () => ['192.168.1.20', 'fe80::1%eth0'] });
+  createHostPolicy({
+    extra: ['mosaic.example', 'pi.lan:8080'],
+    hostname: 'raspberrypi',
+    addresses: () => ['192.168.1.20', 'fe80::1%eth0'],
+  });
 
 export async function listen(handler: RequestListener | Server): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const server = typeof handler === 'function' ? createHttpServer(handler) : handler;
@@ -220,7 +233,19 @@ export async function liveServer(options: Partial<ServerDeps> & { resultsMb?: nu
 export function completeWithResult(tasks: TaskStore, results: ResultStore, id: string, now: number, image = Buffer.from('IMAGE BYTES')) {
   const claimed = tasks.claim('test-worker', 100).find((t) => t.id === id)!;
   return tasks.complete(claimed.id, claimed.leaseToken, () =>
-    results.insert(id, { image, contentType: 'image/jpeg', width: 10, height: 20, films: [{ title: 'Flow', year: 2024, rating: 4.5, slug: 'flow', watchedDate: '2026-11-02' }], partial: false, note: null }, now),
+    results.insert(
+      id,
+      {
+        image,
+        contentType: 'image/jpeg',
+        width: 10,
+        height: 20,
+        films: [{ title: 'Flow', year: 2024, rating: 4.5, slug: 'flow', watchedDate: '2026-11-02' }],
+        partial: false,
+        note: null,
+      },
+      now,
+    ),
   );
 }
 
@@ -235,7 +260,10 @@ export interface TestSocket {
   close(): void;
 }
 
-export function openSocket(port: number, options: { origin?: string | null; host?: string; path?: string; autoPong?: boolean } = {}): Promise<TestSocket> {
+export function openSocket(
+  port: number,
+  options: { origin?: string | null; host?: string; path?: string; autoPong?: boolean } = {},
+): Promise<TestSocket> {
   const host = options.host ?? `127.0.0.1:${port}`;
   const origin = options.origin === undefined ? `http://${host}` : options.origin;
   const ws = new WebSocket(`ws://127.0.0.1:${port}${options.path ?? '/ws'}`, {
@@ -251,7 +279,9 @@ export function openSocket(port: number, options: { origin?: string | null; host
     if (i >= 0) waiters.splice(i, 1)[0].resolve(m);
     else messages.push(m);
   });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
   const socket: TestSocket = {
     ws,
     messages,
@@ -260,7 +290,10 @@ export function openSocket(port: number, options: { origin?: string | null; host
       const i = messages.findIndex(match);
       if (i >= 0) return Promise.resolve(messages.splice(i, 1)[0]);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching socket message within ${timeoutMs} ms; queued: ${JSON.stringify(messages).slice(0, 500)}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no matching socket message within ${timeoutMs} ms; queued: ${JSON.stringify(messages).slice(0, 500)}`)),
+          timeoutMs,
+        );
         waiters.push({
           match,
           resolve: (m) => {

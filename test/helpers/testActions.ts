@@ -17,7 +17,15 @@ export const testActions: Record<string, Action> = {
       await systemClock.sleep(p.stepMs ?? 10, signal);
       progress('building', i, steps, `Step ${i} of ${steps}`);
     }
-    return { image: Buffer.from(`result of ${task.id}`), contentType: 'text/plain', width: 1, height: 1, films: [], partial: false, note: null };
+    return {
+      image: Buffer.from(`result of ${task.id}`),
+      contentType: 'text/plain',
+      width: 1,
+      height: 1,
+      films: [],
+      partial: false,
+      note: null,
+    };
   },
   /** Kills its own process: the poison task. */
   crash: async () => {

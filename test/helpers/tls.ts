@@ -14,7 +14,10 @@ export function memoryLog(): { log: Logger; lines: () => { level: string; msg: s
  * Opens a TLS connection to 127.0.0.1:port and reports what the server presented. With `ca`, the
  * chain is verified for `servername` the way a client would (OpenSSL checks names, usages, dates).
  */
-export function handshake(port: number, opts: { ca?: string; servername?: string } = {}): Promise<{ fingerprint256: string; authorized: boolean; error?: string }> {
+export function handshake(
+  port: number,
+  opts: { ca?: string; servername?: string } = {},
+): Promise<{ fingerprint256: string; authorized: boolean; error?: string }> {
   return new Promise((resolve, reject) => {
     const socket = connect({
       host: '127.0.0.1',

@@ -33,7 +33,11 @@ test.after(async () => {
 async function serverProcess(url: string): Promise<number> {
   const child = spawnTs('server/main.ts', { DATA_DIR: data.dir, DATABASE_URL: url, PORT: '0', HOST: '127.0.0.1', WORKERS: '0' });
   children.push(child);
-  const port = await waitFor(() => /http:\/\/localhost:(\d+)\//.exec(child.output())?.[1], 30_000, `a server to listen:\n${child.output()}`);
+  const port = await waitFor(
+    () => /http:\/\/localhost:(\d+)\//.exec(child.output())?.[1],
+    30_000,
+    `a server to listen:\n${child.output()}`,
+  );
   return Number(port);
 }
 
@@ -66,7 +70,9 @@ test('500 tasks, 3 workers, 2 servers: each completes once; a client hopping ser
   storage = await openPostgres(url); // migrates
   const [portA, portB] = await Promise.all([serverProcess(url), serverProcess(url)]);
   for (let i = 0; i < 3; i++) {
-    children.push(spawnTs('test/helpers/testWorker.ts', { DATA_DIR: data.dir, DATABASE_URL: url, LEASE_MS: '5000', WORKER_CONCURRENCY: '4' }));
+    children.push(
+      spawnTs('test/helpers/testWorker.ts', { DATA_DIR: data.dir, DATABASE_URL: url, LEASE_MS: '5000', WORKER_CONCURRENCY: '4' }),
+    );
   }
   const ids: string[] = [];
   for (let i = 0; i < TASKS; i++) {
@@ -85,7 +91,7 @@ test('500 tasks, 3 workers, 2 servers: each completes once; a client hopping ser
   assert.ok(hops >= 3, `the client hopped between servers (${hops} connections)`);
 
   // Every task completes, once.
-  for (const deadline = Date.now() + 120_000; ; ) {
+  for (const deadline = Date.now() + 120_000; ;) {
     const c = await storage.tasks.counts();
     if (c.queued + c.running === 0) break;
     assert.ok(Date.now() < deadline, `the queue drains (${c.queued} queued, ${c.running} running)`);

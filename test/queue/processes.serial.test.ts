@@ -16,7 +16,11 @@ function worker(dataDir: string, extra: Record<string, string> = {}): Child {
 }
 
 function contiguous(db: Db): boolean {
-  const r = db.prepare(`SELECT min(seq) AS lo, max(seq) AS hi, count(*) AS n FROM task_events`).get() as { lo: number; hi: number; n: number };
+  const r = db.prepare(`SELECT min(seq) AS lo, max(seq) AS hi, count(*) AS n FROM task_events`).get() as {
+    lo: number;
+    hi: number;
+    n: number;
+  };
   return r.hi - r.lo + 1 === r.n;
 }
 
@@ -28,7 +32,11 @@ test('crash: SIGKILL a worker mid-task; another completes it exactly once, attem
   const id = tasks.enqueueRaw('steps', 'dave', JSON.stringify({ steps: 40, stepMs: 25 })).id;
   const events = createEventStore(db);
   const w1 = worker(t.dir);
-  await waitFor(() => events.listTaskAfter(id, 0).some((e) => e.type === 'progress' && e.task.progress!.done >= 3), 20_000, 'progress from worker 1');
+  await waitFor(
+    () => events.listTaskAfter(id, 0).some((e) => e.type === 'progress' && e.task.progress!.done >= 3),
+    20_000,
+    'progress from worker 1',
+  );
   w1.kill('SIGKILL');
   await w1.exited;
   const w2 = worker(t.dir);
@@ -57,10 +65,7 @@ test('poison task that kills its worker ends WORKER_LOST after max attempts', as
   for (let i = 0; i < 6 && tasks.getRow(id)!.status !== 'ERROR'; i++) {
     db.prepare(`UPDATE tasks SET run_at = 0 WHERE id = ? AND status = 'QUEUED'`).run(id);
     const w = worker(t.dir);
-    await Promise.race([
-      w.exited,
-      waitFor(() => tasks.getRow(id)!.status === 'ERROR', 20_000, 'WORKER_LOST'),
-    ]);
+    await Promise.race([w.exited, waitFor(() => tasks.getRow(id)!.status === 'ERROR', 20_000, 'WORKER_LOST')]);
     w.kill('SIGKILL');
     await w.exited;
     // Sweep on behalf of the dead worker (as any live worker would).
@@ -93,9 +98,13 @@ test('several worker processes, 2000 tasks: each completes exactly once', async 
   for (const w of workers) w.kill('SIGTERM');
   const exits = await Promise.all(workers.map((w) => w.exited));
   for (const e of exits) assert.is(e.code, 0, 'graceful exit');
-  const perTask = db.prepare(`
+  const perTask = db
+    .prepare(
+      `
     SELECT task_id, sum(type = 'completed') AS c, sum(type = 'claimed') AS k FROM task_events GROUP BY task_id
-    HAVING c != 1 OR k != 1`).all();
+    HAVING c != 1 OR k != 1`,
+    )
+    .all();
   assert.equal(perTask, [], 'exactly one claim and one completion per task');
   const owners = db.prepare(`SELECT count(DISTINCT json_extract(payload, '$.id')) AS n FROM task_events`).pluck().get();
   assert.is(owners, 2000);
@@ -131,10 +140,14 @@ test('feed: a watcher sees every event another process writes, in order, no gap,
   const writer = spawnTs('test/helpers/writeEvents.ts', {}, [path, '3000']);
   let exited = false;
   void writer.exited.then(() => (exited = true));
-  await waitFor(() => {
-    seen.push(...reader.pollOnce());
-    return exited && seen.length >= 3000;
-  }, 60_000, '3000 events');
+  await waitFor(
+    () => {
+      seen.push(...reader.pollOnce());
+      return exited && seen.length >= 3000;
+    },
+    60_000,
+    '3000 events',
+  );
   seen.push(...reader.pollOnce(true));
   assert.is(seen.length, 3000);
   for (let i = 1; i < seen.length; i++) assert.is(seen[i].seq, seen[i - 1].seq + 1);

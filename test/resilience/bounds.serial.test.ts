@@ -27,7 +27,14 @@ test(`bounds: huge exports refused, 3,000 films a mosaic, columns clamped, lists
   const lb = await startFakeLetterboxd({ now });
   track(() => lb.close());
   const members = ['hoarder', 'collector', 'archivist'];
-  for (const m of members) lb.addMember(fakeMember(m, Array.from({ length: 3 }, (_, j) => fakeFilm(`${m} feed film ${j + 1}`, 2020 + j)), now));
+  for (const m of members)
+    lb.addMember(
+      fakeMember(
+        m,
+        Array.from({ length: 3 }, (_, j) => fakeFilm(`${m} feed film ${j + 1}`, 2020 + j)),
+        now,
+      ),
+    );
   const stack = await startStack({ letterboxdEnv: lb.env, workers: 1 });
   track(() => stack.close());
   const port = stack.port();
@@ -36,11 +43,21 @@ test(`bounds: huge exports refused, 3,000 films a mosaic, columns clamped, lists
   const zip = 'application/zip';
 
   // 1. The finding's exports: 150 titles of 60,000 characters (a small ZIP), 100,000 rows.
-  const longTitles = makeZip([{ name: 'watched.csv', data: csv([[...EXPORT_HEADERS.watched], ...Array.from({ length: 150 }, (_, i) => ['2024-01-01', 'x'.repeat(60_000), 2000, `u${i}`])]) }]);
+  const longTitles = makeZip([
+    {
+      name: 'watched.csv',
+      data: csv([[...EXPORT_HEADERS.watched], ...Array.from({ length: 150 }, (_, i) => ['2024-01-01', 'x'.repeat(60_000), 2000, `u${i}`])]),
+    },
+  ]);
   const r1 = await callFrom('127.0.0.2', port, 'POST', '/api/users/hoarder/export', longTitles, zip);
   assert.equal([r1.status, r1.json.error.code], [400, 'INVALID_EXPORT']);
   assert.match(r1.json.error.message, /longer than 300 characters/);
-  const manyRows = makeZip([{ name: 'watched.csv', data: csv([[...EXPORT_HEADERS.watched], ...Array.from({ length: 100_000 }, (_, i) => ['2024-01-01', `F${i}`, 2000, `u${i}`])]) }]);
+  const manyRows = makeZip([
+    {
+      name: 'watched.csv',
+      data: csv([[...EXPORT_HEADERS.watched], ...Array.from({ length: 100_000 }, (_, i) => ['2024-01-01', `F${i}`, 2000, `u${i}`])]),
+    },
+  ]);
   const r2 = await callFrom('127.0.0.3', port, 'POST', '/api/users/hoarder/export', manyRows, zip);
   assert.equal([r2.status, r2.json.error.code], [400, 'INVALID_EXPORT']);
   assert.match(r2.json.error.message, /more than 50,000 rows/);
@@ -75,13 +92,17 @@ test(`bounds: huge exports refused, 3,000 films a mosaic, columns clamped, lists
   const made = r3.json.task.id as string;
   /** The task once finished (polled, as a phone without a socket would). */
   const finished = (id: string) =>
-    within((async () => {
-      for (;;) {
-        const t = (await callFrom('127.0.0.9', port, 'GET', `/api/tasks/${id}`)).json.task;
-        if (t.status !== 'QUEUED' && t.status !== 'RUNNING') return t;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })(), 180_000, `task ${id} to finish`);
+    within(
+      (async () => {
+        for (;;) {
+          const t = (await callFrom('127.0.0.9', port, 'GET', `/api/tasks/${id}`)).json.task;
+          if (t.status !== 'QUEUED' && t.status !== 'RUNNING') return t;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })(),
+      180_000,
+      `task ${id} to finish`,
+    );
   const t0 = Date.now();
   const first = await finished(made);
   assert.is(first.status, 'COMPLETE', JSON.stringify(first));
@@ -93,7 +114,10 @@ test(`bounds: huge exports refused, 3,000 films a mosaic, columns clamped, lists
   assert.match(mosaic.note, /Drawn in 3 columns, not 1/);
   // Newest first: the feed's three, then the export's from its last row; its oldest 103 are not drawn.
   const fromExport = mosaic.films.filter((f: { title: string }) => f.title.startsWith('hoa0 '));
-  assert.ok(fromExport[0].title.startsWith('hoa0 3099 ') && fromExport.at(-1).title.startsWith('hoa0 103 '), `${fromExport[0].title} … ${fromExport.at(-1).title}`);
+  assert.ok(
+    fromExport[0].title.startsWith('hoa0 3099 ') && fromExport.at(-1).title.startsWith('hoa0 103 '),
+    `${fromExport[0].title} … ${fromExport.at(-1).title}`,
+  );
   const image = (await callFrom('127.0.0.9', port, 'GET', mosaic.resultUrl)).body;
   const meta = await sharp(image).metadata();
   assert.equal([meta.format, meta.width, meta.height], ['webp', mosaic.width, mosaic.height]);
@@ -114,8 +138,9 @@ test(`bounds: huge exports refused, 3,000 films a mosaic, columns clamped, lists
   assert.ok(filmsStored < filmsJson / 3, `film list stored in ${filmsStored} bytes, ${filmsJson} as JSON`);
 
   // 5. Refresh flood from one address: one new mosaic a minute, the rest 429 with Retry-After.
-  const again = await Promise.all(Array.from({ length: 10 }, () =>
-    callFrom('127.0.0.5', port, 'POST', '/api/mosaics', { ...all, refresh: true })));
+  const again = await Promise.all(
+    Array.from({ length: 10 }, () => callFrom('127.0.0.5', port, 'POST', '/api/mosaics', { ...all, refresh: true })),
+  );
   assert.equal([...new Set(again.map((r) => r.status))], [429]);
   assert.ok(again.every((r) => Number(r.headers['retry-after']) >= 1 && Number(r.headers['retry-after']) <= 60));
 

@@ -25,7 +25,12 @@ function holdLock(dir: string) {
 test('a write lock held elsewhere: the loop stays free, the write is a 503 with Retry-After', async () => {
   const srv = await liveServer({ busyRetryMs: 1500 });
   const requester = { clientKey: '127.0.0.1', cancelToken: 'erin-token' };
-  const task = srv.tasks.enqueue({ action: 'create_mosaic', username: 'erin', params: { mode: 'recent', count: 5, layout: 'grid', format: 'jpeg' }, requester }).task;
+  const task = srv.tasks.enqueue({
+    action: 'create_mosaic',
+    username: 'erin',
+    params: { mode: 'recent', count: 5, layout: 'grid', format: 'jpeg' },
+    requester,
+  }).task;
   const lock = holdLock(srv.dir);
   const post = call(srv.port, 'POST', '/api/mosaics', { username: 'dave' });
   const del = call(srv.port, 'DELETE', `/api/tasks/${task.id}`, undefined, { 'cancel-token': requester.cancelToken });

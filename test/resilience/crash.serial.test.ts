@@ -13,7 +13,20 @@ import { startFakeLetterboxd } from '../helpers/fakeLetterboxd.js';
 import { cleanup, track } from '../helpers/server.js';
 import { createRng, suiteSeed } from '../helpers/resilience/rng.js';
 import {
-  addMembers, call, cancelTokens, within, auditImages, auditTasks, createMosaic, dbSize, figures, Followers, integrity, mb, startStack, waitFor,
+  addMembers,
+  call,
+  cancelTokens,
+  within,
+  auditImages,
+  auditTasks,
+  createMosaic,
+  dbSize,
+  figures,
+  Followers,
+  integrity,
+  mb,
+  startStack,
+  waitFor,
 } from '../helpers/resilience/kit.js';
 
 test.after.each(cleanup);
@@ -78,8 +91,17 @@ test(`crash: SIGKILL workers at every stage and the server mid-stream (seed ${SE
     }
     const stage = stages[round % stages.length];
     const roundIds = created.map((t) => t.id);
-    const allDone = stack.db.prepare(`SELECT count(*) FROM tasks WHERE status IN ('COMPLETE','ERROR','CANCELLED') AND id IN (${roundIds.map(() => '?').join(',')})`).pluck();
-    const victim = await waitFor(() => stageOf(stage) ?? (allDone.get(...roundIds) === roundIds.length && 'none'), 20_000, `a task at ${stage}`, 2);
+    const allDone = stack.db
+      .prepare(
+        `SELECT count(*) FROM tasks WHERE status IN ('COMPLETE','ERROR','CANCELLED') AND id IN (${roundIds.map(() => '?').join(',')})`,
+      )
+      .pluck();
+    const victim = await waitFor(
+      () => stageOf(stage) ?? (allDone.get(...roundIds) === roundIds.length && 'none'),
+      20_000,
+      `a task at ${stage}`,
+      2,
+    );
     if (process.env.DEBUG_RZ) console.log(round, stage, victim, Date.now() - t0);
     if (victim === 'none') kills.missed++;
     else {
@@ -99,9 +121,13 @@ test(`crash: SIGKILL workers at every stage and the server mid-stream (seed ${SE
   }
 
   // Feed polls scheduled for the members whose mosaics completed wait hours: they are not this test's tasks.
-  const remaining = stack.db.prepare(`SELECT count(*) FROM tasks WHERE status NOT IN ('COMPLETE','ERROR','CANCELLED') AND background = 0`).pluck();
+  const remaining = stack.db
+    .prepare(`SELECT count(*) FROM tasks WHERE status NOT IN ('COMPLETE','ERROR','CANCELLED') AND background = 0`)
+    .pluck();
   await waitFor(() => remaining.get() === 0, 60_000, 'every task to finish', 50);
-  const finishedIn = (stack.db.prepare(`SELECT id, finished_at - created_at AS ms FROM tasks`).all() as { id: string; ms: number }[]).map((r) => r.ms);
+  const finishedIn = (stack.db.prepare(`SELECT id, finished_at - created_at AS ms FROM tasks`).all() as { id: string; ms: number }[]).map(
+    (r) => r.ms,
+  );
   await within(Promise.all(ids.map((id) => followers.finished(id))), 20_000, 'every socket client to see its task finish');
   const elapsed = Date.now() - t0;
 
@@ -112,7 +138,12 @@ test(`crash: SIGKILL workers at every stage and the server mid-stream (seed ${SE
     // 200: accepted (ends CANCELLED, or COMPLETE when the worker finished before it saw the request, or
     // when a POST retried across the restart joined its own first attempt, whose token was never seen);
     // 409: it had already finished.
-    assert.ok(c.status === 200 ? ['CANCELLED', 'COMPLETE'].includes(String(status)) : c.status === 409 && ['COMPLETE', 'ERROR'].includes(String(status)), `cancel ${c.status} → ${String(status)}`);
+    assert.ok(
+      c.status === 200
+        ? ['CANCELLED', 'COMPLETE'].includes(String(status))
+        : c.status === 409 && ['COMPLETE', 'ERROR'].includes(String(status)),
+      `cancel ${c.status} → ${String(status)}`,
+    );
   }
   assert.equal(await auditImages(stack.db, ids), [], 'every result decodes');
   assert.equal(followers.audit(stack.db), [], 'every socket client got every seq once, in order');
@@ -122,7 +153,10 @@ test(`crash: SIGKILL workers at every stage and the server mid-stream (seed ${SE
   assert.is(integrity(stack.db), 'ok');
   assert.ok(Math.max(...finishedIn) < 45_000, `no task hung: the slowest finished ${Math.max(...finishedIn)} ms after its creation`);
   assert.ok(walMax < 32 * 1024 * 1024, `WAL stayed bounded (max ${mb(walMax)})`);
-  assert.ok(kills.collecting + kills.downloading + kills.building + kills.saving >= ROUNDS / 2, `enough kills landed: ${JSON.stringify(kills)}`);
+  assert.ok(
+    kills.collecting + kills.downloading + kills.building + kills.saving >= ROUNDS / 2,
+    `enough kills landed: ${JSON.stringify(kills)}`,
+  );
   assert.is(stack.serverRestarts, SERVER_KILL_ROUNDS.size);
 
   figures('crash', {
@@ -130,7 +164,10 @@ test(`crash: SIGKILL workers at every stage and the server mid-stream (seed ${SE
     tasks: ids.length,
     complete: audit.byStatus.COMPLETE ?? 0,
     workerLost: audit.byCode.WORKER_LOST ?? 0,
-    workerKills: Object.entries(kills).filter(([k]) => k !== 'missed').map(([k, v]) => `${k}:${v}`).join(','),
+    workerKills: Object.entries(kills)
+      .filter(([k]) => k !== 'missed')
+      .map(([k, v]) => `${k}:${v}`)
+      .join(','),
     serverKills: stack.serverRestarts,
     cancels: `${cancels.filter((c) => c.status === 200).length}/${cancels.length}`,
     cancelled: audit.byStatus.CANCELLED ?? 0,

@@ -35,14 +35,24 @@ function guest(port: number, n: number) {
   function call(
     method: string,
     path: string,
-    options: { headers?: Record<string, string>; body?: unknown; trickle?: { chunks: Buffer[]; everyMs: number; started?: () => void } } = {},
+    options: {
+      headers?: Record<string, string>;
+      body?: unknown;
+      trickle?: { chunks: Buffer[]; everyMs: number; started?: () => void };
+    } = {},
   ): Promise<Reply> {
     const t0 = performance.now();
     return new Promise((resolve, reject) => {
-      const body = options.body === undefined ? undefined : Buffer.isBuffer(options.body) ? options.body : Buffer.from(JSON.stringify(options.body));
+      const body =
+        options.body === undefined ? undefined : Buffer.isBuffer(options.body) ? options.body : Buffer.from(JSON.stringify(options.body));
       const req = httpRequest(
         {
-          host: '127.0.0.1', port, path, method, localAddress, agent: false,
+          host: '127.0.0.1',
+          port,
+          path,
+          method,
+          localAddress,
+          agent: false,
           headers: {
             ...(options.body !== undefined && !Buffer.isBuffer(options.body) ? { 'content-type': 'application/json' } : {}),
             ...(body ? { 'content-length': String(body.length) } : {}),
@@ -123,7 +133,10 @@ test('sockets: one guest gets SOCKETS_PER_CLIENT (20), a second guest still conn
   const open = tries.filter((t): t is WebSocket => typeof t !== 'number');
   const refused = tries.filter((t) => typeof t === 'number');
   assert.is(open.length, 20);
-  assert.ok(refused.every((s) => s === 429), `refused with ${[...new Set(refused)].join(',')}`);
+  assert.ok(
+    refused.every((s) => s === 429),
+    `refused with ${[...new Set(refused)].join(',')}`,
+  );
   const h = await health(srv.port);
   assert.is(h.status, 200);
   assert.ok(h.ms < 1000, `healthz in ${h.ms} ms`);
@@ -223,7 +236,11 @@ test('cancel: a guest cannot cancel another’s mosaic; one that joined withdraw
   // B re-posts the same request: the review's way in. It joins, with a token of its own.
   const joined = await b.post(mosaic('dave'));
   assert.equal([joined.status, joined.json.task.id], [200, id]);
-  for (const headers of [{}, { 'cancel-token': 'guess' } as Record<string, string>, { 'cancel-token': mine.json.cancelToken.slice(0, -1) + 'x' }]) {
+  for (const headers of [
+    {},
+    { 'cancel-token': 'guess' } as Record<string, string>,
+    { 'cancel-token': mine.json.cancelToken.slice(0, -1) + 'x' },
+  ]) {
     const r = await b.call('DELETE', `/api/tasks/${id}`, { headers });
     assert.equal([r.status, r.json.error.code], [403, 'FORBIDDEN']);
   }
@@ -242,19 +259,32 @@ test('another site cannot spend a visitor’s tokens: cross-site POSTs are refus
   const statuses = new Set<number>();
   for (let i = 0; i < 30 * SCALE; i++) {
     // What a page on evil.example can make a browser send: a "simple" text/plain form post.
-    const r = await visitor.call('POST', '/api/mosaics', { body: Buffer.from('{"username":"dave"}'), headers: { 'content-type': 'text/plain', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } });
+    const r = await visitor.call('POST', '/api/mosaics', {
+      body: Buffer.from('{"username":"dave"}'),
+      headers: { 'content-type': 'text/plain', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+    });
     statuses.add(r.status);
     if (r.status === 403) assert.is(r.json.error.code, 'FORBIDDEN');
   }
   assert.equal([...statuses], [403]);
-  for (const headers of [{ origin: 'null' }, { origin: 'http://127.0.0.1.evil.example' }, { 'sec-fetch-site': 'cross-site' }] as Record<string, string>[]) {
+  for (const headers of [{ origin: 'null' }, { origin: 'http://127.0.0.1.evil.example' }, { 'sec-fetch-site': 'cross-site' }] as Record<
+    string,
+    string
+  >[]) {
     assert.is((await visitor.post(mosaic('dave'), headers)).status, 403, JSON.stringify(headers));
   }
   // A DELETE from elsewhere too.
-  assert.is((await visitor.call('DELETE', '/api/tasks/00000000-0000-4000-8000-000000000000', { headers: { origin: 'https://evil.example' } })).status, 403);
+  assert.is(
+    (await visitor.call('DELETE', '/api/tasks/00000000-0000-4000-8000-000000000000', { headers: { origin: 'https://evil.example' } }))
+      .status,
+    403,
+  );
   // Without Origin (curl, a script), a wrong content type is a 415 that takes no token.
   for (let i = 0; i < 30; i++) {
-    assert.is((await visitor.call('POST', '/api/mosaics', { body: Buffer.from('x'), headers: { 'content-type': 'text/plain' } })).status, 415);
+    assert.is(
+      (await visitor.call('POST', '/api/mosaics', { body: Buffer.from('x'), headers: { 'content-type': 'text/plain' } })).status,
+      415,
+    );
   }
   // The visitor's own page still has all 5 of its tokens.
   for (let i = 0; i < 5; i++) {

@@ -9,7 +9,16 @@ import { cleanup } from '../helpers/server.js';
 import { createRng, suiteSeed } from '../helpers/resilience/rng.js';
 import { figures } from '../helpers/resilience/kit.js';
 import {
-  runHostCases, runHttpCases, runRawCases, runStaticCases, runUsernameTricks, runWsAbuse, runWsFrames, startTarget, targetFindings, type Target,
+  runHostCases,
+  runHttpCases,
+  runRawCases,
+  runStaticCases,
+  runUsernameTricks,
+  runWsAbuse,
+  runWsFrames,
+  startTarget,
+  targetFindings,
+  type Target,
 } from '../helpers/resilience/hostile.js';
 
 const SEED = suiteSeed(80_803);
@@ -80,7 +89,10 @@ test('socket abuse: thousands of subscriptions, a flood from a non-reader, 300 s
 
 test('the target itself: no crash, no server error logged, no file read outside the client folder, no pollution', () => {
   assert.equal(targetFindings(target), []);
-  assert.ok(target.reads.paths.some((p) => p.startsWith(target.clientDir)), 'the monitor saw the client files being read');
+  assert.ok(
+    target.reads.paths.some((p) => p.startsWith(target.clientDir)),
+    'the monitor saw the client files being read',
+  );
   figures('hostile', { seed: SEED, ...counts, total: Object.values(counts).reduce((a, b) => a + b, 0) });
 });
 

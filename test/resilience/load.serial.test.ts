@@ -10,7 +10,19 @@ import { startFakeLetterboxd } from '../helpers/fakeLetterboxd.js';
 import { cleanup, track } from '../helpers/server.js';
 import { createRng, suiteSeed } from '../helpers/resilience/rng.js';
 import {
-  addMembers, auditImages, auditTasks, call, createMosaic, figures, Followers, integrity, mb, percentile, rssOf, startStack, within,
+  addMembers,
+  auditImages,
+  auditTasks,
+  call,
+  createMosaic,
+  figures,
+  Followers,
+  integrity,
+  mb,
+  percentile,
+  rssOf,
+  startStack,
+  within,
 } from '../helpers/resilience/kit.js';
 
 test.after.each(cleanup);
@@ -48,7 +60,13 @@ test(`load: ${SAME} clients ask for one mosaic, ${DISTINCT} for their own, all w
   const shared = { username: members[DISTINCT / 2], mode: 'recent', count: 10, layout: 'classic', format: 'jpeg' };
   const requests = [
     ...Array.from({ length: SAME }, () => shared),
-    ...Array.from({ length: DISTINCT }, (_, i) => ({ username: members[i % (DISTINCT / 2)], mode: 'recent', count: i < DISTINCT / 2 ? 30 : 5, layout: rng.pick(['classic', 'grid']), format: rng.pick(['jpeg', 'png', 'webp']) })),
+    ...Array.from({ length: DISTINCT }, (_, i) => ({
+      username: members[i % (DISTINCT / 2)],
+      mode: 'recent',
+      count: i < DISTINCT / 2 ? 30 : 5,
+      layout: rng.pick(['classic', 'grid']),
+      format: rng.pick(['jpeg', 'png', 'webp']),
+    })),
   ];
   // Everyone at once: creation and subscription race the workers.
   const created = await Promise.all(requests.map((body) => createMosaic(stack.port, body)));
@@ -79,7 +97,9 @@ test(`load: ${SAME} clients ask for one mosaic, ${DISTINCT} for their own, all w
   // One refresh a minute: the shared mosaic is made to have finished a minute ago (the test's clock
   // fast-forward), so the crowd's refresh is due.
   stack.db.prepare(`UPDATE tasks SET finished_at = finished_at - 60000 WHERE id = ?`).run([...sharedIds][0]);
-  const refreshed = await Promise.all(Array.from({ length: SAME }, () => call(stack.port(), 'POST', '/api/mosaics', { ...shared, refresh: true })));
+  const refreshed = await Promise.all(
+    Array.from({ length: SAME }, () => call(stack.port(), 'POST', '/api/mosaics', { ...shared, refresh: true })),
+  );
   assert.is(new Set(refreshed.map((r) => r.json.task.id)).size, 1, 'concurrent refreshes dedupe to one new task');
   assert.ok(refreshed.every((r) => r.json.task.id !== [...sharedIds][0]));
   assert.is(integrity(stack.db), 'ok');

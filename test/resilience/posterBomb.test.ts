@@ -15,7 +15,7 @@
  * reads a poster (the probe's decode and compose's tile decode); accept only the raster formats posters
  * come in (jpeg, png, webp; maybe gif/avif), not svg, whose renderer is a far larger attack surface.
  *
-  * Kept as a regression test:
+ * Kept as a regression test:
  * a bomb must be refused from its header, quickly and without growing the process.
  */
 import { test } from 'uvu';
@@ -41,7 +41,9 @@ test('a 31 KB PNG of 16000×16000 is refused at once, without decoding 256 M pix
 });
 
 test('a 122-byte SVG of 16000×16000 is refused at once', async () => {
-  const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="16000" height="16000"><rect width="16000" height="16000" fill="red"/></svg>');
+  const svg = Buffer.from(
+    '<svg xmlns="http://www.w3.org/2000/svg" width="16000" height="16000"><rect width="16000" height="16000" fill="red"/></svg>',
+  );
   const r = await timedProbe(svg);
   assert.is(r.info, null, `accepted as ${JSON.stringify(r.info)} after ${r.ms.toFixed(0)} ms, RSS +${r.growthMb.toFixed(0)} MB`);
 });

@@ -37,12 +37,18 @@ function setup(actions: Record<string, Action>) {
   return { db, clock, tasks, loop };
 }
 
-const rateLimited = (retryAfterMs: number): Action => async () => {
-  throw new AppError('LETTERBOXD_RATE_LIMITED', `Letterboxd is rate limiting requests; the task will be tried again in about ${Math.ceil(retryAfterMs / 1000)} s.`, {
-    retryable: true,
-    retryAfterMs,
-  });
-};
+const rateLimited =
+  (retryAfterMs: number): Action =>
+  async () => {
+    throw new AppError(
+      'LETTERBOXD_RATE_LIMITED',
+      `Letterboxd is rate limiting requests; the task will be tried again in about ${Math.ceil(retryAfterMs / 1000)} s.`,
+      {
+        retryable: true,
+        retryAfterMs,
+      },
+    );
+  };
 
 test('a Retry-After beyond the 10-minute budget ends the task now, not hours (or years) later', async () => {
   const s = setup({ hour: rateLimited(3_600_000), forever: rateLimited(1e12) });
@@ -52,7 +58,11 @@ test('a Retry-After beyond the 10-minute budget ends the task now, not hours (or
   for (const id of [hour, forever]) {
     const row = s.tasks.getRow(id)!;
     const live = s.db.prepare(`SELECT live FROM tasks WHERE id = ?`).pluck().get(id);
-    assert.equal([row.status, row.error_code, live], ['ERROR', 'LETTERBOXD_RATE_LIMITED', null], 'finished at once: a live task would also block every identical request');
+    assert.equal(
+      [row.status, row.error_code, live],
+      ['ERROR', 'LETTERBOXD_RATE_LIMITED', null],
+      'finished at once: a live task would also block every identical request',
+    );
     assert.not.match(row.error_msg!, /tried again/, 'the final message promises no retry');
     assert.match(row.error_msg!, /try again/i);
   }

@@ -111,16 +111,32 @@ test('POST /api/mosaics: every field validated, 400 INVALID_REQUEST naming it', 
 
 test('POST /api/mosaics: body rules (type, size, JSON, encoding)', async () => {
   const t = await testApp();
-  const form = await request(t.port, '/api/mosaics', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=dave' });
+  const form = await request(t.port, '/api/mosaics', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'username=dave',
+  });
   assert.is(form.status, 415);
   assert.equal([form.json.error.code, form.json.error.field], ['INVALID_REQUEST', 'body']);
   const none = await request(t.port, '/api/mosaics', { method: 'POST', body: '{"username":"dave"}' });
   assert.is(none.status, 415);
-  const latin1 = await request(t.port, '/api/mosaics', { method: 'POST', headers: { 'content-type': 'application/json; charset=latin1' }, body: '{}' });
+  const latin1 = await request(t.port, '/api/mosaics', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json; charset=latin1' },
+    body: '{}',
+  });
   assert.is(latin1.status, 415);
-  const gz = await request(t.port, '/api/mosaics', { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: '{}' });
+  const gz = await request(t.port, '/api/mosaics', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+    body: '{}',
+  });
   assert.is(gz.status, 415);
-  const broken = await request(t.port, '/api/mosaics', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username": "dave"' });
+  const broken = await request(t.port, '/api/mosaics', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"username": "dave"',
+  });
   assert.equal([broken.status, broken.json.error.code, broken.json.error.field], [400, 'INVALID_REQUEST', 'body']);
   const empty = await request(t.port, '/api/mosaics', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '' });
   assert.is(empty.status, 400);
@@ -134,7 +150,11 @@ test('POST /api/mosaics: body rules (type, size, JSON, encoding)', async () => {
     chunks: [Buffer.from('{"username":"dave","pad":"'), Buffer.alloc(3000, 'x'), Buffer.alloc(3000, 'x'), Buffer.from('"}')],
   });
   assert.is(chunked.status, 413);
-  const ok = await request(t.port, '/api/mosaics', { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8' }, body: '{"username":"dave"}' });
+  const ok = await request(t.port, '/api/mosaics', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+    body: '{"username":"dave"}',
+  });
   assert.is(ok.status, 202);
   await t.close();
 });
@@ -220,7 +240,11 @@ test('cancel tokens: no token or another task’s → 403 FORBIDDEN; a joiner wi
   assert.type(joined.json.cancelToken, 'string');
   assert.is.not(joined.json.cancelToken, first.cancelToken);
 
-  for (const [token, why] of [[undefined, 'none'], [other.cancelToken, "another task's"], ['x'.repeat(40), 'made up']] as const) {
+  for (const [token, why] of [
+    [undefined, 'none'],
+    [other.cancelToken, "another task's"],
+    ['x'.repeat(40), 'made up'],
+  ] as const) {
     const res = await del(id, token);
     assert.equal([res.status, res.json.error.code], [403, 'FORBIDDEN'], why);
     assert.match(res.json.error.message, /cancel/i);
@@ -347,7 +371,11 @@ test('GET /api/tasks/:id/mosaic and the member and gallery lists', async () => {
 
   const dave = await request(t.port, '/api/users/Dave/mosaics');
   assert.is(dave.status, 200);
-  assert.equal(dave.json.mosaics.map((m: { taskId: string }) => m.taskId), [b.id, a.id], 'newest first');
+  assert.equal(
+    dave.json.mosaics.map((m: { taskId: string }) => m.taskId),
+    [b.id, a.id],
+    'newest first',
+  );
   // Lists carry summaries without film lists or review figures (the page fetches /mosaic for those).
   const { films: _films, review: _review, ...listed } = mosaic.json.mosaic;
   assert.equal(dave.json.mosaics[1], listed);
@@ -356,7 +384,10 @@ test('GET /api/tasks/:id/mosaic and the member and gallery lists', async () => {
   assert.equal([bad.status, bad.json.error.code, bad.json.error.field], [400, 'INVALID_REQUEST', 'username']);
 
   const gallery = await request(t.port, '/api/mosaics');
-  assert.equal(gallery.json.mosaics.map((m: { taskId: string }) => m.taskId), [c.id, b.id, a.id]);
+  assert.equal(
+    gallery.json.mosaics.map((m: { taskId: string }) => m.taskId),
+    [c.id, b.id, a.id],
+  );
   assert.ok(gallery.json.mosaics.every((m: object) => !('films' in m) && (m as { filmCount: number }).filmCount === 1));
   assert.is((await request(t.port, '/api/mosaics?limit=2')).json.mosaics.length, 2);
   assert.is((await request(t.port, '/api/mosaics?limit=100')).status, 200);

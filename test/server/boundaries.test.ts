@@ -31,15 +31,23 @@ function relativeImports(text: string, file: string): string[] {
 const importsOf = (file: string) => relativeImports(readFileSync(file, 'utf8'), file);
 
 test('imports are found whether static, type-only, multi-line, re-exported or dynamic', () => {
-  const text = "import type { A } from '../app.js';\nexport { b } from '../../client/x.js';\n" +
+  const text =
+    "import type { A } from '../app.js';\nexport { b } from '../../client/x.js';\n" +
     "const c = await import('../../client/y.js');\nimport {\n  d,\n} from './d.js';\nimport e from 'koa';";
-  assert.equal(relativeImports(text, join(SERVER, 'routes', 'probe.ts')),
-    ['server/app.js', 'client/x.js', 'client/y.js', 'server/routes/d.js']);
+  assert.equal(relativeImports(text, join(SERVER, 'routes', 'probe.ts')), [
+    'server/app.js',
+    'client/x.js',
+    'client/y.js',
+    'server/routes/d.js',
+  ]);
 });
 
 test('no server module imports client/', () => {
   const offenders = sources(SERVER).flatMap((f) =>
-    importsOf(f).filter((p) => p.startsWith('client/')).map((p) => `${relative(ROOT, f)} → ${p}`));
+    importsOf(f)
+      .filter((p) => p.startsWith('client/'))
+      .map((p) => `${relative(ROOT, f)} → ${p}`),
+  );
   assert.equal(offenders, []);
 });
 
@@ -49,7 +57,9 @@ test('route files do not import app.ts, and each exports one createXRoutes facto
     assert.not.ok(importsOf(file).includes('server/app.js'), `${name} imports app.ts`);
     const factories = [...readFileSync(file, 'utf8').matchAll(/export function (create\w*Routes)\b/g)].map((m) => m[1]);
     assert.is(factories.length, 1, `${name}: ${factories.join(', ') || 'no createXRoutes'}`);
-    const otherRouteFns = [...readFileSync(file, 'utf8').matchAll(/export function (\w*[rR]outes)\b/g)].map((m) => m[1]).filter((n) => !n.startsWith('create'));
+    const otherRouteFns = [...readFileSync(file, 'utf8').matchAll(/export function (\w*[rR]outes)\b/g)]
+      .map((m) => m[1])
+      .filter((n) => !n.startsWith('create'));
     assert.equal(otherRouteFns, [], name);
   }
 });
@@ -60,12 +70,20 @@ const ENGINE = /^db\/(?!port\.js$)/;
 test('server modules reach storage through db/port.ts only; main.ts alone names the engine', () => {
   const offenders = sources(SERVER)
     .filter((f) => relative(ROOT, f) !== join('server', 'main.ts'))
-    .flatMap((f) => importsOf(f).filter((p) => ENGINE.test(p)).map((p) => `${relative(ROOT, f)} → ${p}`));
+    .flatMap((f) =>
+      importsOf(f)
+        .filter((p) => ENGINE.test(p))
+        .map((p) => `${relative(ROOT, f)} → ${p}`),
+    );
   assert.equal(offenders, []);
   // The check sees what it must refuse: an adapter's module, of either engine, type-only or not.
   const probe = join(SERVER, 'live', 'probe.ts');
-  const text = "import type { Db } from '../../db/sqlite/open.js';\nimport { x } from '../../db/postgres/index.js';\nimport type { Storage } from '../../db/port.js';";
-  assert.equal(relativeImports(text, probe).filter((p) => ENGINE.test(p)), ['db/sqlite/open.js', 'db/postgres/index.js']);
+  const text =
+    "import type { Db } from '../../db/sqlite/open.js';\nimport { x } from '../../db/postgres/index.js';\nimport type { Storage } from '../../db/port.js';";
+  assert.equal(
+    relativeImports(text, probe).filter((p) => ENGINE.test(p)),
+    ['db/sqlite/open.js', 'db/postgres/index.js'],
+  );
   // main.ts is where the engine is chosen (db/openStorage.ts: DATABASE_URL).
   assert.ok(importsOf(join(SERVER, 'main.ts')).includes('db/openStorage.js'));
 });

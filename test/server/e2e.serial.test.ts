@@ -35,7 +35,9 @@ async function untilFinished(s: TestSocket, into: TaskMessage[] = [], timeoutMs 
 }
 
 function storedSeqs(db: Db, taskId: string): number[] {
-  return createEventStore(db).listTaskAfter(taskId, 0).map((e) => e.seq);
+  return createEventStore(db)
+    .listTaskAfter(taskId, 0)
+    .map((e) => e.seq);
 }
 
 test('a worker process commits, the socket receives every change in order, COMPLETE with a result URL', async () => {
@@ -48,16 +50,27 @@ test('a worker process commits, the socket receives every change in order, COMPL
   w.kill();
   await w.exited;
 
-  assert.equal(got.map((m) => m.seq), storedSeqs(srv.db, task.id), 'every event, in seq order, once');
+  assert.equal(
+    got.map((m) => m.seq),
+    storedSeqs(srv.db, task.id),
+    'every event, in seq order, once',
+  );
   const last = got[got.length - 1].task;
   assert.is(last.status, 'COMPLETE');
   assert.is(last.resultUrl, `/api/tasks/${task.id}/result`);
   const stageIndex = got.map((m) => STAGES.indexOf(m.task.stage));
-  assert.equal(stageIndex, [...stageIndex].sort((a, b) => a - b), 'stages never go back');
+  assert.equal(
+    stageIndex,
+    [...stageIndex].sort((a, b) => a - b),
+    'stages never go back',
+  );
   assert.equal([got[0].task.status, got[1].task.status], ['QUEUED', 'RUNNING']);
   const progress = got.filter((m) => m.task.progress).map((m) => m.task.progress!.done);
   assert.ok(progress.length >= 2, 'progress arrives while the task runs');
-  assert.equal(progress, [...progress].sort((a, b) => a - b));
+  assert.equal(
+    progress,
+    [...progress].sort((a, b) => a - b),
+  );
   const image = await request(srv.port, last.resultUrl!);
   assert.equal([image.status, image.text], [200, `result of ${task.id}`]);
   s.close();
@@ -83,7 +96,10 @@ test('socket killed mid-task: reconnecting with after = last seq resumes with no
   await w.exited;
   const stored = storedSeqs(srv.db, task.id);
   // The first message was a snapshot at the then-latest seq; from there on every seq exactly once.
-  assert.equal(got.map((m) => m.seq), stored.slice(stored.indexOf(got[0].seq)));
+  assert.equal(
+    got.map((m) => m.seq),
+    stored.slice(stored.indexOf(got[0].seq)),
+  );
   second.close();
   await srv.close();
 });
@@ -116,7 +132,11 @@ test('server process restarted (SIGKILL) mid-task: the client resumes from its l
   const s2 = await openSocket(two.port);
   s2.send({ type: 'subscribe', taskId: task.id, after: lastSeen });
   await untilFinished(s2, got);
-  assert.equal(got.map((m) => m.seq), storedSeqs(db, task.id), 'all of history, each seq once, in order');
+  assert.equal(
+    got.map((m) => m.seq),
+    storedSeqs(db, task.id),
+    'all of history, each seq once, in order',
+  );
   assert.is(got[got.length - 1].task.status, 'COMPLETE');
 
   // A graceful stop closes sockets with 1001 and exits 0.
@@ -133,7 +153,7 @@ test('npm start shape: the server supervises a worker and stops it on SIGTERM', 
   const t = tmp();
   const { child, port } = await serverProcess(t.dir, { WORKERS: '1', LOG_LEVEL: 'info' });
   let workers: { id: string }[] = [];
-  for (const deadline = Date.now() + 30_000; workers.length === 0; ) {
+  for (const deadline = Date.now() + 30_000; workers.length === 0;) {
     assert.ok(Date.now() < deadline, 'the supervised worker registers');
     workers = (await request(port, '/healthz')).json.workers;
     if (workers.length === 0) await new Promise((r) => setTimeout(r, 20));

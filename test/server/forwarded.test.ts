@@ -23,10 +23,19 @@ test('off (the default, and every spelling of it): headers change nothing', () =
 
 test('a list: X-Forwarded-* believed from a listed proxy, and only from it', () => {
   const trust = parseTrustProxy('127.0.0.1, 10.0.0.0/8')!;
-  const viaProxy = req('127.0.0.1', { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'mosaic.example' });
+  const viaProxy = req('127.0.0.1', {
+    'x-forwarded-for': '203.0.113.7',
+    'x-forwarded-proto': 'https',
+    'x-forwarded-host': 'mosaic.example',
+  });
   assert.equal(forwarded(viaProxy, trust), { address: '203.0.113.7', scheme: 'https', host: 'mosaic.example', schemeForwarded: true });
   // A visitor who connects directly and forges the headers is still itself.
-  assert.equal(forwarded(req('198.51.100.4', forged), trust), { address: '198.51.100.4', scheme: 'http', host: 'pi.lan:8080', schemeForwarded: false });
+  assert.equal(forwarded(req('198.51.100.4', forged), trust), {
+    address: '198.51.100.4',
+    scheme: 'http',
+    host: 'pi.lan:8080',
+    schemeForwarded: false,
+  });
   // A forged entry the visitor put before the proxy's: the walk stops at the first untrusted address.
   const chained = req('127.0.0.1', { 'x-forwarded-for': '6.6.6.6, 203.0.113.7, 10.1.2.3' });
   assert.is(forwarded(chained, trust).address, '203.0.113.7');
@@ -66,7 +75,8 @@ test('a bad list is refused with a sentence', () => {
 test('the cross-site check compares Origin with the origin the visitor used behind a trusted proxy', async () => {
   const t = await testApp({ trustProxy: parseTrustProxy('127.0.0.1') });
   const viaProxy = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'mosaic.example', 'x-forwarded-for': '203.0.113.9' };
-  const post = (origin: string, headers: Record<string, string> = viaProxy) => postJson(t.port, '/api/mosaics', { username: 'dave' }, { origin, ...headers });
+  const post = (origin: string, headers: Record<string, string> = viaProxy) =>
+    postJson(t.port, '/api/mosaics', { username: 'dave' }, { origin, ...headers });
   assert.is((await post('https://mosaic.example')).status, 202, 'the visitor’s own page');
   assert.is((await post('http://mosaic.example')).status, 403, 'the same name over http is another origin');
   assert.is((await post(`http://127.0.0.1:${t.port}`)).status, 403, 'the proxy’s side of the connection is not the visitor’s origin');
@@ -76,8 +86,14 @@ test('the cross-site check compares Origin with the origin the visitor used behi
   await t.close();
   // Untrusted (the default): the headers are ignored, and the connection's own Host and Origin count.
   const plain = await testApp();
-  assert.is((await postJson(plain.port, '/api/mosaics', { username: 'dave' }, { origin: 'https://mosaic.example', ...viaProxy })).status, 403);
-  assert.is((await postJson(plain.port, '/api/mosaics', { username: 'dave' }, { origin: `http://127.0.0.1:${plain.port}`, ...viaProxy })).status, 202);
+  assert.is(
+    (await postJson(plain.port, '/api/mosaics', { username: 'dave' }, { origin: 'https://mosaic.example', ...viaProxy })).status,
+    403,
+  );
+  assert.is(
+    (await postJson(plain.port, '/api/mosaics', { username: 'dave' }, { origin: `http://127.0.0.1:${plain.port}`, ...viaProxy })).status,
+    202,
+  );
   await plain.close();
 });
 

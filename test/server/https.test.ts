@@ -19,11 +19,14 @@ test.after.each(cleanup);
 
 function getTls(port: number, path: string, ca: string): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: '127.0.0.1', port, path, ca, servername: 'localhost', headers: { host: `localhost:${port}` } }, (res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
-    });
+    const req = httpsRequest(
+      { host: '127.0.0.1', port, path, ca, servername: 'localhost', headers: { host: `localhost:${port}` } },
+      (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -32,7 +35,13 @@ function getTls(port: number, path: string, ca: string): Promise<{ status: numbe
 test('HTTPS on: API, CSP and wss on the HTTPS port; plain HTTP redirects but keeps /setup, /ca.crt, /healthz', async () => {
   const t = tmp();
   const hosts = testHosts();
-  const tls = await openOwnCa({ dir: join(t.dir, 'tls'), hostname: 'raspberrypi', names: () => hosts.names(), clock: systemClock, log: silentLogger });
+  const tls = await openOwnCa({
+    dir: join(t.dir, 'tls'),
+    hostname: 'raspberrypi',
+    names: () => hosts.names(),
+    clock: systemClock,
+    log: silentLogger,
+  });
   const { server, db, port: httpPort } = await liveServer({ hosts, tls, bindHost: '127.0.0.1', hostname: 'raspberrypi' });
   await new Promise<void>((r) => server.https!.listen(0, '127.0.0.1', r));
   const httpsPort = (server.https!.address() as AddressInfo).port;
@@ -56,7 +65,11 @@ test('HTTPS on: API, CSP and wss on the HTTPS port; plain HTTP redirects but kee
 
   // The live socket over TLS, same-origin.
   const task = createTaskStore(db).enqueueRaw('steps', 'dave', '{}');
-  const ws = new WebSocket(`wss://127.0.0.1:${httpsPort}/ws`, { ca, headers: { host: `localhost:${httpsPort}` }, origin: `https://localhost:${httpsPort}` });
+  const ws = new WebSocket(`wss://127.0.0.1:${httpsPort}/ws`, {
+    ca,
+    headers: { host: `localhost:${httpsPort}` },
+    origin: `https://localhost:${httpsPort}`,
+  });
   track(() => ws.terminate());
   await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
   ws.send(JSON.stringify({ type: 'subscribe', taskId: task.id }));
@@ -65,7 +78,10 @@ test('HTTPS on: API, CSP and wss on the HTTPS port; plain HTTP redirects but kee
   ws.close();
 
   // The plain port refuses the socket: it would carry task state in clear beside an HTTPS site.
-  const plain = new WebSocket(`ws://127.0.0.1:${httpPort}/ws`, { headers: { host: `localhost:${httpPort}` }, origin: `http://localhost:${httpPort}` });
+  const plain = new WebSocket(`ws://127.0.0.1:${httpPort}/ws`, {
+    headers: { host: `localhost:${httpPort}` },
+    origin: `http://localhost:${httpPort}`,
+  });
   track(() => plain.terminate());
   const refused = await new Promise<number>((resolve, reject) => {
     plain.once('unexpected-response', (_req, res) => resolve(res.statusCode!));
@@ -79,7 +95,13 @@ test('HTTPS on: API, CSP and wss on the HTTPS port; plain HTTP redirects but kee
 test('HSTS only where HTTPS is on port 443 (here: the port the test got stands in for it), and never over plain HTTP', async () => {
   const t = tmp();
   const hosts = testHosts();
-  const tls = await openOwnCa({ dir: join(t.dir, 'tls'), hostname: 'raspberrypi', names: () => hosts.names(), clock: systemClock, log: silentLogger });
+  const tls = await openOwnCa({
+    dir: join(t.dir, 'tls'),
+    hostname: 'raspberrypi',
+    names: () => hosts.names(),
+    clock: systemClock,
+    log: silentLogger,
+  });
   const { server, port: httpPort } = await liveServer({ hosts, tls });
   await new Promise<void>((r) => server.https!.listen(0, '127.0.0.1', r));
   const httpsPort = (server.https!.address() as AddressInfo).port;
@@ -95,7 +117,10 @@ test('HSTS only where HTTPS is on port 443 (here: the port the test got stands i
   for (const path of ['/healthz', '/api/mosaics', '/nope']) {
     assert.is((await getTls(httpsPort2, path, tls.caCertPem()!)).headers['strict-transport-security'], 'max-age=31536000', path);
   }
-  assert.is((await request(on.port, '/healthz', { headers: { host: `localhost:${on.port}` } })).headers['strict-transport-security'], undefined);
+  assert.is(
+    (await request(on.port, '/healthz', { headers: { host: `localhost:${on.port}` } })).headers['strict-transport-security'],
+    undefined,
+  );
   assert.ok(httpPort > 0);
   await t.cleanup();
 });

@@ -36,15 +36,33 @@ function metaTags(html: string): Record<string, string> {
 
 async function withMosaic(options: Parameters<typeof testApp>[0] = {}) {
   const t = await testApp({ clientDir: clientDir(), ...options });
-  const image = await sharp({ create: { width: 240, height: 360, channels: 3, background: '#246' } }).jpeg().toBuffer();
+  const image = await sharp({ create: { width: 240, height: 360, channels: 3, background: '#246' } })
+    .jpeg()
+    .toBuffer();
   const r = normalizeRequest({ username: 'dave', mode: 'month', month: '2026-11' }, new Date(t.clock.now()));
   const task = t.tasks.enqueue({ action: CREATE_MOSAIC, ...r }).task;
   const claimed = t.tasks.claim('w', 1)[0];
   t.tasks.complete(claimed.id, claimed.leaseToken, () =>
-    t.results.insert(task.id, {
-      image, contentType: 'image/jpeg', width: 240, height: 360, partial: false, note: null,
-      films: Array.from({ length: 30 }, (_, i) => ({ title: `Film ${i}`, year: 2020, rating: null, slug: null, watchedDate: '2026-11-02' })),
-    }, t.clock.now()));
+    t.results.insert(
+      task.id,
+      {
+        image,
+        contentType: 'image/jpeg',
+        width: 240,
+        height: 360,
+        partial: false,
+        note: null,
+        films: Array.from({ length: 30 }, (_, i) => ({
+          title: `Film ${i}`,
+          year: 2020,
+          rating: null,
+          slug: null,
+          watchedDate: '2026-11-02',
+        })),
+      },
+      t.clock.now(),
+    ),
+  );
   return { t, task, image };
 }
 

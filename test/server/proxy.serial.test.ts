@@ -51,7 +51,10 @@ async function accepting(port: number, child: { exitCode: number | null }, outpu
     if (child.exitCode !== null) throw new Error(`the proxy exited (${child.exitCode}):\n${output()}`);
     const ok = await new Promise<boolean>((resolve) => {
       const c = connect(port, '127.0.0.1');
-      c.once('connect', () => { c.destroy(); resolve(true); });
+      c.once('connect', () => {
+        c.destroy();
+        resolve(true);
+      });
       c.once('error', () => resolve(false));
     });
     if (ok) return;
@@ -94,7 +97,9 @@ async function startNginx(binary: string, appPort: number): Promise<Proxy> {
     .replace('http://127.0.0.1:8080', `http://127.0.0.1:${appPort}`);
   for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(t.dir, d), { mode: 0o777 });
   writeFileSync(join(t.dir, 'site.conf'), site);
-  writeFileSync(join(t.dir, 'nginx.conf'), `
+  writeFileSync(
+    join(t.dir, 'nginx.conf'),
+    `
 worker_processes 1;
 pid ${t.dir}/nginx.pid;
 error_log ${t.dir}/error.log warn;
@@ -108,7 +113,8 @@ http {
   scgi_temp_path ${t.dir}/scgi;
   include ${t.dir}/site.conf;
 }
-`);
+`,
+  );
   const { child, output } = startChild(binary, ['-p', t.dir, '-c', join(t.dir, 'nginx.conf'), '-g', 'daemon off;'], {});
   const stop = stopper(child);
   await accepting(port, child, () => output() + readFileSync(join(t.dir, 'error.log'), 'utf8'));
@@ -125,7 +131,9 @@ async function startCaddy(binary: string, appPort: number): Promise<Proxy> {
     .replace('127.0.0.1:8080', `127.0.0.1:${appPort}`);
   writeFileSync(join(t.dir, 'Caddyfile'), `{\n\tadmin off\n\tauto_https off\n}\n${site}`);
   const { child, output } = startChild(binary, ['run', '--config', join(t.dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
-    HOME: t.dir, XDG_DATA_HOME: join(t.dir, 'data'), XDG_CONFIG_HOME: join(t.dir, 'config'),
+    HOME: t.dir,
+    XDG_DATA_HOME: join(t.dir, 'data'),
+    XDG_CONFIG_HOME: join(t.dir, 'config'),
   });
   const stop = stopper(child);
   await accepting(port, child, output);
@@ -139,19 +147,31 @@ function visitor(n: number, proxyPort: number) {
   return {
     request(path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Res> {
       return new Promise((resolve, reject) => {
-        const req = httpRequest({
-          host: '127.0.0.1', port: proxyPort, path, method: options.method ?? 'GET', localAddress, agent: false,
-          headers: { host, ...options.headers },
-        }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c) => chunks.push(c));
-          res.on('end', () => {
-            const body = Buffer.concat(chunks);
-            let json: unknown;
-            try { json = JSON.parse(body.toString()); } catch { /* not JSON */ }
-            resolve({ status: res.statusCode!, headers: res.headers, body, text: body.toString(), json });
-          });
-        });
+        const req = httpRequest(
+          {
+            host: '127.0.0.1',
+            port: proxyPort,
+            path,
+            method: options.method ?? 'GET',
+            localAddress,
+            agent: false,
+            headers: { host, ...options.headers },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c) => chunks.push(c));
+            res.on('end', () => {
+              const body = Buffer.concat(chunks);
+              let json: unknown;
+              try {
+                json = JSON.parse(body.toString());
+              } catch {
+                /* not JSON */
+              }
+              resolve({ status: res.statusCode!, headers: res.headers, body, text: body.toString(), json });
+            });
+          },
+        );
         req.on('error', reject);
         req.end(options.body);
       });
@@ -207,7 +227,9 @@ async function throughProxy(start: (appPort: number) => Promise<Proxy>): Promise
   // A mosaic asked for through the proxy (token 1 of alice's 3), followed on the live socket.
   const origin = `http://${NAME}:${proxy.port}`;
   const made = await alice.request('/api/mosaics', {
-    method: 'POST', headers: { 'content-type': 'application/json', origin }, body: JSON.stringify({ username: 'dave', mode: 'all' }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin },
+    body: JSON.stringify({ username: 'dave', mode: 'all' }),
   });
   assert.is(made.status, 202, made.text);
   const taskId = made.json.task.id as string;
@@ -219,7 +241,9 @@ async function throughProxy(start: (appPort: number) => Promise<Proxy>): Promise
   assert.is(done.type, 'task');
   // The origin guard sees the visitor's origin, so another site is still refused.
   const crossSite = await alice.request('/api/mosaics', {
-    method: 'POST', headers: { 'content-type': 'application/json', origin: 'http://evil.example' }, body: '{"username":"dave"}',
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: 'http://evil.example' },
+    body: '{"username":"dave"}',
   });
   assert.is(crossSite.status, 403);
 
@@ -241,7 +265,10 @@ async function throughProxy(start: (appPort: number) => Promise<Proxy>): Promise
   await srv.close();
 }
 
-for (const [name, binary, start] of [['nginx', 'nginx', startNginx], ['Caddy', 'caddy', startCaddy]] as const) {
+for (const [name, binary, start] of [
+  ['nginx', 'nginx', startNginx],
+  ['Caddy', 'caddy', startCaddy],
+] as const) {
   test(`behind ${name} (deploy/ as in the README): pages, the socket, stable links, per-visitor limits`, async () => {
     const path = which(binary);
     if (!path) {

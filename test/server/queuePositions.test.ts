@@ -38,7 +38,10 @@ test('position 1 is the next task claimed, in claim order all the way down; back
   const positions = new Map<string, number | null>();
   for (const id of ids) positions.set(id, await positionOf(id));
   const byPosition = [...ids].sort((a, b) => positions.get(a)! - positions.get(b)!);
-  assert.equal(byPosition.map((id) => positions.get(id)), ids.map((_, i) => i + 1));
+  assert.equal(
+    byPosition.map((id) => positions.get(id)),
+    ids.map((_, i) => i + 1),
+  );
   assert.equal(byPosition, ids, 'in the order they were queued');
   for (const expected of byPosition) {
     const [claimed] = w.tasks.claim('w', 1);

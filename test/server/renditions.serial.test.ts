@@ -24,7 +24,9 @@ async function bigJpeg() {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
     raw[i] = ((i / 3) % width) / 10 + (seed % 160);
   }
-  return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
 }
 
 test('an older result: the full image meanwhile and one queued task, then a worker makes both copies', async () => {
@@ -45,14 +47,22 @@ test('an older result: the full image meanwhile and one queued task, then a work
     assert.is(r.headers['cache-control'], 'no-store', 'not kept under the copy’s URL');
     assert.is(r.headers.etag, undefined);
   }
-  const queued = s.db.prepare(`SELECT id, username, params, status FROM tasks WHERE action = 'make_renditions'`).all() as { id: string; username: string; params: string; status: string }[];
+  const queued = s.db.prepare(`SELECT id, username, params, status FROM tasks WHERE action = 'make_renditions'`).all() as {
+    id: string;
+    username: string;
+    params: string;
+    status: string;
+  }[];
   assert.is(queued.length, 1, 'four requests, one task');
   assert.equal([queued[0].username, JSON.parse(queued[0].params), queued[0].status], ['dave', { of: task.id }, 'QUEUED']);
 
   const worker = tracked(spawnTs('worker/main.ts', { DATA_DIR: s.dir }));
   await waitFor(() => s.tasks.get(queued[0].id)?.status === 'COMPLETE', 60_000, `make_renditions to complete\n${worker.output()}`);
 
-  for (const [kind, maxBytes, box] of [['thumb', 40 * 1024, [320, 240]], ['screen', 100 * 1024, [1080, 1080]]] as const) {
+  for (const [kind, maxBytes, box] of [
+    ['thumb', 40 * 1024, [320, 240]],
+    ['screen', 100 * 1024, [1080, 1080]],
+  ] as const) {
     const res = await request(s.port, `/api/tasks/${task.id}/result/${kind}`);
     assert.is(res.status, 200);
     assert.is(res.headers['content-type'], 'image/webp');
@@ -61,7 +71,11 @@ test('an older result: the full image meanwhile and one queued task, then a work
     const meta = await sharp(res.body).metadata();
     assert.ok(meta.width <= box[0] && meta.height <= box[1], `${kind}: ${meta.width}×${meta.height}`);
     if (kind === 'thumb') assert.equal([meta.width, meta.height], [320, 240]);
-    else assert.ok(meta.height >= 540 && Math.abs(meta.width / meta.height - 2 / 3) < 0.01, `the tall mosaic fits 1080 px, in shape: ${meta.width}×${meta.height}`);
+    else
+      assert.ok(
+        meta.height >= 540 && Math.abs(meta.width / meta.height - 2 / 3) < 0.01,
+        `the tall mosaic fits 1080 px, in shape: ${meta.width}×${meta.height}`,
+      );
     const etag = res.headers.etag!;
     assert.match(etag, /^"[A-Za-z0-9_-]+"$/);
     const full = await request(s.port, `/api/tasks/${task.id}/result`);
@@ -84,7 +98,11 @@ test('a result whose copies could not be made: the full image, and no new task f
   // Bytes sharp cannot read: the worker's make_renditions task ends in ERROR.
   const unreadable = Buffer.from('not an image at all');
   completeWithResult(s.tasks, results, task.id, Date.now(), unreadable);
-  const makeTasks = () => s.db.prepare(`SELECT id, status FROM tasks WHERE action = 'make_renditions' ORDER BY created_at`).all() as { id: string; status: string }[];
+  const makeTasks = () =>
+    s.db.prepare(`SELECT id, status FROM tasks WHERE action = 'make_renditions' ORDER BY created_at`).all() as {
+      id: string;
+      status: string;
+    }[];
 
   const first = await request(s.port, `/api/tasks/${task.id}/result/screen`);
   assert.equal([first.status, first.headers['cache-control']], [200, 'no-store']);
@@ -99,7 +117,11 @@ test('a result whose copies could not be made: the full image, and no new task f
     assert.equal([res.status, res.headers['cache-control']], [200, 'no-store'], kind);
     assert.ok(res.body.equals(unreadable), kind);
   }
-  assert.equal(makeTasks().map((t) => t.status), ['ERROR'], 'no task queued after the failure');
+  assert.equal(
+    makeTasks().map((t) => t.status),
+    ['ERROR'],
+    'no task queued after the failure',
+  );
 
   // Once the failure is older than the pause, the next request tries again.
   s.db.prepare(`UPDATE tasks SET finished_at = finished_at - ? WHERE action = 'make_renditions'`).run(RENDITIONS_RETRY_MS + 1000);

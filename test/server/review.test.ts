@@ -40,7 +40,10 @@ test('GET /api/tasks/:id/mosaic: the review figures with the mosaic; null for ot
     rated: 1,
     averageRating: 4.5,
     ratings: [0, 0, 0, 0, 0, 0, 0, 0, 1, 0],
-    timeline: { unit: 'month', periods: Array.from({ length: 12 }, (_, m) => ({ label: `2025-${String(m + 1).padStart(2, '0')}`, count: m === 10 ? 2 : 0 })) },
+    timeline: {
+      unit: 'month',
+      periods: Array.from({ length: 12 }, (_, m) => ({ label: `2025-${String(m + 1).padStart(2, '0')}`, count: m === 10 ? 2 : 0 })),
+    },
     rewatches: 1,
     likes: null,
     first: { title: 'Flow', year: 2024, watchedDate: '2025-11-02' },
@@ -49,7 +52,11 @@ test('GET /api/tasks/:id/mosaic: the review figures with the mosaic; null for ot
   const finish = (id: string, review: ReviewFigures | null) => {
     const claimed = t.tasks.claim('test-worker', 100).find((c) => c.id === id)!;
     t.tasks.complete(claimed.id, claimed.leaseToken, () =>
-      t.results.insert(id, { image: Buffer.from('IMAGE'), contentType: 'image/jpeg', width: 10, height: 20, films: [], partial: false, note: null, review }, t.clock.now()),
+      t.results.insert(
+        id,
+        { image: Buffer.from('IMAGE'), contentType: 'image/jpeg', width: 10, height: 20, films: [], partial: false, note: null, review },
+        t.clock.now(),
+      ),
     );
   };
   const a = (await postJson(t.port, '/api/mosaics', { username: 'dave', mode: 'year', year: 2025, layout: 'review' })).json.task as Task;

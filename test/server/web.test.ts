@@ -147,8 +147,21 @@ test('static files from the client folder only: types, caching, 304, no dotfiles
   assert.is((await request(t.port, '/icons/icon-192.png')).headers['content-type'], 'image/png');
   assert.is((await request(t.port, '/alias.js')).status, 200, 'a link inside the folder is fine');
 
-  for (const path of ['/.env', '/leak.txt', '/up/outside.txt', '/../outside.txt', '/%2e%2e/outside.txt', '/assets/', '/assets', '/icons/missing.png', '/nope.js',
-    '/sw.js.map', '/sw.js%2emap', '/SW.JS.MAP', '/assets/main-ABCD1234.js.map']) {
+  for (const path of [
+    '/.env',
+    '/leak.txt',
+    '/up/outside.txt',
+    '/../outside.txt',
+    '/%2e%2e/outside.txt',
+    '/assets/',
+    '/assets',
+    '/icons/missing.png',
+    '/nope.js',
+    '/sw.js.map',
+    '/sw.js%2emap',
+    '/SW.JS.MAP',
+    '/assets/main-ABCD1234.js.map',
+  ]) {
     const res = await request(t.port, path);
     assert.ok(res.status === 404 || res.status === 400 || res.status === 403, `${path}: ${res.status}`);
     assert.not.match(res.text, /private data|SECRET/, path);
@@ -161,7 +174,14 @@ test('static files from the client folder only: types, caching, 304, no dotfiles
 test('SPA fallback: index.html for page routes only; never /api, /ws or missing assets', async () => {
   const c = clientFolder();
   const t = await testApp({ clientDir: c.dir });
-  for (const path of ['/', '/?task=abc', '/task/3f0e4a1c-0000-4000-8000-000000000000', '/user/dave', '/user/Dave/', '/user/dave/3f0e4a1c-0000-4000-8000-000000000000']) {
+  for (const path of [
+    '/',
+    '/?task=abc',
+    '/task/3f0e4a1c-0000-4000-8000-000000000000',
+    '/user/dave',
+    '/user/Dave/',
+    '/user/dave/3f0e4a1c-0000-4000-8000-000000000000',
+  ]) {
     const res = await request(t.port, path);
     assert.is(res.status, 200, path);
     assert.is(res.text, INDEX, path);
@@ -178,7 +198,18 @@ test('SPA fallback: index.html for page routes only; never /api, /ws or missing 
   assert.is((await request(t.port, '/user/dave')).headers.link, undefined);
   const head = await request(t.port, '/user/dave', { method: 'HEAD' });
   assert.equal([head.status, head.body.length], [200, 0]);
-  for (const path of ['/index', '/user', '/user/x', '/user/dave/a/b', '/task', '/task/a/b', '/assets/app.js', '/favicon.ico', '/setup/', '/users/dave']) {
+  for (const path of [
+    '/index',
+    '/user',
+    '/user/x',
+    '/user/dave/a/b',
+    '/task',
+    '/task/a/b',
+    '/assets/app.js',
+    '/favicon.ico',
+    '/setup/',
+    '/users/dave',
+  ]) {
     const res = await request(t.port, path);
     assert.is(res.status, 404, path);
     assert.is.not(res.text, INDEX, path);
@@ -219,7 +250,12 @@ test('compression: brotli or gzip as Accept-Encoding asks, none without it; imag
   writeFileSync(join(c.dir, 'assets', 'big-ABCD1234.js'), big);
   writeFileSync(join(c.dir, 'icons', 'big.png'), Buffer.alloc(50_000, 7));
   const t = await testApp({ clientDir: c.dir });
-  for (const [accept, encoding] of [['gzip, deflate, br', 'br'], ['gzip', 'gzip'], [undefined, undefined], ['identity', undefined]] as const) {
+  for (const [accept, encoding] of [
+    ['gzip, deflate, br', 'br'],
+    ['gzip', 'gzip'],
+    [undefined, undefined],
+    ['identity', undefined],
+  ] as const) {
     const headers: Record<string, string> = accept ? { 'accept-encoding': accept } : {};
     const js = await request(t.port, '/assets/big-ABCD1234.js', { headers });
     assert.is(js.status, 200);
@@ -262,15 +298,28 @@ test('pages without a built client: 503 naming the build command', async () => {
 
 test('forwarded headers are not trusted: Host decides, the scheme is the connection’s, and there is no CORS', async () => {
   const t = await testApp();
-  const fooled = await request(t.port, '/healthz', { headers: { host: 'evil.example', 'x-forwarded-host': 'localhost', forwarded: 'host=localhost' } });
+  const fooled = await request(t.port, '/healthz', {
+    headers: { host: 'evil.example', 'x-forwarded-host': 'localhost', forwarded: 'host=localhost' },
+  });
   assert.is(fooled.status, 421, 'X-Forwarded-Host does not pass the Host guard');
   const plain = await request(t.port, '/healthz', { headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example' } });
   assert.is(plain.status, 200);
-  assert.match(String(plain.headers['content-security-policy']), /connect-src 'self' ws:\/\/127\.0\.0\.1:/, 'still plain: ws://, not wss://');
+  assert.match(
+    String(plain.headers['content-security-policy']),
+    /connect-src 'self' ws:\/\/127\.0\.0\.1:/,
+    'still plain: ws://, not wss://',
+  );
   assert.is(plain.headers['strict-transport-security'], undefined);
   for (const [method, headers] of [
     ['GET', { origin: 'https://evil.example' }],
-    ['OPTIONS', { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, cancel-token' }],
+    [
+      'OPTIONS',
+      {
+        origin: 'https://evil.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type, cancel-token',
+      },
+    ],
     ['OPTIONS', { origin: 'https://evil.example', 'access-control-request-method': 'DELETE' }],
   ] as const) {
     const res = await request(t.port, '/api/mosaics', { method, headers });

@@ -34,10 +34,20 @@ let trusted: TrustingBrowser;
 
 test.before(async () => {
   data = tmpDir('mm-tls-browser-');
-  tls = await openOwnCa({ dir: `${data.dir}/tls`, hostname: 'moviemosaic-test', names: () => names, pinned: [LAN], clock: systemClock, log: memoryLog().log });
+  tls = await openOwnCa({
+    dir: `${data.dir}/tls`,
+    hostname: 'moviemosaic-test',
+    names: () => names,
+    pinned: [LAN],
+    clock: systemClock,
+    log: memoryLog().log,
+  });
   server = createServer(httpsServerOptions(tls), (req, res) => {
     // The app's CSP shape, with connect-src from the helper under test.
-    res.setHeader('Content-Security-Policy', `default-src 'self'; script-src 'self'; style-src 'self'; connect-src ${connectSources(req.headers.host, true).join(' ')}; worker-src 'self'`);
+    res.setHeader(
+      'Content-Security-Policy',
+      `default-src 'self'; script-src 'self'; style-src 'self'; connect-src ${connectSources(req.headers.host, true).join(' ')}; worker-src 'self'`,
+    );
     if (req.url === '/sw.js') {
       res.setHeader('Content-Type', 'text/javascript');
       res.end(SW);

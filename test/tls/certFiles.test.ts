@@ -43,7 +43,10 @@ test('loads the pair; no CA to offer; covers the names in the certificate', asyn
     assert.ok(source.covers('first.example'));
     assert.not.ok(source.covers('pi.local'));
     assert.is(await source.checkOnce(), false, 'nothing changed');
-    assert.ok(f.lines().some((l) => l.level === 'warn' && /expires soon/.test(l.msg)), 'a 10-day certificate is worth a warning');
+    assert.ok(
+      f.lines().some((l) => l.level === 'warn' && /expires soon/.test(l.msg)),
+      'a 10-day certificate is worth a warning',
+    );
   } finally {
     f.t.cleanup();
   }
@@ -53,7 +56,10 @@ test('a pair that does not match refuses to start, with both paths in the messag
   const f = await folder();
   try {
     writeFileSync(f.keyPath, (await pair('other.example')).key);
-    assert.throws(() => openCertFiles({ certPath: f.certPath, keyPath: f.keyPath, log: f.log, clock: systemClock }), (e: Error) => e.message.includes(f.certPath) && e.message.includes(f.keyPath));
+    assert.throws(
+      () => openCertFiles({ certPath: f.certPath, keyPath: f.keyPath, log: f.log, clock: systemClock }),
+      (e: Error) => e.message.includes(f.certPath) && e.message.includes(f.keyPath),
+    );
     unlinkSync(f.keyPath);
     assert.throws(() => openCertFiles({ certPath: f.certPath, keyPath: f.keyPath, log: f.log, clock: systemClock }), /could not be read/);
   } finally {
@@ -108,7 +114,10 @@ test('a symlink swap (certbot live/ -> archive/) is noticed', async () => {
     symlinkSync(join(archive, 'key1.pem'), join(live, 'key.pem'));
     const { log } = memoryLog();
     const source = openCertFiles({ certPath: join(live, 'cert.pem'), keyPath: join(live, 'key.pem'), log, clock: systemClock });
-    for (const [name, target] of [['cert.pem', 'cert2.pem'], ['key.pem', 'key2.pem']]) {
+    for (const [name, target] of [
+      ['cert.pem', 'cert2.pem'],
+      ['key.pem', 'key2.pem'],
+    ]) {
       symlinkSync(join(archive, target), join(live, `${name}.new`));
       renameSync(join(live, `${name}.new`), join(live, name));
     }
@@ -122,7 +131,14 @@ test('a symlink swap (certbot live/ -> archive/) is noticed', async () => {
 test('watching: writing a new pair changes the context a live HTTPS server presents', async () => {
   const f = await folder();
   // Polling is slowed right down, so the change must come from the folder watcher.
-  const source = openCertFiles({ certPath: f.certPath, keyPath: f.keyPath, log: f.log, clock: systemClock, pollMs: 600_000, debounceMs: 50 });
+  const source = openCertFiles({
+    certPath: f.certPath,
+    keyPath: f.keyPath,
+    log: f.log,
+    clock: systemClock,
+    pollMs: 600_000,
+    debounceMs: 50,
+  });
   const server = createServer(httpsServerOptions(source), (_req, res) => res.end('ok'));
   keepSecureContext(server, source);
   const alive = setTimeout(() => undefined, 20_000); // the watcher and timers are unref'd by design

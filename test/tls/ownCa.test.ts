@@ -80,7 +80,11 @@ test('extensions as OpenSSL reads them: constraints, usages, EKU, SANs', async (
     assert.match(srv, /IP Address:192\.168\.1\.20/);
     assert.match(srv, /X509v3 Authority Key Identifier/);
     // OpenSSL's own chain check with the purpose a browser asks for.
-    const verified = execFileSync('openssl', ['verify', '-purpose', 'sslserver', '-CAfile', join(s.dir, 'ca.crt'), join(s.dir, 'server.crt')], { encoding: 'utf8' });
+    const verified = execFileSync(
+      'openssl',
+      ['verify', '-purpose', 'sslserver', '-CAfile', join(s.dir, 'ca.crt'), join(s.dir, 'server.crt')],
+      { encoding: 'utf8' },
+    );
     assert.match(verified, /: OK/);
   } finally {
     s.cleanup();
@@ -197,7 +201,16 @@ test('the CA carries critical name constraints: home-network names, its names at
     const limits = readCert(s.source.caCertPem()!).constraints!;
     for (const d of ['localhost', 'local', 'lan', 'home.arpa', 'internal', 'pi']) assert.ok(limits.dns.includes(d), d);
     assert.not.ok(limits.dns.includes('pi.local'), 'already under .local');
-    for (const r of ['127.0.0.0/8', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '::1/128', 'fc00::/7', 'fe80::/10', '2001:db8::7/128']) {
+    for (const r of [
+      '127.0.0.0/8',
+      '10.0.0.0/8',
+      '172.16.0.0/12',
+      '192.168.0.0/16',
+      '::1/128',
+      'fc00::/7',
+      'fe80::/10',
+      '2001:db8::7/128',
+    ]) {
       assert.ok(limits.ips.includes(r), r);
     }
     // The server certificate verifies; one the same key signs for any other site does not.
@@ -205,18 +218,30 @@ test('the CA carries critical name constraints: home-network names, its names at
       const file = join(s.dir, 'probe.crt');
       writeFileSync(file, cert);
       try {
-        return execFileSync('openssl', ['verify', '-purpose', 'sslserver', '-CAfile', join(s.dir, 'ca.crt'), file], { encoding: 'utf8', stdio: 'pipe' });
+        return execFileSync('openssl', ['verify', '-purpose', 'sslserver', '-CAfile', join(s.dir, 'ca.crt'), file], {
+          encoding: 'utf8',
+          stdio: 'pipe',
+        });
       } catch (err) {
         return String((err as { stdout?: string }).stdout) + String((err as { stderr?: string }).stderr);
       }
     };
     assert.match(verify(s.source.current().cert), /: OK/);
     const caPair = { key: readFileSync(join(s.dir, 'ca.key'), 'utf8'), cert: s.source.caCertPem()! };
-    for (const names of [{ dns: ['bank.example'], ips: [] }, { dns: ['localhost.evil.example'], ips: [] }, { dns: [], ips: ['8.8.8.8'] }]) {
+    for (const names of [
+      { dns: ['bank.example'], ips: [] },
+      { dns: ['localhost.evil.example'], ips: [] },
+      { dns: [], ips: ['8.8.8.8'] },
+    ]) {
       const forged = await issueServerCert({ ca: caPair, names, now: new Date(), days: 30 });
       assert.match(verify(forged.cert), /subtree violation/, JSON.stringify(names));
     }
-    const fine = await issueServerCert({ ca: caPair, names: { dns: ['nas.home.arpa', 'printer.lan'], ips: ['172.20.1.2'] }, now: new Date(), days: 30 });
+    const fine = await issueServerCert({
+      ca: caPair,
+      names: { dns: ['nas.home.arpa', 'printer.lan'], ips: ['172.20.1.2'] },
+      now: new Date(),
+      days: 30,
+    });
     assert.match(verify(fine.cert), /: OK/);
   } finally {
     s.cleanup();
@@ -236,7 +261,11 @@ test('a name added after the CA was made, outside its constraints, stays out of 
     assert.equal(warned[0].names, ['mosaic.example']);
     assert.is(await s.source.checkOnce(), false, 'no re-issue loop for a name it cannot have');
     assert.is(s.lines().filter((l) => /outside the local CA/.test(String(l.msg))).length, 1, 'said once');
-    const verified = execFileSync('openssl', ['verify', '-purpose', 'sslserver', '-CAfile', join(s.dir, 'ca.crt'), join(s.dir, 'server.crt')], { encoding: 'utf8' });
+    const verified = execFileSync(
+      'openssl',
+      ['verify', '-purpose', 'sslserver', '-CAfile', join(s.dir, 'ca.crt'), join(s.dir, 'server.crt')],
+      { encoding: 'utf8' },
+    );
     assert.match(verified, /: OK/);
   } finally {
     s.cleanup();
@@ -305,7 +334,10 @@ test('a broken CA key is replaced; a server key that does not match its certific
 });
 
 test('certNames: loopbacks always, ports and brackets stripped, junk dropped', () => {
-  const n = certNames(['LOCALHOST', 'Pi.Local.', '[::1]:8080', '192.168.1.20:8443', 'fe80::1', '::ffff:192.168.1.20', 'bad name', ''], ['[2001:DB8::1]', 'x.example:443']);
+  const n = certNames(
+    ['LOCALHOST', 'Pi.Local.', '[::1]:8080', '192.168.1.20:8443', 'fe80::1', '::ffff:192.168.1.20', 'bad name', ''],
+    ['[2001:DB8::1]', 'x.example:443'],
+  );
   assert.equal(n.dns.sort(), ['localhost', 'pi.local', 'x.example']);
   assert.equal(n.ips.sort(), ['127.0.0.1', '192.168.1.20', '2001:db8::1', '::1']);
 });

@@ -56,7 +56,17 @@ test('everything else on plain HTTP goes to the HTTPS port: 308, same host, path
 });
 
 test('setup, its assets, the CA downloads and the health check stay on plain HTTP', async () => {
-  for (const path of ['/setup', '/setup/', '/setup/setup.css', '/setup/qr.svg', '/ca.crt', '/ca.der', '/ca.mobileconfig', '/healthz', '/healthz?x=1']) {
+  for (const path of [
+    '/setup',
+    '/setup/',
+    '/setup/setup.css',
+    '/setup/qr.svg',
+    '/ca.crt',
+    '/ca.der',
+    '/ca.mobileconfig',
+    '/healthz',
+    '/healthz?x=1',
+  ]) {
     const r = await send('GET', path, 'pi.local:8080');
     assert.is(r.status, 200, path);
     assert.is(r.body, `served ${path.replace(/\?.*/, '')}`);
@@ -94,7 +104,12 @@ test('requests that came over TLS pass through (one app serves both ports)', asy
     ctx.body = 'app';
   });
   const ctx = app.createContext(
-    Object.assign(Object.create(null), { url: '/', method: 'GET', headers: { host: 'pi.local:8443' }, socket: { encrypted: true } }) as never,
+    Object.assign(Object.create(null), {
+      url: '/',
+      method: 'GET',
+      headers: { host: 'pi.local:8443' },
+      socket: { encrypted: true },
+    }) as never,
     { getHeader() {}, setHeader() {}, removeHeader() {} } as never,
   );
   assert.ok(ctx.secure);
@@ -141,12 +156,19 @@ test('startupBanner with the built-in CA: HTTPS addresses, the setup address for
     httpPort: 8080,
     https: { port: 8443, tls: { caCertPem: () => ca.cert, covers: () => true } },
   });
-  for (const line of ['  https://localhost:8443/', '  https://pi.local:8443/', '  https://192.168.1.20:8443/']) assert.ok(text.includes(`${line}\n`), line);
+  for (const line of ['  https://localhost:8443/', '  https://pi.local:8443/', '  https://192.168.1.20:8443/'])
+    assert.ok(text.includes(`${line}\n`), line);
   assert.ok(text.includes('open http://192.168.1.20:8080/setup'));
   assert.ok(text.includes(readCert(ca.cert).fingerprint256));
   assert.match(text, /[▀▄█]/, 'a QR code drawn with block characters');
 
-  const quiet = await startupBanner({ names: ['localhost'], bindHost: '0.0.0.0', httpPort: 8080, https: { port: 8443, tls: { caCertPem: () => ca.cert, covers: () => true } }, qr: false });
+  const quiet = await startupBanner({
+    names: ['localhost'],
+    bindHost: '0.0.0.0',
+    httpPort: 8080,
+    https: { port: 8443, tls: { caCertPem: () => ca.cert, covers: () => true } },
+    qr: false,
+  });
   assert.not.match(quiet, /[▀▄█]/);
   assert.ok(quiet.includes('open http://localhost:8080/setup'));
 });

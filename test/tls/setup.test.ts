@@ -21,7 +21,11 @@ interface Reply {
 }
 
 /** One request with a chosen Host header (fetch cannot set it). */
-function get(port: number, path: string, opts: { host?: string; secure?: boolean; ca?: string; method?: string; ua?: string } = {}): Promise<Reply> {
+function get(
+  port: number,
+  path: string,
+  opts: { host?: string; secure?: boolean; ca?: string; method?: string; ua?: string } = {},
+): Promise<Reply> {
   const request = opts.secure ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(
@@ -76,7 +80,13 @@ async function listen(server: Server): Promise<number> {
 test.before(async () => {
   data = tmpDir('mm-setup-');
   tls = await openOwnCa({ dir: `${data.dir}/tls`, hostname: 'pi', names: () => NAMES, clock: systemClock, log: memoryLog().log });
-  const deps: SetupDeps = { names: () => NAMES, bindHost: '0.0.0.0', hostname: 'pi', httpPort: () => httpPort, https: { port: () => httpsPort, tls } };
+  const deps: SetupDeps = {
+    names: () => NAMES,
+    bindHost: '0.0.0.0',
+    hostname: 'pi',
+    httpPort: () => httpPort,
+    https: { port: () => httpsPort, tls },
+  };
   const callback = app(deps, true).callback();
   plain = createHttp(callback);
   secure = createHttps(httpsServerOptions(tls), callback);
@@ -93,11 +103,19 @@ test.after(async () => {
 });
 
 test('the setup page: addresses, QR, downloads, steps, fingerprint; no inline script or style', async () => {
-  const r = await get(httpPort, '/setup', { host: `192.168.1.20:${httpPort}`, ua: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)' });
+  const r = await get(httpPort, '/setup', {
+    host: `192.168.1.20:${httpPort}`,
+    ua: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)',
+  });
   assert.is(r.status, 200);
   assert.is(r.headers['content-type'], 'text/html; charset=utf-8');
   assert.is(r.headers['cache-control'], 'no-store');
-  for (const url of [`https://localhost:${httpsPort}/`, `https://pi.local:${httpsPort}/`, `https://pi:${httpsPort}/`, `https://192.168.1.20:${httpsPort}/`]) {
+  for (const url of [
+    `https://localhost:${httpsPort}/`,
+    `https://pi.local:${httpsPort}/`,
+    `https://pi:${httpsPort}/`,
+    `https://192.168.1.20:${httpsPort}/`,
+  ]) {
     assert.ok(r.text.includes(`href="${url}"`), `lists ${url}`);
   }
   assert.not.ok(r.text.includes('fe80'), 'no IPv6 link-local address to type');
@@ -191,7 +209,18 @@ test('with TLS_CERT/TLS_KEY: no CA downloads, only names the certificate covers'
     caCertPem: () => null,
     covers: (h) => new X509Certificate(own.cert).checkHost(h) !== undefined,
   };
-  const server = createHttp(app({ names: () => [...NAMES, 'movies.example.net'], bindHost: '0.0.0.0', hostname: 'pi', httpPort: () => 1, https: { port: () => 443, tls: files } }, false).callback());
+  const server = createHttp(
+    app(
+      {
+        names: () => [...NAMES, 'movies.example.net'],
+        bindHost: '0.0.0.0',
+        hostname: 'pi',
+        httpPort: () => 1,
+        https: { port: () => 443, tls: files },
+      },
+      false,
+    ).callback(),
+  );
   const port = await listen(server);
   try {
     const page = await get(port, '/setup', { host: 'movies.example.net' });
@@ -210,7 +239,9 @@ test('with TLS_CERT/TLS_KEY: no CA downloads, only names the certificate covers'
 });
 
 test('with HTTPS off: the page explains how to turn it on; no downloads', async () => {
-  const server = createHttp(app({ names: () => NAMES, bindHost: '0.0.0.0', hostname: 'pi', httpPort: () => 8080, https: null }, false).callback());
+  const server = createHttp(
+    app({ names: () => NAMES, bindHost: '0.0.0.0', hostname: 'pi', httpPort: () => 8080, https: null }, false).callback(),
+  );
   const port = await listen(server);
   try {
     const page = await get(port, '/setup', { host: 'pi.local:8080' });

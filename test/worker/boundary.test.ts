@@ -31,7 +31,11 @@ export function importsOf(file: string, text: string): string[] {
   const specifiers = [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"]([^'"]+)['"]/g)].map((m) => m[1]);
   return specifiers
     .filter((s) => s.startsWith('.'))
-    .map((s) => relative(root, resolve(dirname(file), s)).replaceAll('\\', '/').replace(/\.js$/, '.ts'));
+    .map((s) =>
+      relative(root, resolve(dirname(file), s))
+        .replaceAll('\\', '/')
+        .replace(/\.js$/, '.ts'),
+    );
 }
 
 function engineImports(file: string): string[] {
@@ -44,13 +48,18 @@ test('no worker file imports db/sqlite/ or db/postgres/ but worker/main.ts (and 
   const offences = files.flatMap((file) => {
     const name = relative(root, file).replaceAll('\\', '/');
     const allowed = ALLOWED[name] ?? (() => false);
-    return engineImports(file).filter((t) => !allowed(t)).map((t) => `${name} imports ${t}`);
+    return engineImports(file)
+      .filter((t) => !allowed(t))
+      .map((t) => `${name} imports ${t}`);
   });
   assert.equal(offences, [], 'use the storage port (db/port.ts) instead');
 });
 
 test('the scan sees the imports it guards against (main.ts wires SQLite; every import form is read)', () => {
-  assert.ok(engineImports(join(root, 'worker/main.ts')).includes('db/sqlite/open.ts'), 'main.ts opens SQLite (checkpoints, the host-local poster cache)');
+  assert.ok(
+    engineImports(join(root, 'worker/main.ts')).includes('db/sqlite/open.ts'),
+    'main.ts opens SQLite (checkpoints, the host-local poster cache)',
+  );
   const file = join(root, 'worker/x.ts');
   const text = `import type { A } from '../db/sqlite/a.js';\nexport { B } from "../db/postgres/b.js";\nimport '../db/sqlite/c.js';\nconst d = await import('../db/sqlite/d.js');\nimport { e } from '../db/port.js';`;
   assert.equal(importsOf(file, text), ['db/sqlite/a.ts', 'db/postgres/b.ts', 'db/sqlite/c.ts', 'db/sqlite/d.ts', 'db/port.ts']);

@@ -67,11 +67,18 @@ test('month (this one): from the feed alone, newest watched first, a rewatch onc
   const flow = res.films.find((f) => f.slug === 'flow-2024')!;
   assert.is(flow.rating, 4.5, 'the latest viewing (the rewatch) decides');
   assert.is(res.films.filter((f) => f.slug === 'flow-2024').length, 1);
-  assert.ok(res.films.some((f) => f.slug === 'adolescence'), 'TV entries count as films');
+  assert.ok(
+    res.films.some((f) => f.slug === 'adolescence'),
+    'TV entries count as films',
+  );
   assert.is(res.films.find((f) => f.slug === 'lost-reel-2019')!.posterUrl, null);
   assert.is(res.films.find((f) => f.slug === 'untitled-home-movie')!.year, null);
   assert.match(res.films.find((f) => f.slug === 'prophets-prey')!.posterUrl!, /-prophet-s-prey-0-600-0-900-crop\.jpg/);
-  assert.equal(lb.requests.map((q) => q.path), ['/dave/rss/'], 'one request: the feed');
+  assert.equal(
+    lb.requests.map((q) => q.path),
+    ['/dave/rss/'],
+    'one request: the feed',
+  );
   assert.ok(r.progress.every((p) => p.stage === 'collecting'));
 });
 
@@ -120,9 +127,15 @@ test('month the feed only partly covers, diary refused: a labelled partial mosai
   const abbr = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][Number(mm) - 1];
   assert.is(res.note, `partial: the feed only reaches back to ${Number(dd)} ${abbr}`);
   const expected = expectedFilms(member('erin'), month(m)).filter((f) => f.watchedDate! > reach);
-  assert.equal(strip(res.films).filter((f) => f.watchedDate! > reach), expected);
+  assert.equal(
+    strip(res.films).filter((f) => f.watchedDate! > reach),
+    expected,
+  );
   assert.ok(res.films.length > 0);
-  assert.ok(res.films.every((f) => f.posterUrl), 'posters straight from the feed');
+  assert.ok(
+    res.films.every((f) => f.posterUrl),
+    'posters straight from the feed',
+  );
 });
 
 test('month wholly before the feed, diary refused: LETTERBOXD_BLOCKED with guidance, never an empty mosaic', async () => {
@@ -157,11 +170,23 @@ test('a feed of 30 diary entries and 22 lists holds the whole diary: an old year
     username: 'lister',
     displayName: 'Lister',
     diary: films.map((film, i) => ({
-      film, viewingId: 88_000 + i, watchedDate: `2025-${String(12 - Math.floor(i / 3)).padStart(2, '0')}-${String(20 - (i % 3)).padStart(2, '0')}`,
-      rating: 3.5, rewatch: false, liked: false, review: null, publishedAt: new Date(2025, 11 - Math.floor(i / 3), 21 - (i % 3), 9),
+      film,
+      viewingId: 88_000 + i,
+      watchedDate: `2025-${String(12 - Math.floor(i / 3)).padStart(2, '0')}-${String(20 - (i % 3)).padStart(2, '0')}`,
+      rating: 3.5,
+      rewatch: false,
+      liked: false,
+      review: null,
+      publishedAt: new Date(2025, 11 - Math.floor(i / 3), 21 - (i % 3), 9),
     })),
     films: films.map((film) => ({ film, rating: 3.5, liked: false })),
-    lists: Array.from({ length: 22 }, (_, j) => ({ id: 61_000 + j, title: `List ${j + 1}`, slug: `list-${j + 1}`, publishedAt: new Date(2026, 9, 22 - j, 12), films: films.slice(0, 2) })),
+    lists: Array.from({ length: 22 }, (_, j) => ({
+      id: 61_000 + j,
+      title: `List ${j + 1}`,
+      slug: `list-${j + 1}`,
+      publishedAt: new Date(2026, 9, 22 - j, 12),
+      films: films.slice(0, 2),
+    })),
   };
   lb.addMember(lister);
   lb.setFaults([{ path: '/diary/', kind: 'challenge' }]);
@@ -174,7 +199,10 @@ test('a feed of 30 diary entries and 22 lists holds the whole diary: an old year
 test('year refused: LETTERBOXD_BLOCKED pointing to the export (no partial year)', async () => {
   lb.setFaults([{ path: '/diary/films/for/2026/page/2/', kind: 'challenge' }]);
   const err = await fails(collect('erin', year(2026)), 'LETTERBOXD_BLOCKED');
-  assert.is(err.message, 'Letterboxd refused the diary pages for 2026; upload your Letterboxd export on the home page, or set TMDB_API_KEY.');
+  assert.is(
+    err.message,
+    'Letterboxd refused the diary pages for 2026; upload your Letterboxd export on the home page, or set TMDB_API_KEY.',
+  );
 });
 
 test('all (2026 markup): every films page in order, ratings, posters from the feed or looked up', async () => {
@@ -234,24 +262,34 @@ test('poster lookup: JSON refused → film page JSON-LD (and no more JSON asked)
   lb.setFaults([{ path: '/poster/std/', kind: 'challenge' }]);
   const res = await collect('dave', all);
   assert.is(lb.count('/poster/std/'), 4, 'after a refusal (4 in flight) the JSON is not asked again');
-  assert.ok(res.films.filter((f) => f.posterUrl).every((f) => /-0-600-0-900-crop\.jpg/.test(f.posterUrl!)), 'JSON-LD image');
+  assert.ok(
+    res.films.filter((f) => f.posterUrl).every((f) => /-0-600-0-900-crop\.jpg/.test(f.posterUrl!)),
+    'JSON-LD image',
+  );
   assert.ok(res.films.every((f) => !f.posterRefused));
 
   // Refused for a minority: those films are marked refused and asked again next time.
   const t2 = tmpDir('mm-collect-');
   const r2 = rig(lb, t2.dir);
   lb.reset();
-  lb.setFaults([
-    { path: /^\/film\/(dune-2021|tar-2019)\//, kind: 'challenge' },
-  ]);
+  lb.setFaults([{ path: /^\/film\/(dune-2021|tar-2019)\//, kind: 'challenge' }]);
   const partly = await collectFilms(r2.collectDeps(), 'dave', all);
-  assert.equal(partly.films.filter((f) => f.posterRefused).map((f) => f.slug).sort(), ['dune-2021', 'tar-2019']);
+  assert.equal(
+    partly.films
+      .filter((f) => f.posterRefused)
+      .map((f) => f.slug)
+      .sort(),
+    ['dune-2021', 'tar-2019'],
+  );
   lb.reset();
   await collectFilms(r2.collectDeps(), 'dave', all);
-  assert.equal(lb.requests.filter((q) => q.path.startsWith('/film/')).map((q) => q.path).sort(), [
-    '/film/dune-2021/poster/std/230/',
-    '/film/tar-2019/poster/std/230/',
-  ]);
+  assert.equal(
+    lb.requests
+      .filter((q) => q.path.startsWith('/film/'))
+      .map((q) => q.path)
+      .sort(),
+    ['/film/dune-2021/poster/std/230/', '/film/tar-2019/poster/std/230/'],
+  );
   r2.close();
   t2.cleanup();
 });
@@ -273,7 +311,7 @@ test('a member with no films, an unknown member', async () => {
   await fails(collect('ghost', all), 'USER_NOT_FOUND');
 });
 
-test("the outage page served on the feed URL with status 200 is LETTERBOXD_UNREACHABLE, not LETTERBOXD_CHANGED", async () => {
+test('the outage page served on the feed URL with status 200 is LETTERBOXD_UNREACHABLE, not LETTERBOXD_CHANGED', async () => {
   lb.setFaults([{ path: '/dave/rss/', kind: 'outage', status: 200 }]);
   const err = await fails(collect('dave', month('2026-11')), 'LETTERBOXD_UNREACHABLE');
   assert.is(err.message, 'Letterboxd is down for maintenance; try again later.');

@@ -24,18 +24,36 @@ function viewings(n: number, first: number, prefix: string) {
 
 async function setup() {
   // 30 viewings in 2025: the feed holds the whole diary.
-  const ann: FakeMember = { username: 'ann', displayName: 'Ann', diary: viewings(30, Date.UTC(2025, 2, 1, 12), 'Old'), films: [], lists: [] };
+  const ann: FakeMember = {
+    username: 'ann',
+    displayName: 'Ann',
+    diary: viewings(30, Date.UTC(2025, 2, 1, 12), 'Old'),
+    films: [],
+    lists: [],
+  };
   const lb = await startFakeLetterboxd({ now: new Date(NOW), members: [ann] });
   const t = tmpDir();
   const r = rig(lb, t.dir);
   const store = createArchiveStore(r.db);
   // Collection keeps and reads the archive through the port, as the worker does.
   const archive = {
-    record: async (u: string, feed: Parameters<typeof store.recordWindow>[1]) => void (await r.storage.archive.recordWindow(u, feed, r.clock.now())),
+    record: async (u: string, feed: Parameters<typeof store.recordWindow>[1]) =>
+      void (await r.storage.archive.recordWindow(u, feed, r.clock.now())),
     load: (u: string) => r.storage.archive.load(u),
   };
   const deps = (withArchive = true): CollectDeps => ({ ...r.collectDeps(), archive: withArchive ? archive : null });
-  return { lb, r, ann, store, deps, async close() { r.close(); t.cleanup(); await lb.close(); } };
+  return {
+    lb,
+    r,
+    ann,
+    store,
+    deps,
+    async close() {
+      r.close();
+      t.cleanup();
+      await lb.close();
+    },
+  };
 }
 
 test('a year the feed no longer reaches, kept by the archive, needs no diary page', async () => {
@@ -52,7 +70,10 @@ test('a year the feed no longer reaches, kept by the archive, needs no diary pag
   const res = await collectFilms(s.deps(), 'ann', year);
   assert.is(s.lb.count('/diary/'), 0, 'no diary page asked for');
   assert.is(s.lb.count('/films/'), 0);
-  assert.equal(res.films.map((f) => f.title), expectedFilms(s.ann, year).map((f) => f.title));
+  assert.equal(
+    res.films.map((f) => f.title),
+    expectedFilms(s.ann, year).map((f) => f.title),
+  );
   assert.is(res.films.length, 30);
   assert.is(res.partial, false);
   assert.is(res.note, "Films: 10 from the RSS feed, 20 from this server's archive of the feed (the whole diary).");
@@ -88,8 +109,14 @@ test('recent: the feed refused, the archive gives the latest films it kept', asy
   await collectFilms(s.deps(), 'ann', { mode: 'recent', count: 5, layout: 'grid', format: 'jpeg' });
   s.lb.setFaults([{ path: '/rss/', kind: 'challenge' }]);
   const res = await collectFilms(s.deps(), 'ann', { mode: 'recent', count: 5, layout: 'grid', format: 'jpeg' });
-  assert.equal(res.films.map((f) => f.title), ['Old 30', 'Old 29', 'Old 28', 'Old 27', 'Old 26']);
-  assert.match(res.note!, /^Letterboxd refused the RSS feed, so these are the latest films this server kept of it \(up to 15 Nov 2026\)\.$/);
+  assert.equal(
+    res.films.map((f) => f.title),
+    ['Old 30', 'Old 29', 'Old 28', 'Old 27', 'Old 26'],
+  );
+  assert.match(
+    res.note!,
+    /^Letterboxd refused the RSS feed, so these are the latest films this server kept of it \(up to 15 Nov 2026\)\.$/,
+  );
   await s.close();
 });
 

@@ -52,7 +52,13 @@ async function fails(p: Promise<unknown>, code: string): Promise<AppError> {
 // "Kiki's Delivery Service" at /film/kikis-delivery-service/.
 const dune1984 = testFilm('Dune', 1984, 'dune');
 const tester: FakeMember = { username: 'tester', displayName: 'Tester', diary: [], films: [], lists: [] };
-const shelf: FakeMember = { username: 'shelf', displayName: 'Shelf', diary: [], films: [{ film: dune1984, rating: null, liked: false }], lists: [] };
+const shelf: FakeMember = {
+  username: 'shelf',
+  displayName: 'Shelf',
+  diary: [],
+  films: [{ film: dune1984, rating: null, liked: false }],
+  lists: [],
+};
 const testerZip = () =>
   makeZip([
     {
@@ -76,9 +82,20 @@ const twinFilms = [
   testFilm('12.12: The Day', 2023, '1212-the-day'),
   testFilm('M.I.A.', 2008, 'mia'),
 ];
-const twins: FakeMember = { username: 'twins', displayName: 'Twins', diary: [], films: twinFilms.map((film) => ({ film, rating: null, liked: false })), lists: [] };
+const twins: FakeMember = {
+  username: 'twins',
+  displayName: 'Twins',
+  diary: [],
+  films: twinFilms.map((film) => ({ film, rating: null, liked: false })),
+  lists: [],
+};
 const twinsZip = () =>
-  makeZip(['watched.csv', 'diary.csv', 'ratings.csv'].map((name) => ({ name, data: readFileSync(new URL(`../fixtures/letterboxd/export-twins/${name}`, import.meta.url)) })));
+  makeZip(
+    ['watched.csv', 'diary.csv', 'ratings.csv'].map((name) => ({
+      name,
+      data: readFileSync(new URL(`../fixtures/letterboxd/export-twins/${name}`, import.meta.url)),
+    })),
+  );
 
 test.before(async () => {
   lb = await startFakeLetterboxd({ now });
@@ -108,14 +125,20 @@ test('year from the export: the diary rows of that year, latest viewing per film
   assert.is(res.note, null);
   assert.is(pageRequests(), 0);
   assert.is(res.films.find((f) => f.title === 'Flow')!.rating, 4.5, 'the rewatch decides');
-  assert.ok(res.films.every((f) => f.posterUrl || f.slug === 'lost-reel-2019'), 'posters from the feed');
+  assert.ok(
+    res.films.every((f) => f.posterUrl || f.slug === 'lost-reel-2019'),
+    'posters from the feed',
+  );
 });
 
 test('year older than the feed (erin): films from the export; posters it cannot find are placeholders with no slug', async () => {
   await r.importExport(member('erin'));
   const res = await collect('erin', year(2026));
   const expected = expectedFilms(member('erin'), year(2026));
-  assert.equal(res.films.map((f) => [f.title, f.year, f.rating, f.watchedDate]), expected.map((f) => [f.title, f.year, f.rating, f.watchedDate]));
+  assert.equal(
+    res.films.map((f) => [f.title, f.year, f.rating, f.watchedDate]),
+    expected.map((f) => [f.title, f.year, f.rating, f.watchedDate]),
+  );
   assert.is(pageRequests(), 0);
   // The feed's films carry their slugs and posters; older ones were looked up at the slugs their
   // titles give ("erins-pick-…": the fake's own slugs keep the apostrophe as a dash), found nowhere.
@@ -135,7 +158,10 @@ test('year older than the feed (erin): films from the export; posters it cannot 
 test('a month older than the feed comes from the export, never the diary pages', async () => {
   await r.importExport(member('erin'));
   const res = await collect('erin', month('2026-05'));
-  assert.equal(res.films.map((f) => [f.title, f.rating, f.watchedDate]), expectedFilms(member('erin'), month('2026-05')).map((f) => [f.title, f.rating, f.watchedDate]));
+  assert.equal(
+    res.films.map((f) => [f.title, f.rating, f.watchedDate]),
+    expectedFilms(member('erin'), month('2026-05')).map((f) => [f.title, f.rating, f.watchedDate]),
+  );
   assert.is(res.partial, false);
   assert.is(pageRequests(), 0);
   // A month the feed covers still comes from the feed alone.
@@ -149,7 +175,10 @@ test('all from the export: every watched film, newest watched first, ratings fro
   await r.importExport(dave);
   const res = await collect('dave', all);
   assert.is(pageRequests(), 0);
-  assert.equal(lb.requests.filter((q) => !q.path.startsWith('/film/')).map((q) => q.path), ['/dave/rss/']);
+  assert.equal(
+    lb.requests.filter((q) => !q.path.startsWith('/film/')).map((q) => q.path),
+    ['/dave/rss/'],
+  );
   assert.is(res.films.length, dave.films.length);
   assert.equal(new Set(res.films.map((f) => f.title)), new Set(dave.films.map((e) => e.film.title)));
   const dates = res.films.map((f) => f.watchedDate!);
@@ -161,7 +190,10 @@ test('all from the export: every watched film, newest watched first, ratings fro
   const coldWar = res.films[res.films.length - 1];
   assert.equal([coldWar.title, coldWar.rating, coldWar.slug], ['Cold War', 4, 'cold-war-2021']);
   assert.ok(coldWar.posterUrl);
-  assert.equal(lb.requests.filter((q) => q.path.startsWith('/film/')).map((q) => q.path), ['/film/cold-war/', '/film/cold-war-2021/']);
+  assert.equal(
+    lb.requests.filter((q) => q.path.startsWith('/film/')).map((q) => q.path),
+    ['/film/cold-war/', '/film/cold-war-2021/'],
+  );
   for (const f of res.films) {
     const e = dave.films.find((x) => x.film.title === f.title && x.film.year === f.year)!;
     assert.is(f.rating, e.rating, f.title);
@@ -181,7 +213,11 @@ test('over the cap (docs/architecture.md#where-the-films-come-from: 3,000; 4 her
   assert.is(lb.count('/film/cold-war'), 0);
   const full = await collect('dave', all);
   assert.ok(lb.count('/film/cold-war') > 0, 'asked for once it is drawn');
-  assert.equal(res.films.map((f) => f.title), full.films.slice(0, 4).map((f) => f.title), 'the newest four');
+  assert.equal(
+    res.films.map((f) => f.title),
+    full.films.slice(0, 4).map((f) => f.title),
+    'the newest four',
+  );
   assert.is(res.of, full.films.length);
   assert.is(res.note, `A mosaic holds at most 4 films: this one shows the newest 4 of ${full.films.length}.`);
   const under = await collectFilms({ ...r.deps(), maxFilms: full.films.length }, 'dave', all);
@@ -199,8 +235,22 @@ test('export films on Letterboxd: title slug, then title-year, accepted only whe
   const dune2021 = member('dave').films.find((e) => e.film.slug === 'dune-2021')!.film;
   assert.ok(by('Dune', 2021).posterUrl!.includes(`/${dune2021.id}-`));
   assert.ok(by('Dune', 1984).posterUrl!.includes(`/${dune1984.id}-`));
-  const asked = lb.requests.filter((q) => q.path.startsWith('/film/')).map((q) => q.path).sort();
-  assert.equal(asked, ['/film/dune-2021/', '/film/dune/', '/film/dune/', '/film/kikis-delivery-service/', '/film/nowhere-film-2020/', '/film/nowhere-film/'].sort(), 'dune (1984) is found at its first slug');
+  const asked = lb.requests
+    .filter((q) => q.path.startsWith('/film/'))
+    .map((q) => q.path)
+    .sort();
+  assert.equal(
+    asked,
+    [
+      '/film/dune-2021/',
+      '/film/dune/',
+      '/film/dune/',
+      '/film/kikis-delivery-service/',
+      '/film/nowhere-film-2020/',
+      '/film/nowhere-film/',
+    ].sort(),
+    'dune (1984) is found at its first slug',
+  );
   lb.reset();
   lb.setFaults(BLOCKED);
   await collect('tester', all);
@@ -223,14 +273,22 @@ test('films of one title and year stay two, each rated by its boxd.it link; slug
   );
   const asked = lb.requests.filter((q) => q.path.startsWith('/film/')).map((q) => q.path);
   for (const slug of ['mia', '1212-the-day', 'et-the-extra-terrestrial']) assert.ok(asked.includes(`/film/${slug}/`), `${slug} asked`);
-  assert.not.ok(asked.some((p) => /\/film\/(e-t|12-12|m-i-a)/.test(p)), asked.join(' '));
+  assert.not.ok(
+    asked.some((p) => /\/film\/(e-t|12-12|m-i-a)/.test(p)),
+    asked.join(' '),
+  );
 });
 
 test('a film without year matches a film page without year', async () => {
-  await r.importZip('tester', makeZip([{ name: 'watched.csv', data: csv([[...EXPORT_HEADERS.watched], ['2024-01-01', 'Untitled Home Movie', '', 'u']]) }]));
+  await r.importZip(
+    'tester',
+    makeZip([{ name: 'watched.csv', data: csv([[...EXPORT_HEADERS.watched], ['2024-01-01', 'Untitled Home Movie', '', 'u']]) }]),
+  );
   const res = await collect('tester', all);
   // The fake's dave has a yearless "Untitled Home Movie" at slug untitled-home-movie: that one.
-  assert.equal(strip(res.films), [{ title: 'Untitled Home Movie', year: null, rating: null, slug: 'untitled-home-movie', watchedDate: '2024-01-01' }]);
+  assert.equal(strip(res.films), [
+    { title: 'Untitled Home Movie', year: null, rating: null, slug: 'untitled-home-movie', watchedDate: '2024-01-01' },
+  ]);
 });
 
 test('film pages refused for export films: marked refused (docs/architecture.md#outcomes counts them), not remembered', async () => {
@@ -247,10 +305,19 @@ test('the feed refused beside an export: the export stands alone and the note sa
   await r.importExport(member('dave'));
   lb.setFaults([...BLOCKED, { path: '/rss/', kind: 'challenge' }]);
   const res = await collect('dave', year(2026));
-  assert.equal(res.films.map((f) => f.title), expectedFilms(member('dave'), year(2026)).map((f) => f.title));
-  assert.match(res.note!, /^The RSS feed could not be read, so films logged after your export \(its latest entry is from \d+ \w{3} 2026\) are missing\.$/);
+  assert.equal(
+    res.films.map((f) => f.title),
+    expectedFilms(member('dave'), year(2026)).map((f) => f.title),
+  );
+  assert.match(
+    res.note!,
+    /^The RSS feed could not be read, so films logged after your export \(its latest entry is from \d+ \w{3} 2026\) are missing\.$/,
+  );
   const latest = await collect('dave', recent(5));
-  assert.equal(latest.films.map((f) => f.title), expectedFilms(member('dave'), recent(5)).map((f) => f.title));
+  assert.equal(
+    latest.films.map((f) => f.title),
+    expectedFilms(member('dave'), recent(5)).map((f) => f.title),
+  );
   assert.match(latest.note!, /^Letterboxd refused the RSS feed, so these are the latest films of your export/);
 });
 
@@ -258,12 +325,19 @@ test('films logged since the export come from the feed', async () => {
   const dave = member('dave');
   // An export made before this month: the feed adds this month's films.
   const cut = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}`;
-  const old: FakeMember = { ...dave, diary: dave.diary.filter((v) => v.watchedDate < cut), films: dave.films.filter((e) => dave.diary.some((v) => v.film === e.film && v.watchedDate < cut)) };
+  const old: FakeMember = {
+    ...dave,
+    diary: dave.diary.filter((v) => v.watchedDate < cut),
+    films: dave.films.filter((e) => dave.diary.some((v) => v.film === e.film && v.watchedDate < cut)),
+  };
   await r.importExport(old);
   const res = await collect('dave', year(2026));
   assert.equal(strip(res.films), expectedFilms(dave, year(2026)));
   const everything = await collect('dave', all);
-  assert.ok(everything.films.some((f) => f.title === 'Deadpool & Wolverine'), 'a film only the feed knows');
+  assert.ok(
+    everything.films.some((f) => f.title === 'Deadpool & Wolverine'),
+    'a film only the feed knows',
+  );
   assert.is(everything.films[0].title, sortDiary(dave.diary)[0].film.title);
 });
 

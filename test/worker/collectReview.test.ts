@@ -62,7 +62,10 @@ test('year from the feed: every diary entry of the year per film, rewatches mark
   assert.equal(byTitle(res.films), diaryOf(dave, '2026-'));
   const flow = res.films.find((f) => f.title === 'Flow')!;
   assert.is(flow.viewings!.length, 2, 'watched twice this year: both entries kept on the one film');
-  assert.equal(flow.viewings!.map((v) => v.rewatch), [false, true]);
+  assert.equal(
+    flow.viewings!.map((v) => v.rewatch),
+    [false, true],
+  );
   assert.is(flow.liked, true);
 });
 
@@ -85,7 +88,10 @@ test('all from the films pages: likes as the pages show them, no dates (viewings
   const dave = member('dave');
   const res = await collect('dave', all);
   assert.ok(res.films.every((f) => f.viewings === null));
-  assert.equal(res.films.map((f) => f.liked), dave.films.map((e) => e.liked));
+  assert.equal(
+    res.films.map((f) => f.liked),
+    dave.films.map((e) => e.liked),
+  );
   assert.ok(res.films.some((f) => f.liked));
 });
 
@@ -119,7 +125,10 @@ test('all from an export: every diary entry per film, likes null for films the f
   assert.equal(new Map(res.films.map((f) => [f.title, f.viewings])), new Map([...expected].map(([t, e]) => [t, e.viewings])));
   const older = res.films.filter((f) => !f.slug);
   assert.ok(older.length > 0 && older.every((f) => f.liked === null), 'export-only films: like unknown');
-  assert.ok(res.films.filter((f) => f.slug).every((f) => typeof f.liked === 'boolean'), 'films the feed shows: its like');
+  assert.ok(
+    res.films.filter((f) => f.slug).every((f) => typeof f.liked === 'boolean'),
+    'films the feed shows: its like',
+  );
 });
 
 test.run();

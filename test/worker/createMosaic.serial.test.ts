@@ -51,7 +51,10 @@ for (const [name, params] of cases) {
     assert.is(meta.height, summary.height);
     assert.is(img.contentType, `image/${params.format}`);
     const expected = expectedFilms(lb.members.get('dave')!, params);
-    assert.equal(summary.films.map((f) => f.title), expected.map((f) => f.title));
+    assert.equal(
+      summary.films.map((f) => f.title),
+      expected.map((f) => f.title),
+    );
     if (params.layout === 'grid' && params.columns) {
       assert.is(summary.width % params.columns, 0, 'grid is edge to edge: width is a multiple of the columns');
     }
@@ -62,7 +65,10 @@ for (const [name, params] of cases) {
     assert.equal([tm.format, tm.width, tm.height], ['webp', 320, 240]);
     assert.ok(thumb.image.length <= 40 * 1024, `thumbnail ${thumb.image.length} bytes`);
     assert.is(sm.format, 'webp');
-    assert.ok(sm.width <= 1280 && sm.height <= 1280 && screen.image.length <= 200 * 1024, `screen ${sm.width}×${sm.height}, ${screen.image.length} bytes`);
+    assert.ok(
+      sm.width <= 1280 && sm.height <= 1280 && screen.image.length <= 200 * 1024,
+      `screen ${sm.width}×${sm.height}, ${screen.image.length} bytes`,
+    );
     assert.ok(Math.abs(sm.width / sm.height - meta.width / meta.height) < 0.02, 'the screen copy keeps the shape');
   });
 }
@@ -78,17 +84,28 @@ test('unknown member ends USER_NOT_FOUND; a member with no films ends NO_FILMS',
 test('stages are reported in order through the feed', async () => {
   const id = run('erin', { mode: 'recent', count: 10, layout: 'classic', format: 'jpeg' });
   await finished(id);
-  const stages = db.prepare(`SELECT json_extract(payload, '$.stage') AS s FROM task_events WHERE task_id = ? ORDER BY seq`).pluck().all(id) as string[];
+  const stages = db
+    .prepare(`SELECT json_extract(payload, '$.stage') AS s FROM task_events WHERE task_id = ? ORDER BY seq`)
+    .pluck()
+    .all(id) as string[];
   const order = ['queued', 'collecting', 'downloading', 'building', 'saving', 'done'];
   const firstIndex = order.map((s) => stages.indexOf(s));
   for (const [i, s] of order.entries()) assert.ok(firstIndex[i] >= 0, `stage ${s} seen`);
-  assert.equal([...firstIndex].sort((x, y) => x - y), firstIndex, 'stages in order');
+  assert.equal(
+    [...firstIndex].sort((x, y) => x - y),
+    firstIndex,
+    'stages in order',
+  );
 });
 
 test("a month the worker's clock has not reached, asked for when the server's had (another zone or machine): made, not refused", async () => {
   const ahead = Date.now() + 40 * 86_400_000;
   const server = createTaskStore(db, { clock: { now: () => ahead } });
-  const id = server.enqueue({ action: 'create_mosaic', username: 'nobody', params: { mode: 'month', month: currentMonth(new Date(ahead)), layout: 'classic', format: 'jpeg' } }).task.id;
+  const id = server.enqueue({
+    action: 'create_mosaic',
+    username: 'nobody',
+    params: { mode: 'month', month: currentMonth(new Date(ahead)), layout: 'classic', format: 'jpeg' },
+  }).task.id;
   // Due now by the worker's clock (the server's is 40 days ahead).
   db.prepare('UPDATE tasks SET run_at = ? WHERE id = ?').run(Date.now(), id);
   const t = await finished(id);

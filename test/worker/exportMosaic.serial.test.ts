@@ -80,10 +80,14 @@ test.after(async () => {
 
 async function run(s: Side, username: string, params: MosaicParams) {
   const id = s.tasks.enqueue({ action: 'create_mosaic', username, params }).task.id;
-  const task = await waitFor(() => {
-    const t = s.tasks.get(id)!;
-    return ['COMPLETE', 'ERROR', 'CANCELLED'].includes(t.status) && t;
-  }, 60_000, `task ${id} to finish\n${s.worker.output()}`);
+  const task = await waitFor(
+    () => {
+      const t = s.tasks.get(id)!;
+      return ['COMPLETE', 'ERROR', 'CANCELLED'].includes(t.status) && t;
+    },
+    60_000,
+    `task ${id} to finish\n${s.worker.output()}`,
+  );
   return { id, task, summary: createResultStore(s.db).summary(id), image: createResultStore(s.db).image(id) };
 }
 
@@ -100,7 +104,11 @@ test('all from the export, films pages refused: every watched film, newest first
   assert.is(summary!.films.length, dave.films.length);
   assert.is(summary!.films[0].title, sortDiary(dave.diary)[0].film.title);
   const last = summary!.films.at(-1)!;
-  assert.equal([last.title, last.year, last.rating, last.slug], ['Cold War', 2021, 4, 'cold-war-2021'], 'no diary entry: last; found at the slug its title gives');
+  assert.equal(
+    [last.title, last.year, last.rating, last.slug],
+    ['Cold War', 2021, 4, 'cold-war-2021'],
+    'no diary entry: last; found at the slug its title gives',
+  );
   const meta = await sharp(image!.image).metadata();
   assert.equal([meta.width, meta.height], [summary!.width, summary!.height]);
   assert.is(tm.requests.length, 0, 'TMDB is off: never asked, no poster from its image host');
@@ -113,8 +121,14 @@ test('year from the export (erin, older than the feed), no TMDB: complete, unfou
   assert.is(task.status, 'COMPLETE', `${task.errorCode}: ${task.errorMsg}`);
   assert.is(pageRequests(), 0);
   const expected = expectedFilms(lb.members.get('erin')!, { mode: 'year', year, layout: 'grid', format: 'jpeg' });
-  assert.equal(summary!.films.map((f) => f.title), expected.map((f) => f.title));
-  assert.ok(summary!.films.some((f) => f.slug === null), 'films only the export knows keep slug null');
+  assert.equal(
+    summary!.films.map((f) => f.title),
+    expected.map((f) => f.title),
+  );
+  assert.ok(
+    summary!.films.some((f) => f.slug === null),
+    'films only the export knows keep slug null',
+  );
   assert.match(summary!.note!, /posters are placeholders/);
 });
 
@@ -127,7 +141,13 @@ test('the same year with TMDB: every poster found (from TMDB), drawn at a TMDB s
   assert.is(summary!.note, null, 'no placeholders');
   assert.ok(tm.count('/3/search/movie') > 0);
   const images = tm.requests.filter((q) => q.server === 'images');
-  assert.ok(images.length > 0 && images.every((q) => /^\/t\/p\/w(92|154|185)\//.test(q.path)), images.map((q) => q.path).slice(0, 3).join(' '));
+  assert.ok(
+    images.length > 0 && images.every((q) => /^\/t\/p\/w(92|154|185)\//.test(q.path)),
+    images
+      .map((q) => q.path)
+      .slice(0, 3)
+      .join(' '),
+  );
   assert.is(lb.count('/film/'), 0, 'no Letterboxd film page needed');
 });
 
@@ -137,7 +157,13 @@ test('an export whose posters Letterboxd refuses (feed and film pages too), no T
     username: 'fresh',
     displayName: 'Fresh',
     diary: films.map((film, i) => ({
-      film, viewingId: 77_000 + i, watchedDate: `2025-03-${String(10 + i).padStart(2, '0')}`, rating: 3, rewatch: false, liked: false, review: null,
+      film,
+      viewingId: 77_000 + i,
+      watchedDate: `2025-03-${String(10 + i).padStart(2, '0')}`,
+      rating: 3,
+      rewatch: false,
+      liked: false,
+      review: null,
       publishedAt: new Date(2025, 2, 10 + i, 22),
     })),
     films: films.map((film) => ({ film, rating: 3, liked: false })),

@@ -24,12 +24,17 @@ test('a completed mosaic follows its member; polls run through the queue, one fe
   const archive = createArchiveStore(db);
   const worker = spawnTs('worker/main.ts', { DATA_DIR: dir.dir, FEED_POLL_HOURS: '0.0003', ...lb.env });
   try {
-    const id = tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: { mode: 'recent', count: 5, layout: 'grid', format: 'jpeg' } }).task.id;
+    const id = tasks.enqueue({
+      action: 'create_mosaic',
+      username: 'dave',
+      params: { mode: 'recent', count: 5, layout: 'grid', format: 'jpeg' },
+    }).task.id;
     await waitFor(() => tasks.get(id)!.status === 'COMPLETE', 60_000, 'the mosaic');
     const done = Date.now();
     assert.ok(archive.isFollowed('dave'), 'followed once the mosaic completed');
     const polls = db.prepare<[string], { status: string; run_at: number; background: number }>(
-      `SELECT status, run_at, background FROM tasks WHERE action = ? ORDER BY created_at`);
+      `SELECT status, run_at, background FROM tasks WHERE action = ? ORDER BY created_at`,
+    );
     const [first] = polls.all(POLL_ACTION);
     assert.is(first.background, 1);
     assert.ok(first.run_at <= done + 1.1 * POLL_MS, 'the first poll, one interval on');

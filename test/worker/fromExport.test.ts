@@ -9,7 +9,13 @@ import { exportFilms, exportViewings } from '../../worker/sources/fromExport.js'
 
 const film = (date: string, name: string, year: number, uri: string): ExportFilm => ({ date, name, year, uri });
 const entry = (watchedDate: string, name: string, year: number, uri: string): ExportViewing => ({
-  date: watchedDate, name, year, uri, rating: null, rewatch: false, watchedDate,
+  date: watchedDate,
+  name,
+  year,
+  uri,
+  rating: null,
+  rewatch: false,
+  watchedDate,
 });
 
 test('films watched on the same day: the one logged later first, whatever watched.csv dates them by', () => {
@@ -30,12 +36,15 @@ test('films watched on the same day: the one logged later first, whatever watche
     ],
     ratings: [],
   };
-  assert.equal(exportFilms(data).map((v) => [v.film.title, v.film.watchedDate]), [
-    ['Flow', '2026-12-01'],
-    ['Dune', '2026-12-01'],
-    ['Amélie', '2026-12-01'],
-    ['Cold War', '2019-01-01'],
-  ]);
+  assert.equal(
+    exportFilms(data).map((v) => [v.film.title, v.film.watchedDate]),
+    [
+      ['Flow', '2026-12-01'],
+      ['Dune', '2026-12-01'],
+      ['Amélie', '2026-12-01'],
+      ['Cold War', '2019-01-01'],
+    ],
+  );
 });
 
 test('films without a diary entry on the same day keep the later watched.csv row first, after the logged ones', () => {
@@ -48,7 +57,10 @@ test('films without a diary entry on the same day keep the later watched.csv row
     diary: [entry('2026-05-02', 'Logged', 2020, 'https://boxd.it/e1')],
     ratings: [],
   };
-  assert.equal(exportFilms(data).map((v) => v.film.title), ['Logged', 'Then marked', 'First marked']);
+  assert.equal(
+    exportFilms(data).map((v) => v.film.title),
+    ['Logged', 'Then marked', 'First marked'],
+  );
 });
 
 test('ratings: watched.csv and ratings.csv meet by boxd.it link; title and year only for rows without one, and never between twins', () => {
@@ -69,14 +81,20 @@ test('ratings: watched.csv and ratings.csv meet by boxd.it link; title and year 
     ],
   };
   // (Both "The Call" take the latest diary date of that title: diary rows name no film.)
-  assert.equal(exportFilms(data).map((v) => [v.film.title, v.film.rating]), [
-    ['Aftersun', 4.5], // no link on the film: its title and year name one rated film
-    ['Tár', 5], // the rating row has no link: title and year
-    ['The Call', 2],
-    ['The Call', 4],
-  ]);
+  assert.equal(
+    exportFilms(data).map((v) => [v.film.title, v.film.rating]),
+    [
+      ['Aftersun', 4.5], // no link on the film: its title and year name one rated film
+      ['Tár', 5], // the rating row has no link: title and year
+      ['The Call', 2],
+      ['The Call', 4],
+    ],
+  );
   // A diary row's link names the entry: its fallback rating by title and year is ambiguous between twins.
-  assert.equal(exportViewings(data, '2021-').map((v) => v.film.rating), [null]);
+  assert.equal(
+    exportViewings(data, '2021-').map((v) => v.film.rating),
+    [null],
+  );
 });
 
 test.run();

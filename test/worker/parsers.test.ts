@@ -22,7 +22,19 @@ test('feed: diary items only, in feed order, lists dropped', () => {
   assert.is(feed.unparsed, 0);
   assert.equal(
     feed.entries.map((e) => e.slug),
-    ['flow-2024', 'deadpool-wolverine', 'say-cheese-run', 'amelie', 'pumpkin-party', 'untitled-home-movie', 'lost-reel', 'adolescence', 'the-twist-ending', 'flow-2024', 'prophets-prey'],
+    [
+      'flow-2024',
+      'deadpool-wolverine',
+      'say-cheese-run',
+      'amelie',
+      'pumpkin-party',
+      'untitled-home-movie',
+      'lost-reel',
+      'adolescence',
+      'the-twist-ending',
+      'flow-2024',
+      'prophets-prey',
+    ],
   );
 });
 
@@ -72,7 +84,10 @@ test('feed: unrated, no year, no poster, placeholder poster, TV entry, protocol-
   const tv = byslug.get('adolescence')!;
   assert.is(tv.tmdbTvId, 249042);
   assert.is(tv.tmdbMovieId, null);
-  assert.is(byslug.get('the-twist-ending')!.posterUrl, 'https://a.ltrbxd.com/resized/film-poster/4/0/0/2/2/2/400222-the-twist-ending-0-600-0-900-crop.jpg');
+  assert.is(
+    byslug.get('the-twist-ending')!.posterUrl,
+    'https://a.ltrbxd.com/resized/film-poster/4/0/0/2/2/2/400222-the-twist-ending-0-600-0-900-crop.jpg',
+  );
 });
 
 test('feed: an empty channel is a feed with nothing in it; an HTML page is not a feed', () => {
@@ -110,7 +125,14 @@ test('a feed of items nobody knows reads as LETTERBOXD_CHANGED, not as a member 
 
 test('feed limit: only diary entries count toward the 50; lists come on top (a 2020 feed of 72 items)', async () => {
   const read = (name: string) =>
-    readFeed({ http: { page: async () => ({ body: fixture(name) }) } as unknown as CollectDeps['http'], signal: new AbortController().signal, progress: () => {} }, 'cinephile20');
+    readFeed(
+      {
+        http: { page: async () => ({ body: fixture(name) }) } as unknown as CollectDeps['http'],
+        signal: new AbortController().signal,
+        progress: () => {},
+      },
+      'cinephile20',
+    );
   const full = parseRss(fixture('rss-2020-50-diary-22-lists.xml'));
   assert.equal([full.itemCount, full.diaryItems, full.entries.length, full.unknown], [72, 50, 50, 0]);
   assert.is((await read('rss-2020-50-diary-22-lists.xml')).completeAfter, '2020-04-11', 'full: older viewings may be missing');
@@ -128,14 +150,27 @@ test("pubDate's offset is Letterboxd's (+1200/+1300), not the member's: a full f
   // The oldest entry was published at 23:30 in New Zealand, 11:30 UTC: already the next day in UTC+14,
   // where a member may have logged a viewing of that next day just before it, now out of the feed.
   const xml = fixture('rss-2020-50-diary-22-lists.xml').replace('Sat, 11 Apr 2020 17:40:05 +1200', 'Sat, 11 Apr 2020 23:30:00 +1200');
-  const feed = await readFeed({ http: { page: async () => ({ body: xml }) } as unknown as CollectDeps['http'], signal: new AbortController().signal, progress: () => {} }, 'cinephile20');
+  const feed = await readFeed(
+    {
+      http: { page: async () => ({ body: xml }) } as unknown as CollectDeps['http'],
+      signal: new AbortController().signal,
+      progress: () => {},
+    },
+    'cinephile20',
+  );
   assert.is(feed.entries.at(-1)!.publishedDay, '2020-04-12');
   assert.is(feed.completeAfter, '2020-04-12');
   assert.not.ok(feedCovers(feed, '2020-04-12'), 'that day may have viewings the feed no longer holds');
   assert.ok(feedCovers(feed, '2020-04-13'));
-  const early = parseRss(fixture('rss-2020-50-diary-22-lists.xml').replace('Sat, 11 Apr 2020 17:40:05 +1200', 'Sat, 11 Apr 2020 09:15:00 +1200'));
+  const early = parseRss(
+    fixture('rss-2020-50-diary-22-lists.xml').replace('Sat, 11 Apr 2020 17:40:05 +1200', 'Sat, 11 Apr 2020 09:15:00 +1200'),
+  );
   assert.is(early.entries.at(-1)!.publishedDay, '2020-04-11', '21:15 UTC the day before: the 11th everywhere at the latest');
-  assert.is(parseRss(fixture('rss-dave.xml').replace('Mon, 12 Jan 2026 09:03:05 +1300', 'Mon, 12 Jan 2026')).entries[0].publishedDay, '2026-01-12', 'no time: the day as written');
+  assert.is(
+    parseRss(fixture('rss-dave.xml').replace('Mon, 12 Jan 2026 09:03:05 +1300', 'Mon, 12 Jan 2026')).entries[0].publishedDay,
+    '2026-01-12',
+    'no time: the day as written',
+  );
 });
 
 test('feed: a diary item without filmTitle counts as unparsed (markup changed)', () => {
@@ -154,7 +189,13 @@ test('films page 2026: LazyPoster items (both JSON quotings and the globals.comp
     { title: 'Say "Cheese" & Run', year: 2023, slug: 'say-cheese-run', rating: null, liked: false },
     { title: '🎃 Pumpkin Party 🎉', year: 2021, slug: 'pumpkin-party', rating: 3.5, liked: false },
     { title: 'Untitled Home Movie', year: null, slug: 'untitled-home-movie', rating: 0.5, liked: false },
-    { title: 'Birdman or (The Unexpected Virtue of Ignorance)', year: 2014, slug: 'birdman-or-the-unexpected-virtue-of-ignorance', rating: 5, liked: true },
+    {
+      title: 'Birdman or (The Unexpected Virtue of Ignorance)',
+      year: 2014,
+      slug: 'birdman-or-the-unexpected-virtue-of-ignorance',
+      rating: 5,
+      liked: true,
+    },
     { title: 'Zoë <Untitled> & Co.', year: 2022, slug: 'zoe-untitled-co', rating: 2.5, liked: false },
     { title: '1917', year: 2019, slug: '1917', rating: 4.5, liked: false },
   ]);
@@ -193,7 +234,9 @@ test('films page: a member with no films vs. markup nobody knows', () => {
   const empty = parseFilmsPage(fixture('films-empty.html'));
   assert.is(empty.films.length, 0);
   assert.is(empty.filmLinks, 0, 'nothing links to a film: genuinely empty');
-  const changed = parseFilmsPage('<html><body><main><article class="tile"><a href="/film/flow-2024/">Flow</a></article></main></body></html>');
+  const changed = parseFilmsPage(
+    '<html><body><main><article class="tile"><a href="/film/flow-2024/">Flow</a></article></main></body></html>',
+  );
   assert.is(changed.films.length, 0);
   assert.ok(changed.filmLinks > 0, 'film links but no films read: the markup changed');
 });
@@ -202,11 +245,56 @@ test('diary: rows with date, rating (span or rateit input), rewatch, like, TV, n
   const page = parseDiary(fixture('diary-2026-09.html'));
   assert.is(page.unparsed, 0);
   assert.equal(page.rows, [
-    { title: 'Flow', year: 2024, slug: 'flow-2024', rating: 4.5, liked: true, viewingId: '1153149850', watchedDate: '2026-09-08', rewatch: true },
-    { title: 'Adolescence', year: 2025, slug: 'adolescence', rating: 4, liked: false, viewingId: '1153100001', watchedDate: '2026-09-07', rewatch: false },
-    { title: 'Untitled Home Movie', year: null, slug: 'untitled-home-movie', rating: null, liked: false, viewingId: '1153000002', watchedDate: '2026-09-05', rewatch: false },
-    { title: 'Deadpool & Wolverine', year: 2024, slug: 'deadpool-wolverine', rating: 3.5, liked: false, viewingId: '1152900003', watchedDate: '2026-09-02', rewatch: false },
-    { title: 'Crème Brûlée à la Française', year: 2020, slug: 'creme-brulee-a-la-francaise', rating: 5, liked: true, viewingId: '1152800004', watchedDate: '2026-09-01', rewatch: false },
+    {
+      title: 'Flow',
+      year: 2024,
+      slug: 'flow-2024',
+      rating: 4.5,
+      liked: true,
+      viewingId: '1153149850',
+      watchedDate: '2026-09-08',
+      rewatch: true,
+    },
+    {
+      title: 'Adolescence',
+      year: 2025,
+      slug: 'adolescence',
+      rating: 4,
+      liked: false,
+      viewingId: '1153100001',
+      watchedDate: '2026-09-07',
+      rewatch: false,
+    },
+    {
+      title: 'Untitled Home Movie',
+      year: null,
+      slug: 'untitled-home-movie',
+      rating: null,
+      liked: false,
+      viewingId: '1153000002',
+      watchedDate: '2026-09-05',
+      rewatch: false,
+    },
+    {
+      title: 'Deadpool & Wolverine',
+      year: 2024,
+      slug: 'deadpool-wolverine',
+      rating: 3.5,
+      liked: false,
+      viewingId: '1152900003',
+      watchedDate: '2026-09-02',
+      rewatch: false,
+    },
+    {
+      title: 'Crème Brûlée à la Française',
+      year: 2020,
+      slug: 'creme-brulee-a-la-francaise',
+      rating: 5,
+      liked: true,
+      viewingId: '1152800004',
+      watchedDate: '2026-09-01',
+      rewatch: false,
+    },
   ]);
   assert.is(page.lastPage, 3);
   assert.is(page.nextPath, '/dave/diary/films/for/2026/09/page/2/');

@@ -58,7 +58,13 @@ async function world(): Promise<World> {
   const http = createHttp({ letterboxdUrl: lb.url, imageHosts: [lb.imageHost], spacingMs: 0 });
   const others: Db[] = [];
   return {
-    lb, db, clock, tasks, archive, http, member,
+    lb,
+    db,
+    clock,
+    tasks,
+    archive,
+    http,
+    member,
     makeLoop(onDb: Db, gate?: Promise<void>) {
       if (onDb !== db) others.push(onDb);
       // The loop and the action work through the port, as in the worker process.
@@ -116,7 +122,11 @@ test('polls run at their time, one request each, and schedule the next; the arch
   w.clock.set(T0 + 6 * HOUR);
   await loop.runUntilIdle();
   assert.is(w.lb.count('/ann/rss/'), 1, 'one request for the poll');
-  assert.equal(livePolls(w.db).map((p) => p.run_at), [T0 + 12 * HOUR], 'the next poll, 6 hours on (jitter at its middle)');
+  assert.equal(
+    livePolls(w.db).map((p) => p.run_at),
+    [T0 + 12 * HOUR],
+    'the next poll, 6 hours on (jitter at its middle)',
+  );
   let summary = w.archive.summary('ann');
   assert.is(summary.entries, 30);
   assert.ok(summary.wholeDiary, 'a feed of 30 holds the whole diary');
@@ -198,8 +208,15 @@ test('a worker lost mid-poll: another completes it; entries kept once, one poll 
   const entries = w.db.prepare(`SELECT viewing_id, count(*) AS n FROM archive_entries GROUP BY viewing_id HAVING n > 1`).all();
   assert.equal(entries, [], 'no entry twice');
   assert.is(w.archive.summary('ann').entries, 30);
-  const polls = w.db.prepare(`SELECT status, attempt FROM tasks WHERE action = ? ORDER BY created_at`).all(POLL_ACTION) as { status: string; attempt: number }[];
-  assert.equal(polls.map((p) => p.status), ['COMPLETE', 'QUEUED'], 'the lost poll completed once and scheduled one successor');
+  const polls = w.db.prepare(`SELECT status, attempt FROM tasks WHERE action = ? ORDER BY created_at`).all(POLL_ACTION) as {
+    status: string;
+    attempt: number;
+  }[];
+  assert.equal(
+    polls.map((p) => p.status),
+    ['COMPLETE', 'QUEUED'],
+    'the lost poll completed once and scheduled one successor',
+  );
   assert.is(polls[0].attempt, 2);
   await w.cleanup();
 });
@@ -211,7 +228,10 @@ test('housekeeping restarts a broken chain, drops members unused for 90 days, an
   const storage = createSqliteStorage(w.db, { clock: w.clock });
   let kept = await keepPolls({ archive: storage.archive, tasks: storage.tasks, clock: w.clock, intervalMs: 6 * HOUR, random: () => 0.5 });
   assert.equal(kept, { expired: ['bob'], restarted: ['ann'] });
-  assert.equal(livePolls(w.db).map((p) => p.run_at), [T0 + 6 * HOUR]);
+  assert.equal(
+    livePolls(w.db).map((p) => p.run_at),
+    [T0 + 6 * HOUR],
+  );
   kept = await keepPolls({ archive: storage.archive, tasks: storage.tasks, clock: w.clock, intervalMs: 6 * HOUR });
   assert.equal(kept, { expired: [], restarted: [] }, 'a live poll is left alone');
   await w.cleanup();

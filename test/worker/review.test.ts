@@ -75,7 +75,7 @@ test('all: one bar a year from the first entry to the last, empty years included
   assert.equal(f.last, { title: 'New', year: 2020, watchedDate: '2024-03-01' });
 });
 
-test('likes are null when any film\'s like is unknown (an export); dated figures null when any film is undated (films pages)', () => {
+test("likes are null when any film's like is unknown (an export); dated figures null when any film is undated (films pages)", () => {
   const fromExport = year2025.map((f, i) => (i === 2 ? { ...f, liked: null } : f));
   const a = reviewFigures(fromExport, { year: 2025 });
   assert.is(a.likes, null);

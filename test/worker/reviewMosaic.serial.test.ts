@@ -28,7 +28,17 @@ const F = {
 let viewingId = 2_000_001;
 function entry(film: FakeFilm, watchedDate: string, rating: number | null, extra: Partial<FakeViewing> = {}): FakeViewing {
   const [y, m, d] = watchedDate.split('-').map(Number);
-  return { film, viewingId: viewingId++, watchedDate, rating, rewatch: false, liked: false, review: null, publishedAt: new Date(y, m - 1, d, 23, 0, 0), ...extra };
+  return {
+    film,
+    viewingId: viewingId++,
+    watchedDate,
+    rating,
+    rewatch: false,
+    liked: false,
+    review: null,
+    publishedAt: new Date(y, m - 1, d, 23, 0, 0),
+    ...extra,
+  };
 }
 
 // Seven entries in 2024 (Opening Night twice), one in 2023; the feed holds them all.
@@ -77,14 +87,20 @@ async function make(params: MosaicParams) {
 test('year 2024 in review: the figures in the result, the band drawn where the layout puts it', async () => {
   const params: MosaicParams = { mode: 'year', year: 2024, layout: 'review', format: 'png' };
   const { summary, image } = await make(params);
-  assert.equal(summary.films.map((f) => f.title), ['Closing Time', 'Pumpkin', 'Summer', 'Opening Night', 'Snow Day', 'Valentine & Co.']);
+  assert.equal(
+    summary.films.map((f) => f.title),
+    ['Closing Time', 'Pumpkin', 'Summer', 'Opening Night', 'Snow Day', 'Valentine & Co.'],
+  );
   assert.equal(summary.review, {
     films: 6,
     entries: 7,
     rated: 5,
     averageRating: 3.6,
     ratings: [0, 0, 0, 1, 0, 1, 1, 0, 1, 1],
-    timeline: { unit: 'month', periods: [1, 2, 0, 0, 1, 0, 1, 0, 0, 1, 0, 1].map((count, m) => ({ label: `2024-${String(m + 1).padStart(2, '0')}`, count })) },
+    timeline: {
+      unit: 'month',
+      periods: [1, 2, 0, 0, 1, 0, 1, 0, 0, 1, 0, 1].map((count, m) => ({ label: `2024-${String(m + 1).padStart(2, '0')}`, count })),
+    },
     rewatches: 1,
     likes: 2,
     first: { title: 'Opening Night', year: 1999, watchedDate: '2024-01-03' },
@@ -93,13 +109,23 @@ test('year 2024 in review: the figures in the result, the band drawn where the l
   assert.is(rig!.lb.count('/diary/'), 0, 'the feed holds the whole year');
 
   // The image is the planned one: same size, the tallest bar of each chart in its colour.
-  const plan = planMosaic({ username: 'reviewer', label: '2024', films: summary.films, layout: 'review', tileWidth: 120, format: 'png', review: summary.review });
+  const plan = planMosaic({
+    username: 'reviewer',
+    label: '2024',
+    films: summary.films,
+    layout: 'review',
+    tileWidth: 120,
+    format: 'png',
+    review: summary.review,
+  });
   const { data, info } = await sharp(image).raw().toBuffer({ resolveWithObject: true });
   assert.equal([info.width, info.height], [summary.width, summary.height]);
   assert.equal([plan.width, plan.height], [summary.width, summary.height]);
-  const pixel = (x: number, y: number) => Array.from(data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3));
+  const pixel = (x: number, y: number) =>
+    Array.from(data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3));
   const [ratings, timeline] = plan.review!.charts;
-  const middle = (r: { x: number; y: number; width: number; height: number }) => pixel(Math.floor(r.x + r.width / 2), Math.floor(r.y + r.height / 2));
+  const middle = (r: { x: number; y: number; width: number; height: number }) =>
+    pixel(Math.floor(r.x + r.width / 2), Math.floor(r.y + r.height / 2));
   assert.equal(middle(ratings.bars[9].rect), [0, 224, 84], 'the 5-star bar, green');
   assert.equal(middle(timeline.bars[1].rect), [64, 188, 244], 'February (two entries), blue');
   const empty = timeline.bars[2].rect; // March: no bar, the band's own colour above the baseline

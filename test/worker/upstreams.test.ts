@@ -136,7 +136,7 @@ test('429 with a long Retry-After goes back to the queue: LETTERBOXD_RATE_LIMITE
   assert.is(err.retryAfterMs, 120_000);
   assert.is(lb.count('/rss/'), 1, 'no sleeping through a long wait');
   assert.ok(err instanceof RetryLaterError, "Letterboxd's client, not the loop, words the wait");
-  assert.match((err).wording.delayed('12:00:00'), /^Letterboxd asked us to slow down; trying again at 12:00:00 UTC\.$/);
+  assert.match(err.wording.delayed('12:00:00'), /^Letterboxd asked us to slow down; trying again at 12:00:00 UTC\.$/);
   assert.equal(clock.slept, []);
 });
 
@@ -153,9 +153,13 @@ test('a slow response times out and is retried; persistent slowness is LETTERBOX
   lb.setFaults([{ path: '/rss/', kind: 'slow', delayMs: 2000 }]);
   const err = await appError(http.page('/dave/rss/', { signal: signal(), kind: 'feed' }), 'LETTERBOXD_UNREACHABLE');
   assert.ok(err.retryable);
-  assert.is(err.message, 'Letterboxd did not answer in time (/dave/rss/); Letterboxd may be down or your connection may be out: try again in a few minutes.');
+  assert.is(
+    err.message,
+    'Letterboxd did not answer in time (/dave/rss/); Letterboxd may be down or your connection may be out: try again in a few minutes.',
+  );
   assert.is(lb.count('/rss/'), 3);
-  for (let e: unknown = err; e; e = (e as Error).cause) assert.not.instance(e, RequestError, 'no got error leaves the transport, even as a cause');
+  for (let e: unknown = err; e; e = (e as Error).cause)
+    assert.not.instance(e, RequestError, 'no got error leaves the transport, even as a cause');
 });
 
 test('a truncated response and a dropped connection are retried', async () => {
@@ -223,7 +227,9 @@ test('spacing on the wire: requests arrive at least about spacingMs apart', asyn
   // Warm up first: a fresh client's first requests (connections, got's set-up) take longer to leave.
   await Promise.all(['/dave/', '/erin/'].map((p) => http.page(p, { signal: signal(), kind: 'member' })));
   lb.reset();
-  await Promise.all(['/dave/', '/erin/', '/nobody/', '/bigfan/', '/dave/rss/'].map((p) => http.page(p, { signal: signal(), kind: 'member' })));
+  await Promise.all(
+    ['/dave/', '/erin/', '/nobody/', '/bigfan/', '/dave/rss/'].map((p) => http.page(p, { signal: signal(), kind: 'member' })),
+  );
   const starts = lb.requests.map((r) => r.at).sort((a, b) => a - b);
   // The gate books each start spacingMs after the previous booking, so the i-th request cannot arrive
   // before i × 60 ms after the first was sent. Measured from the first arrival: a busy machine that
@@ -236,7 +242,10 @@ test('spacing on the wire: requests arrive at least about spacingMs apart', asyn
 test('concurrency: at most pageConcurrency pages and imageConcurrency posters in flight', async () => {
   client({ pageConcurrency: 2, imageConcurrency: 3 });
   lb.setLatency(25);
-  const films = lb.members.get('bigfan')!.films.slice(0, 12).map((e) => e.film);
+  const films = lb.members
+    .get('bigfan')!
+    .films.slice(0, 12)
+    .map((e) => e.film);
   await Promise.all([
     ...films.map((f) => http.page(`/film/${f.slug}/`, { signal: signal(), kind: 'film' })),
     ...films.map((f) => http.image(lb.posterUrl(f, 40)!, { signal: signal() })),

@@ -25,9 +25,15 @@ test.after(async () => {
 test('the loader: unset or blank is null (the default); a value with a line break or non-ASCII is refused', () => {
   assert.is(loadConfig({}).letterboxdUserAgent, null);
   assert.is(loadConfig({ LETTERBOXD_USER_AGENT: '  ' }).letterboxdUserAgent, null);
-  assert.is(loadConfig({ LETTERBOXD_USER_AGENT: ' feedreader/1 (+mailto:me@example.org) ' }).letterboxdUserAgent, 'feedreader/1 (+mailto:me@example.org)');
+  assert.is(
+    loadConfig({ LETTERBOXD_USER_AGENT: ' feedreader/1 (+mailto:me@example.org) ' }).letterboxdUserAgent,
+    'feedreader/1 (+mailto:me@example.org)',
+  );
   for (const bad of ['a\r\nX-Injected: 1', 'café/1']) {
-    assert.throws(() => loadConfig({ LETTERBOXD_USER_AGENT: bad }), (err: unknown) => err instanceof ConfigError && /LETTERBOXD_USER_AGENT/.test(err.message));
+    assert.throws(
+      () => loadConfig({ LETTERBOXD_USER_AGENT: bad }),
+      (err: unknown) => err instanceof ConfigError && /LETTERBOXD_USER_AGENT/.test(err.message),
+    );
   }
 });
 
@@ -39,11 +45,19 @@ async function feedUserAgent(env: Record<string, string>): Promise<string | unde
     db = openDb(join(dir.dir, 'moviemosaic.db'));
     const tasks = createTaskStore(db);
     lb.reset();
-    const id = tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: { mode: 'recent', count: 3, layout: 'grid', format: 'jpeg' } }).task.id;
-    const task = await waitFor(() => {
-      const t = tasks.get(id)!;
-      return ['COMPLETE', 'ERROR'].includes(t.status) && t;
-    }, 60_000, `task ${id}\n${worker.output()}`);
+    const id = tasks.enqueue({
+      action: 'create_mosaic',
+      username: 'dave',
+      params: { mode: 'recent', count: 3, layout: 'grid', format: 'jpeg' },
+    }).task.id;
+    const task = await waitFor(
+      () => {
+        const t = tasks.get(id)!;
+        return ['COMPLETE', 'ERROR'].includes(t.status) && t;
+      },
+      60_000,
+      `task ${id}\n${worker.output()}`,
+    );
     assert.is(task.status, 'COMPLETE', `${task.errorCode}: ${task.errorMsg}`);
     const feed = lb.requests.find((r) => r.path === '/dave/rss/');
     return feed?.headers['user-agent'];
@@ -56,7 +70,10 @@ async function feedUserAgent(env: Record<string, string>): Promise<string | unde
 }
 
 test('a worker process sends LETTERBOXD_USER_AGENT, and without it its own name', async () => {
-  assert.is(await feedUserAgent({ LETTERBOXD_USER_AGENT: 'my-mosaics/3 (+https://mosaics.example.org)' }), 'my-mosaics/3 (+https://mosaics.example.org)');
+  assert.is(
+    await feedUserAgent({ LETTERBOXD_USER_AGENT: 'my-mosaics/3 (+https://mosaics.example.org)' }),
+    'my-mosaics/3 (+https://mosaics.example.org)',
+  );
   assert.match(String(await feedUserAgent({})), /^moviemosaic\/\S+ \(/);
 });
 

@@ -115,7 +115,7 @@ export async function composeMosaic(input: ComposeInput, options: ComposeOptions
 
   // Tile rows are released top to bottom as they fill up (placeholders drawn), so JPEG strips above
   // them can be encoded while the rows below are still decoding.
-  const rowTop = (row: number) => (row < plan.rows ? plan.cells[row * plan.columns]?.y ?? plan.height : plan.height);
+  const rowTop = (row: number) => (row < plan.rows ? (plan.cells[row * plan.columns]?.y ?? plan.height) : plan.height);
   const pending = Array.from({ length: plan.rows }, (_, r) => Math.max(0, Math.min(plan.columns, films.length - r * plan.columns)));
   const missing: number[][] = Array.from({ length: plan.rows }, () => []);
   let released = 0;
@@ -466,7 +466,9 @@ function rawImage(pixels: Buffer, width: number, height: number) {
 
 async function encodeJpeg(pixels: Buffer, width: number, height: number, quality: number): Promise<Encoded> {
   // Huffman optimisation costs about 3× the encode time for under 1% fewer bytes.
-  const { data, info } = await rawImage(pixels, width, height).jpeg({ quality, ...JPEG }).toBuffer({ resolveWithObject: true });
+  const { data, info } = await rawImage(pixels, width, height)
+    .jpeg({ quality, ...JPEG })
+    .toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height };
 }
 

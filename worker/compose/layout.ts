@@ -325,7 +325,10 @@ function fitColumns(n: number, requested: number, format: Format | undefined): {
   const columns = Math.max(fewest, Math.min(most, requested));
   if (columns === requested) return { columns, note: null };
   const name = FORMAT_NAMES[format ?? 'jpeg'];
-  const binding = side < MAX_SIDE ? `the ${side.toLocaleString('en-US')} px a ${name} image can hold` : `the ${side.toLocaleString('en-US')} px a ${name} mosaic may have`;
+  const binding =
+    side < MAX_SIDE
+      ? `the ${side.toLocaleString('en-US')} px a ${name} image can hold`
+      : `the ${side.toLocaleString('en-US')} px a ${name} mosaic may have`;
   const why = columns > requested ? `taller` : `wider`;
   return {
     columns,
@@ -484,7 +487,18 @@ function reviewStats(f: ReviewFigures): Array<{ value: string; label: string }> 
 
 /** Figures for a plan without any (a bare count), so the layout never depends on them being there. */
 function bareFigures(films: number): ReviewFigures {
-  return { films, entries: null, rated: 0, averageRating: null, ratings: new Array<number>(10).fill(0), timeline: null, rewatches: null, likes: null, first: null, last: null };
+  return {
+    films,
+    entries: null,
+    rated: 0,
+    averageRating: null,
+    ratings: new Array<number>(10).fill(0),
+    timeline: null,
+    rewatches: null,
+    likes: null,
+    first: null,
+    last: null,
+  };
 }
 
 function bandScale(width: number): number {
@@ -520,7 +534,13 @@ export function planReviewBand(figures: ReviewFigures, width: number, top: numbe
   const chartWidth = Math.floor((inner - pad) / 2);
   const barsHeight = px(90);
   const chartHeight = lineHeight.label + px(6) + barsHeight + 1 + lineHeight.label;
-  const chart = (kind: ReviewChart['kind'], title: string, counts: number[], labelFor: (i: number, slot: number) => string | null, x: number): ReviewChart => {
+  const chart = (
+    kind: ReviewChart['kind'],
+    title: string,
+    counts: number[],
+    labelFor: (i: number, slot: number) => string | null,
+    x: number,
+  ): ReviewChart => {
     const box = { x, y, width: chartWidth, height: chartHeight };
     const barsTop = y + lineHeight.label + px(6);
     const slot = chartWidth / Math.max(1, counts.length);
@@ -554,7 +574,15 @@ export function planReviewBand(figures: ReviewFigures, width: number, top: numbe
   };
   if (figures.rated > 0) {
     const last = figures.ratings.length - 1;
-    charts.push(chart('ratings', `Ratings (${count(figures.rated)} rated)`, figures.ratings, (i) => (i === 0 ? '½' : i === last ? '★★★★★' : null), pad));
+    charts.push(
+      chart(
+        'ratings',
+        `Ratings (${count(figures.rated)} rated)`,
+        figures.ratings,
+        (i) => (i === 0 ? '½' : i === last ? '★★★★★' : null),
+        pad,
+      ),
+    );
   }
   const timeline = figures.timeline;
   if (timeline && timeline.periods.length > 0) {
@@ -563,16 +591,23 @@ export function planReviewBand(figures: ReviewFigures, width: number, top: numbe
     const widest = Math.max(...labels.map((l) => textWidth(l, labelPx)));
     const lastIndex = labels.length - 1;
     charts.push(
-      chart('timeline', timeline.unit === 'month' ? 'Diary entries per month' : 'Diary entries per year', counts,
+      chart(
+        'timeline',
+        timeline.unit === 'month' ? 'Diary entries per month' : 'Diary entries per year',
+        counts,
         // Every label when they fit under their bars; else the first and the last.
         (i, slot) => (widest + px(2) <= slot || i === 0 || i === lastIndex ? labels[i] : null),
-        pad + charts.length * (chartWidth + pad)),
+        pad + charts.length * (chartWidth + pad),
+      ),
     );
   }
   if (charts.length) y += chartHeight + pad;
 
   const lines: ReviewBandPlan['lines'] = [];
-  for (const [lead, film] of [['First film ', figures.first], ['Last film ', figures.last]] as const) {
+  for (const [lead, film] of [
+    ['First film ', figures.first],
+    ['Last film ', figures.last],
+  ] as const) {
     if (!film) continue;
     const leadWidth = textWidth(lead, textPx);
     const year = film.year !== null ? ` (${film.year})` : '';

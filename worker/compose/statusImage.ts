@@ -17,7 +17,9 @@ export async function drawStatusImage(image: StatusImage, format: Format): Promi
   const markup = `${colored(image.title, '#f2f2f2', { bold: true })}\n${colored(image.hint, '#9aa3b2')}`;
   const text = await sharp({
     text: { text: markup, font: 'DejaVu Sans 15', width: width - 48, rgba: true, spacing: 8, wrap: 'word' },
-  }).png().toBuffer();
+  })
+    .png()
+    .toBuffer();
   const meta = await sharp(text).metadata();
   const card = sharp({ create: { width, height, channels: 3, background: BACKGROUND } }).composite([
     { input: text, left: 24, top: Math.max(8, Math.round((height - (meta.height ?? 0)) / 2)) },

@@ -33,7 +33,8 @@ export class TransportError extends Error {
 export function phraseFor(name: string, code: string): string {
   if (name === 'TimeoutError' || code === 'ETIMEDOUT') return 'did not answer in time';
   if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH'].includes(code)) return 'could not be reached';
-  if (name === 'ReadError' || ['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE'].includes(code)) return 'dropped the connection';
+  if (name === 'ReadError' || ['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE'].includes(code))
+    return 'dropped the connection';
   return 'failed to answer';
 }
 

@@ -5,8 +5,17 @@ import { abortReason, header, phraseFor, TransportError, type RawResponse } from
 import type { Upstream } from './upstream.js';
 
 const NETWORK_CODES = new Set([
-  'ETIMEDOUT', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'ENETUNREACH', 'EHOSTUNREACH',
-  'EAI_AGAIN', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ENOTFOUND',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'UND_ERR_SOCKET',
 ]);
 
 export interface OnceOptions {
@@ -19,7 +28,9 @@ export interface OnceOptions {
 }
 
 function tooLarge(url: URL, maxBytes: number, declared: boolean): TransportError {
-  return new TransportError('too-large', `${url.pathname} ${declared ? 'declares more than' : 'is over'} ${maxBytes} bytes`, { phrase: 'sent more than expected' });
+  return new TransportError('too-large', `${url.pathname} ${declared ? 'declares more than' : 'is over'} ${maxBytes} bytes`, {
+    phrase: 'sent more than expected',
+  });
 }
 
 /** Throws TransportError ('network' for what a retry may cure) or the abort reason. */

@@ -21,7 +21,12 @@ export function internalMessage(incident: string): string {
  * timeout (a backup tool, a `sqlite3` shell): the finished work is not thrown away to be redone. If
  * the lease was swept meanwhile, the write fails as LeaseLostError and the work is dropped as usual.
  */
-export async function finalWrite(clock: Clock, busyWriteMs: number, isBusy: (err: unknown) => boolean, write: () => Promise<void>): Promise<void> {
+export async function finalWrite(
+  clock: Clock,
+  busyWriteMs: number,
+  isBusy: (err: unknown) => boolean,
+  write: () => Promise<void>,
+): Promise<void> {
   const deadline = clock.now() + busyWriteMs;
   for (let attempt = 0; ; attempt++) {
     try {

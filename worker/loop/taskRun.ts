@@ -95,10 +95,13 @@ export function createTaskRun(task: ClaimedTask, deps: TaskRunDeps): TaskRun {
       } else {
         // Keep only the newest pending update; it is written when the interval has passed.
         pending = p;
-        flushTimer ??= setTimeout(() => {
-          flushTimer = null;
-          if (pending && !controller.signal.aborted) void writeProgress(pending);
-        }, deps.progressIntervalMs - (now - lastWrite));
+        flushTimer ??= setTimeout(
+          () => {
+            flushTimer = null;
+            if (pending && !controller.signal.aborted) void writeProgress(pending);
+          },
+          deps.progressIntervalMs - (now - lastWrite),
+        );
       }
     },
     tick(now) {

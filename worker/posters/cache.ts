@@ -27,7 +27,10 @@ export interface PosterCache {
 export interface PosterCacheOptions {
   /** The posters folder (DATA_DIR/posters). */
   dir: string;
-  store: Pick<PosterCacheStore, 'cachedPoster' | 'recordCachedPoster' | 'markPosterUsed' | 'forgetCachedPoster' | 'evictToBudget' | 'cachedFiles'>;
+  store: Pick<
+    PosterCacheStore,
+    'cachedPoster' | 'recordCachedPoster' | 'markPosterUsed' | 'forgetCachedPoster' | 'evictToBudget' | 'cachedFiles'
+  >;
   /** POSTER_CACHE_MB in bytes. */
   budgetBytes: number;
   clock?: Clock;

@@ -70,7 +70,8 @@ export function createPosterDownloader(transport: Transport, config: PosterDownl
     } catch (err) {
       if (!(err instanceof TransportError)) throw err;
       // Letterboxd's CDN rate limiting holds up the whole task; TMDB's costs only that poster.
-      if (err.kind === 'rate-limited' && url.host.toLowerCase() !== tmdbImageHost) throw letterboxdRateLimited(err, 'posters', transport.rateLimitCooldownMs);
+      if (err.kind === 'rate-limited' && url.host.toLowerCase() !== tmdbImageHost)
+        throw letterboxdRateLimited(err, 'posters', transport.rateLimitCooldownMs);
       const reason: PosterFailure = err.kind === 'too-large' ? 'too-large' : err.kind === 'redirect' ? 'not-allowed' : 'unreachable';
       throw new PosterError(reason, err.message);
     }

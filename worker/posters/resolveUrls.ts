@@ -83,7 +83,8 @@ export async function resolvePosterUrls(
     const lb: TitlePoster | undefined = byTitle.get(id);
     const mine: TitlePoster | undefined = remembered.get(id);
     // Letterboxd's own URL for the film first; then what an earlier lookup of this title found.
-    const hit = [lb, mine].find((t) => t && t.source !== 'none' && usable(t.posterUrl) && !isTmdbRef(t.posterUrl)) ??
+    const hit =
+      [lb, mine].find((t) => t && t.source !== 'none' && usable(t.posterUrl) && !isTmdbRef(t.posterUrl)) ??
       [lb, mine].find((t) => t && t.source !== 'none' && usable(t.posterUrl));
     if (hit) {
       f.posterUrl = hit.posterUrl;

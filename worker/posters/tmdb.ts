@@ -62,7 +62,9 @@ function readResults(body: unknown, kind: 'movie' | 'tv'): Result[] | null {
   const out: Result[] = [];
   for (const r of results as Record<string, unknown>[]) {
     if (!r || typeof r.id !== 'number') continue;
-    const names = (kind === 'movie' ? [r.title, r.original_title] : [r.name, r.original_name]).filter((n): n is string => typeof n === 'string');
+    const names = (kind === 'movie' ? [r.title, r.original_title] : [r.name, r.original_name]).filter(
+      (n): n is string => typeof n === 'string',
+    );
     out.push({
       id: r.id,
       names,
@@ -78,7 +80,13 @@ function readResults(body: unknown, kind: 'movie' | 'tv'): Result[] | null {
  * The result that is the film: its (original) title must equal `title` once normalised; then the
  * nearest year (within `slack` years when `year` is known), then the most popular, then the lowest id.
  */
-export function chooseMatch(results: readonly Result[], kind: 'movie' | 'tv', title: string, year: number | null, slack = 0): TmdbMatch | null {
+export function chooseMatch(
+  results: readonly Result[],
+  kind: 'movie' | 'tv',
+  title: string,
+  year: number | null,
+  slack = 0,
+): TmdbMatch | null {
   const key = titleKey(title);
   const distance = (r: Result) => (year === null ? 0 : r.year === null ? Infinity : Math.abs(r.year - year));
   const candidates = results
@@ -123,7 +131,11 @@ export function createTmdb(deps: TmdbDeps): Tmdb {
       let failures = 0;
 
       /** One API call; null when TMDB could not answer usefully (and may stop the session). */
-      async function get(path: string, query: Record<string, string | number | null>, signal: AbortSignal): Promise<{ status: number; body: unknown } | null> {
+      async function get(
+        path: string,
+        query: Record<string, string | number | null>,
+        signal: AbortSignal,
+      ): Promise<{ status: number; body: unknown } | null> {
         if (stopped) return null;
         try {
           const res = await deps.http.tmdb(path, query, { signal });
@@ -152,9 +164,19 @@ export function createTmdb(deps: TmdbDeps): Tmdb {
       }
 
       /** Searches one kind; undefined when TMDB did not answer (nothing may be remembered then). */
-      async function search(kind: 'movie' | 'tv', title: string, year: number | null, slack: number, signal: AbortSignal): Promise<TmdbMatch | null | undefined> {
+      async function search(
+        kind: 'movie' | 'tv',
+        title: string,
+        year: number | null,
+        slack: number,
+        signal: AbortSignal,
+      ): Promise<TmdbMatch | null | undefined> {
         const yearParam = kind === 'movie' ? 'year' : 'first_air_date_year';
-        const res = await get(`/3/search/${kind}`, { query: title, [yearParam]: slack === 0 ? year : null, include_adult: 'false' }, signal);
+        const res = await get(
+          `/3/search/${kind}`,
+          { query: title, [yearParam]: slack === 0 ? year : null, include_adult: 'false' },
+          signal,
+        );
         if (!res || res.status !== 200) return undefined;
         const results = readResults(res.body, kind);
         return results ? chooseMatch(results, kind, title, year, slack) : undefined;
@@ -185,7 +207,17 @@ export function createTmdb(deps: TmdbDeps): Tmdb {
           if (stopped) return null;
           // Movies first; then series (exports hold miniseries); then a year either side (release
           // dates differ by country).
-          const tries: ['movie' | 'tv', number][] = year === null ? [['movie', 0], ['tv', 0]] : [['movie', 0], ['tv', 0], ['movie', 1]];
+          const tries: ['movie' | 'tv', number][] =
+            year === null
+              ? [
+                  ['movie', 0],
+                  ['tv', 0],
+                ]
+              : [
+                  ['movie', 0],
+                  ['tv', 0],
+                  ['movie', 1],
+                ];
           let match: TmdbMatch | null = null;
           for (const [kind, slack] of tries) {
             const found = await search(kind, title, year, slack, signal);

@@ -55,7 +55,8 @@ const MAX_TMDB_BYTES = 2 * 1024 * 1024;
 /** `config` null: TMDB is not configured, and every call says so. */
 export function createTmdbApi(transport: Transport, config: TmdbHttpConfig | null): TmdbApi {
   const base = config ? new URL(config.apiUrl) : null;
-  const upstream = config && base ? transport.upstream(base, { concurrency: config.concurrency ?? 4, spacingMs: config.spacingMs ?? 25 }) : null;
+  const upstream =
+    config && base ? transport.upstream(base, { concurrency: config.concurrency ?? 4, spacingMs: config.spacingMs ?? 25 }) : null;
 
   return {
     async tmdb(path, query, options) {
@@ -73,7 +74,10 @@ export function createTmdbApi(transport: Transport, config: TmdbHttpConfig | nul
           upstream,
           accept: 'application/json',
           // TMDB gets our own name, never a LETTERBOXD_USER_AGENT meant for Letterboxd.
-          headers: { 'user-agent': 'moviemosaic (self-hosted poster mosaics)', authorization: bearer ? `Bearer ${config.apiKey}` : undefined },
+          headers: {
+            'user-agent': 'moviemosaic (self-hosted poster mosaics)',
+            authorization: bearer ? `Bearer ${config.apiKey}` : undefined,
+          },
           maxBytes: MAX_TMDB_BYTES,
           signal: options.signal,
           mayRedirect: (_from, to) => to.origin === base.origin,
@@ -81,8 +85,12 @@ export function createTmdbApi(transport: Transport, config: TmdbHttpConfig | nul
       } catch (err) {
         if (!(err instanceof TransportError)) throw err;
         // The key is in the query: only the path goes into messages.
-        if (err.kind === 'rate-limited') throw new TmdbError('rate-limited', `TMDB is rate limiting requests (${url.pathname})`, err.extra.retryAfterMs);
-        throw new TmdbError(err.kind === 'too-large' ? 'too-large' : 'unreachable', `TMDB ${err.extra.phrase ?? 'failed to answer'} (${url.pathname})`);
+        if (err.kind === 'rate-limited')
+          throw new TmdbError('rate-limited', `TMDB is rate limiting requests (${url.pathname})`, err.extra.retryAfterMs);
+        throw new TmdbError(
+          err.kind === 'too-large' ? 'too-large' : 'unreachable',
+          `TMDB ${err.extra.phrase ?? 'failed to answer'} (${url.pathname})`,
+        );
       }
       let json: unknown = null;
       try {

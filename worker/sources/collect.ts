@@ -27,7 +27,11 @@ const MONTH_ABBR = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep
 
 /** With an export, the feed only adds what came after it: these failures leave the export to stand alone. */
 const FEED_OPTIONAL: ReadonlySet<ErrorCode> = new Set([
-  'LETTERBOXD_BLOCKED', 'LETTERBOXD_UNREACHABLE', 'LETTERBOXD_RATE_LIMITED', 'LETTERBOXD_CHANGED', 'USER_NOT_FOUND',
+  'LETTERBOXD_BLOCKED',
+  'LETTERBOXD_UNREACHABLE',
+  'LETTERBOXD_RATE_LIMITED',
+  'LETTERBOXD_CHANGED',
+  'USER_NOT_FOUND',
 ]);
 
 function filmKey(f: { slug: string | null; title: string; year: number | null }): string {
@@ -65,7 +69,7 @@ function latestPerFilm(viewings: readonly Viewing[], key: (f: CollectedFilm) => 
   return [...chosen.values()];
 }
 
-function fromFeed(e: FeedEntry  , source: 'feed' | 'archive' = 'feed'): Viewing {
+function fromFeed(e: FeedEntry, source: 'feed' | 'archive' = 'feed'): Viewing {
   return {
     source,
     film: {
@@ -118,7 +122,13 @@ async function readFeedPosters(deps: CollectDeps, username: string): Promise<Fee
   const now = (deps.clock ?? systemClock).now();
   // With title and year, so that an export film (no slug) finds these posters too.
   await deps.posterUrls.rememberPosterUrls(
-    changed.map(([slug, posterUrl]) => ({ slug, posterUrl, source: 'rss' as const, titleKey: titleKey(named.get(slug)!.title), year: named.get(slug)!.year })),
+    changed.map(([slug, posterUrl]) => ({
+      slug,
+      posterUrl,
+      source: 'rss' as const,
+      titleKey: titleKey(named.get(slug)!.title),
+      year: named.get(slug)!.year,
+    })),
     now,
   );
   return { feed, posters, kept: lazyKept(deps, username) };
@@ -203,7 +213,11 @@ function longDay(day: string): string {
  * The feed beside an export: it adds the films logged since the export was made. When it cannot be
  * read the export stands alone, and the note says what may be missing.
  */
-async function feedBesideExport(deps: CollectDeps, username: string, data: StoredImport): Promise<{ read: FeedRead | null; note: string | null }> {
+async function feedBesideExport(
+  deps: CollectDeps,
+  username: string,
+  data: StoredImport,
+): Promise<{ read: FeedRead | null; note: string | null }> {
   try {
     return { read: await readFeedPosters(deps, username), note: null };
   } catch (err) {
@@ -322,9 +336,17 @@ async function collectPeriod(
     const reach = shortDay(feed.completeAfter!);
     const viewings = latestPerFilm(feedAndArchive(feed, kept, prefix));
     if (viewings.length === 0) {
-      throw new AppError('LETTERBOXD_BLOCKED', `Letterboxd refused the diary pages for ${period.label}, and the feed only reaches back to ${reach}; ${BLOCKED_ADVICE}`, { cause: err });
+      throw new AppError(
+        'LETTERBOXD_BLOCKED',
+        `Letterboxd refused the diary pages for ${period.label}, and the feed only reaches back to ${reach}; ${BLOCKED_ADVICE}`,
+        { cause: err },
+      );
     }
-    return { ...(await finish(deps, viewings, posters)), partial: true, note: joinNotes(`partial: the feed only reaches back to ${reach}`, sourcesNote(viewings, kept)) };
+    return {
+      ...(await finish(deps, viewings, posters)),
+      partial: true,
+      note: joinNotes(`partial: the feed only reaches back to ${reach}`, sourcesNote(viewings, kept)),
+    };
   }
 }
 
@@ -343,7 +365,12 @@ async function exportPeriod(
   const inFeed = feedAndArchive(beside.read?.feed ?? null, kept, prefix);
   const viewings = latestPerFilm([...inFeed, ...notInFeed(exportViewings(data, prefix), inFeed)], (f) => matchKey(f));
   if (viewings.length === 0) throw noFilms(username, params);
-  return { ...(await finish(deps, viewings, beside.read?.posters ?? new Map<string, string | null>())), partial: false, note: joinNotes(beside.note, sourcesNote(viewings, kept)), fromExport: true };
+  return {
+    ...(await finish(deps, viewings, beside.read?.posters ?? new Map<string, string | null>())),
+    partial: false,
+    note: joinNotes(beside.note, sourcesNote(viewings, kept)),
+    fromExport: true,
+  };
 }
 
 /** `all` from the export: every film of watched.csv, the feed's newer films folded in. */
@@ -353,7 +380,12 @@ async function exportAll(deps: CollectDeps, username: string, params: MosaicPara
   const feedFilms = latestPerFilm(feedAndArchive(beside.read?.feed ?? null, kept, ''), (f) => matchKey(f));
   const viewings = withFeedFilms(exportFilms(data), feedFilms);
   if (viewings.length === 0) throw noFilms(username, params);
-  return { ...(await finish(deps, viewings, beside.read?.posters ?? new Map<string, string | null>())), partial: false, note: joinNotes(beside.note, sourcesNote(viewings, kept)), fromExport: true };
+  return {
+    ...(await finish(deps, viewings, beside.read?.posters ?? new Map<string, string | null>())),
+    partial: false,
+    note: joinNotes(beside.note, sourcesNote(viewings, kept)),
+    fromExport: true,
+  };
 }
 
 /** `recent` when Letterboxd refuses the feed but the archive kept earlier reads of it. */
@@ -380,7 +412,8 @@ async function archiveAll(deps: CollectDeps, username: string, params: MosaicPar
   if (!kept || !history(kept.coverage).wholeDiary) return null;
   const viewings = latestPerFilm(feedAndArchive(read?.feed ?? null, kept, ''));
   if (viewings.length === 0) throw noFilms(username, params);
-  const note = 'Letterboxd refused the films pages; these are the films of the whole diary this server kept from the RSS feed (films marked watched without a diary entry are not included).';
+  const note =
+    'Letterboxd refused the films pages; these are the films of the whole diary this server kept from the RSS feed (films marked watched without a diary entry are not included).';
   return { ...(await finish(deps, viewings, read?.posters ?? new Map<string, string | null>())), partial: false, note };
 }
 
@@ -430,7 +463,15 @@ async function collect(deps: CollectDeps, username: string, params: MosaicParams
         throw err;
       }
       if (listed.length === 0) throw noFilms(username, params);
-      return { ...(await finish(deps, listed.map((f) => fromList(f, null)), new Map())), partial: false, note: null };
+      return {
+        ...(await finish(
+          deps,
+          listed.map((f) => fromList(f, null)),
+          new Map(),
+        )),
+        partial: false,
+        note: null,
+      };
     }
   }
 }

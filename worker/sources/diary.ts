@@ -13,7 +13,11 @@ export interface DiaryPeriod {
 }
 
 /** Reads all the period's diary pages; a refusal is LETTERBOXD_BLOCKED with guidance. */
-export async function readDiary(deps: Pick<CollectDeps, 'http' | 'signal' | 'progress'>, username: string, period: DiaryPeriod): Promise<DiaryRow[]> {
+export async function readDiary(
+  deps: Pick<CollectDeps, 'http' | 'signal' | 'progress'>,
+  username: string,
+  period: DiaryPeriod,
+): Promise<DiaryRow[]> {
   const mm = period.month === undefined ? null : String(period.month).padStart(2, '0');
   const prefix = mm === null ? `${period.year}-` : `${period.year}-${mm}-`;
   const base = `/${username}/diary/films/for/${period.year}/${mm === null ? '' : `${mm}/`}`;

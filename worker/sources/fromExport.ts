@@ -62,7 +62,11 @@ function diaryRating(ratings: Ratings, v: { name: string; year: number | null })
 
 /** An export film: an export never says what the member likes (likes.csv is not read), so `liked` is null. */
 function viewing(title: string, year: number | null, rating: number | null, watchedDate: string | null, viewings: FilmViewing[]): Viewing {
-  return { film: { title, year, rating, slug: null, watchedDate, posterUrl: null, liked: null, viewings }, posterUnknown: true, source: 'export' };
+  return {
+    film: { title, year, rating, slug: null, watchedDate, posterUrl: null, liked: null, viewings },
+    posterUnknown: true,
+    source: 'export',
+  };
 }
 
 /** Every dated diary entry per film (matchKey), oldest first. */
@@ -90,7 +94,9 @@ export function exportViewings(data: ExportData, prefix: string): Viewing[] {
   for (let i = data.diary.length - 1; i >= 0; i--) {
     const v: ExportViewing = data.diary[i];
     if (!v.watchedDate?.startsWith(prefix)) continue;
-    out.push(viewing(v.name, v.year, v.rating ?? diaryRating(ratings, v) ?? null, v.watchedDate, [{ date: v.watchedDate, rewatch: v.rewatch }]));
+    out.push(
+      viewing(v.name, v.year, v.rating ?? diaryRating(ratings, v) ?? null, v.watchedDate, [{ date: v.watchedDate, rewatch: v.rewatch }]),
+    );
   }
   return out;
 }
@@ -177,7 +183,10 @@ export function notInFeed(exported: readonly Viewing[], feed: readonly Viewing[]
  * One film's diary entries from two sources of the same diary (the feed's listed first), without the
  * entries both list (same day, one for one), oldest first; null when either source is undated.
  */
-export function mergeViewings(a: readonly FilmViewing[] | null | undefined, b: readonly FilmViewing[] | null | undefined): FilmViewing[] | null {
+export function mergeViewings(
+  a: readonly FilmViewing[] | null | undefined,
+  b: readonly FilmViewing[] | null | undefined,
+): FilmViewing[] | null {
   if (!a || !b) return null;
   const unmatched = [...a];
   const extra = b.filter((v) => {

@@ -69,7 +69,12 @@ const RATE_LIMIT_WORDING: RetryWording = {
 export function letterboxdRateLimited(err: TransportError, what: string, cooldownMs: number): RetryLaterError {
   const waitMs = err.extra.retryAfterMs ?? cooldownMs;
   const seconds = Math.ceil(waitMs / 1000);
-  return new RetryLaterError('LETTERBOXD_RATE_LIMITED', `Letterboxd is rate limiting requests for ${what}; the task will be tried again in about ${seconds} s.`, waitMs, RATE_LIMIT_WORDING);
+  return new RetryLaterError(
+    'LETTERBOXD_RATE_LIMITED',
+    `Letterboxd is rate limiting requests for ${what}; the task will be tried again in about ${seconds} s.`,
+    waitMs,
+    RATE_LIMIT_WORDING,
+  );
 }
 
 /**
@@ -105,10 +110,14 @@ export function createLetterboxdPages(transport: Transport, config: LetterboxdCo
       if (!(err instanceof TransportError)) throw err;
       if (err.kind === 'rate-limited') throw letterboxdRateLimited(err, path, transport.rateLimitCooldownMs);
       const retryable = err.kind === 'network';
-      throw new AppError('LETTERBOXD_UNREACHABLE', `Letterboxd ${err.extra.phrase ?? 'failed to answer'} (${path}); Letterboxd may be down or your connection may be out: try again in a few minutes.`, {
-        retryable,
-        cause: err,
-      });
+      throw new AppError(
+        'LETTERBOXD_UNREACHABLE',
+        `Letterboxd ${err.extra.phrase ?? 'failed to answer'} (${path}); Letterboxd may be down or your connection may be out: try again in a few minutes.`,
+        {
+          retryable,
+          cause: err,
+        },
+      );
     }
     // Before anything reads the status: the page says what is wrong whatever status it came with.
     if (isOutage(res)) throw new AppError('LETTERBOXD_UNREACHABLE', 'Letterboxd is down for maintenance; try again later.');
@@ -121,9 +130,13 @@ export function createLetterboxdPages(transport: Transport, config: LetterboxdCo
       throw new AppError('USER_NOT_FOUND', `Letterboxd has no member called "${user}": check the spelling of the username.`);
     }
     if (res.status >= 500 || (memberKind && (res.status < 200 || res.status >= 300))) {
-      throw new AppError('LETTERBOXD_UNREACHABLE', `Letterboxd answered ${res.status} for ${path}; it may be down: try again in a few minutes.`, {
-        retryable: res.status >= 500,
-      });
+      throw new AppError(
+        'LETTERBOXD_UNREACHABLE',
+        `Letterboxd answered ${res.status} for ${path}; it may be down: try again in a few minutes.`,
+        {
+          retryable: res.status >= 500,
+        },
+      );
     }
     return { status: res.status, url: res.url.href, headers: res.headers, body: res.body.toString('utf8') };
   }

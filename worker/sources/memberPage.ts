@@ -5,7 +5,11 @@ import type { CollectDeps } from './types.js';
 
 /** The body of `path`; a refusal becomes LETTERBOXD_BLOCKED with `refused`, a sentence a person can act on. */
 export async function memberPage(
-  deps: Pick<CollectDeps, 'http' | 'signal'>, path: string, kind: PageKind, refused: string, background = false,
+  deps: Pick<CollectDeps, 'http' | 'signal'>,
+  path: string,
+  kind: PageKind,
+  refused: string,
+  background = false,
 ): Promise<string> {
   try {
     return (await deps.http.page(path, { signal: deps.signal, kind, background })).body;

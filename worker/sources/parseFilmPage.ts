@@ -29,7 +29,7 @@ function absolute(url: string): string {
 function imageUrl(image: unknown): string | null {
   if (typeof image === 'string') return image.trim() || null;
   if (Array.isArray(image)) return imageUrl(image[0]);
-  if (image && typeof image === 'object' && 'url' in image) return imageUrl((image).url);
+  if (image && typeof image === 'object' && 'url' in image) return imageUrl(image.url);
   return null;
 }
 
@@ -51,8 +51,7 @@ export function parseFilmPage(html: string): ParsedFilmPage {
       continue;
     }
     const movie = (Array.isArray(data) ? data.find((d) => d && typeof d === 'object' && 'name' in d) : data) as
-      | Record<string, unknown>
-      | undefined;
+      Record<string, unknown> | undefined;
     if (!movie || typeof movie !== 'object') continue;
     const image = imageUrl(movie.image);
     const released = (movie.releasedEvent as { startDate?: unknown }[] | undefined)?.[0]?.startDate;

@@ -4,7 +4,16 @@
  */
 // htmlparser2 (cheerio/slim): about 12× faster than parse5 on a films page, and lenient enough for scraping.
 import { load } from 'cheerio/slim';
-import { closestTag, countFilmLinks, filmFromPoster, pagination, posterElements, viewingData, type ListedFilm, type Pagination } from './parseCommon.js';
+import {
+  closestTag,
+  countFilmLinks,
+  filmFromPoster,
+  pagination,
+  posterElements,
+  viewingData,
+  type ListedFilm,
+  type Pagination,
+} from './parseCommon.js';
 
 export interface ParsedFilmsPage extends Pagination {
   films: ListedFilm[];

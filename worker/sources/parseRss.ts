@@ -51,8 +51,18 @@ export interface ParsedFeed {
 const DIARY_GUID = /^letterboxd-(?:watch|review)-(\d+)$/;
 const LIST_GUID = /^letterboxd-list-\d+$/;
 const MONTHS: Record<string, string> = {
-  jan: '01', feb: '02', mar: '03', apr: '04', may: '05', jun: '06',
-  jul: '07', aug: '08', sep: '09', oct: '10', nov: '11', dec: '12',
+  jan: '01',
+  feb: '02',
+  mar: '03',
+  apr: '04',
+  may: '05',
+  jun: '06',
+  jul: '07',
+  aug: '08',
+  sep: '09',
+  oct: '10',
+  nov: '11',
+  dec: '12',
 };
 
 /** The earliest offset from UTC any place keeps (Kiribati's Line Islands): the world's latest day. */

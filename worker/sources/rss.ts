@@ -24,7 +24,11 @@ export interface Feed {
 }
 
 /** Reads `username`'s feed; `background` for a poll, which lets mosaics' requests go first. */
-export async function readFeed(deps: Pick<CollectDeps, 'http' | 'signal' | 'progress'>, username: string, background = false): Promise<Feed> {
+export async function readFeed(
+  deps: Pick<CollectDeps, 'http' | 'signal' | 'progress'>,
+  username: string,
+  background = false,
+): Promise<Feed> {
   deps.progress('collecting', 0, 1, 'Collecting data: reading the feed');
   const body = await memberPage(
     deps,

@@ -48,7 +48,18 @@ export function createClaims(ctx: QueueContext) {
       WHERE id = ? AND lease_token = ? AND status = 'RUNNING'
       RETURNING cancel_requested_at`),
     progress: db.prepare<
-      [{ stage: Stage; done: number | null; total: number | null; msg: string; leaseExpiresAt: number; now: number; id: string; token: string }],
+      [
+        {
+          stage: Stage;
+          done: number | null;
+          total: number | null;
+          msg: string;
+          leaseExpiresAt: number;
+          now: number;
+          id: string;
+          token: string;
+        },
+      ],
       { rowid: number; cancel_requested_at: number | null }
     >(`
       UPDATE tasks SET stage = @stage, progress_done = @done, progress_total = @total, progress_msg = @msg,

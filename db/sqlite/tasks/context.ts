@@ -12,8 +12,7 @@ export function iso(ms: number): string {
 }
 
 /** `ms` since the epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ` (Date.toISOString's form), in integer arithmetic. */
-const isoSql = (col: string) =>
-  `strftime('%Y-%m-%dT%H:%M:%S', ${col} / 1000, 'unixepoch') || printf('.%03dZ', ${col} % 1000)`;
+const isoSql = (col: string) => `strftime('%Y-%m-%dT%H:%M:%S', ${col} / 1000, 'unixepoch') || printf('.%03dZ', ${col} % 1000)`;
 
 /**
  * The public Task (common/task.ts) of a tasks row, as JSON built by SQLite: the one definition of that

@@ -34,14 +34,22 @@ export function createEnqueue(ctx: QueueContext, requesters: Pick<ReturnType<typ
       ON CONFLICT (dedupe_key) WHERE live = 1 DO NOTHING
       RETURNING rowid, status`),
     live: db.prepare<[string], string>(`SELECT ${TASK_JSON} FROM tasks WHERE dedupe_key = ? AND live = 1`).pluck(),
-    fresh: db.prepare<[string, number], string>(`
+    fresh: db
+      .prepare<[string, number], string>(
+        `
       SELECT ${TASK_JSON} FROM tasks WHERE rowid = (
         SELECT t.rowid FROM tasks t JOIN results r ON r.id = t.id
         WHERE t.dedupe_key = ? AND t.status = 'COMPLETE' AND t.finished_at >= ?
-        ORDER BY t.finished_at DESC LIMIT 1)`).pluck(),
-    lastMade: db.prepare<[string], number>(`
+        ORDER BY t.finished_at DESC LIMIT 1)`,
+      )
+      .pluck(),
+    lastMade: db
+      .prepare<[string], number>(
+        `
       SELECT max(t.finished_at) FROM tasks t JOIN results r ON r.id = t.id
-      WHERE t.dedupe_key = ? AND t.status = 'COMPLETE'`).pluck(),
+      WHERE t.dedupe_key = ? AND t.status = 'COMPLETE'`,
+      )
+      .pluck(),
   };
 
   const insert = (action: string, username: string, params: string, key: string, runAt: number, now: number, background: 0 | 1) =>
@@ -65,7 +73,9 @@ export function createEnqueue(ctx: QueueContext, requesters: Pick<ReturnType<typ
       return writeTx(db, () => {
         const now = clock.now();
         const freshSince = input.refresh
-          ? input.requestedAt === undefined ? undefined : Math.max(input.requestedAt + 1, input.staleBefore ?? 0)
+          ? input.requestedAt === undefined
+            ? undefined
+            : Math.max(input.requestedAt + 1, input.staleBefore ?? 0)
           : Math.max(now - resultFreshMs, input.staleBefore ?? 0);
         if (freshSince !== undefined) {
           const done = s.fresh.get(key, freshSince);

@@ -64,7 +64,10 @@ export function createFinishes(ctx: QueueContext, reads: Pick<QueueReads, 'getRo
         const cur = fenced(reads.getRow(id), id);
         if (retryable && cur.attempt < cur.max_attempts && cur.lease_token === token) {
           const runAt = now + ctx.backoffMs(cur.attempt);
-          const row = fenced(s.requeue.get({ id, token, runAt, keepAttempt: 0, delayed: 0, msg: `Retrying after a problem: ${msg}`, now }), id);
+          const row = fenced(
+            s.requeue.get({ id, token, runAt, keepAttempt: 0, delayed: 0, msg: `Retrying after a problem: ${msg}`, now }),
+            id,
+          );
           return ctx.appendEventTask(row, 'retry');
         }
         const row = fenced(s.finish.get({ id, token, status: 'ERROR', code, msg, now }), id);

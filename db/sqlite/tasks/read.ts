@@ -15,9 +15,7 @@ export function createReads(ctx: QueueContext) {
     queuedIds: db.prepare<[], { id: string }>(
       `SELECT id FROM tasks WHERE status = 'QUEUED' AND background = 0 ORDER BY run_at, created_at, rowid`, // rowid: claim's order for ties
     ),
-    runnable: db.prepare<[number], { one: number }>(
-      `SELECT 1 AS one FROM tasks WHERE status = 'QUEUED' AND run_at <= ? LIMIT 1`,
-    ),
+    runnable: db.prepare<[number], { one: number }>(`SELECT 1 AS one FROM tasks WHERE status = 'QUEUED' AND run_at <= ? LIMIT 1`),
     cancelRequested: db.prepare<[string], { c: number | null }>(`SELECT cancel_requested_at AS c FROM tasks WHERE id = ?`),
     counts: db.prepare<[], { status: string; n: number }>(
       `SELECT status, count(*) AS n FROM tasks WHERE live = 1 AND (background = 0 OR status = 'RUNNING') GROUP BY status`,

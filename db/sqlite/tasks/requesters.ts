@@ -17,16 +17,21 @@ export function createRequesters(ctx: QueueContext, reads: Pick<QueueReads, 'tas
     add: db.prepare<[string, string, string, number]>(`
       INSERT OR IGNORE INTO task_requesters (task_id, token_hash, client_key, created_at) VALUES (?, ?, ?, ?)`),
     // Unfinished tasks of one action this client asked for (created or joined) and has not left.
-    clientLive: db.prepare<[string, string], number>(`
+    clientLive: db
+      .prepare<[string, string], number>(
+        `
       SELECT count(DISTINCT r.task_id) FROM task_requesters r JOIN tasks t ON t.id = r.task_id
-      WHERE r.client_key = ? AND r.withdrawn_at IS NULL AND t.live = 1 AND t.action = ?`).pluck(),
+      WHERE r.client_key = ? AND r.withdrawn_at IS NULL AND t.live = 1 AND t.action = ?`,
+      )
+      .pluck(),
     queuedOf: db.prepare<[string], number>(`SELECT count(*) FROM tasks WHERE status = 'QUEUED' AND action = ?`).pluck(),
     share: db.prepare<[string, string], { withdrawn_at: number | null }>(
-      `SELECT withdrawn_at FROM task_requesters WHERE task_id = ? AND token_hash = ?`),
+      `SELECT withdrawn_at FROM task_requesters WHERE task_id = ? AND token_hash = ?`,
+    ),
     withdraw: db.prepare<[number, string, string]>(
-      `UPDATE task_requesters SET withdrawn_at = ? WHERE task_id = ? AND token_hash = ? AND withdrawn_at IS NULL`),
-    remaining: db.prepare<[string], number>(
-      `SELECT count(*) FROM task_requesters WHERE task_id = ? AND withdrawn_at IS NULL`).pluck(),
+      `UPDATE task_requesters SET withdrawn_at = ? WHERE task_id = ? AND token_hash = ? AND withdrawn_at IS NULL`,
+    ),
+    remaining: db.prepare<[string], number>(`SELECT count(*) FROM task_requesters WHERE task_id = ? AND withdrawn_at IS NULL`).pluck(),
   };
 
   return {

@@ -41,16 +41,40 @@ export function createSweep(ctx: QueueContext) {
   function next(row: TaskRow, now: number): SweptRow {
     if (row.cancel_requested_at !== null) {
       const msg = 'The mosaic was cancelled.';
-      return { status: 'CANCELLED', live: null, stage: row.stage, runAt: row.run_at, code: 'CANCELLED', errorMsg: msg, progressMsg: msg, finishedAt: now };
+      return {
+        status: 'CANCELLED',
+        live: null,
+        stage: row.stage,
+        runAt: row.run_at,
+        code: 'CANCELLED',
+        errorMsg: msg,
+        progressMsg: msg,
+        finishedAt: now,
+      };
     }
     if (row.attempt < row.max_attempts) {
       return {
-        status: 'QUEUED', live: 1, stage: 'queued', runAt: now + ctx.backoffMs(row.attempt), code: null, errorMsg: null,
-        progressMsg: 'A worker stopped responding; the mosaic will be retried.', finishedAt: null,
+        status: 'QUEUED',
+        live: 1,
+        stage: 'queued',
+        runAt: now + ctx.backoffMs(row.attempt),
+        code: null,
+        errorMsg: null,
+        progressMsg: 'A worker stopped responding; the mosaic will be retried.',
+        finishedAt: null,
       };
     }
     const msg = `The worker building this mosaic stopped ${row.attempt} times; giving up. Try again, or try a shorter period.`;
-    return { status: 'ERROR', live: null, stage: row.stage, runAt: row.run_at, code: 'WORKER_LOST', errorMsg: msg, progressMsg: msg, finishedAt: now };
+    return {
+      status: 'ERROR',
+      live: null,
+      stage: row.stage,
+      runAt: row.run_at,
+      code: 'WORKER_LOST',
+      errorMsg: msg,
+      progressMsg: msg,
+      finishedAt: now,
+    };
   }
 
   /** Returns the tasks changed. */
@@ -61,7 +85,8 @@ export function createSweep(ctx: QueueContext) {
       const changed: Task[] = [];
       for (const row of s.expired.all(now)) {
         const out = s.sweepOne.get({ ...next(row, now), now, id: row.id, token: row.lease_token });
-        if (out) changed.push(ctx.appendEventTask(out, out.status === 'QUEUED' ? 'reclaimed' : out.status === 'ERROR' ? 'lost' : 'cancelled'));
+        if (out)
+          changed.push(ctx.appendEventTask(out, out.status === 'QUEUED' ? 'reclaimed' : out.status === 'ERROR' ? 'lost' : 'cancelled'));
       }
       return changed;
     });

@@ -118,7 +118,11 @@ export interface QueueLimits {
 
 /** A new task was refused by a QueueLimits cap; nothing was written. */
 export class QueueLimitError extends Error {
-  constructor(readonly limit: 'client' | 'queue', readonly count: number, readonly cap: number) {
+  constructor(
+    readonly limit: 'client' | 'queue',
+    readonly count: number,
+    readonly cap: number,
+  ) {
     super(limit === 'client' ? `client has ${count} of ${cap} tasks` : `queue holds ${count} of ${cap} tasks`);
     this.name = 'QueueLimitError';
   }

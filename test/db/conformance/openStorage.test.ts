@@ -48,7 +48,10 @@ test('DATABASE_URL that is not a PostgreSQL URL: a ConfigError naming the settin
 });
 
 test('openStorage refuses an unknown scheme with the same sentence', async () => {
-  const err = await openStorage({ databaseUrl: 'mysql://h/db', dataDir: '/nonexistent' }).then(() => null, (e: unknown) => e);
+  const err = await openStorage({ databaseUrl: 'mysql://h/db', dataDir: '/nonexistent' }).then(
+    () => null,
+    (e: unknown) => e,
+  );
   assert.match(String(err), /DATABASE_URL must be a PostgreSQL URL/);
 });
 

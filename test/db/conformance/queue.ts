@@ -17,7 +17,9 @@ export const queueConformance: Register = (test, subject) => {
     assert.is((await s.tasks.get(c.id))!.status, 'RUNNING');
     clock.advance(10);
     assert.equal(await s.tasks.heartbeat(c.id, c.leaseToken), { cancelRequested: false });
-    assert.equal(await s.tasks.progress(c.id, c.leaseToken, 'downloading', 3, 10, 'Downloading posters: 3 of 10'), { cancelRequested: false });
+    assert.equal(await s.tasks.progress(c.id, c.leaseToken, 'downloading', 3, 10, 'Downloading posters: 3 of 10'), {
+      cancelRequested: false,
+    });
     const mid = (await s.tasks.get(c.id))!;
     assert.equal([mid.stage, mid.progress, mid.progressMsg], ['downloading', { done: 3, total: 10 }, 'Downloading posters: 3 of 10']);
     clock.advance(10);
@@ -57,19 +59,34 @@ export const queueConformance: Register = (test, subject) => {
     assert.is(c.attempt, 3);
     const failed = await s.tasks.fail(c.id, c.leaseToken, 'LETTERBOXD_UNREACHABLE', 'still down', true);
     assert.equal([failed.status, failed.errorCode, failed.errorMsg], ['ERROR', 'LETTERBOXD_UNREACHABLE', 'still down']);
-    assert.equal(await types(task.id), ['created', 'claimed', 'retry', 'claimed', 'delayed', 'claimed', 'released', 'claimed', 'retry', 'claimed', 'failed']);
+    assert.equal(await types(task.id), [
+      'created',
+      'claimed',
+      'retry',
+      'claimed',
+      'delayed',
+      'claimed',
+      'released',
+      'claimed',
+      'retry',
+      'claimed',
+      'failed',
+    ]);
     const fatal = await s.tasks.enqueue({ action: 'create_mosaic', username: 'bob', params: month });
     [c] = await s.tasks.claim('w', 1);
     assert.is((await s.tasks.fail(c.id, c.leaseToken, 'USER_NOT_FOUND', 'no such member')).status, 'ERROR', 'not retryable: ERROR at once');
     assert.is(c.id, fatal.task.id);
   });
 
-  test('fencing: a reclaimed task\'s old lease fails every write (LeaseLostError); the new holder finishes it', async () => {
+  test("fencing: a reclaimed task's old lease fails every write (LeaseLostError); the new holder finishes it", async () => {
     const { s, clock } = subject();
     const { task } = await s.tasks.enqueue({ action: 'create_mosaic', username: 'ann', params: month });
     const [old] = await s.tasks.claim('w1', 1);
     clock.advance(30_001);
-    assert.equal((await s.tasks.sweep()).map((t) => [t.id, t.status]), [[task.id, 'QUEUED']]);
+    assert.equal(
+      (await s.tasks.sweep()).map((t) => [t.id, t.status]),
+      [[task.id, 'QUEUED']],
+    );
     clock.advance(10_000);
     const [now] = await s.tasks.claim('w2', 1);
     assert.is(now.attempt, 2);
@@ -93,7 +110,7 @@ export const queueConformance: Register = (test, subject) => {
     assert.equal(await types(task.id), ['created', 'claimed', 'reclaimed', 'claimed', 'completed']);
   });
 
-  test('sweep: attempts used up end ERROR WORKER_LOST; a pending cancel ends CANCELLED; a dead worker\'s lease expires early', async () => {
+  test("sweep: attempts used up end ERROR WORKER_LOST; a pending cancel ends CANCELLED; a dead worker's lease expires early", async () => {
     const { s, clock } = subject();
     const { task } = await s.tasks.enqueue({ action: 'create_mosaic', username: 'ann', params: month });
     for (let i = 1; i <= 3; i++) {
@@ -111,7 +128,10 @@ export const queueConformance: Register = (test, subject) => {
     await s.tasks.claim('w', 1);
     assert.equal((await s.tasks.cancel(b.task.id))!.task.progressMsg, 'Cancelling…');
     clock.advance(30_001);
-    assert.equal((await s.tasks.sweep()).map((t) => t.status), ['CANCELLED']);
+    assert.equal(
+      (await s.tasks.sweep()).map((t) => t.status),
+      ['CANCELLED'],
+    );
 
     const c = await s.tasks.enqueue({ action: 'create_mosaic', username: 'cat', params: month });
     await s.workers.beat('dead', 1, clock.now());
@@ -121,7 +141,11 @@ export const queueConformance: Register = (test, subject) => {
     await s.workers.beat('alive', 2, clock.now());
     assert.equal(await s.tasks.sweep(60_000), [], 'not dead yet by a 60 s rule');
     const swept = await s.tasks.sweep(15_000);
-    assert.equal(swept.map((t) => [t.id, t.status]), [[c.task.id, 'QUEUED']], 'lease still 10 s from expiry, but its worker is gone');
+    assert.equal(
+      swept.map((t) => [t.id, t.status]),
+      [[c.task.id, 'QUEUED']],
+      'lease still 10 s from expiry, but its worker is gone',
+    );
     assert.is(dc.id, c.task.id);
   });
 
@@ -153,10 +177,7 @@ export const queueConformance: Register = (test, subject) => {
     for (let i = 0; i < 6; i++) {
       const { task } = await s.tasks.enqueue({ action: 'create_mosaic', username: `u${i}`, params: month });
       const [c] = await s.tasks.claim('w', 1);
-      const [done, cancel] = await Promise.allSettled([
-        s.tasks.complete(c.id, c.leaseToken, result(10)),
-        other.tasks.cancel(task.id),
-      ]);
+      const [done, cancel] = await Promise.allSettled([s.tasks.complete(c.id, c.leaseToken, result(10)), other.tasks.cancel(task.id)]);
       assert.is(done.status, 'fulfilled', 'a cancel of a running task only asks: the completion stands');
       assert.is(cancel.status, 'fulfilled');
       const end = (await s.tasks.get(task.id))!;
@@ -190,7 +211,13 @@ export const queueConformance: Register = (test, subject) => {
     assert.equal([tooSoon.deduped, tooSoon.task.id, tooSoon.refreshIn], [true, a.task.id, 30_000]);
     const arrived = clock.now();
     clock.advance(30_000);
-    const refreshed = await s.tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: month, refresh: true, requestedAt: clock.now() });
+    const refreshed = await s.tasks.enqueue({
+      action: 'create_mosaic',
+      username: 'dave',
+      params: month,
+      refresh: true,
+      requestedAt: clock.now(),
+    });
     assert.equal([refreshed.deduped, refreshed.task.status], [false, 'QUEUED']);
     const r = (await s.tasks.claim('w', 5)).find((x) => x.id === refreshed.task.id)!;
     assert.ok(r);
@@ -205,13 +232,15 @@ export const queueConformance: Register = (test, subject) => {
   test('dedupe races: 16 enqueues of one request from two handles at once make one task, with one created event', async () => {
     const { s } = subject();
     const other = await subject().another();
-    const outs = await Promise.all(Array.from({ length: 16 }, (_, i) =>
-      (i % 2 ? other : s).tasks.enqueue({ action: 'create_mosaic', username: 'race', params: month })));
+    const outs = await Promise.all(
+      Array.from({ length: 16 }, (_, i) => (i % 2 ? other : s).tasks.enqueue({ action: 'create_mosaic', username: 'race', params: month })),
+    );
     assert.is(new Set(outs.map((o) => o.task.id)).size, 1);
     assert.is(outs.filter((o) => !o.deduped).length, 1);
     assert.equal(await types(outs[0].task.id), ['created']);
-    const keyed = await Promise.all(Array.from({ length: 8 }, (_, i) =>
-      (i % 2 ? other : s).tasks.enqueueKeyed('make_renditions', 'race', { id: 'r1' }, 'r1')));
+    const keyed = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => (i % 2 ? other : s).tasks.enqueueKeyed('make_renditions', 'race', { id: 'r1' }, 'r1')),
+    );
     assert.is(new Set(keyed.map((o) => o.task.id)).size, 1);
     assert.is(keyed.filter((o) => !o.deduped).length, 1);
   });
@@ -233,11 +262,20 @@ export const queueConformance: Register = (test, subject) => {
     const later = (await s.tasks.enqueue({ action: 'create_mosaic', username: 'later', params: month })).task.id;
     clock.advance(1);
     const last = (await s.tasks.enqueue({ action: 'create_mosaic', username: 'last', params: month })).task.id;
-    assert.equal([await s.tasks.queuePosition(later), await s.tasks.queuePosition(last), await s.tasks.queuePosition(ids[0])], [1, 2, null]);
+    assert.equal(
+      [await s.tasks.queuePosition(later), await s.tasks.queuePosition(last), await s.tasks.queuePosition(ids[0])],
+      [1, 2, null],
+    );
     const one = await s.tasks.claim('f', 1);
-    assert.equal(one.map((c) => c.id), [later]);
+    assert.equal(
+      one.map((c) => c.id),
+      [later],
+    );
     const two = await s.tasks.claim('f', 5);
-    assert.equal(two.map((c) => c.id), [last]);
+    assert.equal(
+      two.map((c) => c.id),
+      [last],
+    );
   });
 
   test('requesters and caps: per client and whole queue; joining a live twin is allowed; the last to withdraw cancels', async () => {
@@ -246,7 +284,10 @@ export const queueConformance: Register = (test, subject) => {
     const as = (clientKey: string, cancelToken: string) => ({ requester: { clientKey, cancelToken }, limits });
     const a = await s.tasks.enqueue({ action: 'create_mosaic', username: 'ann', params: month, ...as('c1', 't1') });
     await s.tasks.enqueue({ action: 'create_mosaic', username: 'bob', params: month, ...as('c1', 't2') });
-    const over = await rejection(s.tasks.enqueue({ action: 'create_mosaic', username: 'cat', params: month, ...as('c1', 't3') }), 'per client');
+    const over = await rejection(
+      s.tasks.enqueue({ action: 'create_mosaic', username: 'cat', params: month, ...as('c1', 't3') }),
+      'per client',
+    );
     assert.instance(over, QueueLimitError);
     assert.equal([(over as QueueLimitError).limit, (over as QueueLimitError).count, (over as QueueLimitError).cap], ['client', 2, 2]);
     const joined = await s.tasks.enqueue({ action: 'create_mosaic', username: 'ann', params: month, ...as('c2', 't4') });
@@ -256,8 +297,11 @@ export const queueConformance: Register = (test, subject) => {
     assert.equal([(full as QueueLimitError).limit, (full as QueueLimitError).count], ['queue', 3]);
     const joinFull = await s.tasks.enqueue({ action: 'create_mosaic', username: 'ann', params: month, ...as('c4', 't7') });
     assert.is(joinFull.task.id, a.task.id, 'a full queue still lets a request join its live twin');
-    assert.is(await s.tasks.enqueue({ action: 'other_action', username: 'eve', params: month, ...as('c4', 't8') }).then((o) => o.deduped), false,
-      'the caps count the enqueued action only');
+    assert.is(
+      await s.tasks.enqueue({ action: 'other_action', username: 'eve', params: month, ...as('c4', 't8') }).then((o) => o.deduped),
+      false,
+      'the caps count the enqueued action only',
+    );
 
     assert.equal(await s.tasks.withdraw(a.task.id, 'wrong'), { kind: 'forbidden' });
     assert.is(await s.tasks.withdraw('no-such-task', 't1'), undefined);
@@ -267,15 +311,36 @@ export const queueConformance: Register = (test, subject) => {
     assert.equal([last.kind, last.kind !== 'forbidden' && last.task.status], ['cancelled', 'CANCELLED']);
     assert.is((await s.tasks.withdraw(a.task.id, 't1'))!.kind, 'finished');
     // The withdrawn share no longer counts toward c1's cap.
-    assert.is((await s.tasks.enqueue({ action: 'create_mosaic', username: 'cat', params: month, requester: { clientKey: 'c1', cancelToken: 't9' }, limits: { perClient: 2, max: 10 } })).deduped, false);
+    assert.is(
+      (
+        await s.tasks.enqueue({
+          action: 'create_mosaic',
+          username: 'cat',
+          params: month,
+          requester: { clientKey: 'c1', cancelToken: 't9' },
+          limits: { perClient: 2, max: 10 },
+        })
+      ).deduped,
+      false,
+    );
   });
 
   test('withdraw races: two last requesters withdrawing at once from two handles cancel the task exactly once', async () => {
     const { s } = subject();
     const other = await subject().another();
     for (let i = 0; i < 4; i++) {
-      const a = await s.tasks.enqueue({ action: 'create_mosaic', username: `u${i}`, params: month, requester: { clientKey: 'c1', cancelToken: `x${i}` } });
-      await s.tasks.enqueue({ action: 'create_mosaic', username: `u${i}`, params: month, requester: { clientKey: 'c2', cancelToken: `y${i}` } });
+      const a = await s.tasks.enqueue({
+        action: 'create_mosaic',
+        username: `u${i}`,
+        params: month,
+        requester: { clientKey: 'c1', cancelToken: `x${i}` },
+      });
+      await s.tasks.enqueue({
+        action: 'create_mosaic',
+        username: `u${i}`,
+        params: month,
+        requester: { clientKey: 'c2', cancelToken: `y${i}` },
+      });
       if (i % 2) await s.tasks.claim('w', 1);
       const outs = await Promise.all([s.tasks.withdraw(a.task.id, `x${i}`), other.tasks.withdraw(a.task.id, `y${i}`)]);
       assert.equal(outs.map((o) => o!.kind).sort(), ['cancelled', 'left']);
@@ -306,7 +371,10 @@ export const queueConformance: Register = (test, subject) => {
     const [first] = await s.tasks.claim('w', 1);
     assert.is(first.id, m.task.id, 'the mosaic first, though the poll is older');
     const rest = await s.tasks.claim('w', 5);
-    assert.equal(rest.map((c) => c.id), [poll.id, keyed.task.id]);
+    assert.equal(
+      rest.map((c) => c.id),
+      [poll.id, keyed.task.id],
+    );
     assert.equal(await s.tasks.counts(), { queued: 0, running: 3 }, 'a running background task holds a worker slot');
     const future = await s.tasks.schedule(POLL, 'cat', clock.now() + 60_000);
     assert.equal(await s.tasks.claim('w', 5), [], 'not before its time');
@@ -336,32 +404,69 @@ export const queueConformance: Register = (test, subject) => {
     }
     const [x, y, z] = await s.tasks.claim('w1', 3);
     const runAt = clock.now() + 3_600_000;
-    const out = await s.tasks.completeAndClaim([
-      { id: x.id, leaseToken: x.leaseToken, result: result(50), writes: [{ kind: 'follow', username: 'ann', maxMembers: 10, poll: { action: POLL, runAt } }] },
-      { id: y.id, leaseToken: 'not-the-token', result: result(60), writes: [{ kind: 'follow', username: 'bob', maxMembers: 10, poll: { action: POLL, runAt } }] },
-      { id: z.id, leaseToken: z.leaseToken, msg: 'Nothing to do' },
-    ], 'w1', 2);
+    const out = await s.tasks.completeAndClaim(
+      [
+        {
+          id: x.id,
+          leaseToken: x.leaseToken,
+          result: result(50),
+          writes: [{ kind: 'follow', username: 'ann', maxMembers: 10, poll: { action: POLL, runAt } }],
+        },
+        {
+          id: y.id,
+          leaseToken: 'not-the-token',
+          result: result(60),
+          writes: [{ kind: 'follow', username: 'bob', maxMembers: 10, poll: { action: POLL, runAt } }],
+        },
+        { id: z.id, leaseToken: z.leaseToken, msg: 'Nothing to do' },
+      ],
+      'w1',
+      2,
+    );
     assert.is(out.errors[0], undefined);
     assert.instance(out.errors[1], LeaseLostError);
     assert.is(out.errors[2], undefined);
-    assert.equal(out.claimed.map((t) => t.username), ['dan']);
+    assert.equal(
+      out.claimed.map((t) => t.username),
+      ['dan'],
+    );
     assert.is((await s.tasks.get(z.id))!.progressMsg, 'Nothing to do');
     assert.ok(await s.results.image(x.id));
     assert.is(await s.results.image(y.id), undefined);
     assert.is(await s.archive.isFollowed('ann'), true);
     assert.is(await s.archive.isFollowed('bob'), false, 'the lost completion applied none of its writes');
     assert.is((await s.tasks.get(y.id))!.status, 'RUNNING');
-    const completed = (await s.feed.listAfter(0)).filter((e) => e.type === 'completed' || e.type === 'claimed').map((e) => `${e.type}:${e.task.username}`);
+    const completed = (await s.feed.listAfter(0))
+      .filter((e) => e.type === 'completed' || e.type === 'claimed')
+      .map((e) => `${e.type}:${e.task.username}`);
     assert.equal(completed.slice(-3), ['completed:ann', 'completed:cat', 'claimed:dan'], 'completions precede the claim in the feed');
 
     // A poll's outcome is kept only while the member is followed, with the next poll scheduled.
     clock.advance(runAt - clock.now());
     const polls = (await s.tasks.claim('w2', 5)).filter((t) => t.action === POLL);
-    assert.equal(polls.map((p) => p.username), ['ann']);
-    const kept = await s.tasks.completeAndClaim([{
-      id: polls[0].id, leaseToken: polls[0].leaseToken,
-      writes: [{ kind: 'keepFeed', username: 'ann', window: { entries: feedEntries(3), completeAfter: null }, maxMembers: 10, poll: { action: POLL, runAt: runAt + 1000 } }],
-    }], 'w2', 0);
+    assert.equal(
+      polls.map((p) => p.username),
+      ['ann'],
+    );
+    const kept = await s.tasks.completeAndClaim(
+      [
+        {
+          id: polls[0].id,
+          leaseToken: polls[0].leaseToken,
+          writes: [
+            {
+              kind: 'keepFeed',
+              username: 'ann',
+              window: { entries: feedEntries(3), completeAfter: null },
+              maxMembers: 10,
+              poll: { action: POLL, runAt: runAt + 1000 },
+            },
+          ],
+        },
+      ],
+      'w2',
+      0,
+    );
     assert.equal(kept.errors, [undefined]);
     assert.is((await s.archive.load('ann')).entries.length, 3);
     assert.is(await s.tasks.schedule(POLL, 'ann', runAt + 5000), null, 'the next poll is already scheduled');
@@ -369,10 +474,25 @@ export const queueConformance: Register = (test, subject) => {
     clock.advance(1000);
     const [next] = (await s.tasks.claim('w2', 5)).filter((t) => t.action === POLL);
     assert.is(await s.archive.forget('ann'), true);
-    const dropped = await s.tasks.completeAndClaim([{
-      id: next.id, leaseToken: next.leaseToken,
-      writes: [{ kind: 'keepFeed', username: 'ann', window: { entries: [], completeAfter: null }, maxMembers: 10, poll: { action: POLL, runAt: runAt + 9000 } }],
-    }], 'w2', 0);
+    const dropped = await s.tasks.completeAndClaim(
+      [
+        {
+          id: next.id,
+          leaseToken: next.leaseToken,
+          writes: [
+            {
+              kind: 'keepFeed',
+              username: 'ann',
+              window: { entries: [], completeAfter: null },
+              maxMembers: 10,
+              poll: { action: POLL, runAt: runAt + 9000 },
+            },
+          ],
+        },
+      ],
+      'w2',
+      0,
+    );
     assert.equal(dropped.errors, [undefined]);
     assert.is(await s.archive.isFollowed('ann'), false);
     assert.equal((await s.archive.load('ann')).entries, []);

@@ -15,34 +15,58 @@ export const storeConformance: Register = (test, subject) => {
     return task.id;
   }
 
-  test('feed: seq order across handles; a task\'s events; the latest; maxSeq; a watcher sees another handle\'s commits in order', async () => {
+  test("feed: seq order across handles; a task's events; the latest; maxSeq; a watcher sees another handle's commits in order", async () => {
     const { s, clock } = subject();
     const other = await subject().another();
     const before = await s.feed.maxSeq();
     const seen: TaskEvent[] = [];
     let wake!: () => void;
     const arrived = new Promise<void>((resolve) => (wake = resolve));
-    const watch = await s.feed.watch((events) => {
-      seen.push(...events);
-      if (seen.filter((e) => e.type === 'claimed').length === 2) wake();
-    }, { safetyPollMs: 60_000 });
+    const watch = await s.feed.watch(
+      (events) => {
+        seen.push(...events);
+        if (seen.filter((e) => e.type === 'claimed').length === 2) wake();
+      },
+      { safetyPollMs: 60_000 },
+    );
     const a = await other.tasks.enqueue({ action: 'create_mosaic', username: 'ann', params: month });
     clock.advance(1);
     const b = await s.tasks.enqueue({ action: 'create_mosaic', username: 'bob', params: month });
     await other.tasks.claim('w1', 1);
     await s.tasks.claim('w2', 1);
     await within(arrived, 'the watcher');
-    assert.equal(seen.map((e) => `${e.type}:${e.task.username}`), ['created:ann', 'created:bob', 'claimed:ann', 'claimed:bob']);
+    assert.equal(
+      seen.map((e) => `${e.type}:${e.task.username}`),
+      ['created:ann', 'created:bob', 'claimed:ann', 'claimed:bob'],
+    );
     const seqs = seen.map((e) => e.seq);
-    assert.equal(seqs, [...seqs].sort((x, y) => x - y));
+    assert.equal(
+      seqs,
+      [...seqs].sort((x, y) => x - y),
+    );
     assert.is(new Set(seqs).size, seqs.length);
     assert.is(watch.cursor(), await s.feed.maxSeq());
     await watch.close();
-    assert.equal((await s.feed.listAfter(before)).map((e) => e.seq), seqs);
-    assert.equal((await s.feed.listAfter(before, 2)).map((e) => e.seq), seqs.slice(0, 2));
-    assert.equal((await s.feed.listAfter(seqs[1])).map((e) => e.seq), seqs.slice(2));
-    assert.equal((await s.feed.listTaskAfter(b.task.id, 0)).map((e) => e.type), ['created', 'claimed']);
-    assert.equal((await s.feed.listTaskAfter(a.task.id, seqs[0])).map((e) => e.type), ['claimed']);
+    assert.equal(
+      (await s.feed.listAfter(before)).map((e) => e.seq),
+      seqs,
+    );
+    assert.equal(
+      (await s.feed.listAfter(before, 2)).map((e) => e.seq),
+      seqs.slice(0, 2),
+    );
+    assert.equal(
+      (await s.feed.listAfter(seqs[1])).map((e) => e.seq),
+      seqs.slice(2),
+    );
+    assert.equal(
+      (await s.feed.listTaskAfter(b.task.id, 0)).map((e) => e.type),
+      ['created', 'claimed'],
+    );
+    assert.equal(
+      (await s.feed.listTaskAfter(a.task.id, seqs[0])).map((e) => e.type),
+      ['claimed'],
+    );
     const latest = (await s.feed.latestForTask(a.task.id))!;
     assert.equal([latest.type, latest.task.status, latest.taskId], ['claimed', 'RUNNING', a.task.id]);
     assert.is(await s.feed.latestForTask('nope'), undefined);
@@ -50,12 +74,18 @@ export const storeConformance: Register = (test, subject) => {
     const resumed: TaskEvent[] = [];
     let done!: () => void;
     const caught = new Promise<void>((resolve) => (done = resolve));
-    const w2 = await s.feed.watch((events) => {
-      resumed.push(...events);
-      if (resumed.length >= 2) done();
-    }, { after: seqs[1], safetyPollMs: 60_000 });
+    const w2 = await s.feed.watch(
+      (events) => {
+        resumed.push(...events);
+        if (resumed.length >= 2) done();
+      },
+      { after: seqs[1], safetyPollMs: 60_000 },
+    );
     await within(caught, 'the resumed watcher');
-    assert.equal(resumed.map((e) => e.seq), seqs.slice(2));
+    assert.equal(
+      resumed.map((e) => e.seq),
+      seqs.slice(2),
+    );
     await w2.close();
   });
 
@@ -79,7 +109,9 @@ export const storeConformance: Register = (test, subject) => {
     const [c] = await s.tasks.claim('w', 1);
     const image = Buffer.from([0, 1, 2, 255, 0x5c, 0x78, 0]);
     await s.tasks.complete(c.id, c.leaseToken, {
-      ...result(1, 3), image, review: null,
+      ...result(1, 3),
+      image,
+      review: null,
       renditions: [{ kind: 'thumb', image: Buffer.from('thumb'), contentType: 'image/webp', width: 2, height: 2 }],
     });
     const stored = (await s.results.image(task.id))!;
@@ -87,24 +119,44 @@ export const storeConformance: Register = (test, subject) => {
     assert.equal(await s.results.etag(task.id), { etag: stored.etag, contentType: 'image/jpeg' });
     assert.match(stored.etag, /^"[A-Za-z0-9_-]{32}"$/);
     const sum = (await s.results.summary(task.id))!;
-    assert.equal([sum.taskId, sum.username, sum.label, sum.filmCount, sum.films.length, sum.films[2].title, sum.review, sum.partial],
-      [task.id, 'ann', 'November 2026', 3, 3, 'Film 2', null, false]);
+    assert.equal(
+      [sum.taskId, sum.username, sum.label, sum.filmCount, sum.films.length, sum.films[2].title, sum.review, sum.partial],
+      [task.id, 'ann', 'November 2026', 3, 3, 'Film 2', null, false],
+    );
     assert.is(await s.results.owner(task.id), 'ann');
     assert.is(await s.results.owner('nope'), undefined);
     assert.is((await s.results.rendition(task.id, 'thumb'))!.image.toString(), 'thumb');
     assert.is((await s.results.renditionEtag(task.id, 'thumb'))!.contentType, 'image/webp');
     assert.is(await s.results.rendition(task.id, 'screen'), undefined);
-    await s.results.insertRenditions(task.id, [{ kind: 'screen', image: Buffer.from('screen'), contentType: 'image/jpeg', width: 5, height: 5 }], clock.now());
+    await s.results.insertRenditions(
+      task.id,
+      [{ kind: 'screen', image: Buffer.from('screen'), contentType: 'image/jpeg', width: 5, height: 5 }],
+      clock.now(),
+    );
     assert.is((await s.results.rendition(task.id, 'screen'))!.image.toString(), 'screen');
     const re = (await s.results.renditionEtag(task.id, 'screen'))!;
     assert.is(re.etag, (await s.results.rendition(task.id, 'screen'))!.etag);
-    await s.results.insertRenditions('gone', [{ kind: 'thumb', image: Buffer.from('x'), contentType: 'image/jpeg', width: 1, height: 1 }], clock.now());
+    await s.results.insertRenditions(
+      'gone',
+      [{ kind: 'thumb', image: Buffer.from('x'), contentType: 'image/jpeg', width: 1, height: 1 }],
+      clock.now(),
+    );
     assert.is(await s.results.rendition('gone', 'thumb'), undefined, 'nothing for a result that has gone');
     clock.advance(1000);
     const second = await made('bob', 10, recent);
-    assert.equal((await s.results.listRecent()).map((x) => x.taskId), [second, task.id], 'newest first');
-    assert.equal((await s.results.listByUser('ann')).map((x) => x.taskId), [task.id]);
-    assert.equal((await s.results.listRecent(1)).map((x) => x.taskId), [second]);
+    assert.equal(
+      (await s.results.listRecent()).map((x) => x.taskId),
+      [second, task.id],
+      'newest first',
+    );
+    assert.equal(
+      (await s.results.listByUser('ann')).map((x) => x.taskId),
+      [task.id],
+    );
+    assert.equal(
+      (await s.results.listRecent(1)).map((x) => x.taskId),
+      [second],
+    );
     assert.is(await s.results.summary('nope'), undefined);
     assert.is(await s.results.etag('nope'), undefined);
   });
@@ -123,14 +175,23 @@ export const storeConformance: Register = (test, subject) => {
     const d = await made('dan', 3000);
     assert.is(evictions.length, 1);
     assert.equal([evictions[0].results, evictions[0].imports, evictions[0].archives], [1, 0, 0]);
-    assert.is(await s.results.image(b), undefined, 'bob\'s: least recently viewed');
+    assert.is(await s.results.image(b), undefined, "bob's: least recently viewed");
     assert.is(await s.tasks.get(b), undefined, 'the result goes with its task');
     for (const id of [a, c, d]) assert.ok(await s.results.image(id));
     assert.ok((await s.budget.heldBytes()) <= s.budget.budgetBytes);
     assert.is(s.budget.budgetBytes, 10_000);
     // An import counts too; enforce keeps what it is told to.
     clock.advance(1000);
-    const data = { watched: Array.from({ length: 400 }, (_, i) => ({ date: '2026-11-01', name: `Film ${i} ${Math.sin(i)}`, year: 1990 + (i % 30), uri: null })), diary: [], ratings: [] };
+    const data = {
+      watched: Array.from({ length: 400 }, (_, i) => ({
+        date: '2026-11-01',
+        name: `Film ${i} ${Math.sin(i)}`,
+        year: 1990 + (i % 30),
+        uri: null,
+      })),
+      diary: [],
+      ratings: [],
+    };
     await s.imports.replace('eve', data, clock.now());
     const held = await s.budget.heldBytes();
     assert.ok(held > 9_000, `import bytes are counted (${held})`);
@@ -151,7 +212,7 @@ export const storeConformance: Register = (test, subject) => {
     await s.results.markViewed(a, clock.now()); // under a minute since stored: not recorded
     clock.advance(2 * 3_600_000);
     await s.results.markViewed(b, clock.now());
-    assert.is(await s.results.prune(clock.now() - 3_600_000), 2, 'ann\'s result and the failed task');
+    assert.is(await s.results.prune(clock.now() - 3_600_000), 2, "ann's result and the failed task");
     assert.is(await s.results.image(a), undefined);
     assert.is(await s.tasks.get(failed.id), undefined);
     assert.ok(await s.results.image(b));
@@ -169,7 +230,11 @@ export const storeConformance: Register = (test, subject) => {
     const [c] = await s.tasks.claim('w', 1);
     clock.advance(5);
     await s.tasks.fail(c.id, c.leaseToken, 'LETTERBOXD_UNREACHABLE', 'down');
-    assert.equal(await s.links.state(key), { complete: { id: first, finishedAt: doneAt }, error: { code: 'LETTERBOXD_UNREACHABLE', finishedAt: clock.now() }, liveId: null });
+    assert.equal(await s.links.state(key), {
+      complete: { id: first, finishedAt: doneAt },
+      error: { code: 'LETTERBOXD_UNREACHABLE', finishedAt: clock.now() },
+      liveId: null,
+    });
   });
 
   test('diary archive: windows merged and kept, coverage, summary, follow caps, forget, expire, unpolled', async () => {
@@ -187,14 +252,34 @@ export const storeConformance: Register = (test, subject) => {
     // A later read without entry 1 (deleted on Letterboxd) and with a new one, covering the same days.
     const again = await s.archive.recordWindow('bob', { entries: [feedEntries(1)[0], ...feedEntries(2, 2)], completeAfter: null }, now + 4);
     assert.equal(again.deleted, ['9001']);
-    assert.equal((await s.archive.load('bob')).entries.map((e) => e.viewingId), ['9003', '9002', '9000']);
+    assert.equal(
+      (await s.archive.load('bob')).entries.map((e) => e.viewingId),
+      ['9003', '9002', '9000'],
+    );
     const sum = await s.archive.summary('bob');
-    assert.equal([sum.username, sum.followed, sum.entries, sum.wholeDiary, sum.lastPolledAt], ['bob', true, 3, true, new Date(now + 4).toISOString()]);
-    assert.equal(await s.archive.summary('nobody'), { username: 'nobody', followed: false, historySince: null, wholeDiary: false, earliest: null, gaps: [], entries: 0, lastPolledAt: null });
-    assert.equal((await s.archive.unpolled(POLL)).sort((x, y) => x.username.localeCompare(y.username)),
-      [{ username: 'bob', polledAt: now + 4 }, { username: 'cat', polledAt: null }]);
+    assert.equal(
+      [sum.username, sum.followed, sum.entries, sum.wholeDiary, sum.lastPolledAt],
+      ['bob', true, 3, true, new Date(now + 4).toISOString()],
+    );
+    assert.equal(await s.archive.summary('nobody'), {
+      username: 'nobody',
+      followed: false,
+      historySince: null,
+      wholeDiary: false,
+      earliest: null,
+      gaps: [],
+      entries: 0,
+      lastPolledAt: null,
+    });
+    assert.equal(
+      (await s.archive.unpolled(POLL)).sort((x, y) => x.username.localeCompare(y.username)),
+      [
+        { username: 'bob', polledAt: now + 4 },
+        { username: 'cat', polledAt: null },
+      ],
+    );
     await s.tasks.schedule(POLL, 'cat', now + 60_000);
-    assert.equal(await s.archive.unpolled(POLL), [{ username: 'bob', polledAt: now + 4 }], 'cat\'s poll is live');
+    assert.equal(await s.archive.unpolled(POLL), [{ username: 'bob', polledAt: now + 4 }], "cat's poll is live");
     // A read for a member not followed is kept (a mosaic's own read) but does not follow them; over
     // the cap, the member being written stays and the least recently used other goes.
     await s.archive.recordWindow('dan', { entries: feedEntries(1), completeAfter: null }, now + 5, 2);
@@ -217,7 +302,11 @@ export const storeConformance: Register = (test, subject) => {
     assert.equal(await s.imports.summary('dave'), sum);
     assert.is(await s.imports.importedAt('dave'), 1_000);
     assert.equal(await s.imports.load('dave'), { importedAt: 1_000, ...data });
-    const second = { watched: [], diary: [{ date: '2026-02-01', name: 'Ran', year: 1985, uri: null, rating: 4, rewatch: false, watchedDate: '2026-02-01', tags: null }], ratings: [] };
+    const second = {
+      watched: [],
+      diary: [{ date: '2026-02-01', name: 'Ran', year: 1985, uri: null, rating: 4, rewatch: false, watchedDate: '2026-02-01', tags: null }],
+      ratings: [],
+    };
     await s.imports.replace('dave', second, 2_000);
     assert.equal([(await s.imports.load('dave'))!.watched, (await s.imports.summary('dave'))!.diaryEntries], [[], 1]);
     assert.is(await s.imports.load('nobody'), null);
@@ -228,16 +317,35 @@ export const storeConformance: Register = (test, subject) => {
   test('poster knowledge and TMDB matches: remembered, updated, read by slug and by title', async () => {
     const { s } = subject();
     const p = s.posters;
-    await p.rememberPosterUrls([
-      { slug: 'heat', posterUrl: 'https://a/1.jpg', source: 'rss', titleKey: 'heat', year: 1995 },
-      { slug: 'heat', posterUrl: 'https://a/2.jpg', source: 'film-page' },
-      { slug: 'nope', posterUrl: null, source: 'film-page' },
-    ], 5);
-    assert.equal(await p.knownPosterUrls(['heat', 'nope', 'x']), new Map([['heat', 'https://a/2.jpg'], ['nope', null]]));
-    const byTitle = await p.knownPostersByTitle([{ titleKey: 'heat', yearKey: 1995 }, { titleKey: 'x', yearKey: 0 }]);
-    assert.equal([...byTitle.values()], [{ slug: 'heat', posterUrl: 'https://a/2.jpg', source: 'film-page' }], 'a later entry keeps the title');
+    await p.rememberPosterUrls(
+      [
+        { slug: 'heat', posterUrl: 'https://a/1.jpg', source: 'rss', titleKey: 'heat', year: 1995 },
+        { slug: 'heat', posterUrl: 'https://a/2.jpg', source: 'film-page' },
+        { slug: 'nope', posterUrl: null, source: 'film-page' },
+      ],
+      5,
+    );
+    assert.equal(
+      await p.knownPosterUrls(['heat', 'nope', 'x']),
+      new Map([
+        ['heat', 'https://a/2.jpg'],
+        ['nope', null],
+      ]),
+    );
+    const byTitle = await p.knownPostersByTitle([
+      { titleKey: 'heat', yearKey: 1995 },
+      { titleKey: 'x', yearKey: 0 },
+    ]);
+    assert.equal(
+      [...byTitle.values()],
+      [{ slug: 'heat', posterUrl: 'https://a/2.jpg', source: 'film-page' }],
+      'a later entry keeps the title',
+    );
     await p.rememberTitlePosters([{ titleKey: 'ran', yearKey: 0, slug: null, posterUrl: null, source: 'none' }], 6);
-    assert.equal([...(await p.titlePosters([{ titleKey: 'ran', yearKey: 0 }])).values()], [{ slug: null, posterUrl: null, source: 'none' }]);
+    assert.equal(
+      [...(await p.titlePosters([{ titleKey: 'ran', yearKey: 0 }])).values()],
+      [{ slug: null, posterUrl: null, source: 'none' }],
+    );
     assert.is(await p.tmdbMatch('ran', 1985), undefined);
     await p.rememberTmdbMatch('ran', 1985, { kind: 'movie', id: 11645, title: 'Ran', posterPath: '/r.jpg' }, 7);
     assert.equal(await p.tmdbMatch('ran', 1985), { match: { kind: 'movie', id: 11645, title: 'Ran', posterPath: '/r.jpg' }, matchedAt: 7 });
@@ -258,7 +366,7 @@ export const storeConformance: Register = (test, subject) => {
     assert.equal(await s.workers.live(0), []);
   });
 
-  test('feed.replay and feed.poller: a replay after a cursor, a snapshot without one; a poller sees another handle\'s commits once, in order', async () => {
+  test("feed.replay and feed.poller: a replay after a cursor, a snapshot without one; a poller sees another handle's commits once, in order", async () => {
     const sub = subject();
     const { s } = sub;
     const other = await sub.another();
@@ -277,7 +385,10 @@ export const storeConformance: Register = (test, subject) => {
       assert.equal(snap, { kind: 'snapshot', task: (await s.tasks.get(task.id))!, seq: seqs[2] });
       // The poller: everything once, in seq order (forced: a notification is a hint, not a promise of timing).
       const seen = await poller.pollOnce(true);
-      assert.equal(seen.map((e) => e.seq), seqs);
+      assert.equal(
+        seen.map((e) => e.seq),
+        seqs,
+      );
       assert.equal(await poller.pollOnce(true), []);
       assert.is(poller.cursor(), seqs[2]);
     } finally {
@@ -285,7 +396,7 @@ export const storeConformance: Register = (test, subject) => {
     }
   });
 
-  test('renditionsFailedSince: only an ERROR of this result\'s make_renditions task, since the time asked', async () => {
+  test("renditionsFailedSince: only an ERROR of this result's make_renditions task, since the time asked", async () => {
     const { s, clock } = subject();
     const id = '11111111-1111-4111-8111-111111111111';
     assert.is(await s.results.renditionsFailedSince(id, 0), false);

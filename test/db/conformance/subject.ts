@@ -34,7 +34,13 @@ export const result = (bytes: number, films = 2, fill = 7): NewResult => ({
   contentType: 'image/jpeg',
   width: 10,
   height: 10,
-  films: Array.from({ length: films }, (_, i) => ({ title: `Film ${i}`, year: 2000 + i, rating: null, slug: `film-${i}`, watchedDate: `2026-11-0${i + 1}` })),
+  films: Array.from({ length: films }, (_, i) => ({
+    title: `Film ${i}`,
+    year: 2000 + i,
+    rating: null,
+    slug: `film-${i}`,
+    watchedDate: `2026-11-0${i + 1}`,
+  })),
   partial: false,
   note: null,
 });
@@ -43,10 +49,20 @@ export const feedEntries = (n: number, from = 0): FeedEntry[] =>
   Array.from({ length: n }, (_, k) => {
     const i = from + k;
     return {
-      viewingId: String(9_000 + i), title: `Archived film ${i}`, year: 2000 + i, rating: 3,
-      watchedDate: `2026-11-${String(1 + i).padStart(2, '0')}`, rewatch: i % 2 === 1, liked: i % 3 === 0, slug: `archived-film-${i}`,
-      posterUrl: `https://a.ltrbxd.com/resized/film-poster/${i}.jpg`, posterMissing: false, tmdbMovieId: i === 0 ? 123 : null, tmdbTvId: null,
-      publishedDay: `2026-11-${String(1 + i).padStart(2, '0')}`, publishedAt: Date.UTC(2026, 10, 1 + i, 22),
+      viewingId: String(9_000 + i),
+      title: `Archived film ${i}`,
+      year: 2000 + i,
+      rating: 3,
+      watchedDate: `2026-11-${String(1 + i).padStart(2, '0')}`,
+      rewatch: i % 2 === 1,
+      liked: i % 3 === 0,
+      slug: `archived-film-${i}`,
+      posterUrl: `https://a.ltrbxd.com/resized/film-poster/${i}.jpg`,
+      posterMissing: false,
+      tmdbMovieId: i === 0 ? 123 : null,
+      tmdbTvId: null,
+      publishedDay: `2026-11-${String(1 + i).padStart(2, '0')}`,
+      publishedAt: Date.UTC(2026, 10, 1 + i, 22),
     };
   });
 

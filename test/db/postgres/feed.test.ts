@@ -62,7 +62,7 @@ async function scenario(rounds: number) {
     await poller;
     await Promise.all(writers.map((w) => w.close()));
   }
-  const all = (await s.feed.listAfter(start, 10_000));
+  const all = await s.feed.listAfter(start, 10_000);
   // The watcher is woken by the last commit's NOTIFY: wait for that, not for a guessed time.
   await new Promise<void>((resolve, reject) => {
     const deadline = setTimeout(() => reject(new Error('the watcher never caught up')), 10_000);
@@ -81,7 +81,10 @@ test('8 writers with delayed commits: a reader polling meanwhile, and a NOTIFY w
   assert.is(r.count, 24);
   assert.equal(r.polled, r.all, 'the polling reader saw every event, in seq order');
   assert.equal(r.watched, r.all, 'the watcher saw every event, in seq order');
-  assert.equal(r.all, [...r.all].sort((a, b) => a - b));
+  assert.equal(
+    r.all,
+    [...r.all].sort((a, b) => a - b),
+  );
 });
 
 test('the same writers without the feed lock do commit out of order, and the polling reader misses events (the test has teeth)', async () => {
@@ -107,14 +110,20 @@ test('watch: a NOTIFY from a committed change wakes the watcher well before its 
   const got: TaskEvent[] = [];
   let wake!: () => void;
   const woken = new Promise<void>((r) => (wake = r));
-  const watch = await s.feed.watch((batch) => {
-    got.push(...batch);
-    wake();
-  }, { safetyPollMs: 60_000 });
+  const watch = await s.feed.watch(
+    (batch) => {
+      got.push(...batch);
+      wake();
+    },
+    { safetyPollMs: 60_000 },
+  );
   const t = await s.tasks.enqueueRaw('noop', 'notify-me', '{}');
   await woken; // a 60 s safety poll cannot be what woke it within the test's time
   await watch.close();
-  assert.equal(got.map((e) => [e.taskId, e.type]), [[t.id, 'created']]);
+  assert.equal(
+    got.map((e) => [e.taskId, e.type]),
+    [[t.id, 'created']],
+  );
 });
 
 test('watch resumes after a cursor: replay then live, nothing repeated', async () => {
@@ -123,14 +132,21 @@ test('watch resumes after a cursor: replay then live, nothing repeated', async (
   const b = await s.tasks.enqueueRaw('noop', 'replay-b', '{}');
   const got: TaskEvent[] = [];
   const watch = await s.feed.watch((batch) => got.push(...batch), { after: cursor - 1, safetyPollMs: 60_000 });
-  assert.equal(got.map((e) => e.taskId), [a.id, b.id], 'replayed from the cursor on start');
+  assert.equal(
+    got.map((e) => e.taskId),
+    [a.id, b.id],
+    'replayed from the cursor on start',
+  );
   const c = await s.tasks.enqueueRaw('noop', 'replay-c', '{}');
   await new Promise<void>((resolve) => {
     const check = () => (got.length >= 3 ? resolve() : setTimeout(check, 5));
     check();
   });
   await watch.close();
-  assert.equal(got.map((e) => e.taskId), [a.id, b.id, c.id]);
+  assert.equal(
+    got.map((e) => e.taskId),
+    [a.id, b.id, c.id],
+  );
 });
 
 test.run();

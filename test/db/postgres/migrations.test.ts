@@ -19,7 +19,13 @@ test('a version-1 database with a queued task, a result and an import migrates t
   const c = new pg.Client(url);
   await c.connect();
   try {
-    assert.is(await migratePg(c, PG_MIGRATIONS.filter((m) => m.version === 1)), 1);
+    assert.is(
+      await migratePg(
+        c,
+        PG_MIGRATIONS.filter((m) => m.version === 1),
+      ),
+      1,
+    );
     await c.query(`
       INSERT INTO tasks (id, action, username, params, params_view, dedupe_key, status, live, run_at, created_at, updated_at, event_type)
       VALUES ('done', 'create_mosaic', 'ann', '{}', '{}', 'k1', 'COMPLETE', NULL, 1000, 1000, 2000, 'completed'),
@@ -35,13 +41,21 @@ test('a version-1 database with a queued task, a result and an import migrates t
   const clock = fakeClock(10_000);
   const s = await openPostgres(url, { clock, resultsBudgetBytes: 1_000_000 });
   try {
-    const versions = (await s.pool.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).rows.map((r) => r.version);
-    assert.equal(versions, PG_MIGRATIONS.map((m) => m.version));
+    const versions = (await s.pool.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).rows.map(
+      (r) => r.version,
+    );
+    assert.equal(
+      versions,
+      PG_MIGRATIONS.map((m) => m.version),
+    );
     assert.is(await s.results.owner('done'), 'ann');
     assert.is(await s.budget.heldBytes(), 3 + 2 + 4, 'image + film list + import, counted by the migration');
     assert.equal(await s.tasks.queuedIds(), ['q1', 'q2'], 'existing rows keep their insertion order');
     assert.equal(await s.tasks.counts(), { queued: 2, running: 0 });
-    assert.equal((await s.tasks.claim('w', 5)).map((t) => t.id), ['q1', 'q2']);
+    assert.equal(
+      (await s.tasks.claim('w', 5)).map((t) => t.id),
+      ['q1', 'q2'],
+    );
     clock.advance(120_000);
     await s.results.markViewed('done', clock.now());
     assert.is((await s.pool.query<{ v: number }>(`SELECT viewed_at AS v FROM results WHERE id = 'done'`)).rows[0].v, clock.now());

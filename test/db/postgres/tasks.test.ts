@@ -13,7 +13,15 @@ import { pgSuite, startPostgres } from '../../helpers/postgres.js';
 
 const month: MosaicParams = { mode: 'month', month: '2026-11', layout: 'classic', format: 'jpeg' };
 const recent: MosaicParams = { mode: 'recent', count: 30, layout: 'grid', format: 'png' };
-const img = (s = 'img') => ({ image: Buffer.from(s), contentType: 'image/jpeg', width: 1, height: 1, films: [], partial: false, note: null });
+const img = (s = 'img') => ({
+  image: Buffer.from(s),
+  contentType: 'image/jpeg',
+  width: 1,
+  height: 1,
+  films: [],
+  partial: false,
+  note: null,
+});
 
 const cluster = await startPostgres('test/db/postgres/tasks.test.ts');
 const url = cluster?.createDatabase('queue');
@@ -93,8 +101,9 @@ test('dedupe: a live twin is returned; a fresh COMPLETE is returned unless refre
 test('dedupe race: 20 concurrent enqueues of one request from separate connections make one task', async () => {
   const stores = await Promise.all(Array.from({ length: 4 }, () => openPostgres(url!, { clock: ctx.clock })));
   try {
-    const outs = await Promise.all(Array.from({ length: 20 }, (_, i) =>
-      stores[i % 4].tasks.enqueue({ action: 'create_mosaic', username: 'race', params: month })));
+    const outs = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => stores[i % 4].tasks.enqueue({ action: 'create_mosaic', username: 'race', params: month })),
+    );
     assert.is(new Set(outs.map((o) => o.task.id)).size, 1);
     assert.is(outs.filter((o) => !o.deduped).length, 1);
     assert.equal(await events(outs[0].task.id), ['created']);
@@ -113,7 +122,13 @@ test('refresh: a twin that finished after the refresh arrived is returned; an ol
   const old = await finish();
   ctx.clock.advance(61_000); // past the one-refresh-a-minute rule
   const arrivedB = ctx.clock.now();
-  const a = await tasks().enqueue({ action: 'create_mosaic', username: 'dave', params: month, refresh: true, requestedAt: ctx.clock.now() });
+  const a = await tasks().enqueue({
+    action: 'create_mosaic',
+    username: 'dave',
+    params: month,
+    refresh: true,
+    requestedAt: ctx.clock.now(),
+  });
   assert.is(a.deduped, false, 'refresh ignores the older result');
   ctx.clock.advance(50);
   assert.is(await finish(), a.task.id);
@@ -128,21 +143,33 @@ test('claim: oldest run_at first, at most n, never the same task twice, even to 
     ids.push((await tasks().enqueue({ action: 'a', username: `u${i}`, params: month })).task.id);
     ctx.clock.advance(1);
   }
-  assert.equal((await tasks().claim('w1', 2)).map((t) => t.id), ids.slice(0, 2));
-  assert.equal((await tasks().claim('w2', 10)).map((t) => t.id), ids.slice(2));
+  assert.equal(
+    (await tasks().claim('w1', 2)).map((t) => t.id),
+    ids.slice(0, 2),
+  );
+  assert.equal(
+    (await tasks().claim('w2', 10)).map((t) => t.id),
+    ids.slice(2),
+  );
   assert.equal(await tasks().claim('w3', 10), []);
 
-  await tasks().enqueueRawMany('a', Array.from({ length: 200 }, (_, i) => `m${i}`), '{}');
+  await tasks().enqueueRawMany(
+    'a',
+    Array.from({ length: 200 }, (_, i) => `m${i}`),
+    '{}',
+  );
   const claimers = await Promise.all(Array.from({ length: 8 }, () => openPostgres(url!, { clock: ctx.clock })));
   try {
-    const got = await Promise.all(claimers.map(async (s, i) => {
-      const mine: string[] = [];
-      for (;;) {
-        const batch = await s.tasks.claim(`c${i}`, 3);
-        if (!batch.length) return mine;
-        mine.push(...batch.map((t) => t.id));
-      }
-    }));
+    const got = await Promise.all(
+      claimers.map(async (s, i) => {
+        const mine: string[] = [];
+        for (;;) {
+          const batch = await s.tasks.claim(`c${i}`, 3);
+          if (!batch.length) return mine;
+          mine.push(...batch.map((t) => t.id));
+        }
+      }),
+    );
     const all = got.flat();
     assert.is(all.length, 200);
     assert.is(new Set(all).size, 200, 'no task claimed twice');
@@ -202,7 +229,14 @@ test('group commit: completions and the next claims in one transaction, each com
   const [a, b, c] = await tasks().claim('w', 3);
   // b's lease is lost (swept and reclaimed by another worker) before the batch commits.
   await ctx.s.pool.query(`UPDATE tasks SET lease_token = 'someone-else' WHERE id = '${b.id}'`);
-  const out = await tasks().completeAndClaim([{ id: a.id, leaseToken: a.leaseToken }, { id: b.id, leaseToken: b.leaseToken }], 'w', 2);
+  const out = await tasks().completeAndClaim(
+    [
+      { id: a.id, leaseToken: a.leaseToken },
+      { id: b.id, leaseToken: b.leaseToken },
+    ],
+    'w',
+    2,
+  );
   assert.is(out.errors[0], undefined);
   assert.ok(out.errors[1] instanceof LeaseLostError);
   assert.is(out.claimed.length, 2);
@@ -213,12 +247,19 @@ test('group commit: completions and the next claims in one transaction, each com
   assert.equal(tail, ['completed', 'claimed', 'claimed'], 'completions are logged before the claims they make room for');
   // With results (and a bad one): the general path, savepoint per completion.
   const [d, e] = out.claimed;
-  const out2 = await tasks().completeAndClaim([
-    { id: c.id, leaseToken: c.leaseToken, result: img('c') },
-    { id: d.id, leaseToken: d.leaseToken, result: { ...img(), height: null as unknown as number } },
-    { id: e.id, leaseToken: e.leaseToken, result: img('e') },
-  ], 'w', 3);
-  assert.equal(out2.errors.map((x) => x === undefined), [true, false, true]);
+  const out2 = await tasks().completeAndClaim(
+    [
+      { id: c.id, leaseToken: c.leaseToken, result: img('c') },
+      { id: d.id, leaseToken: d.leaseToken, result: { ...img(), height: null as unknown as number } },
+      { id: e.id, leaseToken: e.leaseToken, result: img('e') },
+    ],
+    'w',
+    3,
+  );
+  assert.equal(
+    out2.errors.map((x) => x === undefined),
+    [true, false, true],
+  );
   assert.equal(out2.claimed, []);
   assert.equal([(await row(c.id)).status, (await row(d.id)).status, (await row(e.id)).status], ['COMPLETE', 'RUNNING', 'COMPLETE']);
   assert.is((await ctx.s.results.image(e.id))!.image.toString(), 'e');
@@ -233,15 +274,30 @@ test('group commit with completion writes: applied in the completing transaction
   await tasks().sweep(); // b's lease (and a's) expire: both back to QUEUED
   ctx.clock.advance(10_000); // past the retry backoff
   const [a2] = await tasks().claim('w', 1);
-  const out = await tasks().completeAndClaim([
-    { id: a2.id, leaseToken: a2.leaseToken, writes: [{ kind: 'follow', username: 'ann', maxMembers: 10, poll: { action: 'poll_feed', runAt: 5 } }] },
-    { id: b.id, leaseToken: b.leaseToken, writes: [{ kind: 'follow', username: 'bob', maxMembers: 10 }] },
-  ], 'w', 0);
-  assert.equal(out.errors.map((e) => e === undefined ? 'ok' : e.name), ['ok', 'LeaseLostError']);
+  const out = await tasks().completeAndClaim(
+    [
+      {
+        id: a2.id,
+        leaseToken: a2.leaseToken,
+        writes: [{ kind: 'follow', username: 'ann', maxMembers: 10, poll: { action: 'poll_feed', runAt: 5 } }],
+      },
+      { id: b.id, leaseToken: b.leaseToken, writes: [{ kind: 'follow', username: 'bob', maxMembers: 10 }] },
+    ],
+    'w',
+    0,
+  );
+  assert.equal(
+    out.errors.map((e) => (e === undefined ? 'ok' : e.name)),
+    ['ok', 'LeaseLostError'],
+  );
   assert.is(a2.id, a.id);
   assert.is(await ctx.s.archive.isFollowed('ann'), true);
   assert.is(await ctx.s.archive.isFollowed('bob'), false, 'the lost completion wrote nothing');
-  assert.equal((await ctx.s.archive.unpolled('poll_feed')).map((m) => m.username), [], 'ann\'s first poll is scheduled');
+  assert.equal(
+    (await ctx.s.archive.unpolled('poll_feed')).map((m) => m.username),
+    [],
+    "ann's first poll is scheduled",
+  );
 });
 
 test('poison task: each crash consumes an attempt; after max attempts it ends WORKER_LOST', async () => {
@@ -345,11 +401,17 @@ test('sweep: a cancel pending on a dead worker ends CANCELLED; dead workers lose
   const changed = await tasks().sweep(15_000);
   assert.is(changed.length, 1);
   assert.is((await row(c.id)).status, 'CANCELLED');
-  assert.equal(await ctx.s.workers.live(ctx.clock.now() - 60_000), [{ id: 'dead', lastSeenAt: new Date(ctx.clock.now() - 16_000).toISOString() }]);
+  assert.equal(await ctx.s.workers.live(ctx.clock.now() - 60_000), [
+    { id: 'dead', lastSeenAt: new Date(ctx.clock.now() - 16_000).toISOString() },
+  ]);
 });
 
 test('two sweepers at once: each expired lease is reclaimed exactly once', async () => {
-  await tasks().enqueueRawMany('a', Array.from({ length: 60 }, (_, i) => `s${i}`), '{}');
+  await tasks().enqueueRawMany(
+    'a',
+    Array.from({ length: 60 }, (_, i) => `s${i}`),
+    '{}',
+  );
   const claimed = await tasks().claim('w', 60);
   assert.is(claimed.length, 60);
   ctx.clock.advance(31_000);
@@ -368,11 +430,19 @@ test('two sweepers at once: each expired lease is reclaimed exactly once', async
 
 test('the Task JSON PostgreSQL builds matches the public Task shape in every state', async () => {
   const expected = (r: Awaited<ReturnType<typeof row>>, params: unknown) => ({
-    id: r.id, action: r.action, username: r.username, params, status: r.status, stage: r.stage,
+    id: r.id,
+    action: r.action,
+    username: r.username,
+    params,
+    status: r.status,
+    stage: r.stage,
     progressMsg: r.progress_msg,
     progress: r.progress_done !== null && r.progress_total !== null ? { done: r.progress_done, total: r.progress_total } : null,
-    queuePosition: null, errorCode: r.error_code, errorMsg: r.error_msg,
-    createdAt: new Date(r.created_at).toISOString(), updatedAt: new Date(r.updated_at).toISOString(),
+    queuePosition: null,
+    errorCode: r.error_code,
+    errorMsg: r.error_msg,
+    createdAt: new Date(r.created_at).toISOString(),
+    updatedAt: new Date(r.updated_at).toISOString(),
     resultUrl: r.status === 'COMPLETE' ? `/api/tasks/${r.id}/result` : null,
   });
   const paramsOf = new Map<string, unknown>();
@@ -428,7 +498,10 @@ test('migrating twice at once (two processes starting together) applies each mig
   const { rows } = await c.query('SELECT version FROM schema_migrations ORDER BY version');
   await c.end();
   await Promise.all(both.map((s) => s.close()));
-  assert.equal(rows.map((r) => r.version), PG_MIGRATIONS.map((m) => m.version));
+  assert.equal(
+    rows.map((r) => r.version),
+    PG_MIGRATIONS.map((m) => m.version),
+  );
 });
 
 test.run();

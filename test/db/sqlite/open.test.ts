@@ -26,11 +26,18 @@ test('checkpointEveryMs: a commit checkpoints the WAL at most once per interval;
   assert.is(db.pragma('wal_autocheckpoint', { simple: true }), 10_000);
   db.exec(`CREATE TABLE t (v TEXT)`);
   const insert = db.prepare(`INSERT INTO t (v) VALUES (?)`);
-  assert.is(writeTx(db, () => insert.run('a').changes), 1, 'the transaction returns its value');
+  assert.is(
+    writeTx(db, () => insert.run('a').changes),
+    1,
+    'the transaction returns its value',
+  );
   assert.equal(inMainFile(path), ['a'], 'the first commit checkpointed');
   writeTx(db, () => insert.run('b'));
   assert.equal(inMainFile(path), ['a'], 'within the interval: still only in the WAL');
-  assert.equal((db.prepare(`SELECT v FROM t ORDER BY v`).all() as { v: string }[]).map((r) => r.v), ['a', 'b']);
+  assert.equal(
+    (db.prepare(`SELECT v FROM t ORDER BY v`).all() as { v: string }[]).map((r) => r.v),
+    ['a', 'b'],
+  );
   db.close();
   t.cleanup();
 });

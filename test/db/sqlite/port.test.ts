@@ -57,10 +57,23 @@ test.before.each(() => {
   const clock = fakeClock();
   const evictions: Eviction[] = [];
   const raw = createSqliteStorage(openDb(join(t.dir, 'port.db')), {
-    clock, random: () => 0.5, leaseMs: 30_000, resultsBudgetBytes: 10_000, feedIntervalMs: 2,
+    clock,
+    random: () => 0.5,
+    leaseMs: 30_000,
+    resultsBudgetBytes: 10_000,
+    feedIntervalMs: 2,
     onEvicted: (e) => void evictions.push(e),
   });
-  ctx = { s: recorded(raw), raw, clock, evictions, cleanup: async () => { await raw.close(); t.cleanup(); } };
+  ctx = {
+    s: recorded(raw),
+    raw,
+    clock,
+    evictions,
+    cleanup: async () => {
+      await raw.close();
+      t.cleanup();
+    },
+  };
 });
 test.after.each(() => ctx.cleanup());
 
@@ -69,30 +82,68 @@ const result = (bytes: number, films = 2): NewResult => ({
   contentType: 'image/jpeg',
   width: 10,
   height: 10,
-  films: Array.from({ length: films }, (_, i) => ({ title: `Film ${i}`, year: 2000 + i, rating: null, slug: `film-${i}`, watchedDate: '2026-11-0' + (i + 1) })),
+  films: Array.from({ length: films }, (_, i) => ({
+    title: `Film ${i}`,
+    year: 2000 + i,
+    rating: null,
+    slug: `film-${i}`,
+    watchedDate: '2026-11-0' + (i + 1),
+  })),
   partial: false,
   note: null,
 });
 
 const feedEntries = (n: number): FeedEntry[] =>
   Array.from({ length: n }, (_, i) => ({
-    viewingId: String(9_000 + i), title: `Archived film ${i}`, year: 2000 + i, rating: 3,
-    watchedDate: `2026-11-${String(1 + i).padStart(2, '0')}`, rewatch: false, liked: false, slug: `archived-film-${i}`,
-    posterUrl: `https://a.ltrbxd.com/resized/film-poster/${i}.jpg`, posterMissing: false, tmdbMovieId: null, tmdbTvId: null,
-    publishedDay: `2026-11-${String(1 + i).padStart(2, '0')}`, publishedAt: Date.UTC(2026, 10, 1 + i, 22),
+    viewingId: String(9_000 + i),
+    title: `Archived film ${i}`,
+    year: 2000 + i,
+    rating: 3,
+    watchedDate: `2026-11-${String(1 + i).padStart(2, '0')}`,
+    rewatch: false,
+    liked: false,
+    slug: `archived-film-${i}`,
+    posterUrl: `https://a.ltrbxd.com/resized/film-poster/${i}.jpg`,
+    posterMissing: false,
+    tmdbMovieId: null,
+    tmdbTvId: null,
+    publishedDay: `2026-11-${String(1 + i).padStart(2, '0')}`,
+    publishedAt: Date.UTC(2026, 10, 1 + i, 22),
   }));
 
 test('queue: enqueue with requesters and caps, claim, heartbeat, progress, complete with its result; reads agree', async () => {
   const { tasks, results, feed } = ctx.s;
   const limits = { perClient: 2, max: 10 };
-  const a = await tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: month, requester: { clientKey: 'c1', cancelToken: 't1' }, limits });
+  const a = await tasks.enqueue({
+    action: 'create_mosaic',
+    username: 'dave',
+    params: month,
+    requester: { clientKey: 'c1', cancelToken: 't1' },
+    limits,
+  });
   assert.is(a.deduped, false);
-  const twin = await tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: month, requester: { clientKey: 'c2', cancelToken: 't2' }, limits });
+  const twin = await tasks.enqueue({
+    action: 'create_mosaic',
+    username: 'dave',
+    params: month,
+    requester: { clientKey: 'c2', cancelToken: 't2' },
+    limits,
+  });
   assert.is(twin.task.id, a.task.id);
   ctx.clock.advance(1); // a later request: behind `a` in the queue (same-millisecond ties go by random id)
-  await tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: recent, requester: { clientKey: 'c1', cancelToken: 't3' }, limits });
-  const over = await tasks.enqueue({ action: 'create_mosaic', username: 'eve', params: month, requester: { clientKey: 'c1', cancelToken: 't4' }, limits })
-    .then(() => null, (err: unknown) => err);
+  await tasks.enqueue({
+    action: 'create_mosaic',
+    username: 'dave',
+    params: recent,
+    requester: { clientKey: 'c1', cancelToken: 't3' },
+    limits,
+  });
+  const over = await tasks
+    .enqueue({ action: 'create_mosaic', username: 'eve', params: month, requester: { clientKey: 'c1', cancelToken: 't4' }, limits })
+    .then(
+      () => null,
+      (err: unknown) => err,
+    );
   assert.instance(over, QueueLimitError);
   assert.is(await tasks.queuePosition(a.task.id), 1);
   assert.is((await tasks.queuedIds()).length, 2);
@@ -108,8 +159,14 @@ test('queue: enqueue with requesters and caps, claim, heartbeat, progress, compl
   assert.is((await tasks.get(c.id))!.status, 'COMPLETE');
   assert.is((await results.image(c.id))!.image.length, 100);
   assert.is((await results.summary(c.id))!.films.length, 2);
-  assert.equal((await feed.listTaskAfter(c.id, 0)).map((e) => e.type), ['created', 'claimed', 'progress', 'completed']);
-  const lost = await tasks.complete(c.id, c.leaseToken).then(() => null, (err: unknown) => err);
+  assert.equal(
+    (await feed.listTaskAfter(c.id, 0)).map((e) => e.type),
+    ['created', 'claimed', 'progress', 'completed'],
+  );
+  const lost = await tasks.complete(c.id, c.leaseToken).then(
+    () => null,
+    (err: unknown) => err,
+  );
   assert.instance(lost, LeaseLostError);
 });
 
@@ -121,13 +178,25 @@ test('queue: group commit completes each task alone (a lost lease undoes only it
   }
   const [x, y] = await tasks.claim('w1', 2);
   const runAt = ctx.clock.now() + 3_600_000;
-  const out = await tasks.completeAndClaim([
-    { id: x.id, leaseToken: x.leaseToken, result: result(50), writes: [{ kind: 'follow', username: x.username, maxMembers: 10, poll: { action: POLL, runAt } }] },
-    { id: y.id, leaseToken: 'not-the-token' },
-  ], 'w1', 2);
+  const out = await tasks.completeAndClaim(
+    [
+      {
+        id: x.id,
+        leaseToken: x.leaseToken,
+        result: result(50),
+        writes: [{ kind: 'follow', username: x.username, maxMembers: 10, poll: { action: POLL, runAt } }],
+      },
+      { id: y.id, leaseToken: 'not-the-token' },
+    ],
+    'w1',
+    2,
+  );
   assert.is(out.errors[0], undefined);
   assert.instance(out.errors[1], LeaseLostError);
-  assert.equal(out.claimed.map((t) => t.username), ['cat']);
+  assert.equal(
+    out.claimed.map((t) => t.username),
+    ['cat'],
+  );
   assert.ok(await archive.isFollowed(x.username));
   assert.is((await tasks.get(y.id))!.status, 'RUNNING');
 
@@ -136,10 +205,25 @@ test('queue: group commit completes each task alone (a lost lease undoes only it
   const polls = await tasks.claim('w2', 5);
   const poll = polls.find((t) => t.action === POLL)!;
   assert.is(poll.username, x.username);
-  const kept = await tasks.completeAndClaim([{
-    id: poll.id, leaseToken: poll.leaseToken,
-    writes: [{ kind: 'keepFeed', username: x.username, window: { entries: feedEntries(3), completeAfter: null }, maxMembers: 10, poll: { action: POLL, runAt: runAt + 1000 } }],
-  }], 'w2', 0);
+  const kept = await tasks.completeAndClaim(
+    [
+      {
+        id: poll.id,
+        leaseToken: poll.leaseToken,
+        writes: [
+          {
+            kind: 'keepFeed',
+            username: x.username,
+            window: { entries: feedEntries(3), completeAfter: null },
+            maxMembers: 10,
+            poll: { action: POLL, runAt: runAt + 1000 },
+          },
+        ],
+      },
+    ],
+    'w2',
+    0,
+  );
   assert.equal(kept.errors, [undefined]);
   assert.is((await archive.load(x.username)).entries.length, 3);
   assert.is((await archive.summary(x.username)).entries, 3);
@@ -149,7 +233,12 @@ test('queue: group commit completes each task alone (a lost lease undoes only it
 
 test('queue: fail, retryAfter, release, cancel, withdraw, finishCancelled, sweep, keyed and raw tasks, pruning', async () => {
   const { tasks } = ctx.s;
-  const a = await tasks.enqueue({ action: 'create_mosaic', username: 'ann', params: month, requester: { clientKey: 'c1', cancelToken: 'ta' } });
+  const a = await tasks.enqueue({
+    action: 'create_mosaic',
+    username: 'ann',
+    params: month,
+    requester: { clientKey: 'c1', cancelToken: 'ta' },
+  });
   ctx.clock.advance(1);
   const b = await tasks.enqueueRaw('create_mosaic', 'bob', '{not json');
   let [c] = await tasks.claim('w1', 1);
@@ -173,8 +262,17 @@ test('queue: fail, retryAfter, release, cancel, withdraw, finishCancelled, sweep
   assert.is(d.id, b.id);
   ctx.clock.advance(31_000);
   const swept = await tasks.sweep();
-  assert.equal(swept.map((t) => t.status), ['QUEUED']);
-  assert.is((await tasks.fail(d.id, d.leaseToken, 'INTERNAL', 'x').then(() => null, (e: unknown) => e)) instanceof LeaseLostError, true);
+  assert.equal(
+    swept.map((t) => t.status),
+    ['QUEUED'],
+  );
+  assert.is(
+    (await tasks.fail(d.id, d.leaseToken, 'INTERNAL', 'x').then(
+      () => null,
+      (e: unknown) => e,
+    )) instanceof LeaseLostError,
+    true,
+  );
 
   const k1 = await tasks.enqueueKeyed('make_renditions', 'ann', { id: 'r1' }, 'r1');
   const k2 = await tasks.enqueueKeyed('make_renditions', 'ann', { id: 'r1' }, 'r1');
@@ -187,7 +285,7 @@ test('queue: fail, retryAfter, release, cancel, withdraw, finishCancelled, sweep
   assert.is(await tasks.get(p!.id), undefined);
 });
 
-test('feed: reads after a cursor, one task\'s events, the latest, and a watcher on its own connection sees commits', async () => {
+test("feed: reads after a cursor, one task's events, the latest, and a watcher on its own connection sees commits", async () => {
   const { tasks, feed } = ctx.s;
   const before = await feed.maxSeq();
   const seen: TaskEvent[] = [];
@@ -200,10 +298,16 @@ test('feed: reads after a cursor, one task\'s events, the latest, and a watcher 
   const a = await tasks.enqueue({ action: 'create_mosaic', username: 'ann', params: month });
   await tasks.claim('w1', 1);
   await arrived;
-  assert.equal(seen.map((e) => e.type), ['created', 'claimed']);
+  assert.equal(
+    seen.map((e) => e.type),
+    ['created', 'claimed'],
+  );
   assert.is(watch.cursor(), await feed.maxSeq());
   await watch.close();
-  assert.equal((await feed.listAfter(before)).map((e) => e.seq), seen.map((e) => e.seq));
+  assert.equal(
+    (await feed.listAfter(before)).map((e) => e.seq),
+    seen.map((e) => e.seq),
+  );
   assert.is((await feed.latestForTask(a.task.id))!.type, 'claimed');
   ctx.clock.advance(8 * 86_400_000);
   await tasks.enqueue({ action: 'create_mosaic', username: 'bob', params: month });
@@ -213,7 +317,11 @@ test('feed: reads after a cursor, one task\'s events, the latest, and a watcher 
 test('results, budget and stable links: renditions, views, owner, lists, RESULTS_MB, pruning', async () => {
   const { tasks, results, budget, links } = ctx.s;
   const made: string[] = [];
-  for (const [u, bytes] of [['ann', 4000], ['bob', 4000], ['cat', 4000]] as const) {
+  for (const [u, bytes] of [
+    ['ann', 4000],
+    ['bob', 4000],
+    ['cat', 4000],
+  ] as const) {
     const { task } = await tasks.enqueue({ action: 'create_mosaic', username: u, params: month });
     const [c] = await tasks.claim('w', 1);
     await tasks.complete(c.id, c.leaseToken, result(bytes));
@@ -230,14 +338,18 @@ test('results, budget and stable links: renditions, views, owner, lists, RESULTS
   assert.is((await results.listByUser('bob')).length, 1);
   assert.is((await results.listRecent()).length, 2);
   assert.is(await results.rendition(made[1], 'thumb'), undefined);
-  await results.insertRenditions(made[1], [{ kind: 'thumb', image: Buffer.from('t'), contentType: 'image/jpeg', width: 1, height: 1 }], ctx.clock.now());
+  await results.insertRenditions(
+    made[1],
+    [{ kind: 'thumb', image: Buffer.from('t'), contentType: 'image/jpeg', width: 1, height: 1 }],
+    ctx.clock.now(),
+  );
   assert.is((await results.rendition(made[1], 'thumb'))!.image.toString(), 't');
   assert.ok(await results.renditionEtag(made[1], 'thumb'));
   const state = await links.state(dedupeKey('create_mosaic', 'bob', month));
   assert.equal(state, { complete: { id: made[1], finishedAt: state.complete!.finishedAt }, error: null, liveId: null });
   ctx.clock.advance(2 * 3_600_000);
   await results.markViewed(made[2], ctx.clock.now());
-  assert.is(await results.prune(ctx.clock.now() - 3_600_000), 1, 'bob\'s, not viewed since; cat\'s was just viewed');
+  assert.is(await results.prune(ctx.clock.now() - 3_600_000), 1, "bob's, not viewed since; cat's was just viewed");
   assert.ok(await results.image(made[2]));
 });
 
@@ -260,7 +372,10 @@ test('archive, imports, poster knowledge, TMDB matches and workers through the p
   assert.is(await imports.importedAt('ann'), now);
   assert.equal((await imports.load('ann'))!.watched, data.watched);
 
-  await posters.rememberPosterUrls([{ slug: 'heat', posterUrl: 'https://a.ltrbxd.com/heat.jpg', source: 'rss', titleKey: 'heat', year: 1995 }], now);
+  await posters.rememberPosterUrls(
+    [{ slug: 'heat', posterUrl: 'https://a.ltrbxd.com/heat.jpg', source: 'rss', titleKey: 'heat', year: 1995 }],
+    now,
+  );
   assert.equal([...(await posters.knownPosterUrls(['heat', 'unknown']))], [['heat', 'https://a.ltrbxd.com/heat.jpg']]);
   assert.is((await posters.knownPostersByTitle([{ titleKey: 'heat', yearKey: 1995 }])).size, 1);
   await posters.rememberTitlePosters([{ titleKey: 'ran', yearKey: 1985, slug: null, posterUrl: null, source: 'none' }], now);
@@ -269,7 +384,10 @@ test('archive, imports, poster knowledge, TMDB matches and workers through the p
   assert.ok(await posters.tmdbMatch('heat', 1995));
 
   await workers.beat('w1', 123, now);
-  assert.equal((await workers.live(now - 1)).map((w) => w.id), ['w1']);
+  assert.equal(
+    (await workers.live(now - 1)).map((w) => w.id),
+    ['w1'],
+  );
   assert.is(await workers.removeStale(now - 1), 0);
   await workers.remove('w1');
   assert.equal(await workers.live(0), []);
@@ -290,7 +408,11 @@ test('feed.replay: unknown task, snapshot without a cursor, replay after one, sn
   assert.equal(await feed.replay(task.id), { kind: 'snapshot', task: (await tasks.get(task.id))!, seq: seqs[2] });
   const all = await feed.replay(task.id, 0);
   assert.is(all!.kind, 'replay');
-  assert.equal(all!.kind === 'replay' && all!.events.map((e) => [e.seq, e.type]), [[seqs[0], 'created'], [seqs[1], 'claimed'], [seqs[2], 'progress']]);
+  assert.equal(all!.kind === 'replay' && all!.events.map((e) => [e.seq, e.type]), [
+    [seqs[0], 'created'],
+    [seqs[1], 'claimed'],
+    [seqs[2], 'progress'],
+  ]);
   const tail = await feed.replay(task.id, seqs[1]);
   assert.equal(tail!.kind === 'replay' && tail!.events.map((e) => e.type), ['progress']);
   // A cursor past the task's latest event: a snapshot at that event (nothing to replay, nothing skipped).
@@ -303,27 +425,40 @@ test('feed.replay: unknown task, snapshot without a cursor, replay after one, sn
   await tasks.progress(c.id, c.leaseToken, 'building', null, null, 'Building the mosaic');
   assert.ok((await feed.prune(ctx.clock.now() - 86_400_000)) >= 3);
   const stored = await feed.listTaskAfter(task.id, 0);
-  assert.equal(stored.map((e) => e.type), ['progress', 'progress'], 'created, claimed and the first progress pruned');
+  assert.equal(
+    stored.map((e) => e.type),
+    ['progress', 'progress'],
+    'created, claimed and the first progress pruned',
+  );
   assert.equal(await feed.replay(task.id, seqs[0]), { kind: 'snapshot', task: (await tasks.get(task.id))!, seq: stored[1].seq });
   const kept = await feed.replay(task.id, stored[0].seq);
   assert.equal(kept!.kind === 'replay' && kept!.events.map((e) => e.seq), [stored[1].seq]);
 });
 
-test('feed.poller: sees another connection\'s commits, reads nothing while nothing changed, forced reads, closes', async () => {
+test("feed.poller: sees another connection's commits, reads nothing while nothing changed, forced reads, closes", async () => {
   const { feed } = ctx.s;
   const poller = await feed.poller({ safetyPollMs: 60_000 });
   assert.equal(await poller.pollOnce(), [], 'nothing committed yet');
   // The storage's own write connection is "another connection" to the poller's read-only one.
   const { task } = await ctx.s.tasks.enqueue({ action: 'create_mosaic', username: 'ann', params: month });
   const first = await poller.pollOnce();
-  assert.equal(first.map((e) => [e.taskId, e.type]), [[task.id, 'created']]);
+  assert.equal(
+    first.map((e) => [e.taskId, e.type]),
+    [[task.id, 'created']],
+  );
   assert.is(poller.cursor(), first[0].seq);
   assert.equal(await poller.pollOnce(), [], 'data_version unchanged: no read');
   assert.equal(await poller.pollOnce(true), [], 'forced: read, and nothing new');
   await ctx.s.tasks.claim('w', 1);
-  assert.equal((await poller.pollOnce()).map((e) => e.type), ['claimed']);
+  assert.equal(
+    (await poller.pollOnce()).map((e) => e.type),
+    ['claimed'],
+  );
   const from = await feed.poller({ after: 0 });
-  assert.equal((await from.pollOnce(true)).map((e) => e.type), ['created', 'claimed']);
+  assert.equal(
+    (await from.pollOnce(true)).map((e) => e.type),
+    ['created', 'claimed'],
+  );
   await poller.close();
   await from.close();
 });
@@ -345,7 +480,10 @@ test('results.renditionsFailedSince and isBusy', async () => {
   const other = openDb(ctx.raw.db.name);
   other.exec('BEGIN IMMEDIATE');
   ctx.raw.db.pragma('busy_timeout = 0');
-  const err = await tasks.enqueue({ action: 'create_mosaic', username: 'bob', params: month }).then(() => null, (e: unknown) => e);
+  const err = await tasks.enqueue({ action: 'create_mosaic', username: 'bob', params: month }).then(
+    () => null,
+    (e: unknown) => e,
+  );
   other.exec('ROLLBACK');
   other.close();
   assert.ok(err, 'the write was refused');
@@ -361,12 +499,22 @@ test('isBusy: a write refused because another program holds the lock is busy (th
   try {
     const queued = await short.tasks.enqueueRaw('noop', 'dave', '{}');
     holder.prepare('BEGIN IMMEDIATE').run();
-    const refused = await short.tasks.claim('w1', 1).then(() => undefined, (err: unknown) => err);
+    const refused = await short.tasks.claim('w1', 1).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     assert.ok(refused, 'the claim was refused while the lock was held');
     assert.ok(ctx.s.isBusy(refused));
     holder.prepare('ROLLBACK').run();
-    assert.equal((await short.tasks.claim('w1', 1)).map((t) => t.id), [queued.id], 'once the lock is free the same write goes through');
-    const lost = await short.tasks.heartbeat(queued.id, 'not-the-token').then(() => undefined, (err: unknown) => err);
+    assert.equal(
+      (await short.tasks.claim('w1', 1)).map((t) => t.id),
+      [queued.id],
+      'once the lock is free the same write goes through',
+    );
+    const lost = await short.tasks.heartbeat(queued.id, 'not-the-token').then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     assert.instance(lost, LeaseLostError);
     assert.not.ok(ctx.s.isBusy(lost));
     assert.not.ok(ctx.s.isBusy(new Error('database is locked, said nobody')));

@@ -56,7 +56,11 @@ function complete(username: string, imageBytes: number, list: Film[] = films(3))
   const [c] = ctx.tasks.claim('w', 1);
   const image = Buffer.alloc(imageBytes, 7);
   ctx.tasks.complete(c.id, c.leaseToken, () =>
-    ctx.results.insert(c.id, { image, contentType: 'image/jpeg', width: 1, height: 1, films: list, partial: false, note: null }, ctx.clock.now()),
+    ctx.results.insert(
+      c.id,
+      { image, contentType: 'image/jpeg', width: 1, height: 1, films: list, partial: false, note: null },
+      ctx.clock.now(),
+    ),
   );
   ctx.clock.advance(1000);
   return c.id;
@@ -69,7 +73,11 @@ test('film lists are stored gzipped, one array per film: a 3,000-film list is a 
   console.log(`  3,000 films: ${json} bytes as JSON, ${packed} stored (${(packed / json).toFixed(3)}×)`);
   assert.ok(packed < json / 5, `${packed} of ${json}`);
   const id = complete('dave', 10, list);
-  const stored = ctx.db.prepare(`SELECT length(films) AS n, film_count, bytes FROM results WHERE id = ?`).get(id) as { n: number; film_count: number; bytes: number };
+  const stored = ctx.db.prepare(`SELECT length(films) AS n, film_count, bytes FROM results WHERE id = ?`).get(id) as {
+    n: number;
+    film_count: number;
+    bytes: number;
+  };
   assert.equal(stored, { n: packed, film_count: 3000, bytes: 10 + packed });
   assert.equal(ctx.results.summary(id)!.films, list);
 });
@@ -93,9 +101,16 @@ test('a result stored before migration 8 (films as JSON text) still reads, with 
   for (const m of MIGRATIONS.filter((m) => m.version <= 5)) old.exec(m.sql);
   old.pragma('user_version = 5');
   const list = films(2);
-  old.prepare(`INSERT INTO tasks (id, action, username, params, dedupe_key, status, run_at, created_at, updated_at)
-               VALUES ('t1', 'create_mosaic', 'dave', '{"mode":"all","layout":"grid","format":"jpeg"}', 'k', 'COMPLETE', 0, 5, 5)`).run();
-  old.prepare(`INSERT INTO results (id, result, content_type, width, height, films, etag, created_at) VALUES ('t1', ?, 'image/jpeg', 1, 1, ?, '"e"', 5)`)
+  old
+    .prepare(
+      `INSERT INTO tasks (id, action, username, params, dedupe_key, status, run_at, created_at, updated_at)
+               VALUES ('t1', 'create_mosaic', 'dave', '{"mode":"all","layout":"grid","format":"jpeg"}', 'k', 'COMPLETE', 0, 5, 5)`,
+    )
+    .run();
+  old
+    .prepare(
+      `INSERT INTO results (id, result, content_type, width, height, films, etag, created_at) VALUES ('t1', ?, 'image/jpeg', 1, 1, ?, '"e"', 5)`,
+    )
     .run(Buffer.alloc(100), JSON.stringify(list));
   old.close();
   const db = openDb(path);
@@ -171,7 +186,7 @@ test('budget: over RESULTS_MB the least recently viewed results and imports go f
   assert.ok(tight.heldBytes() <= tight.budgetBytes);
 });
 
-test('budget: an import is as recently used as its member\'s last viewed mosaic; the import just uploaded is kept', async () => {
+test("budget: an import is as recently used as its member's last viewed mosaic; the import just uploaded is kept", async () => {
   const imports = createImportStore(ctx.db);
   await imports.replace('dan', exportOf(50), ctx.clock.now());
   const old = complete('dan', 100);
@@ -181,7 +196,7 @@ test('budget: an import is as recently used as its member\'s last viewed mosaic;
   const held = createBudget(ctx.db, 1e9).heldBytes();
   const budget = createBudget(ctx.db, held - 1);
   writeTx(ctx.db, () => budget.enforce());
-  assert.ok(imports.summary('dan'), 'dan kept: zed\'s mosaic was the least recently used');
+  assert.ok(imports.summary('dan'), "dan kept: zed's mosaic was the least recently used");
   assert.is(ctx.tasks.get(other), undefined);
   const none = createBudget(ctx.db, 0);
   writeTx(ctx.db, () => none.enforce({ importOf: 'dan' }));
@@ -208,7 +223,7 @@ const feedEntries = (n: number): FeedEntry[] =>
     publishedAt: Date.UTC(2025, 2, 1 + (i % 28), 22),
   }));
 
-test('budget: a member\'s diary archive counts, is kept current as reads come, and goes (unfollowed) when least recently used', () => {
+test("budget: a member's diary archive counts, is kept current as reads come, and goes (unfollowed) when least recently used", () => {
   const archive = createArchiveStore(ctx.db);
   const budgetOf = () => createBudget(ctx.db, 1e12);
   const before = budgetOf().heldBytes();
@@ -236,7 +251,10 @@ test('pruning: results not viewed for 30 days go, whoever made them (no member k
   ctx.clock.advance(31 * 86_400_000);
   ctx.results.markViewed(ids[3], ctx.clock.now());
   assert.is(pruneResults(ctx.db, ctx.clock.now() - 30 * 86_400_000), 24);
-  assert.equal(ctx.results.listByUser('dave').map((m) => m.taskId), [ids[3]]);
+  assert.equal(
+    ctx.results.listByUser('dave').map((m) => m.taskId),
+    [ids[3]],
+  );
 });
 
 test.run();

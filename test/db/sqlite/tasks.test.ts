@@ -20,11 +20,22 @@ test.before.each(() => {
   const t = tmpDir();
   const db = openDb(join(t.dir, 'q.db'));
   const clock = fakeClock();
-  ctx = { db, clock, tasks: createTaskStore(db, { clock, random: () => 0.5 }), cleanup: () => { db.close(); t.cleanup(); } };
+  ctx = {
+    db,
+    clock,
+    tasks: createTaskStore(db, { clock, random: () => 0.5 }),
+    cleanup: () => {
+      db.close();
+      t.cleanup();
+    },
+  };
 });
 test.after.each(() => ctx.cleanup());
 
-const events = (id: string) => createEventStore(ctx.db).listTaskAfter(id, 0).map((e) => e.type);
+const events = (id: string) =>
+  createEventStore(ctx.db)
+    .listTaskAfter(id, 0)
+    .map((e) => e.type);
 const row = (id: string) => ctx.tasks.getRow(id)!;
 
 test('pragmas: WAL, synchronous NORMAL, foreign keys, migrations recorded', () => {
@@ -47,7 +58,11 @@ test('enqueue → claim → progress → complete, one event per change, with th
   ctx.tasks.progress(c.id, c.leaseToken, 'downloading', 3, 10, 'Downloading posters: 3 of 10');
   ctx.clock.advance(10);
   ctx.tasks.complete(c.id, c.leaseToken, () =>
-    createResultStore(ctx.db).insert(c.id, { image: Buffer.from('img'), contentType: 'image/jpeg', width: 1, height: 1, films: [], partial: false, note: null }, ctx.clock.now()),
+    createResultStore(ctx.db).insert(
+      c.id,
+      { image: Buffer.from('img'), contentType: 'image/jpeg', width: 1, height: 1, films: [], partial: false, note: null },
+      ctx.clock.now(),
+    ),
   );
   const done = ctx.tasks.get(c.id)!;
   assert.is(done.status, 'COMPLETE');
@@ -70,7 +85,12 @@ test('dedupe: a live twin is returned; a fresh COMPLETE is returned unless refre
   assert.is.not(other.task.id, a.task.id);
   const [c] = ctx.tasks.claim('w1', 1);
   ctx.tasks.complete(c.id, c.leaseToken, () =>
-    createResultStore(ctx.db).insert(c.id, { image: Buffer.from('x'), contentType: 'image/jpeg', width: 1, height: 1, films: [], partial: false, note: null }, ctx.clock.now()));
+    createResultStore(ctx.db).insert(
+      c.id,
+      { image: Buffer.from('x'), contentType: 'image/jpeg', width: 1, height: 1, films: [], partial: false, note: null },
+      ctx.clock.now(),
+    ),
+  );
   const again = ctx.tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: month });
   assert.is(again.deduped, true);
   assert.is(again.task.status, 'COMPLETE');
@@ -88,7 +108,13 @@ test('refresh: a twin that finished after the refresh arrived is returned; an ol
   const store = createResultStore(ctx.db);
   const finish = () => {
     const [c] = ctx.tasks.claim('w', 1);
-    ctx.tasks.complete(c.id, c.leaseToken, () => store.insert(c.id, { image: Buffer.from('x'), contentType: 'image/jpeg', width: 1, height: 1, films: [], partial: false, note: null }, ctx.clock.now()));
+    ctx.tasks.complete(c.id, c.leaseToken, () =>
+      store.insert(
+        c.id,
+        { image: Buffer.from('x'), contentType: 'image/jpeg', width: 1, height: 1, films: [], partial: false, note: null },
+        ctx.clock.now(),
+      ),
+    );
     return c.id;
   };
   ctx.tasks.enqueue({ action: 'create_mosaic', username: 'dave', params: month });
@@ -112,7 +138,13 @@ test('refresh throttle: a mosaic made less than a minute ago is not made again; 
   const finish = () => {
     const claimed = ctx.tasks.claim('w', 10);
     for (const c of claimed) {
-      ctx.tasks.complete(c.id, c.leaseToken, () => store.insert(c.id, { image: Buffer.from('x'), contentType: 'image/jpeg', width: 1, height: 1, films: [], partial: false, note: null }, ctx.clock.now()));
+      ctx.tasks.complete(c.id, c.leaseToken, () =>
+        store.insert(
+          c.id,
+          { image: Buffer.from('x'), contentType: 'image/jpeg', width: 1, height: 1, films: [], partial: false, note: null },
+          ctx.clock.now(),
+        ),
+      );
     }
     return claimed[0].id;
   };
@@ -168,10 +200,25 @@ test('fencing: a stale worker cannot progress, complete or fail after its lease 
   const [fresh] = ctx.tasks.claim('w2', 1);
   assert.is(fresh.id, task.id);
   assert.is(fresh.attempt, 2, 'the crash consumed an attempt');
-  assert.throws(() => ctx.tasks.progress(old.id, old.leaseToken, 'building', 1, 1, 'x'), (e: unknown) => e instanceof LeaseLostError);
-  assert.throws(() => ctx.tasks.complete(old.id, old.leaseToken, () => { throw new Error('must not store'); }), (e: unknown) => e instanceof LeaseLostError);
-  assert.throws(() => ctx.tasks.fail(old.id, old.leaseToken, 'INTERNAL', 'x'), (e: unknown) => e instanceof LeaseLostError);
-  assert.throws(() => ctx.tasks.heartbeat(old.id, old.leaseToken), (e: unknown) => e instanceof LeaseLostError);
+  assert.throws(
+    () => ctx.tasks.progress(old.id, old.leaseToken, 'building', 1, 1, 'x'),
+    (e: unknown) => e instanceof LeaseLostError,
+  );
+  assert.throws(
+    () =>
+      ctx.tasks.complete(old.id, old.leaseToken, () => {
+        throw new Error('must not store');
+      }),
+    (e: unknown) => e instanceof LeaseLostError,
+  );
+  assert.throws(
+    () => ctx.tasks.fail(old.id, old.leaseToken, 'INTERNAL', 'x'),
+    (e: unknown) => e instanceof LeaseLostError,
+  );
+  assert.throws(
+    () => ctx.tasks.heartbeat(old.id, old.leaseToken),
+    (e: unknown) => e instanceof LeaseLostError,
+  );
   ctx.tasks.complete(fresh.id, fresh.leaseToken);
   assert.is(ctx.tasks.get(fresh.id)!.status, 'COMPLETE');
 });
@@ -179,7 +226,11 @@ test('fencing: a stale worker cannot progress, complete or fail after its lease 
 test('a result insert that fails rolls back the COMPLETE', () => {
   ctx.tasks.enqueue({ action: 'a', username: 'dave', params: month });
   const [c] = ctx.tasks.claim('w1', 1);
-  assert.throws(() => ctx.tasks.complete(c.id, c.leaseToken, () => { throw new Error('disk full'); }));
+  assert.throws(() =>
+    ctx.tasks.complete(c.id, c.leaseToken, () => {
+      throw new Error('disk full');
+    }),
+  );
   assert.is(row(c.id).status, 'RUNNING');
   assert.equal(events(c.id), ['created', 'claimed']);
 });
@@ -223,7 +274,11 @@ test('retryable failures stop at max attempts', () => {
     const [c] = ctx.tasks.claim('w', 1);
     ctx.tasks.fail(c.id, c.leaseToken, 'LETTERBOXD_UNREACHABLE', 'down', true);
   }
-  const r = ctx.db.prepare(`SELECT status, error_code, attempt FROM tasks`).get() as { status: string; error_code: string; attempt: number };
+  const r = ctx.db.prepare(`SELECT status, error_code, attempt FROM tasks`).get() as {
+    status: string;
+    error_code: string;
+    attempt: number;
+  };
   assert.equal(r, { status: 'ERROR', error_code: 'LETTERBOXD_UNREACHABLE', attempt: 3 });
 });
 
@@ -275,7 +330,10 @@ test('cancel racing complete: whichever commits first wins, the other is a clean
   ctx.tasks.complete(c.id, c.leaseToken);
   assert.is(ctx.tasks.get(c.id)!.status, 'COMPLETE', 'a finished mosaic is kept even when a cancel arrived late');
   assert.is(ctx.tasks.cancel(c.id)!.finished, true);
-  assert.throws(() => ctx.tasks.finishCancelled(c.id, c.leaseToken), (e: unknown) => e instanceof LeaseLostError);
+  assert.throws(
+    () => ctx.tasks.finishCancelled(c.id, c.leaseToken),
+    (e: unknown) => e instanceof LeaseLostError,
+  );
 });
 
 test('sweep: a cancel pending on a dead worker ends CANCELLED; dead workers lose leases early', () => {
@@ -307,7 +365,12 @@ test('pruning goes by position in the log: a clock that jumped back does not pun
   ctx.tasks.enqueue({ action: 'a', username: 'after-the-jump', params: month });
   ctx.clock.advance(8 * 86_400_000);
   assert.is(pruneEvents(ctx.db, ctx.clock.now() - 7 * 86_400_000), 3);
-  assert.equal(createEventStore(ctx.db).listAfter(0).map((e) => e.task.username), ['young', 'after-the-jump']);
+  assert.equal(
+    createEventStore(ctx.db)
+      .listAfter(0)
+      .map((e) => e.task.username),
+    ['young', 'after-the-jump'],
+  );
   assert.is(createEventStore(ctx.db).listAfter(0)[0].taskId, young.id);
 });
 
@@ -323,11 +386,19 @@ test('pruning keeps the newest event, so seq never goes back even when everythin
 test('the Task JSON SQLite builds matches the public Task shape in every state', () => {
   // Timestamps at millisecond edges; the expectation is built here the plain way, with Date.
   const expected = (r: ReturnType<typeof row>, params: unknown) => ({
-    id: r.id, action: r.action, username: r.username, params, status: r.status, stage: r.stage,
+    id: r.id,
+    action: r.action,
+    username: r.username,
+    params,
+    status: r.status,
+    stage: r.stage,
     progressMsg: r.progress_msg,
     progress: r.progress_done !== null && r.progress_total !== null ? { done: r.progress_done, total: r.progress_total } : null,
-    queuePosition: null, errorCode: r.error_code, errorMsg: r.error_msg,
-    createdAt: new Date(r.created_at).toISOString(), updatedAt: new Date(r.updated_at).toISOString(),
+    queuePosition: null,
+    errorCode: r.error_code,
+    errorMsg: r.error_msg,
+    createdAt: new Date(r.created_at).toISOString(),
+    updatedAt: new Date(r.updated_at).toISOString(),
     resultUrl: r.status === 'COMPLETE' ? `/api/tasks/${r.id}/result` : null,
   });
   const paramsOf = new Map<string, unknown>();
@@ -380,11 +451,21 @@ test("a task's first_seq and last_seq bracket exactly its events, interleaved wi
     const mine = all.filter((e) => e.taskId === id);
     assert.is(row(id).first_seq, mine[0].seq, 'first_seq is the created event');
     assert.is(row(id).last_seq, mine[mine.length - 1].seq, 'last_seq is the latest event');
-    assert.equal(store.listTaskAfter(id, 0).map((e) => e.seq), mine.map((e) => e.seq));
-    assert.equal(store.listTaskAfter(id, mine[3].seq, 2).map((e) => e.seq), mine.slice(4, 6).map((e) => e.seq));
+    assert.equal(
+      store.listTaskAfter(id, 0).map((e) => e.seq),
+      mine.map((e) => e.seq),
+    );
+    assert.equal(
+      store.listTaskAfter(id, mine[3].seq, 2).map((e) => e.seq),
+      mine.slice(4, 6).map((e) => e.seq),
+    );
     assert.is(store.latestForTask(id)!.seq, mine[mine.length - 1].seq);
   }
-  assert.equal(all.map((e) => e.seq), all.map((_, i) => i + 1), 'seq stays contiguous');
+  assert.equal(
+    all.map((e) => e.seq),
+    all.map((_, i) => i + 1),
+    'seq stays contiguous',
+  );
   assert.equal(store.listTaskAfter('no-such-task', 0), []);
   assert.is(store.latestForTask('no-such-task'), undefined);
 });
@@ -402,11 +483,18 @@ test('migration 5 fills first_seq and last_seq from the events of a database mad
   for (const id of ['t1', 't2', 't1', 't2', 't1']) ev.run(id);
   old.close();
   const db = openDb(path);
-  const get = db.prepare<[string], { first_seq: number | null; last_seq: number | null }>(`SELECT first_seq, last_seq FROM tasks WHERE id = ?`);
+  const get = db.prepare<[string], { first_seq: number | null; last_seq: number | null }>(
+    `SELECT first_seq, last_seq FROM tasks WHERE id = ?`,
+  );
   assert.equal(get.get('t1'), { first_seq: 1, last_seq: 5 });
   assert.equal(get.get('t2'), { first_seq: 2, last_seq: 4 });
   assert.equal(get.get('t3'), { first_seq: null, last_seq: null }, 'no events left: a snapshot, as before');
-  assert.equal(createEventStore(db).listTaskAfter('t2', 0).map((e) => e.seq), [2, 4]);
+  assert.equal(
+    createEventStore(db)
+      .listTaskAfter('t2', 0)
+      .map((e) => e.seq),
+    [2, 4],
+  );
   assert.is((db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE name = 'task_events_task'`).get() as { n: number }).n, 0);
   db.close();
   t.cleanup();
@@ -419,7 +507,20 @@ test('renditions: one live make_renditions task per result; it is pruned once fi
   const c = tasks.claim('w', 1)[0];
   const copy = { kind: 'thumb' as const, image: Buffer.from('THUMB'), contentType: 'image/webp', width: 320, height: 240 };
   tasks.complete(c.id, c.leaseToken, () =>
-    results.insert(mosaic.id, { image: Buffer.from('FULL'), contentType: 'image/jpeg', width: 1, height: 1, films: [], partial: false, note: null, renditions: [copy] }, clock.now()),
+    results.insert(
+      mosaic.id,
+      {
+        image: Buffer.from('FULL'),
+        contentType: 'image/jpeg',
+        width: 1,
+        height: 1,
+        films: [],
+        partial: false,
+        note: null,
+        renditions: [copy],
+      },
+      clock.now(),
+    ),
   );
   assert.is(results.rendition(mosaic.id, 'thumb')?.image.toString(), 'THUMB');
   assert.is(results.renditionEtag(mosaic.id, 'screen'), undefined);

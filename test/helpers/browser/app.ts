@@ -112,7 +112,10 @@ export async function startApp(opts: AppOptions = {}): Promise<App> {
     const listening = await waitFor(
       () => {
         for (const c of children) if (c.proc.exitCode !== null) throw new Error(`a process exited early:\n${output()}`);
-        const line = server.output().split('\n').find((l) => l.startsWith('{') && l.includes('"msg":"listening"') && l.endsWith('}'));
+        const line = server
+          .output()
+          .split('\n')
+          .find((l) => l.startsWith('{') && l.includes('"msg":"listening"') && l.endsWith('}'));
         return line ? (JSON.parse(line) as { port: number; httpsPort: number | null }) : null;
       },
       30_000,

@@ -92,7 +92,9 @@ export function watchSockets(page: Page): SocketLog {
 
 /** The task snapshots the socket delivered for `taskId`, in order. */
 export function taskFrames(log: SocketLog, taskId: string): { url: string; seq: number; task: Task }[] {
-  return log.frames.flatMap(({ url, message: m }) => (m.type === 'task' && m.task.id === taskId ? [{ url, seq: m.seq, task: m.task }] : []));
+  return log.frames.flatMap(({ url, message: m }) =>
+    m.type === 'task' && m.task.id === taskId ? [{ url, seq: m.seq, task: m.task }] : [],
+  );
 }
 
 /**

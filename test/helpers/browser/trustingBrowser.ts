@@ -28,7 +28,8 @@ export function trustCaInProfile(homeDir: string, caPem: string, nickname = 'mov
       execFileSync(CERTUTIL, ['-d', `sql:${db}`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { stderr?: Buffer };
-      if (e.code === 'ENOENT') throw new Error('certutil not found: install libnss3-tools (apt-get install libnss3-tools) or set CERTUTIL_PATH.');
+      if (e.code === 'ENOENT')
+        throw new Error('certutil not found: install libnss3-tools (apt-get install libnss3-tools) or set CERTUTIL_PATH.');
       throw new Error(`certutil ${args.join(' ')} failed: ${e.stderr?.toString() ?? e.message}`);
     }
   };
@@ -61,7 +62,8 @@ export interface LaunchOptions {
  * `in-incognito` as an installability error) with its own HOME whose NSS database trusts `caPem`.
  */
 export async function launchTrustingBrowser(opts: LaunchOptions): Promise<TrustingBrowser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM_PATH.`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM_PATH.`);
   const root = mkdtempSync(join(tmpdir(), 'mm-chromium-tls-'));
   const home = join(root, 'home');
   const profile = join(root, 'profile');

@@ -22,7 +22,10 @@ const REGULAR_RANGES: Array<[number, number]> = [
   [0x2460, 0x27bf], // enclosed alphanumerics, box drawing, blocks, shapes, symbols (★), dingbats
   [0xfb00, 0xfb4f], // ligatures, Hebrew presentation forms
 ];
-const BOLD_RANGES: Array<[number, number]> = [[0x20, 0x7e], [0xa0, 0xff]];
+const BOLD_RANGES: Array<[number, number]> = [
+  [0x20, 0x7e],
+  [0xa0, 0xff],
+];
 
 function table(path: string, ranges: Array<[number, number]>): string {
   const font = readFontWidths(path);

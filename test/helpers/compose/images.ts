@@ -13,8 +13,16 @@ export function solidPoster(rgb: RGB, width = 120, height = 180): Promise<Buffer
 /** A distinct, saturated colour per index (never the background grey or the card grey). */
 export function colorFor(i: number): RGB {
   const palette: RGB[] = [
-    [220, 40, 40], [40, 200, 60], [40, 80, 220], [230, 200, 30], [200, 40, 200], [30, 200, 210],
-    [250, 140, 20], [120, 60, 200], [150, 230, 120], [240, 110, 150],
+    [220, 40, 40],
+    [40, 200, 60],
+    [40, 80, 220],
+    [230, 200, 30],
+    [200, 40, 200],
+    [30, 200, 210],
+    [250, 140, 20],
+    [120, 60, 200],
+    [150, 230, 120],
+    [240, 110, 150],
   ];
   return palette[i % palette.length];
 }

@@ -23,8 +23,7 @@ export function readFontWidths(path: string): FontWidths {
   const unitsPerEm = buf.readUInt16BE(table('head') + 18);
   const numberOfHMetrics = buf.readUInt16BE(table('hhea') + 34);
   const hmtx = table('hmtx');
-  const glyphAdvance = (glyph: number): number =>
-    buf.readUInt16BE(hmtx + 4 * Math.min(glyph, numberOfHMetrics - 1));
+  const glyphAdvance = (glyph: number): number => buf.readUInt16BE(hmtx + 4 * Math.min(glyph, numberOfHMetrics - 1));
 
   const cmap = table('cmap');
   let format4 = -1;

@@ -10,7 +10,14 @@ import { createRng, type Rng } from './rng.js';
 import { call, dbSize, mb, rssOf, startStack, within, type Reply } from './kit.js';
 
 /** One request to the server from `from` (a loopback address of its own: another guest). */
-export function callFrom(from: string, port: number, method: string, path: string, body?: Buffer | object, type = 'application/json'): Promise<Reply> {
+export function callFrom(
+  from: string,
+  port: number,
+  method: string,
+  path: string,
+  body?: Buffer | object,
+  type = 'application/json',
+): Promise<Reply> {
   return call(port, method, path, body, body === undefined ? {} : { 'content-type': type }, from);
 }
 
@@ -18,7 +25,9 @@ export function callFrom(from: string, port: number, method: string, path: strin
 export function bigExport(n: number, titleChars: number, rng: Rng, tag: string): Buffer {
   const rows = Array.from({ length: n }, (_, i) => {
     const day = new Date(Date.UTC(2010, 0, 1) + i * 86_400_000).toISOString().slice(0, 10);
-    const words = `${tag} ${i} ` + Array.from({ length: 60 }, () => rng.pick(['night', 'of', 'the', 'long', 'knives', 'zebra', 'quartz', 'dawn', 'ÿ', 'Ω'])).join(' ');
+    const words =
+      `${tag} ${i} ` +
+      Array.from({ length: 60 }, () => rng.pick(['night', 'of', 'the', 'long', 'knives', 'zebra', 'quartz', 'dawn', 'ÿ', 'Ω'])).join(' ');
     return [day, words.slice(0, titleChars), 1950 + (i % 70), `https://boxd.it/${tag}${i}`];
   });
   return makeZip([{ name: 'watched.csv', data: csv([[...EXPORT_HEADERS.watched], ...rows]) }]);
@@ -80,24 +89,38 @@ export async function budgetRun(run: BudgetRun): Promise<Record<string, string |
       ids.push(r.json.task.id);
     }
     for (const id of ids) {
-      await within((async () => {
-        for (;;) {
-          const t = (await callFrom(from, port, 'GET', `/api/tasks/${id}`)).json.task;
-          if (t.status === 'COMPLETE') return;
-          assert.ok(t.status === 'QUEUED' || t.status === 'RUNNING', JSON.stringify(t));
-          await new Promise((r) => setTimeout(r, 25));
-        }
-      })(), 60_000, `task ${id}`);
+      await within(
+        (async () => {
+          for (;;) {
+            const t = (await callFrom(from, port, 'GET', `/api/tasks/${id}`)).json.task;
+            if (t.status === 'COMPLETE') return;
+            assert.ok(t.status === 'QUEUED' || t.status === 'RUNNING', JSON.stringify(t));
+            await new Promise((r) => setTimeout(r, 25));
+          }
+        })(),
+        60_000,
+        `task ${id}`,
+      );
     }
     return ids;
   };
   const recent = (user: string, count: number) => ({ username: user, mode: 'recent', count, layout: 'grid', format: 'jpeg' });
 
-  const [kept, ...early] = await make('127.0.0.2', Array.from({ length: 4 }, (_, i) => recent('early', i + 1)));
+  const [kept, ...early] = await make(
+    '127.0.0.2',
+    Array.from({ length: 4 }, (_, i) => recent('early', i + 1)),
+  );
 
   // The flood: big exports and many results, from four addresses.
   for (let i = 0; i < run.exports; i++) {
-    const r = await callFrom(`127.0.0.${3 + (i % 4)}`, port, 'POST', `/api/users/guest${i}/export`, bigExport(3100, 300, rng.fork(i), `g${i}`), zip);
+    const r = await callFrom(
+      `127.0.0.${3 + (i % 4)}`,
+      port,
+      'POST',
+      `/api/users/guest${i}/export`,
+      bigExport(3100, 300, rng.fork(i), `g${i}`),
+      zip,
+    );
     assert.is(r.status, 200, r.body.toString());
   }
   let made = 4;
@@ -114,22 +137,34 @@ export async function budgetRun(run: BudgetRun): Promise<Record<string, string |
     const from = `127.0.0.${3 + (batch % 4)}`;
     const n = Math.min(8, run.mosaics - made);
     // Distinct requests: 50 counts per member name.
-    await make(from, Array.from({ length: n }, (_, i) => recent(`flood${Math.floor((made + i) / 50)}`, ((made + i) % 50) + 1)));
+    await make(
+      from,
+      Array.from({ length: n }, (_, i) => recent(`flood${Math.floor((made + i) / 50)}`, ((made + i) % 50) + 1)),
+    );
     made += n;
     run.log?.(`${made} mosaics, database ${mb(dbSize(stack.dbPath).db)}`);
   }
   reading = false;
   await reader;
 
-  const held = stack.db.prepare(`SELECT (SELECT coalesce(sum(bytes),0) FROM results) + (SELECT coalesce(sum(bytes),0) FROM member_imports)`).pluck().get() as number;
+  const held = stack.db
+    .prepare(`SELECT (SELECT coalesce(sum(bytes),0) FROM results) + (SELECT coalesce(sum(bytes),0) FROM member_imports)`)
+    .pluck()
+    .get() as number;
   const biggest = stack.db.prepare(`SELECT max(bytes) FROM results`).pluck().get() as number;
   const avg = stack.db.prepare(`SELECT avg(bytes) FROM results`).pluck().get() as number;
   assert.ok(held <= budget + biggest, `held ${mb(held)} of ${mb(budget)}`);
   const ids = new Set(stack.db.prepare(`SELECT id FROM results`).pluck().all() as string[]);
   assert.ok(ids.has(kept), 'the viewed result outlived the flood');
-  assert.ok(early.every((id) => !ids.has(id)), 'the unviewed ones of its age went first');
+  assert.ok(
+    early.every((id) => !ids.has(id)),
+    'the unviewed ones of its age went first',
+  );
   const newest = stack.db.prepare(`SELECT id FROM tasks ORDER BY created_at DESC LIMIT 10`).pluck().all() as string[];
-  assert.ok(newest.every((id) => ids.has(id)), 'the newest are kept');
+  assert.ok(
+    newest.every((id) => ids.has(id)),
+    'the newest are kept',
+  );
   assert.is((await callFrom('127.0.0.9', port, 'GET', `/api/tasks/${early[0]}/mosaic`)).json.error.code, 'TASK_NOT_FOUND');
   const imports = stack.db.prepare(`SELECT count(*) FROM member_imports`).pluck().get() as number;
   const { db: dbBytes, wal } = dbSize(stack.dbPath);
@@ -148,4 +183,3 @@ export async function budgetRun(run: BudgetRun): Promise<Record<string, string |
     'server RSS max': mb(rssMax),
   };
 }
-

@@ -108,15 +108,25 @@ export async function startTarget(options: { tasks?: number } = {}): Promise<Tar
   const { log, lines } = memoryLogger();
   // Every case comes from 127.0.0.1; the per-client caps have their own suite (guests.test.ts).
   const srv = await liveServer({
-    clientDir: folder.clientDir, log, rateLimitPerMin: 1_000_000, maxBufferedBytes: 256 * 1024,
-    queuePerClient: 1_000_000, socketsPerClient: 1_000_000,
+    clientDir: folder.clientDir,
+    log,
+    rateLimitPerMin: 1_000_000,
+    maxBufferedBytes: 256 * 1024,
+    queuePerClient: 1_000_000,
+    socketsPerClient: 1_000_000,
   });
   const taskIds: string[] = [];
   for (let i = 0; i < (options.tasks ?? 120); i++) {
-    taskIds.push(srv.tasks.enqueue({ action: 'create_mosaic', username: `u${i}`, params: { mode: 'recent', count: 1 + (i % 50), layout: 'grid', format: 'jpeg' } }).task.id);
+    taskIds.push(
+      srv.tasks.enqueue({
+        action: 'create_mosaic',
+        username: `u${i}`,
+        params: { mode: 'recent', count: 1 + (i % 50), layout: 'grid', format: 'jpeg' },
+      }).task.id,
+    );
   }
   const crashes: string[] = [];
-  const onCrash = (err: unknown) => crashes.push(err instanceof Error ? err.stack ?? err.message : String(err));
+  const onCrash = (err: unknown) => crashes.push(err instanceof Error ? (err.stack ?? err.message) : String(err));
   process.on('uncaughtException', onCrash);
   process.on('unhandledRejection', onCrash);
   const reads = fileReadMonitor();
@@ -161,17 +171,136 @@ export function targetFindings(t: Target): string[] {
 // Values
 
 const STRINGS = [
-  '', ' ', 'dave', 'DAVE', 'dave ', ' dave', 'da', 'd', 'a'.repeat(15), 'a'.repeat(16), 'dave_2026', 'dа ve', 'dаve', // Cyrillic а
-  '../../etc/passwd', '..%2F..%2Fetc', '%2e%2e', 'dave/../erin', 'dave%00', 'dave\u0000', '\u0000', 'nul\u0000byte',
-  '<script>alert(1)</script>', '"; DROP TABLE tasks; --', "' OR 1=1 --", '${7*7}', '{{7*7}}', '%s%n%x',
-  '\u202Eevil', '\uD800', '\uDFFF\uD800', '\uFEFFdave', '\uFFFF', '🎬🎬', '👨‍👩‍👧', 'Z̸a̷l̴g̵o', 'ｄａｖｅ', 'İstanbul',
-  'month', 'recent', 'year', 'all', 'classic', 'grid', 'jpeg', 'png', 'webp', 'gif', 'svg', 'JPEG', 'Month',
-  '2026-11', '2026-13', '2026-00', '1999-12', '9999-12', '2026-1', '02026-11', '2026-11-01', '2026‐11', '२०२६-११',
-  '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf',
-  'x'.repeat(300), 'y'.repeat(5000), 'true', 'false', 'null', '1', '1e3', '-0', 'NaN', 'Infinity',
+  '',
+  ' ',
+  'dave',
+  'DAVE',
+  'dave ',
+  ' dave',
+  'da',
+  'd',
+  'a'.repeat(15),
+  'a'.repeat(16),
+  'dave_2026',
+  'dа ve',
+  'dаve', // Cyrillic а
+  '../../etc/passwd',
+  '..%2F..%2Fetc',
+  '%2e%2e',
+  'dave/../erin',
+  'dave%00',
+  'dave\u0000',
+  '\u0000',
+  'nul\u0000byte',
+  '<script>alert(1)</script>',
+  '"; DROP TABLE tasks; --',
+  "' OR 1=1 --",
+  '${7*7}',
+  '{{7*7}}',
+  '%s%n%x',
+  '\u202Eevil',
+  '\uD800',
+  '\uDFFF\uD800',
+  '\uFEFFdave',
+  '\uFFFF',
+  '🎬🎬',
+  '👨‍👩‍👧',
+  'Z̸a̷l̴g̵o',
+  'ｄａｖｅ',
+  'İstanbul',
+  'month',
+  'recent',
+  'year',
+  'all',
+  'classic',
+  'grid',
+  'jpeg',
+  'png',
+  'webp',
+  'gif',
+  'svg',
+  'JPEG',
+  'Month',
+  '2026-11',
+  '2026-13',
+  '2026-00',
+  '1999-12',
+  '9999-12',
+  '2026-1',
+  '02026-11',
+  '2026-11-01',
+  '2026‐11',
+  '२०२६-११',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+  'x'.repeat(300),
+  'y'.repeat(5000),
+  'true',
+  'false',
+  'null',
+  '1',
+  '1e3',
+  '-0',
+  'NaN',
+  'Infinity',
 ];
-const NUMBERS = [0, -0, 1, -1, 2, 7, 12, 30, 49, 50, 51, 99, 100, 101, 1.5, 2026, 2025, 2000, 1999, 9999, 1e3, 1e21, 1e308, -1e308, 2 ** 53, 2 ** 53 + 2, 5e-324, 0.1];
-const KEYS = ['username', 'mode', 'month', 'count', 'year', 'layout', 'columns', 'format', 'refresh', '__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', 'polluted', '', ' username', 'USERNAME', 'username\u0000', 'x'.repeat(200)];
+const NUMBERS = [
+  0,
+  -0,
+  1,
+  -1,
+  2,
+  7,
+  12,
+  30,
+  49,
+  50,
+  51,
+  99,
+  100,
+  101,
+  1.5,
+  2026,
+  2025,
+  2000,
+  1999,
+  9999,
+  1e3,
+  1e21,
+  1e308,
+  -1e308,
+  2 ** 53,
+  2 ** 53 + 2,
+  5e-324,
+  0.1,
+];
+const KEYS = [
+  'username',
+  'mode',
+  'month',
+  'count',
+  'year',
+  'layout',
+  'columns',
+  'format',
+  'refresh',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  'polluted',
+  '',
+  ' username',
+  'USERNAME',
+  'username\u0000',
+  'x'.repeat(200),
+];
 
 export function jsonValue(rng: Rng, depth = 0): unknown {
   const r = rng.next();
@@ -226,16 +355,48 @@ export const POLLUTION = [
 ];
 
 const RAW_BODIES = [
-  '', ' ', '{', '}', '[]', 'null', 'true', '"dave"', '1', 'NaN', '{"username":"dave",}', "{'username':'dave'}", '{"username":"dave"}{"x":1}',
-  '\uFEFF{"username":"dave"}', '{"username":"da\\u0000ve"}', '{"username":"\\ud800"}', '{"a":' + '['.repeat(1500) + ']'.repeat(1500) + '}',
-  '{"username":"dave","count":1e999}', '{"username":"dave","count":-0}', '{"username":"dave","month":"2026-11\\n"}',
-  '{"username":"dave"}\u0000', '{"username":"dave","mode":"month","month":"' + '9'.repeat(4000) + '"}',
+  '',
+  ' ',
+  '{',
+  '}',
+  '[]',
+  'null',
+  'true',
+  '"dave"',
+  '1',
+  'NaN',
+  '{"username":"dave",}',
+  "{'username':'dave'}",
+  '{"username":"dave"}{"x":1}',
+  '\uFEFF{"username":"dave"}',
+  '{"username":"da\\u0000ve"}',
+  '{"username":"\\ud800"}',
+  '{"a":' + '['.repeat(1500) + ']'.repeat(1500) + '}',
+  '{"username":"dave","count":1e999}',
+  '{"username":"dave","count":-0}',
+  '{"username":"dave","month":"2026-11\\n"}',
+  '{"username":"dave"}\u0000',
+  '{"username":"dave","mode":"month","month":"' + '9'.repeat(4000) + '"}',
 ];
 
 const CONTENT_TYPES = [
-  'application/json', 'application/json; charset=utf-8', 'application/json;charset="UTF-8"', 'APPLICATION/JSON', 'application/json; charset=latin1',
-  'application/json; charset=utf-16', 'text/plain', 'text/plain; application/json', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x',
-  'application/vnd.api+json', 'application/json-patch+json', 'application/json, text/plain', 'json', '', '\u00e9', 'application/json; charset=utf-8; charset=latin1',
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/json;charset="UTF-8"',
+  'APPLICATION/JSON',
+  'application/json; charset=latin1',
+  'application/json; charset=utf-16',
+  'text/plain',
+  'text/plain; application/json',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/vnd.api+json',
+  'application/json-patch+json',
+  'application/json, text/plain',
+  'json',
+  '',
+  '\u00e9',
+  'application/json; charset=utf-8; charset=latin1',
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -252,27 +413,77 @@ const METHODS = ['GET', 'POST', 'DELETE', 'PUT', 'PATCH', 'HEAD', 'OPTIONS', 'TR
 
 /** Percent-encodes the UTF-8 bytes of `s` (lone surrogates become U+FFFD), like a browser would. */
 export function enc(s: string): string {
-  return [...Buffer.from(s, 'utf8')].map((b) => (/[A-Za-z0-9\-_.~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+  return [...Buffer.from(s, 'utf8')]
+    .map((b) =>
+      /[A-Za-z0-9\-_.~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`,
+    )
+    .join('');
 }
 
 function pathSegment(rng: Rng, t: Pick<Target, 'taskIds'>): string {
   return rng.pick([
-    rng.pick(t.taskIds), randomUUID(), rng.pick(t.taskIds).toUpperCase(), `${rng.pick(t.taskIds)}x`, '..', '%2e%2e', '%2F', '%00', '%', '%E0%A4%A', '%C0%AE',
-    enc(rng.pick(STRINGS)), 'x'.repeat(rng.int(1, 3000)), '%ZZ', '%uD800', '%F0%9F%8E%AC', 'con', 'aux', '.', '',
+    rng.pick(t.taskIds),
+    randomUUID(),
+    rng.pick(t.taskIds).toUpperCase(),
+    `${rng.pick(t.taskIds)}x`,
+    '..',
+    '%2e%2e',
+    '%2F',
+    '%00',
+    '%',
+    '%E0%A4%A',
+    '%C0%AE',
+    enc(rng.pick(STRINGS)),
+    'x'.repeat(rng.int(1, 3000)),
+    '%ZZ',
+    '%uD800',
+    '%F0%9F%8E%AC',
+    'con',
+    'aux',
+    '.',
+    '',
   ]);
 }
 
 export function httpCase(rng: Rng, t: Pick<Target, 'taskIds' | 'port'>): HttpCase {
   const seg = () => pathSegment(rng, t);
-  const path = rng.chance(0.4) ? '/api/mosaics' : rng.pick([
-    '/api/mosaics', `/api/mosaics?limit=${enc(JSON.stringify(jsonValue(rng)) ?? '')}`, '/api/mosaics?limit=1&limit=2', '/api/mosaics?limit[]=5',
-    '/api/mosaics?__proto__[polluted]=1', '/api/mosaics?constructor[prototype][polluted]=1', `/api/tasks/${seg()}`, `/api/tasks/${seg()}/result`,
-    `/api/tasks/${seg()}/mosaic`, `/api/tasks/${seg()}/${seg()}`, `/api/users/${seg()}/mosaics`, `/api/users/${enc(rng.pick(STRINGS))}/mosaics`,
-    '/healthz', '/healthz?x=1', '/api', '/api/', '/api//mosaics', '/API/mosaics', '/api/mosaics/', '/ws', '/setup', '/ca.crt', '/', '/index.html',
-    `/task/${seg()}`, `/user/${seg()}`, `/user/${seg()}/${seg()}`, `/${seg()}`, `/api/users/${seg()}/export`,
-  ]);
+  const path = rng.chance(0.4)
+    ? '/api/mosaics'
+    : rng.pick([
+        '/api/mosaics',
+        `/api/mosaics?limit=${enc(JSON.stringify(jsonValue(rng)) ?? '')}`,
+        '/api/mosaics?limit=1&limit=2',
+        '/api/mosaics?limit[]=5',
+        '/api/mosaics?__proto__[polluted]=1',
+        '/api/mosaics?constructor[prototype][polluted]=1',
+        `/api/tasks/${seg()}`,
+        `/api/tasks/${seg()}/result`,
+        `/api/tasks/${seg()}/mosaic`,
+        `/api/tasks/${seg()}/${seg()}`,
+        `/api/users/${seg()}/mosaics`,
+        `/api/users/${enc(rng.pick(STRINGS))}/mosaics`,
+        '/healthz',
+        '/healthz?x=1',
+        '/api',
+        '/api/',
+        '/api//mosaics',
+        '/API/mosaics',
+        '/api/mosaics/',
+        '/ws',
+        '/setup',
+        '/ca.crt',
+        '/',
+        '/index.html',
+        `/task/${seg()}`,
+        `/user/${seg()}`,
+        `/user/${seg()}/${seg()}`,
+        `/${seg()}`,
+        `/api/users/${seg()}/export`,
+      ]);
   const method = rng.chance(0.5) ? (path.startsWith('/api/mosaics') ? 'POST' : rng.pick(METHODS)) : rng.pick(METHODS);
-  const headers: Record<string, string> = { host: rng.chance(0.9) ? `127.0.0.1:${t.port}` : rng.pick(['localhost', 'mosaic.example', 'evil.example']) };
+  const headers: Record<string, string> = {
+    host: rng.chance(0.9) ? `127.0.0.1:${t.port}` : rng.pick(['localhost', 'mosaic.example', 'evil.example']),
+  };
   let body: Buffer | undefined;
   if (method === 'POST' || method === 'PUT' || method === 'PATCH' || rng.chance(0.1)) {
     const kind = rng.next();
@@ -298,17 +509,20 @@ export function httpCase(rng: Rng, t: Pick<Target, 'taskIds' | 'port'>): HttpCas
 /** Judges one API answer: never 5xx; every /api error is `{"error":{code,message}}`; a new task is a valid one. */
 export function judgeHttp(c: HttpCase, r: Reply): string | null {
   const label = `${c.method} ${c.path.slice(0, 120)} ${c.body ? JSON.stringify(c.body.toString('utf8').slice(0, 120)) : ''}`;
-  if (r.status >= 500 && !(r.status === 503 && !c.path.startsWith('/api'))) return `${r.status} for ${label}: ${r.body.toString('utf8').slice(0, 200)}`;
+  if (r.status >= 500 && !(r.status === 503 && !c.path.startsWith('/api')))
+    return `${r.status} for ${label}: ${r.body.toString('utf8').slice(0, 200)}`;
   if (r.body.includes(CANARY)) return `canary leaked for ${label}`;
   const host = c.headers.host;
   if (host === 'evil.example') return r.status === 421 ? null : `Host evil.example answered ${r.status} for ${label}`;
   if (c.path.startsWith('/api') && r.status >= 400 && c.method !== 'HEAD') {
     const e = r.json?.error;
-    if (!e || typeof e.code !== 'string' || typeof e.message !== 'string') return `non-JSON error ${r.status} for ${label}: ${r.body.toString('utf8').slice(0, 120)}`;
+    if (!e || typeof e.code !== 'string' || typeof e.message !== 'string')
+      return `non-JSON error ${r.status} for ${label}: ${r.body.toString('utf8').slice(0, 120)}`;
   }
   if (c.method === 'POST' && c.path === '/api/mosaics' && (r.status === 200 || r.status === 202)) {
     const task = r.json?.task;
-    if (!task || !USERNAME_RE.test(task.username) || task.username !== task.username.toLowerCase()) return `accepted a bad username for ${label}`;
+    if (!task || !USERNAME_RE.test(task.username) || task.username !== task.username.toLowerCase())
+      return `accepted a bad username for ${label}`;
     const p = task.params as Record<string, unknown>;
     const allowed = new Set(['mode', 'month', 'count', 'year', 'layout', 'columns', 'format']);
     if (Object.keys(p).some((k) => !allowed.has(k))) return `stored unknown params ${JSON.stringify(p)} for ${label}`;
@@ -317,7 +531,12 @@ export function judgeHttp(c: HttpCase, r: Reply): string | null {
   return null;
 }
 
-export async function runHttpCases(t: Target, rng: Rng, n: number, parallel = 8): Promise<{ cases: number; failures: string[]; statuses: Record<number, number>; p99: number }> {
+export async function runHttpCases(
+  t: Target,
+  rng: Rng,
+  n: number,
+  parallel = 8,
+): Promise<{ cases: number; failures: string[]; statuses: Record<number, number>; p99: number }> {
   const failures: string[] = [];
   const statuses: Record<number, number> = {};
   const times: number[] = [];
@@ -336,7 +555,8 @@ export async function runHttpCases(t: Target, rng: Rng, n: number, parallel = 8)
         } catch (err) {
           // A connection the server closed early (413 then close) is fine; anything else is a finding.
           const code = (err as { code?: string }).code;
-          if (code !== 'ECONNRESET' && code !== 'EPIPE') failures.push(`case ${k}: ${c.method} ${c.path.slice(0, 80)}: ${(err as Error).message}`);
+          if (code !== 'ECONNRESET' && code !== 'EPIPE')
+            failures.push(`case ${k}: ${c.method} ${c.path.slice(0, 80)}: ${(err as Error).message}`);
         }
       }
     }),
@@ -348,7 +568,12 @@ export async function runHttpCases(t: Target, rng: Rng, n: number, parallel = 8)
 // Raw HTTP (what http.request refuses to send)
 
 /** Sends `raw` and resolves with the status line (or '' when the server closed without one). */
-export function rawRequest(port: number, raw: Buffer | string, timeoutMs = 3000, headOnly = false): Promise<{ status: number; text: string }> {
+export function rawRequest(
+  port: number,
+  raw: Buffer | string,
+  timeoutMs = 3000,
+  headOnly = false,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve) => {
     const sock = connect(port, '127.0.0.1');
     let data = Buffer.alloc(0);
@@ -386,7 +611,10 @@ export function rawCases(port: number): { name: string; raw: Buffer | string }[]
     { name: 'asterisk-form', raw: `OPTIONS * HTTP/1.1\r\n${h}\r\n` },
     { name: 'no leading slash', raw: `GET secret.txt HTTP/1.1\r\n${h}\r\n` },
     { name: 'double slash', raw: `GET //outside/secret.txt HTTP/1.1\r\n${h}\r\n` },
-    { name: 'raw UTF-8 in path', raw: Buffer.concat([Buffer.from('GET /'), Buffer.from([0xc0, 0xae, 0xc0, 0xae]), Buffer.from(`/secret.txt HTTP/1.1\r\n${h}\r\n`)]) },
+    {
+      name: 'raw UTF-8 in path',
+      raw: Buffer.concat([Buffer.from('GET /'), Buffer.from([0xc0, 0xae, 0xc0, 0xae]), Buffer.from(`/secret.txt HTTP/1.1\r\n${h}\r\n`)]),
+    },
     { name: 'overlong URL', raw: `GET /${big}${big}${big}${big} HTTP/1.1\r\n${h}\r\n` },
     { name: 'huge header', raw: `GET / HTTP/1.1\r\n${h}X-Big: ${big}\r\n\r\n` },
     { name: 'no Host', raw: `GET /api/mosaics HTTP/1.1\r\nConnection: close\r\n\r\n` },
@@ -394,12 +622,24 @@ export function rawCases(port: number): { name: string; raw: Buffer | string }[]
     { name: 'HTTP/1.0 without Host', raw: `GET /healthz HTTP/1.0\r\n\r\n` },
     { name: 'HTTP/0.9', raw: `GET /\r\n\r\n` },
     { name: 'HTTP/2 preface', raw: `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n` },
-    { name: 'CL and TE (smuggling)', raw: `POST /api/mosaics HTTP/1.1\r\n${h}Content-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /outside HTTP/1.1\r\n\r\n` },
+    {
+      name: 'CL and TE (smuggling)',
+      raw: `POST /api/mosaics HTTP/1.1\r\n${h}Content-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /outside HTTP/1.1\r\n\r\n`,
+    },
     { name: 'negative CL', raw: `POST /api/mosaics HTTP/1.1\r\n${h}Content-Type: application/json\r\nContent-Length: -1\r\n\r\n{}` },
-    { name: 'two CLs', raw: `POST /api/mosaics HTTP/1.1\r\n${h}Content-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 20\r\n\r\n{}` },
+    {
+      name: 'two CLs',
+      raw: `POST /api/mosaics HTTP/1.1\r\n${h}Content-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 20\r\n\r\n{}`,
+    },
     { name: 'huge CL', raw: `POST /api/mosaics HTTP/1.1\r\n${h}Content-Type: application/json\r\nContent-Length: 99999999999\r\n\r\n{}` },
-    { name: 'bad chunk size', raw: `POST /api/mosaics HTTP/1.1\r\n${h}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n` },
-    { name: 'chunked over the limit', raw: `POST /api/mosaics HTTP/1.1\r\n${h}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${'1000\r\n' + 'x'.repeat(4096) + '\r\n'}${'1000\r\n' + 'x'.repeat(4096) + '\r\n'}0\r\n\r\n` },
+    {
+      name: 'bad chunk size',
+      raw: `POST /api/mosaics HTTP/1.1\r\n${h}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`,
+    },
+    {
+      name: 'chunked over the limit',
+      raw: `POST /api/mosaics HTTP/1.1\r\n${h}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${'1000\r\n' + 'x'.repeat(4096) + '\r\n'}${'1000\r\n' + 'x'.repeat(4096) + '\r\n'}0\r\n\r\n`,
+    },
     { name: 'obs-fold header', raw: `GET / HTTP/1.1\r\n${h}X-A: 1\r\n  folded\r\n\r\n` },
     { name: 'space before colon', raw: `GET / HTTP/1.1\r\n${h}Host : evil.example\r\n\r\n` },
     { name: 'lowercase method', raw: `get / HTTP/1.1\r\n${h}\r\n` },
@@ -408,8 +648,14 @@ export function rawCases(port: number): { name: string; raw: Buffer | string }[]
     { name: 'NUL in header', raw: `GET / HTTP/1.1\r\n${h}X-A: a\u0000b\r\n\r\n` },
     { name: 'CR in path', raw: `GET /a\rb HTTP/1.1\r\n${h}\r\n` },
     { name: 'upgrade to h2c', raw: `GET / HTTP/1.1\r\n${h}Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n` },
-    { name: 'websocket upgrade, wrong path', raw: `GET /ws/../index.html HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:${port}\r\n\r\n` },
-    { name: 'websocket upgrade, bad version', raw: `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: x\r\nSec-WebSocket-Version: 99\r\nOrigin: http://127.0.0.1:${port}\r\n\r\n` },
+    {
+      name: 'websocket upgrade, wrong path',
+      raw: `GET /ws/../index.html HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:${port}\r\n\r\n`,
+    },
+    {
+      name: 'websocket upgrade, bad version',
+      raw: `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: x\r\nSec-WebSocket-Version: 99\r\nOrigin: http://127.0.0.1:${port}\r\n\r\n`,
+    },
     { name: 'garbage', raw: Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 7919) & 0xff)) },
   ];
 }
@@ -430,10 +676,45 @@ export async function runRawCases(t: Target): Promise<{ cases: number; failures:
 // ---------------------------------------------------------------------------------------------
 // The static server
 
-const UPS = ['..', '%2e%2e', '%2E%2E', '.%2e', '%2e.', '%252e%252e', '%c0%ae%c0%ae', '%uff0e%uff0e', '．．', '..%00', '..%2500', '...', '....//'];
+const UPS = [
+  '..',
+  '%2e%2e',
+  '%2E%2E',
+  '.%2e',
+  '%2e.',
+  '%252e%252e',
+  '%c0%ae%c0%ae',
+  '%uff0e%uff0e',
+  '．．',
+  '..%00',
+  '..%2500',
+  '...',
+  '....//',
+];
 const SEPS = ['/', '%2f', '%2F', '%252f', '\\', '%5c', '%5C', '//', '/./', '%c0%af', '%e0%80%af'];
 const PREFIXES = ['', '/sub', '/assets', '/assets/other', '/task', '/user/dave', '/link-dir', '/sub/file.txt'];
-const TARGETS = ['outside/secret.txt', 'secret.txt', 'client.txt', 'client-other/x.txt', '.hidden', '.git/config', 'link-out.txt', 'link-dir/secret.txt', 'sub/link-up.txt', 'passwd', 'etc/passwd', 'assets/other/x.txt', '%2ehidden', '.%68idden', 'sub/../.hidden', 'index.html%00.js', 'INDEX.HTML', 'index.html/', 'index.html.', 'index.html::$DATA'];
+const TARGETS = [
+  'outside/secret.txt',
+  'secret.txt',
+  'client.txt',
+  'client-other/x.txt',
+  '.hidden',
+  '.git/config',
+  'link-out.txt',
+  'link-dir/secret.txt',
+  'sub/link-up.txt',
+  'passwd',
+  'etc/passwd',
+  'assets/other/x.txt',
+  '%2ehidden',
+  '.%68idden',
+  'sub/../.hidden',
+  'index.html%00.js',
+  'INDEX.HTML',
+  'index.html/',
+  'index.html.',
+  'index.html::$DATA',
+];
 
 export function staticPath(rng: Rng): string {
   if (rng.chance(0.2)) return `/${rng.pick(TARGETS)}`;
@@ -442,7 +723,11 @@ export function staticPath(rng: Rng): string {
   return `${rng.pick(PREFIXES)}${sep}${ups.join(sep)}${sep}${rng.pick(TARGETS)}`;
 }
 
-export async function runStaticCases(t: Target, rng: Rng, n: number): Promise<{ cases: number; failures: string[]; statuses: Record<number, number> }> {
+export async function runStaticCases(
+  t: Target,
+  rng: Rng,
+  n: number,
+): Promise<{ cases: number; failures: string[]; statuses: Record<number, number> }> {
   const failures: string[] = [];
   const statuses: Record<number, number> = {};
   const paths = [...TARGETS.map((x) => `/${x}`), ...Array.from({ length: n }, (_, i) => staticPath(rng.fork(`static-${i}`)))];
@@ -451,7 +736,11 @@ export async function runStaticCases(t: Target, rng: Rng, n: number): Promise<{ 
       paths.slice(i, i + 16).map(async (path) => {
         const method = rng.pick(['GET', 'HEAD']);
         // Raw bytes on the wire: literal backslashes, fullwidth dots and NULs, as a hostile client sends them.
-        const raw = Buffer.concat([Buffer.from(`${method} `), Buffer.from(path, 'utf8'), Buffer.from(` HTTP/1.1\r\nHost: 127.0.0.1:${t.port}\r\nConnection: close\r\n\r\n`)]);
+        const raw = Buffer.concat([
+          Buffer.from(`${method} `),
+          Buffer.from(path, 'utf8'),
+          Buffer.from(` HTTP/1.1\r\nHost: 127.0.0.1:${t.port}\r\nConnection: close\r\n\r\n`),
+        ]);
         const r = await rawRequest(t.port, raw);
         statuses[r.status] = (statuses[r.status] ?? 0) + 1;
         const body = r.text.slice(r.text.indexOf('\r\n\r\n') + 4);
@@ -473,14 +762,47 @@ export async function runStaticCases(t: Target, rng: Rng, n: number): Promise<{ 
 /** [Host header, allowed?] under the test host policy (server/helpers testHosts) on `port`. */
 export function hostCases(port: number): [string, boolean][] {
   return [
-    [`127.0.0.1:${port}`, true], ['localhost', true], [`LOCALHOST:${port}`, true], ['[::1]:8080', true], ['raspberrypi', true], ['raspberrypi.local', true],
-    ['mosaic.example', true], ['pi.lan:9999', true], ['192.168.1.20', true], ['127.1.2.3', true], ['foo.localhost', true], ['localhost.', true], ['[fe80::1]', true],
-    ['evil.example', false], ['localhost.evil.example', false], ['127.0.0.1.nip.io', false], ['evil.example:80@localhost', false], ['localhost@evil.example', false],
-    ['localhost:80:80', false], ['[::1', false], ['::1', false], ['0x7f000001', false], ['2130706433', false], ['127.1', false], ['127.0.0.1 evil.example', false],
-    ['%6cocalhost', false], ['', false], ['mosaic.example.evil.example', false], ['evil.mosaic.example', false], ['192.168.1.200', false], ['raspberrypi.evil', false],
-    ['xn--localhost-', false], [`127.0.0.1:${port}/evil`, false], ['localhost\\evil.example', false], ['LOCALHOST.EVIL.EXAMPLE', false],
+    [`127.0.0.1:${port}`, true],
+    ['localhost', true],
+    [`LOCALHOST:${port}`, true],
+    ['[::1]:8080', true],
+    ['raspberrypi', true],
+    ['raspberrypi.local', true],
+    ['mosaic.example', true],
+    ['pi.lan:9999', true],
+    ['192.168.1.20', true],
+    ['127.1.2.3', true],
+    ['foo.localhost', true],
+    ['localhost.', true],
+    ['[fe80::1]', true],
+    ['evil.example', false],
+    ['localhost.evil.example', false],
+    ['127.0.0.1.nip.io', false],
+    ['evil.example:80@localhost', false],
+    ['localhost@evil.example', false],
+    ['localhost:80:80', false],
+    ['[::1', false],
+    ['::1', false],
+    ['0x7f000001', false],
+    ['2130706433', false],
+    ['127.1', false],
+    ['127.0.0.1 evil.example', false],
+    ['%6cocalhost', false],
+    ['', false],
+    ['mosaic.example.evil.example', false],
+    ['evil.mosaic.example', false],
+    ['192.168.1.200', false],
+    ['raspberrypi.evil', false],
+    ['xn--localhost-', false],
+    [`127.0.0.1:${port}/evil`, false],
+    ['localhost\\evil.example', false],
+    ['LOCALHOST.EVIL.EXAMPLE', false],
     // IPv4-mapped IPv6 in the form browsers write it ([::ffff:127.0.0.1] becomes [::ffff:7f00:1]): the IPv4 address it maps.
-    ['[::ffff:7f00:1]', true], ['[::ffff:7f00:1]:8080', true], ['[::ffff:127.0.0.1]', true], ['[::ffff:c0a8:114]', true], ['[::ffff:c0a8:1c8]', false],
+    ['[::ffff:7f00:1]', true],
+    ['[::ffff:7f00:1]:8080', true],
+    ['[::ffff:127.0.0.1]', true],
+    ['[::ffff:c0a8:114]', true],
+    ['[::ffff:c0a8:1c8]', false],
   ];
 }
 
@@ -488,11 +810,27 @@ export function hostCases(port: number): [string, boolean][] {
 export function originCases(port: number): [string, string | null, boolean][] {
   const h = `127.0.0.1:${port}`;
   return [
-    [h, `http://${h}`, true], [h, `https://${h}`, true], ['localhost', 'http://localhost', true], ['localhost', 'http://localhost:80', true], ['mosaic.example', 'http://mosaic.example', true],
-    [h, null, false], [h, 'null', false], [h, 'http://evil.example', false], [h, `http://${h}.evil.example`, false], [h, `http://evil.example/${h}`, false],
-    [h, `http://${h}@evil.example`, false], [h, 'file://', false], [h, 'chrome-extension://abc', false], [h, `http://localhost:${port}`, false], [h, `ws://${h}`, false],
-    ['evil.example', 'http://evil.example', false], ['localhost', 'http://localhost:8080', false], ['localhost', 'https://localhost:80', false], [h, `http://${h}:80`, false],
-    [h, 'http://[::1]', false], [h, `HTTP://${h.toUpperCase()}`, true],
+    [h, `http://${h}`, true],
+    [h, `https://${h}`, true],
+    ['localhost', 'http://localhost', true],
+    ['localhost', 'http://localhost:80', true],
+    ['mosaic.example', 'http://mosaic.example', true],
+    [h, null, false],
+    [h, 'null', false],
+    [h, 'http://evil.example', false],
+    [h, `http://${h}.evil.example`, false],
+    [h, `http://evil.example/${h}`, false],
+    [h, `http://${h}@evil.example`, false],
+    [h, 'file://', false],
+    [h, 'chrome-extension://abc', false],
+    [h, `http://localhost:${port}`, false],
+    [h, `ws://${h}`, false],
+    ['evil.example', 'http://evil.example', false],
+    ['localhost', 'http://localhost:8080', false],
+    ['localhost', 'https://localhost:80', false],
+    [h, `http://${h}:80`, false],
+    [h, 'http://[::1]', false],
+    [h, `HTTP://${h.toUpperCase()}`, true],
   ];
 }
 
@@ -510,7 +848,8 @@ export async function runHostCases(t: Target): Promise<{ cases: number; failures
   const origins = originCases(t.port);
   for (const [host, origin, accepted] of origins) {
     const status = await upgradeStatus(t.port, host, origin);
-    if ((status === 101) !== accepted) failures.push(`socket Host ${JSON.stringify(host)} Origin ${JSON.stringify(origin)}: ${status}, expected ${accepted ? 101 : 403}`);
+    if ((status === 101) !== accepted)
+      failures.push(`socket Host ${JSON.stringify(host)} Origin ${JSON.stringify(origin)}: ${status}, expected ${accepted ? 101 : 403}`);
   }
   return { cases: hosts.length * 4 + origins.length, failures };
 }
@@ -536,12 +875,18 @@ export interface Sock {
 
 export function openSock(port: number, options: { maxPayload?: number } = {}): Promise<Sock> {
   const host = `127.0.0.1:${port}`;
-  const ws = new WebSocket(`ws://${host}/ws`, { headers: { host }, origin: `http://${host}`, maxPayload: options.maxPayload ?? 64 * 1024 * 1024 });
+  const ws = new WebSocket(`ws://${host}/ws`, {
+    headers: { host },
+    origin: `http://${host}`,
+    maxPayload: options.maxPayload ?? 64 * 1024 * 1024,
+  });
   const messages: ServerMessage[] = [];
   const waiters: { match: (m: ServerMessage) => boolean; resolve: (m: ServerMessage | null) => void }[] = [];
   let closedFlag = false;
   ws.on('message', (d, bin) => {
-    const m = bin ? ({ type: 'error', code: 'INTERNAL', message: 'binary from server' } as ServerMessage) : (JSON.parse(wsText(d)) as ServerMessage);
+    const m = bin
+      ? ({ type: 'error', code: 'INTERNAL', message: 'binary from server' } as ServerMessage)
+      : (JSON.parse(wsText(d)) as ServerMessage);
     const i = waiters.findIndex((w) => w.match(m));
     if (i >= 0) waiters.splice(i, 1)[0].resolve(m);
     else messages.push(m);
@@ -593,29 +938,86 @@ export function wsFrame(rng: Rng, t: Pick<Target, 'taskIds'>): Frame {
   const task = rng.pick(t.taskIds);
   const r = rng.next();
   // With `after`, a replay of nothing (after = the task's latest seq) is a correct silence.
-  if (r < 0.15) return rng.chance(0.5) ? { data: JSON.stringify({ type: 'subscribe', taskId: task }), expect: 'task', label: 'subscribe' } : { data: JSON.stringify({ type: 'subscribe', taskId: task, after: rng.int(0, 1000) }), expect: 'none', label: 'subscribe after' };
+  if (r < 0.15)
+    return rng.chance(0.5)
+      ? { data: JSON.stringify({ type: 'subscribe', taskId: task }), expect: 'task', label: 'subscribe' }
+      : { data: JSON.stringify({ type: 'subscribe', taskId: task, after: rng.int(0, 1000) }), expect: 'none', label: 'subscribe after' };
   if (r < 0.22) return { data: '{"type":"ping"}', expect: 'pong', label: 'ping' };
   if (r < 0.27) return { data: JSON.stringify({ type: 'unsubscribe', taskId: task }), expect: 'none', label: 'unsubscribe' };
   if (r < 0.32) return { data: JSON.stringify({ type: 'subscribe', taskId: randomUUID() }), expect: 'error', label: 'subscribe unknown' };
   if (r < 0.5) {
     const bad = rng.pick<unknown>([
-      { type: 'subscribe' }, { type: 'subscribe', taskId: task, after: -1 }, { type: 'subscribe', taskId: task, after: 1.5 }, { type: 'subscribe', taskId: task, after: '5' },
-      { type: 'subscribe', taskId: task, after: 1e300 }, { type: 'subscribe', taskId: task.toUpperCase() + 'x' }, { type: 'subscribe', taskId: `../${task}` },
-      { type: 'subscribe', taskId: [task] }, { type: 'subscribe', taskId: { toString: task } }, { type: '__proto__' }, { type: 'constructor' }, { type: 'toString' },
-      { type: 'hasOwnProperty' }, { type: 'PING' }, { type: 'ping ' }, { type: null }, { type: 1 }, {}, [], 'ping', 1, null, true, { type: ['ping'] },
+      { type: 'subscribe' },
+      { type: 'subscribe', taskId: task, after: -1 },
+      { type: 'subscribe', taskId: task, after: 1.5 },
+      { type: 'subscribe', taskId: task, after: '5' },
+      { type: 'subscribe', taskId: task, after: 1e300 },
+      { type: 'subscribe', taskId: task.toUpperCase() + 'x' },
+      { type: 'subscribe', taskId: `../${task}` },
+      { type: 'subscribe', taskId: [task] },
+      { type: 'subscribe', taskId: { toString: task } },
+      { type: '__proto__' },
+      { type: 'constructor' },
+      { type: 'toString' },
+      { type: 'hasOwnProperty' },
+      { type: 'PING' },
+      { type: 'ping ' },
+      { type: null },
+      { type: 1 },
+      {},
+      [],
+      'ping',
+      1,
+      null,
+      true,
+      { type: ['ping'] },
     ]);
     return { data: JSON.stringify(bad), expect: 'error', label: `bad ${JSON.stringify(bad).slice(0, 40)}` };
   }
-  if (r < 0.58) return { data: rng.pick(['{"__proto__":{"type":"ping"}}', '{"type":"subscribe","__proto__":{"taskId":"' + task + '"}}', '{"constructor":{"prototype":{"type":"ping"}}}']), expect: 'error', label: 'proto' };
-  if (r < 0.7) return { data: rng.pick(['', '{', 'null', 'undefined', '{"type":"ping"', '\u0000', '{"type":"ping"}\u0000', '\uFEFF{"type":"ping"}', 'x'.repeat(rng.int(1, WS_MAX_PAYLOAD))]), expect: 'error', label: 'malformed' };
-  if (r < 0.78) return { data: Buffer.from(Array.from({ length: rng.int(0, 200) }, () => rng.int(0, 255))), binary: true, expect: 'error', label: 'binary' };
+  if (r < 0.58)
+    return {
+      data: rng.pick([
+        '{"__proto__":{"type":"ping"}}',
+        '{"type":"subscribe","__proto__":{"taskId":"' + task + '"}}',
+        '{"constructor":{"prototype":{"type":"ping"}}}',
+      ]),
+      expect: 'error',
+      label: 'proto',
+    };
+  if (r < 0.7)
+    return {
+      data: rng.pick([
+        '',
+        '{',
+        'null',
+        'undefined',
+        '{"type":"ping"',
+        '\u0000',
+        '{"type":"ping"}\u0000',
+        '\uFEFF{"type":"ping"}',
+        'x'.repeat(rng.int(1, WS_MAX_PAYLOAD)),
+      ]),
+      expect: 'error',
+      label: 'malformed',
+    };
+  if (r < 0.78)
+    return {
+      data: Buffer.from(Array.from({ length: rng.int(0, 200) }, () => rng.int(0, 255))),
+      binary: true,
+      expect: 'error',
+      label: 'binary',
+    };
   if (r < 0.84) {
     const data = JSON.stringify(jsonValue(rng)) ?? 'null';
     return { data, expect: Buffer.byteLength(data) > WS_MAX_PAYLOAD ? 'close' : 'error', label: 'json value' };
   }
   if (r < 0.9) return { data: 'x'.repeat(WS_MAX_PAYLOAD + rng.int(1, 100_000)), expect: 'close', label: 'oversized' };
   if (r < 0.95) return { data: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), expect: 'close', label: 'invalid UTF-8 text' };
-  return { data: rng.pick([JSON.stringify({ type: 'ping', extra: 'y'.repeat(rng.int(0, 3000)) }), '{"type":"pi\\u006eg"}', ' {"type" : "ping"} ']), expect: 'pong', label: 'ping, unusual' };
+  return {
+    data: rng.pick([JSON.stringify({ type: 'ping', extra: 'y'.repeat(rng.int(0, 3000)) }), '{"type":"pi\\u006eg"}', ' {"type" : "ping"} ']),
+    expect: 'pong',
+    label: 'ping, unusual',
+  };
 }
 
 /** Sends one frame the way the case asks (invalid UTF-8 goes out as a text frame). */
@@ -624,7 +1026,12 @@ function sendFrame(s: Sock, f: Frame): void {
   else s.ws.send(f.data, { binary: !!f.binary });
 }
 
-export async function runWsFrames(t: Target, rng: Rng, sessions: number, perSession: number): Promise<{ cases: number; failures: string[]; closes: Record<number, number> }> {
+export async function runWsFrames(
+  t: Target,
+  rng: Rng,
+  sessions: number,
+  perSession: number,
+): Promise<{ cases: number; failures: string[]; closes: Record<number, number> }> {
   const failures: string[] = [];
   const closes: Record<number, number> = {};
   let cases = 0;
@@ -642,14 +1049,19 @@ export async function runWsFrames(t: Target, rng: Rng, sessions: number, perSess
         break;
       }
       if (f.expect === 'none') continue;
-      const want = (m: ServerMessage) => (f.expect === 'task' ? m.type === 'task' || m.type === 'error' : f.expect === 'pong' ? m.type === 'pong' : m.type === 'error');
+      const want = (m: ServerMessage) =>
+        f.expect === 'task' ? m.type === 'task' || m.type === 'error' : f.expect === 'pong' ? m.type === 'pong' : m.type === 'error';
       const m = await sock.next(want, 3000);
       if (!m) {
-        failures.push(`session ${s} frame ${i} (${f.label} ${JSON.stringify(String(f.data).slice(0, 40))} ${String(f.data).length}): no ${f.expect} answer${sock.isClosed() ? ' (socket closed)' : ''}`);
+        failures.push(
+          `session ${s} frame ${i} (${f.label} ${JSON.stringify(String(f.data).slice(0, 40))} ${String(f.data).length}): no ${f.expect} answer${sock.isClosed() ? ' (socket closed)' : ''}`,
+        );
         break;
       }
-      if (m.type === 'error' && f.expect !== 'error' && !(f.label === 'subscribe' && m.code === 'TOO_MANY_SUBSCRIPTIONS')) failures.push(`session ${s} frame ${i} (${f.label}): error ${m.code}`);
-      if (m.type === 'error' && !['INVALID_MESSAGE', 'TASK_NOT_FOUND', 'TOO_MANY_SUBSCRIPTIONS'].includes(m.code)) failures.push(`session ${s} frame ${i} (${f.label}): code ${m.code}`);
+      if (m.type === 'error' && f.expect !== 'error' && !(f.label === 'subscribe' && m.code === 'TOO_MANY_SUBSCRIPTIONS'))
+        failures.push(`session ${s} frame ${i} (${f.label}): error ${m.code}`);
+      if (m.type === 'error' && !['INVALID_MESSAGE', 'TASK_NOT_FOUND', 'TOO_MANY_SUBSCRIPTIONS'].includes(m.code))
+        failures.push(`session ${s} frame ${i} (${f.label}): code ${m.code}`);
     }
     if (!sock.isClosed()) {
       // Still alive and answering after whatever it was sent.
@@ -675,7 +1087,8 @@ export async function runWsAbuse(t: Target, scale = 1): Promise<{ cases: number;
   for (let i = 0; i < many; i++) subs.ws.send(JSON.stringify({ type: 'subscribe', taskId: t.taskIds[i] }));
   const unknown = await openSock(t.port);
   for (let i = 0; i < 2000 * scale; i++) unknown.ws.send(JSON.stringify({ type: 'subscribe', taskId: randomUUID() }));
-  for (let i = 0; i < 2000 * scale; i++) unknown.ws.send(JSON.stringify({ type: i % 2 ? 'unsubscribe' : 'subscribe', taskId: t.taskIds[1] }));
+  for (let i = 0; i < 2000 * scale; i++)
+    unknown.ws.send(JSON.stringify({ type: i % 2 ? 'unsubscribe' : 'subscribe', taskId: t.taskIds[1] }));
   for (const s of [subs, unknown]) {
     s.ws.send('{"type":"ping"}');
     if (!(await s.next((m) => m.type === 'pong', 10_000))) failures.push('subscriptions: no pong after thousands of subscribes');
@@ -686,7 +1099,8 @@ export async function runWsAbuse(t: Target, scale = 1): Promise<{ cases: number;
   if (notFound !== 2000 * scale) failures.push(`subscriptions: ${notFound} TASK_NOT_FOUND for ${2000 * scale} unknown ids`);
   const stats = t.srv.server.hub.stats();
   figures.subscriptionsHeld = stats.subscriptions;
-  if (stats.subscriptions > WS_MAX_SUBSCRIPTIONS * (stats.sockets)) failures.push(`hub holds ${stats.subscriptions} subscriptions for ${stats.sockets} sockets`);
+  if (stats.subscriptions > WS_MAX_SUBSCRIPTIONS * stats.sockets)
+    failures.push(`hub holds ${stats.subscriptions} subscriptions for ${stats.sockets} sockets`);
   subs.ws.close();
   unknown.ws.close();
 
@@ -732,7 +1146,7 @@ export async function runWsAbuse(t: Target, scale = 1): Promise<{ cases: number;
     got.push(m.seq);
     if (m.task.status === 'COMPLETE') break;
   }
-  const stored = (t.srv.db.prepare(`SELECT seq FROM task_events WHERE task_id = ? ORDER BY seq`).pluck().all(watched) as number[]);
+  const stored = t.srv.db.prepare(`SELECT seq FROM task_events WHERE task_id = ? ORDER BY seq`).pluck().all(watched) as number[];
   if (got.join() !== stored.join()) failures.push(`witness: got [${got.join()}], stored [${stored.join()}]`);
   witness.ws.close();
   return { cases: 4 + 4000 * scale + 20_000 * scale + 300 * scale, failures, figures };
@@ -742,8 +1156,34 @@ export async function runWsAbuse(t: Target, scale = 1): Promise<{ cases: number;
 // Usernames that are path tricks
 
 export const USERNAME_TRICKS = [
-  '..', '../..', '..%2f..%2fetc', '%2e%2e', 'dave%00', 'dave%2f..', 'dave/..', '.', '%2e', 'dave%20', 'dave%0aerin', 'dave%3Bls', '~root', 'dave$', 'CON', 'aux',
-  '%c0%ae%c0%ae', 'ｄａｖｅ', 'd%E2%80%AEave', 'dave.json', 'dave?x=1', 'dave#x', 'dave;erin', '__proto__', 'constructor', 'a'.repeat(16), 'a', '',
+  '..',
+  '../..',
+  '..%2f..%2fetc',
+  '%2e%2e',
+  'dave%00',
+  'dave%2f..',
+  'dave/..',
+  '.',
+  '%2e',
+  'dave%20',
+  'dave%0aerin',
+  'dave%3Bls',
+  '~root',
+  'dave$',
+  'CON',
+  'aux',
+  '%c0%ae%c0%ae',
+  'ｄａｖｅ',
+  'd%E2%80%AEave',
+  'dave.json',
+  'dave?x=1',
+  'dave#x',
+  'dave;erin',
+  '__proto__',
+  'constructor',
+  'a'.repeat(16),
+  'a',
+  '',
 ];
 
 export async function runUsernameTricks(t: Target): Promise<{ cases: number; failures: string[] }> {
@@ -754,13 +1194,21 @@ export async function runUsernameTricks(t: Target): Promise<{ cases: number; fai
     const e = /^[\x21-\x7e]*$/.test(u) ? u : enc(u);
     for (const path of [`/api/users/${e}/mosaics`, `/user/${e}`, `/api/users/${e}/export`]) {
       cases++;
-      const r = await call(t.port, 'GET', path, undefined, host).catch((e: Error) => ({ status: 0, body: Buffer.from(e.message), json: undefined, ms: 0, headers: {} }));
+      const r = await call(t.port, 'GET', path, undefined, host).catch((e: Error) => ({
+        status: 0,
+        body: Buffer.from(e.message),
+        json: undefined,
+        ms: 0,
+        headers: {},
+      }));
       if (r.status >= 500 || r.status === 0) failures.push(`GET ${path}: ${r.status} ${r.body.toString().slice(0, 100)}`);
       if (r.body.includes(CANARY)) failures.push(`GET ${path}: canary`);
       // `dave?x=1/mosaics` and `dave#x/mosaics` really ask for /api/users/dave: the member, not mosaics.
       const asked = new URL(path, 'http://h').pathname;
-      if (asked.startsWith('/api/users/') && asked.endsWith('/mosaics') && r.status === 200 && !USERNAME_RE.test(decodeURIComponentSafe(u))) failures.push(`GET ${path}: 200 for a username that is not one`);
-      if (asked.startsWith('/api/users/') && r.status === 200 && !USERNAME_RE.test(decodeURIComponentSafe(asked.split('/')[3] ?? ''))) failures.push(`GET ${path}: 200 for ${asked}`);
+      if (asked.startsWith('/api/users/') && asked.endsWith('/mosaics') && r.status === 200 && !USERNAME_RE.test(decodeURIComponentSafe(u)))
+        failures.push(`GET ${path}: 200 for a username that is not one`);
+      if (asked.startsWith('/api/users/') && r.status === 200 && !USERNAME_RE.test(decodeURIComponentSafe(asked.split('/')[3] ?? '')))
+        failures.push(`GET ${path}: 200 for ${asked}`);
     }
     cases++;
     const decoded = decodeURIComponentSafe(u);
@@ -779,4 +1227,3 @@ function decodeURIComponentSafe(s: string): string {
     return s;
   }
 }
-

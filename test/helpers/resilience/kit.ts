@@ -44,9 +44,9 @@ export function fakeFilm(title: string, year: number | null, extra: Partial<Fake
     title,
     year,
     posterName: slug,
-    color: [40 + (id * 53) % 200, 40 + (id * 97) % 200, 40 + (id * 31) % 200],
+    color: [40 + ((id * 53) % 200), 40 + ((id * 97) % 200), 40 + ((id * 31) % 200)],
     tmdb: null,
-    cacheKey: (id * 2654435761 >>> 0).toString(16).padStart(8, '0'),
+    cacheKey: ((id * 2654435761) >>> 0).toString(16).padStart(8, '0'),
     ...extra,
   };
 }
@@ -75,7 +75,13 @@ export function addMembers(lb: FakeLetterboxd, prefix: string, count: number, fi
   for (let i = 0; i < count; i++) {
     const name = `${prefix}${i}`;
     const n = typeof films === 'number' ? films : films(i);
-    lb.addMember(fakeMember(name, Array.from({ length: n }, (_, j) => fakeFilm(`${name} film ${j + 1}`, 1990 + (j % 30))), lb.now));
+    lb.addMember(
+      fakeMember(
+        name,
+        Array.from({ length: n }, (_, j) => fakeFilm(`${name} film ${j + 1}`, 1990 + (j % 30))),
+        lb.now,
+      ),
+    );
     names.push(name);
   }
   return names;
@@ -155,28 +161,36 @@ export async function startTamper(target: string): Promise<Tamper> {
   let self = '';
   const fetchUpstream = (req: IncomingMessage): Promise<Upstream> =>
     new Promise((resolve, reject) => {
-      const up = httpRequest(`${target}${req.url}`, { method: req.method, headers: { ...req.headers, host: new URL(target).host, 'accept-encoding': 'identity' } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          let body = Buffer.concat(chunks);
-          const type = String(res.headers['content-type'] ?? '');
-          if (/text|xml|json/.test(type)) body = Buffer.from(body.toString('utf8').split(target).join(self), 'utf8');
-          const headers: Record<string, string> = {};
-          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined && k !== 'content-length' && k !== 'connection' && k !== 'keep-alive' && k !== 'transfer-encoding') headers[k] = String(v);
-          if (headers.location) headers.location = headers.location.split(target).join(self);
-          resolve({ status: res.statusCode!, headers, body });
-        });
-        res.on('error', reject);
-        res.on('aborted', () => reject(new Error('upstream aborted')));
-      });
+      const up = httpRequest(
+        `${target}${req.url}`,
+        { method: req.method, headers: { ...req.headers, host: new URL(target).host, 'accept-encoding': 'identity' } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => {
+            let body = Buffer.concat(chunks);
+            const type = String(res.headers['content-type'] ?? '');
+            if (/text|xml|json/.test(type)) body = Buffer.from(body.toString('utf8').split(target).join(self), 'utf8');
+            const headers: Record<string, string> = {};
+            for (const [k, v] of Object.entries(res.headers))
+              if (v !== undefined && k !== 'content-length' && k !== 'connection' && k !== 'keep-alive' && k !== 'transfer-encoding')
+                headers[k] = String(v);
+            if (headers.location) headers.location = headers.location.split(target).join(self);
+            resolve({ status: res.statusCode!, headers, body });
+          });
+          res.on('error', reject);
+          res.on('aborted', () => reject(new Error('upstream aborted')));
+        },
+      );
       up.on('error', reject);
       up.end();
     });
   const server = createServer((req, res) => {
     const path = req.url ?? '/';
     paths.push(path);
-    const rule = rules.find((r) => (r.times === undefined || r.hits < r.times) && (typeof r.path === 'string' ? path.includes(r.path) : r.path.test(path)));
+    const rule = rules.find(
+      (r) => (r.times === undefined || r.hits < r.times) && (typeof r.path === 'string' ? path.includes(r.path) : r.path.test(path)),
+    );
     const upstream = () => fetchUpstream(req);
     void (async () => {
       if (rule) {
@@ -202,7 +216,9 @@ export async function startTamper(target: string): Promise<Tamper> {
 }
 
 /** A plain server for posters of our own making (bombs, HTML, huge files), keyed by path. */
-export async function startImageHost(routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void>): Promise<{ base: string; host: string; close(): Promise<void> }> {
+export async function startImageHost(
+  routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void>,
+): Promise<{ base: string; host: string; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     const route = routes[(req.url ?? '/').split('?')[0]];
     if (route) return route(req, res);
@@ -243,7 +259,16 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-const SERVER_BASE_ENV = { PORT: '0', HOST: '127.0.0.1', WORKERS: '0', RATE_LIMIT_PER_MIN: '100000', QUEUE_PER_CLIENT: '10000', QUEUE_MAX: '1000000', SOCKETS_PER_CLIENT: '5000', LOG_LEVEL: 'warn' };
+const SERVER_BASE_ENV = {
+  PORT: '0',
+  HOST: '127.0.0.1',
+  WORKERS: '0',
+  RATE_LIMIT_PER_MIN: '100000',
+  QUEUE_PER_CLIENT: '10000',
+  QUEUE_MAX: '1000000',
+  SOCKETS_PER_CLIENT: '5000',
+  LOG_LEVEL: 'warn',
+};
 
 export async function startStack(options: StackOptions): Promise<Stack> {
   const t = tmp();
@@ -253,7 +278,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const workers = new Map<number, Child>();
   const workerEntry = options.workerEntry ?? 'worker/main.ts';
   const startWorker = () => {
-    const w = tracked(spawnTs(workerEntry, { DATA_DIR: t.dir, LEASE_MS: '1500', WORKER_CONCURRENCY: '2', TILE_WIDTH: '60', ...options.letterboxdEnv, ...options.workerEnv }));
+    const w = tracked(
+      spawnTs(workerEntry, {
+        DATA_DIR: t.dir,
+        LEASE_MS: '1500',
+        WORKER_CONCURRENCY: '2',
+        TILE_WIDTH: '60',
+        ...options.letterboxdEnv,
+        ...options.workerEnv,
+      }),
+    );
     workers.set(w.proc.pid!, w);
     void w.exited.then(() => workers.delete(w.proc.pid!));
     return w;
@@ -267,10 +301,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   for (let i = 0; i < options.workers; i++) startWorker();
   // Ready when every worker has registered (its first heartbeat): timings then measure the work alone.
   const registered = db.prepare(`SELECT id FROM workers`).pluck();
-  await waitFor(() => {
-    const pids = new Set((registered.all() as string[]).map((id) => Number(id.split('-')[0])));
-    return [...workers.keys()].every((pid) => pids.has(pid));
-  }, 30_000, 'the workers to register', 20);
+  await waitFor(
+    () => {
+      const pids = new Set((registered.all() as string[]).map((id) => Number(id.split('-')[0])));
+      return [...workers.keys()].every((pid) => pids.has(pid));
+    },
+    30_000,
+    'the workers to register',
+    20,
+  );
   const stack: Stack = {
     dir: t.dir,
     dbPath,
@@ -306,7 +345,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 /** `promise`, or a rejection naming `what` after `ms` (the timer is cleared either way). */
 export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)),
+  );
   try {
     return await Promise.race([promise, timeout]);
   } finally {
@@ -326,7 +367,14 @@ export interface Reply {
 }
 
 /** One request to 127.0.0.1:port (from the loopback address `from`: another client); rejects only on a network error. */
-export function call(port: number, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, from?: string): Promise<Reply> {
+export function call(
+  port: number,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+  from?: string,
+): Promise<Reply> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
@@ -375,7 +423,8 @@ export async function createMosaic(port: () => number, body: Record<string, unkn
   for (;;) {
     try {
       const r = await call(port(), 'POST', '/api/mosaics', body);
-      if (r.status !== 200 && r.status !== 202) throw Object.assign(new Error(`POST /api/mosaics ${r.status} ${r.body.toString()}`), { fatal: true });
+      if (r.status !== 200 && r.status !== 202)
+        throw Object.assign(new Error(`POST /api/mosaics ${r.status} ${r.body.toString()}`), { fatal: true });
       if (r.json.cancelToken) cancelTokens.set(r.json.task.id, r.json.cancelToken);
       return r.json.task as Task;
     } catch (err) {
@@ -498,7 +547,8 @@ export class Followers {
       const id = key.slice(key.indexOf(':') + 1);
       const stored = events.listTaskAfter(id, 0, 100_000).map((e) => e.seq);
       const seqs = got.map((m) => m.seq);
-      if (seqs.join(',') !== stored.join(',')) problems.push(`socket ${key}: delivered [${seqs.join(',')}] but stored [${stored.join(',')}]`);
+      if (seqs.join(',') !== stored.join(','))
+        problems.push(`socket ${key}: delivered [${seqs.join(',')}] but stored [${stored.join(',')}]`);
     }
     return problems;
   }
@@ -528,9 +578,10 @@ export function auditTasks(db: Db, ids: readonly string[], allowedCodes: readonl
   const byStatus: Record<string, number> = {};
   const byCode: Record<string, number> = {};
   const problems: string[] = [];
-  const row = db.prepare<[string], { status: string; error_code: string | null; attempt: number; max_attempts: number; live: number | null }>(
-    `SELECT status, error_code, attempt, max_attempts, live FROM tasks WHERE id = ?`,
-  );
+  const row = db.prepare<
+    [string],
+    { status: string; error_code: string | null; attempt: number; max_attempts: number; live: number | null }
+  >(`SELECT status, error_code, attempt, max_attempts, live FROM tasks WHERE id = ?`);
   const evs = db.prepare<[string], { type: string; status: string }>(
     `SELECT type, json_extract(payload, '$.status') AS status FROM task_events WHERE task_id = ? ORDER BY seq`,
   );
@@ -550,11 +601,15 @@ export function auditTasks(db: Db, ids: readonly string[], allowedCodes: readonl
     const finals = e.filter((x) => FINAL.includes(x.status) && x.type !== 'created');
     const completed = e.filter((x) => x.type === 'completed').length;
     if (finals.length !== 1) problems.push(`task ${id}: ${finals.length} final events (${e.map((x) => x.type).join(' ')})`);
-    if (e.length && !FINAL.includes(e[e.length - 1].status)) problems.push(`task ${id}: last event is ${e[e.length - 1].type}/${e[e.length - 1].status}`);
+    if (e.length && !FINAL.includes(e[e.length - 1].status))
+      problems.push(`task ${id}: last event is ${e[e.length - 1].type}/${e[e.length - 1].status}`);
     const nResults = results.get(id)!.n;
-    if (r.status === 'COMPLETE' && (completed !== 1 || nResults !== 1)) problems.push(`task ${id}: COMPLETE with ${completed} completed events, ${nResults} results`);
-    if (r.status !== 'COMPLETE' && (completed !== 0 || nResults !== 0)) problems.push(`task ${id}: ${r.status} with ${completed} completed events, ${nResults} results`);
-    if (r.status === 'ERROR' && !allowedCodes.includes(r.error_code ?? '')) problems.push(`task ${id}: ERROR ${r.error_code} not among ${allowedCodes.join('/')}`);
+    if (r.status === 'COMPLETE' && (completed !== 1 || nResults !== 1))
+      problems.push(`task ${id}: COMPLETE with ${completed} completed events, ${nResults} results`);
+    if (r.status !== 'COMPLETE' && (completed !== 0 || nResults !== 0))
+      problems.push(`task ${id}: ${r.status} with ${completed} completed events, ${nResults} results`);
+    if (r.status === 'ERROR' && !allowedCodes.includes(r.error_code ?? ''))
+      problems.push(`task ${id}: ERROR ${r.error_code} not among ${allowedCodes.join('/')}`);
   }
   return { byStatus, byCode, problems };
 }
@@ -570,7 +625,8 @@ export async function auditImages(db: Db, ids: readonly string[]): Promise<strin
     if (!r) continue;
     try {
       const { info } = await sharp(r.result, { failOn: 'truncated' }).raw().toBuffer({ resolveWithObject: true });
-      if (info.width !== r.width || info.height !== r.height) problems.push(`result ${id}: ${info.width}×${info.height}, row says ${r.width}×${r.height}`);
+      if (info.width !== r.width || info.height !== r.height)
+        problems.push(`result ${id}: ${info.width}×${info.height}, row says ${r.width}×${r.height}`);
       const format = (await sharp(r.result).metadata()).format;
       if (`image/${format}` !== r.content_type) problems.push(`result ${id}: ${format} stored as ${r.content_type}`);
     } catch (err) {
@@ -610,7 +666,11 @@ export const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 /** One line of figures, for the suite's output and the README table. */
 export function figures(suite: string, values: Record<string, unknown>): void {
-  console.log(`[figures] ${suite}: ${Object.entries(values).map(([k, v]) => `${k}=${typeof v === 'number' ? Math.round(v * 10) / 10 : String(v)}`).join(' ')}`);
+  console.log(
+    `[figures] ${suite}: ${Object.entries(values)
+      .map(([k, v]) => `${k}=${typeof v === 'number' ? Math.round(v * 10) / 10 : String(v)}`)
+      .join(' ')}`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -636,7 +696,12 @@ export function pngBomb(width: number, height: number, depth: 1 | 8 = 1): Buffer
   ihdr[8] = depth; // bit depth; colour type 0 (grey), deflate, no filter, no interlace
   const row = 1 + Math.ceil((width * depth) / 8);
   const idat = deflateSync(Buffer.alloc(row * height), { level: 9 });
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr), pngChunk('IDAT', idat), pngChunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', idat),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** A PNG whose header declares `width`×`height` but whose pixel data is a single row: a lie, cheaply. */
@@ -646,5 +711,10 @@ export function pngLiar(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8;
   const idat = deflateSync(Buffer.alloc(1 + width));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr), pngChunk('IDAT', idat), pngChunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', idat),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
 }

@@ -13,7 +13,9 @@ const kb = Number(process.env.SOAK_RESULT_KB ?? 60);
 const side = Math.max(16, Math.round(Math.sqrt((kb * 1024) / 0.9)));
 let seed = process.pid;
 const noise = Buffer.alloc(side * side * 3, 0).map(() => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) >> 16) & 0xff);
-const image = await sharp(noise, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 60 }).toBuffer();
+const image = await sharp(noise, { raw: { width: side, height: side, channels: 3 } })
+  .jpeg({ quality: 60 })
+  .toBuffer();
 
 const stubMosaic: Action = async ({ task, signal, progress }) => {
   const steps = 4;

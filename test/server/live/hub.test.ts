@@ -66,14 +66,23 @@ test('subscribe after:0 replays the whole history in order, then live events fol
   s.send({ type: 'subscribe', taskId: task.id, after: 0 });
   const replay = await collect(s, 5);
   const stored = createEventStore(w.db).listTaskAfter(task.id, 0);
-  assert.equal(seqs(replay), stored.map((e) => e.seq));
-  assert.equal(replay.map((m) => m.type === 'task' && m.task.status), ['QUEUED', 'RUNNING', 'RUNNING', 'RUNNING', 'RUNNING']);
+  assert.equal(
+    seqs(replay),
+    stored.map((e) => e.seq),
+  );
+  assert.equal(
+    replay.map((m) => m.type === 'task' && m.task.status),
+    ['QUEUED', 'RUNNING', 'RUNNING', 'RUNNING', 'RUNNING'],
+  );
   w.tasks.progress(claimed.id, claimed.leaseToken, 'building', null, null, 'Drawing');
   w.tasks.complete(claimed.id, claimed.leaseToken);
   await w.poll();
   const live = await collect(s, 2);
   const all = createEventStore(w.db).listTaskAfter(task.id, 0);
-  assert.equal(seqs([...replay, ...live]), all.map((e) => e.seq));
+  assert.equal(
+    seqs([...replay, ...live]),
+    all.map((e) => e.seq),
+  );
   const last = live[1];
   assert.ok(last.type === 'task' && last.task.status === 'COMPLETE' && last.task.resultUrl === `/api/tasks/${task.id}/result`);
   s.close();
@@ -94,7 +103,9 @@ test('replay and live delivery overlapping: every seq exactly once, in order', a
   await w.poll();
   await settle(s);
   const got = s.messages.filter(taskMsg);
-  const all = createEventStore(w.db).listTaskAfter(task.id, 0).map((e) => e.seq);
+  const all = createEventStore(w.db)
+    .listTaskAfter(task.id, 0)
+    .map((e) => e.seq);
   assert.equal(seqs(got), all);
   s.close();
   await w.close();
@@ -280,7 +291,14 @@ test('an oversized frame closes only that socket (1009); a flood of junk leaves 
   assert.is((await big.closed).code, 1009);
 
   const flood = await openSocket(w.port);
-  const junk = ['{', '[]', '{"type":1}', '{"type":"subscribe","taskId":"a b"}', 'x'.repeat(4000), '{"type":"subscribe","taskId":"00000000-0000-4000-8000-000000000000"}'];
+  const junk = [
+    '{',
+    '[]',
+    '{"type":1}',
+    '{"type":"subscribe","taskId":"a b"}',
+    'x'.repeat(4000),
+    '{"type":"subscribe","taskId":"00000000-0000-4000-8000-000000000000"}',
+  ];
   for (let i = 0; i < 3000; i++) flood.send(junk[i % junk.length]);
   await settle(flood);
   const errors = flood.messages.filter((m) => m.type === 'error');
@@ -348,7 +366,9 @@ test('a consumer that stops reading is closed (1013) once its backlog outlives a
   const again = await openSocket(w.port);
   again.send({ type: 'subscribe', taskId: task.id, after: last });
   await settle(again);
-  const all = createEventStore(w.db).listTaskAfter(task.id, 0, 5000).map((e) => e.seq);
+  const all = createEventStore(w.db)
+    .listTaskAfter(task.id, 0, 5000)
+    .map((e) => e.seq);
   assert.equal([...seqs(got), ...seqs(again.messages.filter(taskMsg))], all, 'every seq once, in order');
   other.close();
   again.close();

@@ -53,8 +53,15 @@ for (const readFirst of [true, false]) {
     open();
     const got = await settle(s);
     const stored = createEventStore(w.db).listTaskAfter(task.id, 0);
-    assert.equal(stored.map((e) => e.type), ['created', 'claimed', 'progress']);
-    assert.equal(seqs(got), stored.map((e) => e.seq), 'each event once, in order, none lost');
+    assert.equal(
+      stored.map((e) => e.type),
+      ['created', 'claimed', 'progress'],
+    );
+    assert.equal(
+      seqs(got),
+      stored.map((e) => e.seq),
+      'each event once, in order, none lost',
+    );
     // And live delivery carries on from there.
     w.tasks.progress(claimed.id, claimed.leaseToken, 'downloading', 2, 2, 'Poster 2 of 2');
     await w.poll();

@@ -5,7 +5,10 @@ import { createUploadSlots } from '../../../server/middleware/uploadSlots.js';
 import { HttpError } from '../../../server/middleware/errors.js';
 
 const refusal = async (p: Promise<unknown>) => {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   assert.instance(err, HttpError);
   return err as HttpError;
 };

@@ -22,8 +22,14 @@ const NOW = new Date(2026, 10, 20, 12); // local time: the month is November 202
 const key = (username: string, params: ReturnType<typeof normalizeRequest>['params']) => dedupeKey(CREATE_MOSAIC, username, params);
 
 test('every period form means what the API means, with the same dedupe key', () => {
-  const api = (body: Record<string, unknown>) => { const r = normalizeRequest({ username: 'Dave', ...body }, NOW); return key(r.username, r.params); };
-  const link = (file: string) => { const r = stableLinkRequest('Dave', file, NOW); return key(r.username, r.params); };
+  const api = (body: Record<string, unknown>) => {
+    const r = normalizeRequest({ username: 'Dave', ...body }, NOW);
+    return key(r.username, r.params);
+  };
+  const link = (file: string) => {
+    const r = stableLinkRequest('Dave', file, NOW);
+    return key(r.username, r.params);
+  };
   assert.is(link('month.jpg'), api({ mode: 'month' }));
   assert.is(link('month.jpg'), api({ mode: 'month', month: '2026-11', format: 'jpeg' }));
   assert.is(link('2026-11.jpg'), link('month.jpg'), 'the current month named or not');
@@ -32,7 +38,17 @@ test('every period form means what the API means, with the same dedupe key', () 
   assert.is(link('recent-12.jpeg'), api({ mode: 'recent', count: 12 }));
   assert.is(link('2025.review.png'), api({ mode: 'year', year: 2025, layout: 'review', format: 'png' }));
   assert.is(link('all.classic.jpg'), api({ mode: 'all' }));
-  for (const file of ['month.gif', '2026-13.jpg', '2027.jpg', 'recent-0.jpg', 'recent-51.png', 'month.review.jpg', 'everything.png', '2026-11', '1999.jpg']) {
+  for (const file of [
+    'month.gif',
+    '2026-13.jpg',
+    '2027.jpg',
+    'recent-0.jpg',
+    'recent-51.png',
+    'month.review.jpg',
+    'everything.png',
+    '2026-11',
+    '1999.jpg',
+  ]) {
     assert.throws(() => stableLinkRequest('Dave', file, NOW), /INVALID_REQUEST|must|look|layout|year|count|month/, file);
   }
   assert.throws(() => stableLinkRequest('no-such!', 'month.jpg', NOW), /username/);
@@ -57,12 +73,18 @@ async function server(options: Parameters<typeof liveServer>[0] = {}): Promise<L
 }
 
 const queuedFor = (srv: LiveServer) =>
-  srv.db.prepare(`SELECT id, status, dedupe_key FROM tasks ORDER BY created_at`).all() as { id: string; status: string; dedupe_key: string }[];
+  srv.db.prepare(`SELECT id, status, dedupe_key FROM tasks ORDER BY created_at`).all() as {
+    id: string;
+    status: string;
+    dedupe_key: string;
+  }[];
 
 test('no mosaic yet: the request queues one and waits; the finished mosaic is answered with validators', async () => {
   const srv = await server();
   const results = createResultStore(srv.db);
-  const image = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#c33' } }).png().toBuffer();
+  const image = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#c33' } })
+    .png()
+    .toBuffer();
   const pending = request(srv.port, '/m/dave/2025-11.grid.png');
   // The request's task appears; finish it as a worker would while the request waits.
   // A month in the past whatever the date the suite runs on (a future one is refused, and none queued).
@@ -84,7 +106,11 @@ test('no mosaic yet: the request queues one and waits; the finished mosaic is an
 
 test('still not made after the wait: a "being made" picture, 202, not cached, Retry-After 5', async () => {
   const srv = await server({ stableLinkWaitMs: 300 });
-  for (const [ext, format] of [['png', 'png'], ['jpg', 'jpeg'], ['webp', 'webp']] as const) {
+  for (const [ext, format] of [
+    ['png', 'png'],
+    ['jpg', 'jpeg'],
+    ['webp', 'webp'],
+  ] as const) {
     const res = await request(srv.port, `/m/dave/recent-30.${ext}`);
     assert.is(res.status, 202);
     assert.is(res.headers['cache-control'], 'no-store');
@@ -108,7 +134,11 @@ test('stale while revalidating: a crowd of 50 gets the old mosaic at once, and e
     assert.is(res.text, 'OLD MOSAIC');
   }
   const tasks = queuedFor(srv);
-  assert.equal(tasks.map((t) => t.status), ['COMPLETE', 'QUEUED'], 'one refresh for the crowd');
+  assert.equal(
+    tasks.map((t) => t.status),
+    ['COMPLETE', 'QUEUED'],
+    'one refresh for the crowd',
+  );
   assert.is(tasks[1].dedupe_key, tasks[0].dedupe_key);
   await srv.close();
 });

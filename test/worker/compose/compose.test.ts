@@ -28,7 +28,14 @@ function input(list: Film[], tiles: (Buffer | null)[], extra: Partial<ComposeInp
 
 /** Every pixel of the tile's cell (3 px in from its edges, where JPEG ringing is) is the poster's colour. */
 function assertTile(p: Pixels, cell: { x: number; y: number }, w: number, h: number, rgb: RGB, tolerance: number, what: string) {
-  for (const [fx, fy] of [[0.5, 0.5], [0, 0], [1, 0], [0, 1], [1, 1], [0.3, 0.8]]) {
+  for (const [fx, fy] of [
+    [0.5, 0.5],
+    [0, 0],
+    [1, 0],
+    [0, 1],
+    [1, 1],
+    [0.3, 0.8],
+  ]) {
     const x = Math.round(cell.x + 3 + fx * (w - 7));
     const y = Math.round(cell.y + 3 + fy * (h - 7));
     assert.ok(near(p.at(x, y), rgb, tolerance), `${what}: (${x},${y}) is ${JSON.stringify(p.at(x, y))}, expected ${JSON.stringify(rgb)}`);
@@ -72,9 +79,8 @@ async function checkClassic(format: Format, tolerance: number) {
     { x: 0, y: out.height - GAP, width: 520, height: GAP },
   ];
   for (const gap of gaps) {
-    const middle = gap.width === GAP
-      ? { ...gap, x: gap.x + inset, width: GAP - 2 * inset }
-      : { ...gap, y: gap.y + inset, height: GAP - 2 * inset };
+    const middle =
+      gap.width === GAP ? { ...gap, x: gap.x + inset, width: GAP - 2 * inset } : { ...gap, y: gap.y + inset, height: GAP - 2 * inset };
     const allowed = format === 'jpeg' ? middle.width * middle.height * 0.02 : 0;
     assert.ok(countDiffering(p, middle, BG, tolerance) <= allowed, `gap ${JSON.stringify(middle)}`);
   }
@@ -122,7 +128,9 @@ test('grid: edge to edge, empty cells are background', async () => {
 test('placeholders: missing, corrupt, truncated, SVG and not-an-image posters become titled cards', async () => {
   const list = films(7, (i) => ['Alien', 'Missing Film', 'Corrupt Film', 'Truncated Film', 'Not An Image', 'Big Poster', 'SVG'][i]);
   const good = await solidPoster(colorFor(0));
-  const noisy = await sharp({ create: { width: 120, height: 180, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 40 } } })
+  const noisy = await sharp({
+    create: { width: 120, height: 180, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 40 } },
+  })
     .jpeg()
     .toBuffer();
   const truncated = noisy.subarray(0, Math.floor(noisy.length * 0.6));
@@ -141,8 +149,12 @@ test('placeholders: missing, corrupt, truncated, SVG and not-an-image posters be
   const p = await pixelsOf(out.image);
   assertTile(p, plan.cells[0], 120, 180, colorFor(0), 6, 'good poster');
   assertTile(p, plan.cells[5], 120, 180, colorFor(5), 6, 'big poster, resized');
-  const png = await sharp({ create: { width: 60, height: 90, channels: 4, background: { r: 0, g: 0, b: 255, alpha: 1 } } }).png().toBuffer();
-  const webp = await sharp({ create: { width: 120, height: 180, channels: 3, background: { r: 0, g: 255, b: 0 } } }).webp().toBuffer();
+  const png = await sharp({ create: { width: 60, height: 90, channels: 4, background: { r: 0, g: 0, b: 255, alpha: 1 } } })
+    .png()
+    .toBuffer();
+  const webp = await sharp({ create: { width: 120, height: 180, channels: 3, background: { r: 0, g: 255, b: 0 } } })
+    .webp()
+    .toBuffer();
   const other = await composeMosaic(input(films(2), [png, webp]));
   assert.equal(other.placeholders, [], 'PNG (with alpha) and WebP posters decode');
   for (const i of out.placeholders) {
@@ -219,7 +231,11 @@ test('emoji are drawn in colour from the shipped font, at text size', async () =
 test('each format decodes back at the reported size and content type', async () => {
   const list = films(13);
   const tiles = await Promise.all(list.map((_, i) => solidPoster(colorFor(i))));
-  for (const [format, contentType] of [['jpeg', 'image/jpeg'], ['png', 'image/png'], ['webp', 'image/webp']] as const) {
+  for (const [format, contentType] of [
+    ['jpeg', 'image/jpeg'],
+    ['png', 'image/png'],
+    ['webp', 'image/webp'],
+  ] as const) {
     const out = await composeMosaic(input(list, tiles, { format }));
     assert.is(out.contentType, contentType);
     const meta = await sharp(out.image).metadata();
@@ -248,13 +264,25 @@ test('columns the format cannot hold: 3,000 films in 1 column are drawn in 3, in
   const list = films(3000);
   for (const format of ['webp', 'jpeg', 'png'] as const) {
     // Before: WebP failed ("Processed image is too large for the WebP format"), JPEG and PNG were 4×18,000 px.
-    const out = await composeMosaic(input(list, list.map(() => null), { layout: 'grid', columns: 1, format }));
+    const out = await composeMosaic(
+      input(
+        list,
+        list.map(() => null),
+        { layout: 'grid', columns: 1, format },
+      ),
+    );
     assert.ok(out.width <= MAX_SIDE && out.height <= MAX_SIDE, `${format}: ${out.width}×${out.height}`);
     assert.match(out.note ?? '', /^Drawn in 3 columns, not 1: 3,000 films in 1 column would make an image taller than the 8,192 px/);
     const meta = await sharp(out.image).metadata();
     assert.equal([meta.width, meta.height], [out.width, out.height]);
   }
-  const fine = await composeMosaic(input(films(40), films(40).map(() => null), { layout: 'grid', columns: 1, format: 'webp' }));
+  const fine = await composeMosaic(
+    input(
+      films(40),
+      films(40).map(() => null),
+      { layout: 'grid', columns: 1, format: 'webp' },
+    ),
+  );
   assert.is(fine.note, null, 'columns that fit are kept, without a note');
   assert.is(fine.width, 120);
 });

@@ -22,7 +22,9 @@ function pattern(): Buffer {
 
 const options = { quality: 80, optimiseCoding: false, chromaSubsampling: '4:2:0' } as const;
 const encode = (raw: Buffer, height: number, opts: object = options) =>
-  sharp(raw, { raw: { width: WIDTH, height, channels: 3 } }).jpeg(opts).toBuffer();
+  sharp(raw, { raw: { width: WIDTH, height, channels: 3 } })
+    .jpeg(opts)
+    .toBuffer();
 
 async function strips(raw: Buffer, stripHeight: number, opts: object = options): Promise<Buffer[]> {
   const out: Buffer[] = [];
@@ -35,7 +37,9 @@ async function strips(raw: Buffer, stripHeight: number, opts: object = options):
 
 test('joined strips decode to the same pixels as one encode', async () => {
   const raw = pattern();
-  const whole = await sharp(await encode(raw, HEIGHT)).raw().toBuffer();
+  const whole = await sharp(await encode(raw, HEIGHT))
+    .raw()
+    .toBuffer();
   for (const stripHeight of [16, 48, 64]) {
     const joined = joinJpegStrips(await strips(raw, stripHeight));
     assert.ok(joined, `strip height ${stripHeight}`);

@@ -180,7 +180,10 @@ test('tileWidth scales tiles at 2:3', () => {
   const p = plan(7, { tileWidth: 200 });
   assert.equal([p.tileWidth, p.tileHeight], [200, 300]);
   assert.is(p.cells[1].x, GAP + 210);
-  assert.equal(plannedTileSize({ username: 'dave', label: 'x', films: films(4), layout: 'grid', tileWidth: 90 }), { width: 90, height: 135 });
+  assert.equal(plannedTileSize({ username: 'dave', label: 'x', films: films(4), layout: 'grid', tileWidth: 90 }), {
+    width: 90,
+    height: 135,
+  });
 });
 
 test('size bound: tiles shrink so the longest side ≤ 8192 px and the image ≤ 40 Mpx (16 for PNG, WebP)', () => {

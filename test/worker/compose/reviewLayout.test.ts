@@ -15,7 +15,8 @@ import {
 } from '../../../worker/compose/layout.js';
 import { textWidth } from '../../../worker/compose/metrics.js';
 
-const films = (n: number) => Array.from({ length: n }, (_, i) => ({ title: `Film ${i + 1}`, year: 1990 + (i % 30), rating: ((i % 10) + 1) / 2 }));
+const films = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({ title: `Film ${i + 1}`, year: 1990 + (i % 30), rating: ((i % 10) + 1) / 2 }));
 
 const FIGURES: ReviewFigures = {
   films: 40,
@@ -23,7 +24,10 @@ const FIGURES: ReviewFigures = {
   rated: 38,
   averageRating: 3.46,
   ratings: [1, 2, 3, 4, 5, 6, 7, 5, 3, 2],
-  timeline: { unit: 'month', periods: [3, 4, 0, 5, 2, 6, 1, 4, 3, 8, 4, 4].map((count, m) => ({ label: `2025-${String(m + 1).padStart(2, '0')}`, count })) },
+  timeline: {
+    unit: 'month',
+    periods: [3, 4, 0, 5, 2, 6, 1, 4, 3, 8, 4, 4].map((count, m) => ({ label: `2025-${String(m + 1).padStart(2, '0')}`, count })),
+  },
   rewatches: 4,
   likes: 12,
   first: { title: 'The First Film of the Year', year: 1999, watchedDate: '2025-01-01' },
@@ -34,7 +38,10 @@ const plan = (n: number, extra: Partial<PlanRequest> = {}): MosaicPlan =>
   planMosaic({ username: 'dave', label: '2025', films: films(n), layout: 'review', tileWidth: 120, review: FIGURES, ...extra });
 
 const inside = (inner: Rect, outer: Rect) =>
-  inner.x >= outer.x && inner.y >= outer.y && inner.x + inner.width <= outer.x + outer.width && inner.y + inner.height <= outer.y + outer.height;
+  inner.x >= outer.x &&
+  inner.y >= outer.y &&
+  inner.x + inner.width <= outer.x + outer.width &&
+  inner.y + inner.height <= outer.y + outer.height;
 
 test('posters edge to edge under the header, the band under them across the whole width', () => {
   const p = plan(40);
@@ -62,15 +69,39 @@ test('a few posters are centred above a band at least REVIEW_MIN_WIDTH wide; req
 
 test('figures: one cell each across the band, in order, text within its cell; null figures are not drawn', () => {
   const band = plan(40).review!;
-  assert.equal(band.stats.map((s) => s.label.text), ['films', 'diary entries', 'average rating', 'rewatches', 'likes']);
-  assert.equal(band.stats.map((s) => s.value.text), ['40', '44', '3.46 ★', '4', '12']);
+  assert.equal(
+    band.stats.map((s) => s.label.text),
+    ['films', 'diary entries', 'average rating', 'rewatches', 'likes'],
+  );
+  assert.equal(
+    band.stats.map((s) => s.value.text),
+    ['40', '44', '3.46 ★', '4', '12'],
+  );
   for (const [i, s] of band.stats.entries()) {
     assert.ok(inside(s.box, band.box), `stat ${i} inside the band`);
     if (i > 0) assert.ok(s.box.x >= band.stats[i - 1].box.x + band.stats[i - 1].box.width, 'cells do not overlap');
     assert.ok(textWidth(s.value.text, band.valuePx, 'bold') <= s.box.width);
   }
-  const sparse = planReviewBand({ ...FIGURES, entries: null, rewatches: null, likes: null, averageRating: null, rated: 0, ratings: new Array(10).fill(0), timeline: null, first: null, last: null }, 800, 0);
-  assert.equal(sparse.stats.map((s) => s.label.text), ['films']);
+  const sparse = planReviewBand(
+    {
+      ...FIGURES,
+      entries: null,
+      rewatches: null,
+      likes: null,
+      averageRating: null,
+      rated: 0,
+      ratings: new Array(10).fill(0),
+      timeline: null,
+      first: null,
+      last: null,
+    },
+    800,
+    0,
+  );
+  assert.equal(
+    sparse.stats.map((s) => s.label.text),
+    ['films'],
+  );
   assert.equal([sparse.charts.length, sparse.lines.length], [0, 0]);
   assert.ok(sparse.box.height < planReviewBand(FIGURES, 800, 0).box.height, 'a band without charts or films is shorter');
   // Diary entries equal to films say nothing new.
@@ -79,7 +110,10 @@ test('figures: one cell each across the band, in order, text within its cell; nu
 
 test('charts: ten rating bars and twelve month bars, proportional, left to right, inside their boxes', () => {
   const band = plan(40).review!;
-  assert.equal(band.charts.map((c) => c.kind), ['ratings', 'timeline']);
+  assert.equal(
+    band.charts.map((c) => c.kind),
+    ['ratings', 'timeline'],
+  );
   const [ratings, months] = band.charts;
   assert.ok(ratings.box.x + ratings.box.width <= months.box.x, 'side by side');
   for (const chart of band.charts) {
@@ -93,13 +127,25 @@ test('charts: ten rating bars and twelve month bars, proportional, left to right
       if (i > 0) assert.ok(bar.rect.x > chart.bars[i - 1].rect.x + chart.bars[i - 1].rect.width - 1, 'no overlap');
     }
     for (const label of chart.labels) {
-      assert.ok(label.x >= chart.box.x && label.x + textWidth(label.text, band.labelPx) <= chart.box.x + chart.box.width + 1, `label ${label.text} inside`);
+      assert.ok(
+        label.x >= chart.box.x && label.x + textWidth(label.text, band.labelPx) <= chart.box.x + chart.box.width + 1,
+        `label ${label.text} inside`,
+      );
     }
   }
-  assert.equal(ratings.bars.map((b) => b.count), FIGURES.ratings);
+  assert.equal(
+    ratings.bars.map((b) => b.count),
+    FIGURES.ratings,
+  );
   assert.is(months.bars[2].rect.height, 0, 'an empty month has no bar');
-  assert.equal(ratings.labels.map((l) => l.text), ['½', '★★★★★']);
-  assert.equal(months.labels.map((l) => l.text), ['J', 'F', 'M', 'A', 'M', 'J', 'J', 'A', 'S', 'O', 'N', 'D']);
+  assert.equal(
+    ratings.labels.map((l) => l.text),
+    ['½', '★★★★★'],
+  );
+  assert.equal(
+    months.labels.map((l) => l.text),
+    ['J', 'F', 'M', 'A', 'M', 'J', 'J', 'A', 'S', 'O', 'N', 'D'],
+  );
 });
 
 test('a long history: one bar a year, labelled at both ends when the labels do not fit under every bar', () => {
@@ -107,13 +153,19 @@ test('a long history: one bar a year, labelled at both ends when the labels do n
   const band = planReviewBand({ ...FIGURES, timeline: { unit: 'year', periods } }, 800, 0);
   const timeline = band.charts.find((c) => c.kind === 'timeline')!;
   assert.is(timeline.bars.length, 60);
-  assert.equal(timeline.labels.map((l) => l.text), ['1966', '2025']);
+  assert.equal(
+    timeline.labels.map((l) => l.text),
+    ['1966', '2025'],
+  );
   assert.is(timeline.title.text, 'Diary entries per year');
 });
 
 test('first and last film: one line each, the title cut to the band width', () => {
   const band = plan(40).review!;
-  assert.equal(band.lines.map((l) => l.lead.text), ['First film ', 'Last film ']);
+  assert.equal(
+    band.lines.map((l) => l.lead.text),
+    ['First film ', 'Last film '],
+  );
   assert.is(band.lines[0].text.text, 'The First Film of the Year (1999), 1 Jan 2025');
   const last = band.lines[1].text;
   assert.ok(last.text.endsWith('…'), 'a long title is ellipsised');
@@ -136,7 +188,10 @@ test('the band scales with the width; the whole review keeps within MAX_SIDE and
 
 test('without figures the band still plans (the film count alone)', () => {
   const p = plan(5, { review: null });
-  assert.equal(p.review!.stats.map((s) => [s.value.text, s.label.text]), [['5', 'films']]);
+  assert.equal(
+    p.review!.stats.map((s) => [s.value.text, s.label.text]),
+    [['5', 'films']],
+  );
 });
 
 test.run();

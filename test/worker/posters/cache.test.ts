@@ -27,7 +27,14 @@ const deps = (rg: Rig = r, signal = new AbortController().signal): PosterDeps =>
   progress: (stage, done, total, msg) => rg.progress.push({ stage, done, total, msg }),
 });
 const fakeFilm = (slug: string): FakeFilm => lb.members.get('dave')!.films.find((e) => e.film.slug === slug)!.film;
-const asCollected = (f: FakeFilm, posterUrl = lb.posterUrl(f)): CollectedFilm => ({ title: f.title, year: f.year, rating: null, slug: f.slug, watchedDate: null, posterUrl });
+const asCollected = (f: FakeFilm, posterUrl = lb.posterUrl(f)): CollectedFilm => ({
+  title: f.title,
+  year: f.year,
+  rating: null,
+  slug: f.slug,
+  watchedDate: null,
+  posterUrl,
+});
 
 test.before(async () => {
   lb = await startFakeLetterboxd({ now });
@@ -56,15 +63,25 @@ function fileSystemNow(dir: string): number {
 
 test('sizedPosterUrl rewrites only the -0-W-0-H-crop part of a URL we were given', () => {
   const u = 'https://a.ltrbxd.com/resized/film-poster/2/4/6/2/1/2/246212-prophet-s-prey-0-600-0-900-crop.jpg?v=5d5e8ef1a2';
-  assert.is(sizedPosterUrl(u, 120), 'https://a.ltrbxd.com/resized/film-poster/2/4/6/2/1/2/246212-prophet-s-prey-0-120-0-180-crop.jpg?v=5d5e8ef1a2');
-  assert.is(sizedPosterUrl(u.replace('?v=5d5e8ef1a2', ''), 80), 'https://a.ltrbxd.com/resized/film-poster/2/4/6/2/1/2/246212-prophet-s-prey-0-80-0-120-crop.jpg');
+  assert.is(
+    sizedPosterUrl(u, 120),
+    'https://a.ltrbxd.com/resized/film-poster/2/4/6/2/1/2/246212-prophet-s-prey-0-120-0-180-crop.jpg?v=5d5e8ef1a2',
+  );
+  assert.is(
+    sizedPosterUrl(u.replace('?v=5d5e8ef1a2', ''), 80),
+    'https://a.ltrbxd.com/resized/film-poster/2/4/6/2/1/2/246212-prophet-s-prey-0-80-0-120-crop.jpg',
+  );
   const upload = 'https://a.ltrbxd.com/resized/sm/upload/8v/xg/0s/1x/amelie-poster.jpg?v=77';
   assert.is(sizedPosterUrl(upload, 120), upload, 'no size pattern: fetched as given');
   const named = 'https://a.ltrbxd.com/resized/film-poster/1/1/11-the-0-600-0-900-crop-0-600-0-900-crop.jpg';
-  assert.is(sizedPosterUrl(named, 120), 'https://a.ltrbxd.com/resized/film-poster/1/1/11-the-0-600-0-900-crop-0-120-0-180-crop.jpg', 'only the size at the end');
+  assert.is(
+    sizedPosterUrl(named, 120),
+    'https://a.ltrbxd.com/resized/film-poster/1/1/11-the-0-600-0-900-crop-0-120-0-180-crop.jpg',
+    'only the size at the end',
+  );
 });
 
-test('month end to end: tiles at the tile size in each film\'s colour, a note for the film without poster', async () => {
+test("month end to end: tiles at the tile size in each film's colour, a note for the film without poster", async () => {
   const { films } = await collectFilms(r.collectDeps(), 'dave', thisMonth);
   const res = await fetchPosters(deps(), films, 120);
   assert.is(res.tiles.length, films.length);
@@ -93,7 +110,10 @@ test('a second run downloads nothing: one request in all, the feed', async () =>
   lb.reset();
   const second = await collectFilms(r.collectDeps(), 'dave', thisMonth);
   const tiles2 = await fetchPosters(deps(), second.films, 120);
-  assert.equal(lb.requests.map((q) => q.path), ['/dave/rss/']);
+  assert.equal(
+    lb.requests.map((q) => q.path),
+    ['/dave/rss/'],
+  );
   assert.equal(tiles2.tiles, tiles1.tiles);
   // A different tile size is a different download.
   await fetchPosters(deps(), second.films, 80);
@@ -111,13 +131,23 @@ test('the cache is shared by worker processes on one folder and database file', 
   const viaB = await fetchPosters(deps(b), films, 120);
   assert.is(lb.count('/resized/', 'images'), 3, 'the other process reads what the first wrote');
   assert.ok(viaB.tiles.every(Boolean));
-  assert.ok(readdirSync(dir).every((n) => !n.endsWith('.tmp')), 'no temp files left behind');
+  assert.ok(
+    readdirSync(dir).every((n) => !n.endsWith('.tmp')),
+    'no temp files left behind',
+  );
   a.close();
   b.close();
 });
 
 test('refused, corrupt, missing, off-host and redirected posters are placeholders with notes; refusals are counted', async () => {
-  const [flow, amelie, dune, creme, lodz, kiki] = ['flow-2024', 'amelie', 'dune-2021', 'creme-brulee-a-la-francaise-2020', 'lodz-nights-2018', 'kikis-delivery-service'].map(fakeFilm);
+  const [flow, amelie, dune, creme, lodz, kiki] = [
+    'flow-2024',
+    'amelie',
+    'dune-2021',
+    'creme-brulee-a-la-francaise-2020',
+    'lodz-nights-2018',
+    'kikis-delivery-service',
+  ].map(fakeFilm);
   lb.setFaults([
     { path: `/${flow.id}-`, kind: 'challenge', server: 'images' },
     { path: `/${amelie.id}-`, kind: 'corrupt', server: 'images' },
@@ -129,7 +159,10 @@ test('refused, corrupt, missing, off-host and redirected posters are placeholder
   const refusedLookup: CollectedFilm = { ...asCollected(kiki, null), title: 'Refused Lookup', posterRefused: true };
   const films = [asCollected(flow), asCollected(amelie), asCollected(dune), asCollected(creme), offHost, wrongName, refusedLookup];
   const res = await fetchPosters(deps(), films, 120);
-  assert.equal(res.tiles, films.map(() => null));
+  assert.equal(
+    res.tiles,
+    films.map(() => null),
+  );
   assert.is(res.refused, 3, 'the challenge, the wrong name (403) and the refused lookup');
   assert.equal(res.notes, [
     'Letterboxd refused the poster of "Flow (2024)".',
@@ -158,7 +191,11 @@ test('a poster URL outside the allowed hosts is never fetched, end to end', asyn
     assert.is(films[i].posterUrl, amelie.posterUrlOverride);
     const res = await fetchPosters(deps(), films, 120);
     assert.is(res.tiles[i], null);
-    assert.ok(res.notes.includes('The poster of "Le Fabuleux Destin d’Amélie Poulain (2001)" is not on an allowed image host (LETTERBOXD_IMAGE_HOSTS).'));
+    assert.ok(
+      res.notes.includes(
+        'The poster of "Le Fabuleux Destin d’Amélie Poulain (2001)" is not on an allowed image host (LETTERBOXD_IMAGE_HOSTS).',
+      ),
+    );
     assert.is(elsewhere.requests.length, 0);
   } finally {
     delete amelie.posterUrlOverride;
@@ -167,7 +204,10 @@ test('a poster URL outside the allowed hosts is never fetched, end to end', asyn
 });
 
 test('downloads are concurrency-limited and one URL is fetched once', async () => {
-  const films = lb.members.get('bigfan')!.films.slice(0, 40).map((e) => asCollected(e.film));
+  const films = lb.members
+    .get('bigfan')!
+    .films.slice(0, 40)
+    .map((e) => asCollected(e.film));
   lb.setLatency(10);
   await fetchPosters(deps(), [...films, ...films.slice(0, 5)], 60);
   assert.ok(lb.inFlightMax.images <= 6, `in flight ${lb.inFlightMax.images}`);
@@ -177,7 +217,10 @@ test('downloads are concurrency-limited and one URL is fetched once', async () =
 test('LRU: the cache stays under its byte budget, least recently used out first, files deleted', async () => {
   const store = createPosterStore(r.db);
   const dir = join(tmp.dir, 'small');
-  const films = lb.members.get('bigfan')!.films.slice(0, 6).map((e) => asCollected(e.film));
+  const films = lb.members
+    .get('bigfan')!
+    .films.slice(0, 6)
+    .map((e) => asCollected(e.film));
   const big = createPosterCache({ dir, store, budgetBytes: 1e9, clock: r.clock });
   const sizes = (await fetchPosters({ ...deps(), cache: big }, films, 100)).tiles.map((t) => t!.length);
   const budget = sizes.slice(3).reduce((a, b) => a + b, 0) + 10;
@@ -244,7 +287,10 @@ test('poster files the cache has no row for are cleared when a cache opens, once
 });
 
 test('a cancelled download stops with the abort reason', async () => {
-  const films = lb.members.get('bigfan')!.films.slice(0, 30).map((e) => asCollected(e.film));
+  const films = lb.members
+    .get('bigfan')!
+    .films.slice(0, 30)
+    .map((e) => asCollected(e.film));
   lb.setFaults([{ path: '/resized/', kind: 'slow', delayMs: 5000, server: 'images' }]);
   const ac = new AbortController();
   const reason = new Error('cancelled');

@@ -113,7 +113,13 @@ const FAULTS: [string, Fault[], string, MosaicParams, ErrorCode | 'ok'][] = [
   ['posters 503', [{ path: '/resized/', kind: 'server-error', server: 'images' }], 'dave', month, 'ok'],
   ['posters redirect off-host', [{ path: '/resized/', kind: 'redirect', server: 'images' }], 'dave', month, 'ok'],
   ['posters truncated once', [{ path: '/resized/', kind: 'truncate', times: 3, server: 'images' }], 'dave', month, 'ok'],
-  ['poster 429 long', [{ path: '/resized/', kind: 'rate-limit', retryAfter: 30, server: 'images' }], 'dave', month, 'LETTERBOXD_RATE_LIMITED'],
+  [
+    'poster 429 long',
+    [{ path: '/resized/', kind: 'rate-limit', retryAfter: 30, server: 'images' }],
+    'dave',
+    month,
+    'LETTERBOXD_RATE_LIMITED',
+  ],
 ];
 
 test('every fault ends in the right outcome and code', async () => {

@@ -11,8 +11,7 @@ import { probeImage } from '../../../worker/posters/probe.js';
 
 configureSharp();
 
-const solid = (width: number, height: number) =>
-  sharp({ create: { width, height, channels: 3, background: { r: 200, g: 40, b: 40 } } });
+const solid = (width: number, height: number) => sharp({ create: { width, height, channels: 3, background: { r: 200, g: 40, b: 40 } } });
 
 /** Which of `posters` the composer draws as placeholders. */
 async function placeholders(posters: Buffer[]): Promise<number[]> {
@@ -31,7 +30,12 @@ test('the pixel limit: a poster of exactly 2000×3000 passes the probe and is dr
 });
 
 test('the formats: JPEG, PNG, WebP and GIF pass both; AVIF and SVG pass neither', async () => {
-  const accepted = await Promise.all([solid(60, 90).jpeg().toBuffer(), solid(60, 90).png().toBuffer(), solid(60, 90).webp().toBuffer(), solid(60, 90).gif().toBuffer()]);
+  const accepted = await Promise.all([
+    solid(60, 90).jpeg().toBuffer(),
+    solid(60, 90).png().toBuffer(),
+    solid(60, 90).webp().toBuffer(),
+    solid(60, 90).gif().toBuffer(),
+  ]);
   for (const buf of accepted) {
     assert.ok(looksLikePoster(buf));
     assert.ok(await probeImage(buf));

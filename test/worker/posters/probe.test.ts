@@ -10,7 +10,9 @@ const create = { width: 60, height: 90, channels: 3 as const, background: { r: 2
 async function grainy(seed: number): Promise<Buffer> {
   const raw = Buffer.alloc(60 * 90 * 3);
   for (let i = 0; i < raw.length; i++) raw[i] = (seed * 31 + i * 7919) % 251;
-  return sharp(raw, { raw: { width: 60, height: 90, channels: 3 } }).jpeg().toBuffer();
+  return sharp(raw, { raw: { width: 60, height: 90, channels: 3 } })
+    .jpeg()
+    .toBuffer();
 }
 
 test('whole images of each format report their size and format', async () => {

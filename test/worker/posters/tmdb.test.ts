@@ -66,7 +66,18 @@ test.after(async () => {
 });
 
 test('sizes: the smallest TMDB poster width at least the tile width; references and URLs', () => {
-  assert.equal([40, 92, 93, 120, 154, 155, 300, 500, 780, 781].map(tmdbSize), ['w92', 'w92', 'w154', 'w154', 'w154', 'w185', 'w342', 'w500', 'w780', 'original']);
+  assert.equal([40, 92, 93, 120, 154, 155, 300, 500, 780, 781].map(tmdbSize), [
+    'w92',
+    'w92',
+    'w154',
+    'w154',
+    'w154',
+    'w185',
+    'w342',
+    'w500',
+    'w780',
+    'original',
+  ]);
   assert.is(tmdbRef('/abc.jpg'), 'tmdb:/abc.jpg');
   assert.is(tmdbImageUrl('https://image.tmdb.org/', 'tmdb:/abc.jpg', 120), 'https://image.tmdb.org/t/p/w154/abc.jpg');
   assert.ok(isTmdbBearerToken(tm.token));
@@ -74,7 +85,7 @@ test('sizes: the smallest TMDB poster width at least the tile width; references 
 });
 
 test('titles: one key for spellings of the same title; slugs as Letterboxd makes them', () => {
-  assert.is(titleKey("Kiki’s Delivery Service"), titleKey("kikis delivery service"));
+  assert.is(titleKey('Kiki’s Delivery Service'), titleKey('kikis delivery service'));
   assert.is(titleKey('Deadpool & Wolverine'), titleKey('Deadpool and Wolverine'));
   assert.is(titleKey('Amélie'), 'amelie');
   assert.is(titleKey('🎃'), '🎃');
@@ -91,8 +102,20 @@ test('titles: one key for spellings of the same title; slugs as Letterboxd makes
 });
 
 test('chooseMatch: normalised title first, then year, then popularity; nothing for another title', () => {
-  const res = (id: number, name: string, y: number | null, popularity: number) => ({ id, names: [name], year: y, posterPath: `/${id}.jpg`, popularity });
-  const results = [res(1, 'The Making of Dune', 2021, 900), res(2, 'Dune', 1984, 500), res(3, 'Dune', 2021, 80), res(4, 'DUNE', 2021, 90), res(5, 'Dune', 2020, 1000)];
+  const res = (id: number, name: string, y: number | null, popularity: number) => ({
+    id,
+    names: [name],
+    year: y,
+    posterPath: `/${id}.jpg`,
+    popularity,
+  });
+  const results = [
+    res(1, 'The Making of Dune', 2021, 900),
+    res(2, 'Dune', 1984, 500),
+    res(3, 'Dune', 2021, 80),
+    res(4, 'DUNE', 2021, 90),
+    res(5, 'Dune', 2020, 1000),
+  ];
   assert.is(chooseMatch(results, 'movie', 'Dune', 2021)!.id, 4, 'same year: the more popular');
   assert.is(chooseMatch(results, 'movie', 'Dune', 2022), null, 'no year slack unless asked');
   assert.is(chooseMatch(results, 'movie', 'Dune', 2022, 1)!.id, 4);
@@ -146,7 +169,18 @@ test('by title: the film itself, not its more popular namesake or "The Making of
 
 test('a refused key (401): TMDB is left alone for the task, and the note says to check TMDB_API_KEY', async () => {
   const bad = withTmdb('ffffffffffffffffffffffffffffffff');
-  const titles: [string, number][] = [['Flow', 2024], ['Dune', 2021], ['Dune: Part Two', 2024], ['Tár', 2019], ['Aftersun', 2018], ['Roma', 2020], ['Burning', 2018], ['Minari', 2015], ['Parasite', 2016], ['Shoplifters', 2019]];
+  const titles: [string, number][] = [
+    ['Flow', 2024],
+    ['Dune', 2021],
+    ['Dune: Part Two', 2024],
+    ['Tár', 2019],
+    ['Aftersun', 2018],
+    ['Roma', 2020],
+    ['Burning', 2018],
+    ['Minari', 2015],
+    ['Parasite', 2016],
+    ['Shoplifters', 2019],
+  ];
   const rows = titles.map(([t, y], i) => [`2024-01-${String(i + 1).padStart(2, '0')}`, t, y, 'u']);
   const zip = makeZip([{ name: 'watched.csv', data: csv([[...EXPORT_HEADERS.watched], ...rows]) }]);
   await bad.importZip('tester', zip);
@@ -155,7 +189,10 @@ test('a refused key (401): TMDB is left alone for the task, and the note says to
   const refusals = tm.requests.filter((q) => q.status === 401).length;
   assert.ok(refusals >= 1 && refusals <= 4, `${refusals} refusals: only the lookups already in flight`);
   assert.is(tm.requests.length, refusals);
-  assert.ok(res.films.every((f) => !f.posterUrl?.startsWith('tmdb:')), 'posters from Letterboxd film pages instead');
+  assert.ok(
+    res.films.every((f) => !f.posterUrl?.startsWith('tmdb:')),
+    'posters from Letterboxd film pages instead',
+  );
   assert.is(res.films.filter((f) => f.posterUrl).length, titles.length);
   assert.match(res.note!, /TMDB refused the API key \(401\); check TMDB_API_KEY\./);
 });
@@ -180,7 +217,10 @@ test('an export with TMDB: posters by title from TMDB, no Letterboxd film page a
   lb.setFaults([...BLOCKED, { path: '/rss/', kind: 'challenge' }]);
   const res = await collectFilms(r.deps(), 'dave', year(2026));
   // TMDB knows "Lost Reel" but has no poster for it: only then is Letterboxd asked.
-  assert.equal(lb.requests.filter((q) => q.path.startsWith('/film/')).map((q) => q.path), ['/film/lost-reel/', '/film/lost-reel-2019/']);
+  assert.equal(
+    lb.requests.filter((q) => q.path.startsWith('/film/')).map((q) => q.path),
+    ['/film/lost-reel/', '/film/lost-reel-2019/'],
+  );
   const noPoster = res.films.find((f) => f.title === 'Lost Reel')!;
   assert.equal([noPoster.posterUrl, noPoster.slug], [null, 'lost-reel-2019'], 'Letterboxd has none either');
   const tmdbFilms = res.films.filter((f) => f.posterUrl?.startsWith('tmdb:'));
@@ -196,7 +236,10 @@ test('an export with TMDB: posters by title from TMDB, no Letterboxd film page a
   // Remembered per film: a second mosaic asks TMDB nothing.
   tm.reset();
   const again = await collectFilms(r.deps(), 'dave', year(2026));
-  assert.equal(again.films.map((f) => f.posterUrl), res.films.map((f) => f.posterUrl));
+  assert.equal(
+    again.films.map((f) => f.posterUrl),
+    res.films.map((f) => f.posterUrl),
+  );
   assert.is(tm.requests.length, 0);
 });
 
@@ -230,7 +273,10 @@ test('the TMDB image host is an allowed poster host only while TMDB is configure
 });
 
 test('with TMDB off, a TMDB poster remembered earlier is not used: Letterboxd is asked instead', async () => {
-  await r.importZip('tester', makeZip([{ name: 'watched.csv', data: csv([[...EXPORT_HEADERS.watched], ['2024-01-01', 'Dune', 2021, 'u']]) }]));
+  await r.importZip(
+    'tester',
+    makeZip([{ name: 'watched.csv', data: csv([[...EXPORT_HEADERS.watched], ['2024-01-01', 'Dune', 2021, 'u']]) }]),
+  );
   lb.addMember({ username: 'tester', displayName: 'T', diary: [], films: [], lists: [] });
   const on = await collectFilms(r.deps(), 'tester', all);
   assert.match(on.films[0].posterUrl!, /^tmdb:/);
