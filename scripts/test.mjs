@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs the typecheck, the linter when LINT=1, and every test file (each in its own process, uvu style),
+// Runs the typecheck, the linter and the format check (LINT), and every test file (each in its own process, uvu style),
 // then prints the one summary line CI reads: "N passed, N failed". Usage: npm test [-- filter-substring ...]
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync, existsSync } from 'node:fs';
@@ -69,28 +69,35 @@ if (filters.length === 0) {
   }
 }
 
-// ESLint over the whole tree (eslint.config.js) counts as one more check. LINT=1 runs it (also with a
-// filter), LINT=0 never; unset, a full run lints when LINT_BY_DEFAULT is on. It is off until the last
-// findings in server/ and worker/ are fixed. It takes ~16 s of one core and ~1.3 GB of memory, so it runs
-// alone, before the test files.
-const LINT_BY_DEFAULT = false;
+// ESLint over the whole tree (eslint.config.js) and Prettier's check (.prettierrc) count as one more
+// check each. LINT=1 runs them (also with a filter), LINT=0 never; unset, a full run runs them. ESLint
+// takes ~16 s of one core and ~1.3 GB of memory, so they run alone, before the test files.
+const LINT_BY_DEFAULT = true;
 if (process.env.LINT === '1' || (process.env.LINT !== '0' && LINT_BY_DEFAULT && filters.length === 0)) {
-  const t0 = Date.now();
-  const lint = await run(process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '.']);
-  const ok = lint.code === 0;
-  const problems = /(\d+) problems?/.exec(lint.out)?.[0];
-  console.log(`${ok ? 'ok  ' : 'FAIL'} lint (${Date.now() - t0} ms)${ok ? '' : `: ${problems ?? 'eslint failed'}`}`);
-  if (ok) passed++;
-  else {
-    failed++;
-    failures.push('lint');
-    console.log(lint.out);
+  const checks = [
+    ['lint', [join(root, 'node_modules/eslint/bin/eslint.js'), '.'], (out) => /(\d+) problems?/.exec(out)?.[0] ?? 'eslint failed'],
+    [
+      'format',
+      [join(root, 'node_modules/prettier/bin/prettier.cjs'), '--check', '.', '--log-level', 'warn'],
+      (out) =>
+        `${out.split('\n').filter((l) => l.startsWith('[warn] ') && !l.includes('Code style issues')).length} files not formatted (npm run format)`,
+    ],
+  ];
+  for (const [name, args, summary] of checks) {
+    const t0 = Date.now();
+    const r = await run(process.execPath, args);
+    const ok = r.code === 0;
+    console.log(`${ok ? 'ok  ' : 'FAIL'} ${name} (${Date.now() - t0} ms)${ok ? '' : `: ${summary(r.out)}`}`);
+    if (ok) passed++;
+    else {
+      failed++;
+      failures.push(name);
+      console.log(r.out);
+    }
   }
 }
 
-const files = findTests(join(root, 'test')).filter(
-  (f) => filters.length === 0 || filters.some((s) => relative(root, f).includes(s)),
-);
+const files = findTests(join(root, 'test')).filter((f) => filters.length === 0 || filters.some((s) => relative(root, f).includes(s)));
 // Browser and process-heavy suites run one at a time after the rest; unit files share the cores.
 const serial = files.filter((f) => f.includes('/browser/') || f.includes('.serial.'));
 const parallel = files.filter((f) => !serial.includes(f));
@@ -115,7 +122,12 @@ async function runFile(file) {
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}: ${nPass}/${nTotal}${nSkip ? `, ${nSkip} skipped` : ''} (${Date.now() - t0} ms)`);
   if (!ok) {
     failures.push(name);
-    console.log(r.out.split('\n').map((l) => '    ' + l).join('\n'));
+    console.log(
+      r.out
+        .split('\n')
+        .map((l) => '    ' + l)
+        .join('\n'),
+    );
   }
 }
 
