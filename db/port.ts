@@ -22,9 +22,9 @@
  * member, keeping a feed read, scheduling the next poll) travels as data (`CompletionWrite`), which
  * each adapter applies inside that transaction.
  *
- * Two sizes: `Storage` is everything the server and worker use today (db/sqlite/index.ts implements
- * all of it); `StorageCore` and the `…Core` interfaces are the part the PostgreSQL adapter implements
- * so far (issue 16 completes it).
+ * `Storage` is everything the server and worker use; both adapters implement all of it
+ * (db/sqlite/index.ts, db/postgres/index.ts), and test/db/conformance/ runs one suite against both.
+ * `StorageCore` and the `…Core` interfaces are the engine-neutral base the rest extends.
  */
 import type { MosaicListItem, MosaicSummary, RenditionKind, Stage, Task } from '../common/task.js';
 import type { ErrorCode } from '../common/errors.js';
@@ -70,7 +70,7 @@ export interface Completion {
   result?: NewResult;
   /** The task's last progress message (default 'Done'). */
   msg?: string;
-  /** Applied in the completing transaction, after the result (not yet by db/postgres: issue 16). */
+  /** Applied in the completing transaction, after the result. */
   writes?: readonly CompletionWrite[];
 }
 
@@ -245,7 +245,7 @@ export interface PosterKnowledge {
   rememberTmdbMatch(titleKey: string, yearKey: number, match: TmdbMatch | null, now: number): Promise<void>;
 }
 
-/** The part of the port the PostgreSQL adapter implements so far. */
+/** The base of the port: the queue, workers, feed, results, imports and poster knowledge. */
 export interface StorageCore {
   readonly kind: 'sqlite' | 'postgres';
   tasks: TaskQueueCore;
