@@ -5,10 +5,11 @@ import type { Db } from './open.js';
 import { isSqliteBusy, writeTx } from './open.js';
 import type { Film, MosaicListItem, MosaicParams, MosaicSummary, RenditionKind, ReviewFigures } from '../../common/task.js';
 import { periodLabel, renditionUrl } from '../../common/task.js';
+import { ACTIONS } from '../../common/actions.js';
 import { iso } from './tasks.js';
 
 /** The queue action that makes an older result's renditions (worker/renditions.ts runs it). */
-export const MAKE_RENDITIONS = 'make_renditions';
+export const MAKE_RENDITIONS = ACTIONS.makeRenditions;
 
 export interface NewResult {
   image: Buffer;

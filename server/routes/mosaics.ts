@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import Router from 'koa-router';
 import type { Middleware } from 'koa';
+import { ACTIONS } from '../../common/actions.js';
 import { AppError } from '../../common/errors.js';
 import type { Clock } from '../../common/clock.js';
 import { normalizeRequest, normalizeUsername } from '../../common/task.js';
@@ -17,7 +18,7 @@ import { writeOnce, type RetryBusy } from '../busy.js';
 import { withQueuePosition } from '../queuePositions.js';
 
 /** The action a mosaic request runs in the worker. */
-export const CREATE_MOSAIC = 'create_mosaic';
+export const CREATE_MOSAIC = ACTIONS.createMosaic;
 
 export const GALLERY_DEFAULT = 24;
 export const GALLERY_MAX = 100;
