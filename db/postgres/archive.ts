@@ -4,9 +4,15 @@
  * write takes the member's row lock first, so two servers recording one member's reads take turns.
  */
 import type pg from 'pg';
-import { iso } from '../sqlite/tasks.js';
-import { ARCHIVE_ENTRY_OVERHEAD, type ArchiveEntry, type ArchiveWindow, type MemberArchive } from '../sqlite/archive.js';
-import { dayOf, history, mergeWindow, type FeedWindow, type MergeOutcome, type Segment } from '../../common/archive.js';
+import {
+  ARCHIVE_ENTRY_OVERHEAD,
+  memberArchive,
+  parseCoverage,
+  type ArchiveEntry,
+  type ArchiveWindow,
+  type MemberArchive,
+} from '../sqlite/archive.js';
+import { dayOf, mergeWindow, type FeedWindow, type MergeOutcome } from '../../common/archive.js';
 import type { DiaryArchive } from '../port.js';
 import { withTx } from './connect.js';
 
@@ -22,15 +28,6 @@ interface MemberRow {
 const ENTRY = `viewing_id AS "viewingId", title, year, rating, watched_date AS "watchedDate", rewatch, liked, slug,
   poster_url AS "posterUrl", poster_missing AS "posterMissing", tmdb_movie_id AS "tmdbMovieId", tmdb_tv_id AS "tmdbTvId",
   published_day AS "publishedDay", published_at AS "publishedAt"`;
-
-function parseCoverage(json: string): Segment[] {
-  try {
-    const v = JSON.parse(json) as unknown;
-    return Array.isArray(v) ? (v as Segment[]) : [];
-  } catch {
-    return [];
-  }
-}
 
 type Conn = pg.ClientBase | pg.Pool;
 
@@ -182,20 +179,10 @@ export function createPgArchive(pool: pg.Pool) {
     },
     async summary(username: string): Promise<MemberArchive> {
       const m = await member(pool, username);
-      const h = history(m ? parseCoverage(m.coverage) : []);
       const entries = m
         ? (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM archive_entries WHERE username = $1`, [username])).rows[0].n
         : 0;
-      return {
-        username,
-        followed: (m?.followed_at ?? null) !== null,
-        historySince: h.since,
-        wholeDiary: h.wholeDiary,
-        earliest: h.gaps.length ? h.earliest : null,
-        gaps: h.gaps,
-        entries,
-        lastPolledAt: m?.polled_at ? iso(m.polled_at) : null,
-      };
+      return memberArchive(username, m, entries);
     },
   };
   return archive satisfies DiaryArchive;

@@ -80,7 +80,8 @@ function toEntry(r: EntryRow): ArchiveEntry {
   };
 }
 
-function parseCoverage(json: string): Segment[] {
+/** A member row's stored coverage (JSON), read leniently: a damaged value is no coverage. Both engines store it so. */
+export function parseCoverage(json: string): Segment[] {
   try {
     const v = JSON.parse(json) as unknown;
     return Array.isArray(v) ? (v as Segment[]) : [];
@@ -226,18 +227,27 @@ export function createArchiveStore(db: Db) {
     /** What the member's page shows of the archive. */
     summary(username: string): MemberArchive {
       const member = s.member.get(username);
-      const h = history(member ? parseCoverage(member.coverage) : []);
-      return {
-        username,
-        followed: (member?.followed_at ?? null) !== null,
-        historySince: h.since,
-        wholeDiary: h.wholeDiary,
-        earliest: h.gaps.length ? h.earliest : null,
-        gaps: h.gaps,
-        entries: member ? s.count.get(username)! : 0,
-        lastPolledAt: member?.polled_at ? iso(member.polled_at) : null,
-      };
+      return memberArchive(username, member, member ? s.count.get(username)! : 0);
     },
+  };
+}
+
+/** What the member's page shows, from the member's row (absent: never kept) and its entry count; both engines use it. */
+export function memberArchive(
+  username: string,
+  member: Pick<MemberRow, 'followed_at' | 'polled_at' | 'coverage'> | undefined,
+  entries: number,
+): MemberArchive {
+  const h = history(member ? parseCoverage(member.coverage) : []);
+  return {
+    username,
+    followed: (member?.followed_at ?? null) !== null,
+    historySince: h.since,
+    wholeDiary: h.wholeDiary,
+    earliest: h.gaps.length ? h.earliest : null,
+    gaps: h.gaps,
+    entries,
+    lastPolledAt: member?.polled_at ? iso(member.polled_at) : null,
   };
 }
 
