@@ -9,15 +9,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openDb } from '../../../db/sqlite/open.js';
 import { createSqliteStorage, type SqliteStorage } from '../../../db/sqlite/index.js';
-import { LeaseLostError, QueueLimitError, type Eviction, type NewResult, type TaskEvent } from '../../../db/port.js';
+import { LeaseLostError, QueueLimitError, type Eviction, type TaskEvent } from '../../../db/port.js';
 import type { FeedEntry } from '../../../worker/sources/parseRss.js';
-import { dedupeKey, type MosaicParams } from '../../../common/task.js';
+import { dedupeKey } from '../../../common/task.js';
 import { fakeClock, type FakeClock } from '../../helpers/fakeClock.js';
 import { tmpDir } from '../../helpers/tmp.js';
-
-const month: MosaicParams = { mode: 'month', month: '2026-11', layout: 'classic', format: 'jpeg' };
-const recent: MosaicParams = { mode: 'recent', count: 30, layout: 'grid', format: 'png' };
-const POLL = 'poll_feed';
+import { month, POLL, recent, result } from '../conformance/subject.js';
 
 /** Every `store.method` called through the port, across all tests. */
 const called = new Set<string>();
@@ -76,22 +73,6 @@ test.before.each(() => {
   };
 });
 test.after.each(() => ctx.cleanup());
-
-const result = (bytes: number, films = 2): NewResult => ({
-  image: Buffer.alloc(bytes, 7),
-  contentType: 'image/jpeg',
-  width: 10,
-  height: 10,
-  films: Array.from({ length: films }, (_, i) => ({
-    title: `Film ${i}`,
-    year: 2000 + i,
-    rating: null,
-    slug: `film-${i}`,
-    watchedDate: '2026-11-0' + (i + 1),
-  })),
-  partial: false,
-  note: null,
-});
 
 const feedEntries = (n: number): FeedEntry[] =>
   Array.from({ length: n }, (_, i) => ({
