@@ -1,5 +1,5 @@
 /** Pure text helpers for mosaics: file names, stars, film lines, alt text, durations. */
-import { periodLabel, type Film, type MosaicParams, type MosaicSummary, type ReviewFigures } from '../common/task.js';
+import { MONTH_NAMES, periodLabel, type Film, type MosaicParams, type MosaicSummary, type ReviewFigures } from '../common/task.js';
 import type { MemberResponse } from '../common/protocol.js';
 
 const EXTENSIONS: Record<string, string> = {
@@ -102,21 +102,6 @@ export function reviewFacts(r: ReviewFigures): { label: string; value: string }[
   if (r.last) out.push({ label: 'last film', value: `${filmTitle(r.last)}, ${formatDay(r.last.watchedDate)}` });
   return out;
 }
-
-const MONTH_NAMES = [
-  'January',
-  'February',
-  'March',
-  'April',
-  'May',
-  'June',
-  'July',
-  'August',
-  'September',
-  'October',
-  'November',
-  'December',
-];
 
 /** A timeline period as read: "2025-03" → "March", "2024" → "2024". */
 export function timelineLabel(label: string): string {

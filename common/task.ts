@@ -298,7 +298,8 @@ export function dedupeKey(action: string, username: string, params: MosaicParams
   return `${action}:${username}:${canonicalParams(params)}`;
 }
 
-const MONTH_NAMES = [
+/** English month names, January first (period labels here, the page's month names in client/format.ts). */
+export const MONTH_NAMES = [
   'January',
   'February',
   'March',
