@@ -171,6 +171,24 @@ export async function runWorker(makeActions: ActionsFactory, env: NodeJS.Process
     cancelCheckMs: Math.min(1000, Math.floor(config.leaseMs / 6)),
   });
 
+  // Signal handlers before this worker registers: a test (or a supervisor) that sees the registration may
+  // stop it at once, and a SIGTERM with no handler would kill the process instead of stopping it.
+  const stopSignal = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: string) => {
+    signals++;
+    if (signals === 1) {
+      log.info('stopping: no new tasks; finishing or releasing running ones', { signal: sig });
+      stopSignal.abort();
+    } else {
+      log.warn('second signal: exiting now', { signal: sig });
+      loop.abortAll();
+      process.exit(130);
+    }
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+
   await workers.beat(workerId, process.pid, clock.now());
   log.info('worker started', { pid: process.pid, db: dbLabel, concurrency: config.workerConcurrency });
 
@@ -208,22 +226,6 @@ export async function runWorker(makeActions: ActionsFactory, env: NodeJS.Process
       .catch((err: unknown) => log.error('housekeeping failed', { error: String(err) }))
       .finally(() => (housekeepingBusy = false));
   }, housekeepingMs);
-
-  const stopSignal = new AbortController();
-  let signals = 0;
-  const onSignal = (sig: string) => {
-    signals++;
-    if (signals === 1) {
-      log.info('stopping: no new tasks; finishing or releasing running ones', { signal: sig });
-      stopSignal.abort();
-    } else {
-      log.warn('second signal: exiting now', { signal: sig });
-      loop.abortAll();
-      process.exit(130);
-    }
-  };
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
-  process.on('SIGINT', () => onSignal('SIGINT'));
 
   // Claim loop: a cheap read (no write lock) every 25 ms while idle; claim only when something is runnable.
   while (!stopSignal.signal.aborted) {
