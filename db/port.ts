@@ -126,8 +126,6 @@ export interface TaskQueueCore {
   sweep(deadWorkerMs?: number): Promise<Task[]>;
   hasRunnable(): Promise<boolean>;
   isCancelRequested(id: string): Promise<boolean>;
-  /** 1-based position among queued tasks in claim order, or null when not queued. */
-  queuePosition(id: string): Promise<number | null>;
   queuedIds(): Promise<string[]>;
   counts(): Promise<{ queued: number; running: number }>;
 }

@@ -15,7 +15,7 @@ import { LeaseLostError, type ClaimedTask, type CompletionWrite, type NewResult,
 import { createGroupCommit } from './loop/groupCommit.js';
 import { finalWrite, finishWithError } from './loop/outcome.js';
 import { ShutdownError } from './loop/stops.js';
-import { createTaskRun } from './loop/taskRun.js';
+import { TaskRun } from './loop/taskRun.js';
 
 export { internalMessage } from './loop/outcome.js';
 
@@ -73,6 +73,9 @@ export interface LoopDeps {
   busyWriteMs?: number;
 }
 
+/** A task that registered no completion writes (shared, never written to). */
+const NO_WRITES: CompletionWrite[] = [];
+
 export function createWorkerLoop(deps: LoopDeps) {
   const heartbeatMs = deps.heartbeatMs ?? 5000;
   const cancelCheckMs = deps.cancelCheckMs ?? 1000;
@@ -82,18 +85,12 @@ export function createWorkerLoop(deps: LoopDeps) {
   // a Retry-After of an hour (or of years) ends the task now instead of parking it, live, that long.
   const maxDelayMs = (deps.maxDelayTotalMs ?? 600_000) / maxDelays;
   const busyWriteMs = deps.busyWriteMs ?? 60_000;
-  interface Running {
-    abort(reason: Error): void;
-    /** The heartbeat and cancel check, run by the loop's one ticker. */
-    tick(now: number): void;
-    done: Promise<void>;
-  }
-  const running = new Map<string, Running>();
+  const running = new Map<string, TaskRun>();
 
   // One ticker for all running tasks, there only while some run: heartbeats extend the leases, and
   // the cheaper cancel check runs more often (docs/architecture.md#queue-defaults).
   let ticker: ReturnType<typeof setInterval> | null = null;
-  function track(id: string, entry: Running): void {
+  function track(id: string, entry: TaskRun): void {
     running.set(id, entry);
     ticker ??= setInterval(
       () => {
@@ -111,6 +108,7 @@ export function createWorkerLoop(deps: LoopDeps) {
     }
   }
 
+  const taskRunDeps = { tasks: deps.tasks, clock: deps.clock, heartbeatMs, progressIntervalMs };
   const write = (w: () => Promise<void>) => finalWrite(deps.clock, busyWriteMs, deps.isBusy, w);
   const outcomes = { tasks: deps.tasks, clock: deps.clock, isBusy: deps.isBusy, maxDelays, maxDelayMs };
   let stopping = false;
@@ -134,29 +132,27 @@ export function createWorkerLoop(deps: LoopDeps) {
     },
   });
 
-  async function runTask(task: ClaimedTask): Promise<void> {
+  async function runTask(task: ClaimedTask, run: TaskRun): Promise<void> {
     const log = deps.log.child({ taskId: task.id, action: task.action, attempt: task.attempt });
-    const run = createTaskRun(task, { tasks: deps.tasks, clock: deps.clock, heartbeatMs, progressIntervalMs });
-    const completionWrites: CompletionWrite[] = [];
+    let completionWrites: CompletionWrite[] | undefined;
     const helpers: ActionHelpers = {
       task,
-      signal: run.signal,
+      get signal() {
+        return run.signal;
+      },
       log,
-      onComplete: (w) => void completionWrites.push(w),
-      progress: run.progress,
+      onComplete: (w) => void (completionWrites ??= []).push(w),
+      progress: (stage, done, total, msg) => run.progress(stage, done, total, msg),
     };
-
-    const entry: Running = { abort: run.abort, tick: run.tick, done: Promise.resolve() };
-    track(task.id, entry);
     try {
       const action = deps.actions[task.action];
       if (!action)
         throw new AppError('INTERNAL', `No worker knows how to run "${task.action}" tasks; update moviemosaic.`, { expose: true });
-      const result = await Promise.race([action(helpers), run.aborted]);
-      if (run.signal.aborted) throw run.signal.reason;
+      const result = await run.race(action(helpers));
+      if (run.abortReason) throw run.abortReason;
       run.dispose();
       try {
-        await complete(task, result, completionWrites);
+        await complete(task, result, completionWrites ?? NO_WRITES);
       } catch (err) {
         // The result could not be stored: that, not a heartbeat's hiccup meanwhile, is the outcome.
         run.abort(err instanceof Error ? err : new Error(String(err)));
@@ -164,7 +160,7 @@ export function createWorkerLoop(deps: LoopDeps) {
       }
       log.info('task complete');
     } catch (raw) {
-      const err: unknown = run.signal.aborted ? run.signal.reason : raw;
+      const err: unknown = run.abortReason ?? raw;
       try {
         await write(() => finishWithError(outcomes, task, err, log));
       } catch (finishErr) {
@@ -179,9 +175,9 @@ export function createWorkerLoop(deps: LoopDeps) {
 
   function start(claimed: ClaimedTask[]): void {
     for (const t of claimed) {
-      const done = runTask(t);
-      const entry = running.get(t.id);
-      if (entry) entry.done = done;
+      const run = new TaskRun(t, taskRunDeps);
+      track(t.id, run);
+      run.done = runTask(t, run);
     }
   }
 

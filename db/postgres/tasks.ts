@@ -674,19 +674,6 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
       return ((await one<{ c: number | null }>(`SELECT cancel_requested_at AS c FROM tasks WHERE id = $1`, [id]))?.c ?? null) !== null;
     },
 
-    async queuePosition(id: string): Promise<number | null> {
-      // Background tasks have no position; ties go in claim order (ord: insertion order).
-      const row = await one<{ n: number | null }>(
-        `
-        SELECT CASE WHEN me.status = 'QUEUED' AND NOT me.background THEN (
-          SELECT count(*) + 1 FROM tasks q WHERE q.status = 'QUEUED' AND NOT q.background
-            AND (q.run_at, q.created_at, q.ord) < (me.run_at, me.created_at, me.ord)) END AS n
-        FROM tasks me WHERE me.id = $1`,
-        [id],
-      );
-      return row?.n ?? null;
-    },
-
     async queuedIds(): Promise<string[]> {
       return (
         await q<{ id: string }>(`SELECT id FROM tasks WHERE status = 'QUEUED' AND NOT background ORDER BY run_at, created_at, ord`)

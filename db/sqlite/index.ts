@@ -140,7 +140,6 @@ export function createSqliteStorage(db: Db, options: SqliteStorageOptions = {}):
       sweep: now$(tasks.sweep),
       hasRunnable: now$(tasks.hasRunnable),
       isCancelRequested: now$(tasks.isCancelRequested),
-      queuePosition: now$(tasks.queuePosition),
       queuedIds: now$(tasks.queuedIds),
       counts: now$(tasks.counts),
       pruneBackground: now$((olderThan: number, batch?: number) => pruneBackgroundTasks(db, olderThan, batch)),

@@ -270,6 +270,29 @@ test('cancel of a running task aborts the action through its signal, even one th
   s.cleanup();
 });
 
+test('an action that first reads its signal after the task was stopped gets it already aborted, with the reason', async () => {
+  // The loop makes a task's AbortController only when the action asks for the signal.
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let seen: { aborted: boolean; reason: unknown } | null = null;
+  const s = setup({
+    late: async (helpers) => {
+      await gate;
+      const { signal } = helpers;
+      seen = { aborted: signal.aborted, reason: signal.reason };
+    },
+  });
+  const id = s.tasks.enqueueRaw('late', 'dave', '{}').id;
+  await s.loop.runOnce();
+  s.tasks.cancel(id);
+  await s.loop.runUntilIdle();
+  assert.is(s.tasks.get(id)!.status, 'CANCELLED');
+  release();
+  await waitFor(() => seen !== null, 5000, 'the action to read its signal');
+  assert.ok(seen!.aborted);
+  assert.is((seen!.reason as Error).name, 'CancelledError');
+  s.cleanup();
+});
 test('progress is throttled but the last update and every stage change are written', async () => {
   const s = setup(
     {

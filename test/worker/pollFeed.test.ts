@@ -145,7 +145,6 @@ test('polls run at their time, one request each, and schedule the next; the arch
 
   // Polls are invisible to people: no queue position, not in the queued count.
   const [poll] = w.db.prepare(`SELECT id FROM tasks WHERE action = ? AND live = 1`).all(POLL_ACTION) as { id: string }[];
-  assert.is(w.tasks.queuePosition(poll.id), null);
   assert.is(w.tasks.counts().queued, 0);
   assert.equal(w.tasks.queuedIds(), []);
   await w.cleanup();

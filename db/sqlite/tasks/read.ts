@@ -1,4 +1,4 @@
-/** Plain reads of the queue (no write lock): a task, its row, its queue position, the counts. */
+/** Plain reads of the queue (no write lock): a task, its row, the queued ids in claim order, the counts. */
 import type { Task } from '../../../common/task.js';
 import { TASK_JSON, type QueueContext } from './context.js';
 import type { TaskRow } from './types.js';
@@ -8,10 +8,6 @@ export function createReads(ctx: QueueContext) {
   const s = {
     row: db.prepare<[string], TaskRow>(`SELECT * FROM tasks WHERE id = ?`),
     task: db.prepare<[string], string>(`SELECT ${TASK_JSON} FROM tasks WHERE id = ?`).pluck(),
-    position: db.prepare<[{ runAt: number; createdAt: number; id: string }], { n: number }>(`
-      SELECT count(*) AS n FROM tasks
-      WHERE status = 'QUEUED' AND background = 0
-        AND (run_at < @runAt OR (run_at = @runAt AND (created_at < @createdAt OR (created_at = @createdAt AND id < @id))))`),
     queuedIds: db.prepare<[], { id: string }>(
       `SELECT id FROM tasks WHERE status = 'QUEUED' AND background = 0 ORDER BY run_at, created_at, rowid`, // rowid: claim's order for ties
     ),
@@ -45,13 +41,6 @@ export function createReads(ctx: QueueContext) {
     /** Has someone asked to cancel this task? (the worker's once-a-second check, a read) */
     isCancelRequested(id: string): boolean {
       return (s.cancelRequested.get(id)?.c ?? null) !== null;
-    },
-
-    /** 1-based position among queued tasks (claim order), or null when not queued. */
-    queuePosition(id: string): number | null {
-      const row = s.row.get(id);
-      if (!row || row.status !== 'QUEUED' || row.background) return null;
-      return s.position.get({ runAt: row.run_at, createdAt: row.created_at, id })!.n + 1;
     },
 
     /** Ids of all queued tasks in claim order (for pushing queue positions). */

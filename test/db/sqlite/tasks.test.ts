@@ -178,15 +178,13 @@ test('claim: oldest run_at first, at most n, never the same task twice', () => {
   assert.equal(ctx.tasks.claim('w3', 10), []);
 });
 
-test('queue position is 1-based in claim order', () => {
+test('queued ids in claim order', () => {
   const a = ctx.tasks.enqueue({ action: 'a', username: 'u1', params: month }).task.id;
   ctx.clock.advance(1);
   const b = ctx.tasks.enqueue({ action: 'a', username: 'u2', params: month }).task.id;
-  assert.is(ctx.tasks.queuePosition(a), 1);
-  assert.is(ctx.tasks.queuePosition(b), 2);
+  assert.equal(ctx.tasks.queuedIds(), [a, b]);
   ctx.tasks.claim('w', 1);
-  assert.is(ctx.tasks.queuePosition(a), null);
-  assert.is(ctx.tasks.queuePosition(b), 1);
+  assert.equal(ctx.tasks.queuedIds(), [b]);
   assert.equal(ctx.tasks.counts(), { queued: 1, running: 1 });
 });
 
