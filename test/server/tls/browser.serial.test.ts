@@ -8,12 +8,12 @@ import * as assert from 'uvu/assert';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { openOwnCa, keepSecureContext, httpsServerOptions, connectSources, type TlsSource } from '../../server/tls/index.js';
-import { systemClock } from '../../common/clock.js';
-import { tmpDir } from '../helpers/tmp.js';
-import { launchTrustingBrowser, type TrustingBrowser } from '../helpers/browser/trustingBrowser.js';
-import { memoryLog } from '../helpers/tls.js';
-import { wsText } from '../../server/live/wsText.js';
+import { openOwnCa, keepSecureContext, httpsServerOptions, connectSources, type TlsSource } from '../../../server/tls/index.js';
+import { systemClock } from '../../../common/clock.js';
+import { tmpDir } from '../../helpers/tmp.js';
+import { launchTrustingBrowser, type TrustingBrowser } from '../../helpers/browser/trustingBrowser.js';
+import { memoryLog } from '../../helpers/tls.js';
+import { wsText } from '../../../server/live/wsText.js';
 
 const LAN = 'moviemosaic-test.lan';
 const LATER = 'moviemosaic-later.lan';

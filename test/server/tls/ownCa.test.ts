@@ -7,11 +7,11 @@ import { createServer } from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { execFileSync } from 'node:child_process';
-import { openOwnCa, keepSecureContext, httpsServerOptions, certNames, type OwnCaOptions } from '../../server/tls/index.js';
-import { createCaCert, issueServerCert, readCert } from '../../server/tls/x509.js';
-import { tmpDir } from '../helpers/tmp.js';
-import { fakeClock } from '../helpers/fakeClock.js';
-import { handshake, memoryLog } from '../helpers/tls.js';
+import { openOwnCa, keepSecureContext, httpsServerOptions, certNames, type OwnCaOptions } from '../../../server/tls/index.js';
+import { createCaCert, issueServerCert, readCert } from '../../../server/tls/x509.js';
+import { tmpDir } from '../../helpers/tmp.js';
+import { fakeClock } from '../../helpers/fakeClock.js';
+import { handshake, memoryLog } from '../../helpers/tls.js';
 
 const DAY = 86_400_000;
 const mode = (p: string) => statSync(p).mode & 0o777;

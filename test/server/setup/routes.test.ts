@@ -6,12 +6,12 @@ import { request as httpsRequest, createServer as createHttps } from 'node:https
 import { X509Certificate } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
-import { createSetupRoutes, type SetupDeps } from '../../server/setup/routes.js';
-import { openOwnCa, httpsRedirect, httpsServerOptions, type TlsSource } from '../../server/tls/index.js';
-import { createCaCert, issueServerCert, readCert } from '../../server/tls/x509.js';
-import { systemClock } from '../../common/clock.js';
-import { tmpDir } from '../helpers/tmp.js';
-import { memoryLog } from '../helpers/tls.js';
+import { createSetupRoutes, type SetupDeps } from '../../../server/setup/routes.js';
+import { openOwnCa, httpsRedirect, httpsServerOptions, type TlsSource } from '../../../server/tls/index.js';
+import { createCaCert, issueServerCert, readCert } from '../../../server/tls/x509.js';
+import { systemClock } from '../../../common/clock.js';
+import { tmpDir } from '../../helpers/tmp.js';
+import { memoryLog } from '../../helpers/tls.js';
 
 interface Reply {
   status: number;

@@ -5,11 +5,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { AppError } from '../../common/errors.js';
-import { DEFAULT_EXPORT_LIMITS, parseExport } from '../../server/export/parseExport.js';
-import { unsafeName } from '../../server/export/zip.js';
-import { defaultMembers, sortDiary, type FakeMember } from '../helpers/fakeLetterboxd.js';
-import { csv, EXPORT_HEADERS, exportZip, hostileZip, makeZip, type HostileKind } from '../helpers/exportZip.js';
+import { AppError } from '../../../common/errors.js';
+import { DEFAULT_EXPORT_LIMITS, parseExport } from '../../../server/export/parseExport.js';
+import { unsafeName } from '../../../server/export/zip.js';
+import { defaultMembers, sortDiary, type FakeMember } from '../../helpers/fakeLetterboxd.js';
+import { csv, EXPORT_HEADERS, exportZip, hostileZip, makeZip, type HostileKind } from '../../helpers/exportZip.js';
 
 const now = new Date(2026, 10, 15, 12, 0, 0);
 const members = defaultMembers(now);

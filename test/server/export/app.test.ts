@@ -5,9 +5,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { testApp, request, postJson, completeWithResult, cleanup } from '../helpers/server.js';
-import { defaultMembers } from '../helpers/fakeLetterboxd.js';
-import { exportZip } from '../helpers/exportZip.js';
+import { testApp, request, postJson, completeWithResult, cleanup } from '../../helpers/server.js';
+import { defaultMembers } from '../../helpers/fakeLetterboxd.js';
+import { exportZip } from '../../helpers/exportZip.js';
 
 const dave = defaultMembers(new Date(2026, 10, 15, 12)).find((m) => m.username === 'dave')!;
 const upload = (port: number, body: Buffer, type = 'application/zip') =>

@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { createServer } from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { openCertFiles, openTls, keepSecureContext, httpsServerOptions } from '../../server/tls/index.js';
-import { createCaCert, issueServerCert, type KeyCert } from '../../server/tls/x509.js';
-import { systemClock } from '../../common/clock.js';
-import { tmpDir } from '../helpers/tmp.js';
-import { handshake, memoryLog } from '../helpers/tls.js';
+import { openCertFiles, openTls, keepSecureContext, httpsServerOptions } from '../../../server/tls/index.js';
+import { createCaCert, issueServerCert, type KeyCert } from '../../../server/tls/x509.js';
+import { systemClock } from '../../../common/clock.js';
+import { tmpDir } from '../../helpers/tmp.js';
+import { handshake, memoryLog } from '../../helpers/tls.js';
 
 const fp = (cert: string) => new X509Certificate(cert).fingerprint256;
 

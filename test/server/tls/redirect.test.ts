@@ -4,8 +4,16 @@ import * as assert from 'uvu/assert';
 import { request, createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
-import { httpsRedirect, servedOnPlainHttp, appHosts, phoneHost, connectSources, originFor, startupBanner } from '../../server/tls/index.js';
-import { createCaCert, readCert } from '../../server/tls/x509.js';
+import {
+  httpsRedirect,
+  servedOnPlainHttp,
+  appHosts,
+  phoneHost,
+  connectSources,
+  originFor,
+  startupBanner,
+} from '../../../server/tls/index.js';
+import { createCaCert, readCert } from '../../../server/tls/x509.js';
 
 let server: Server;
 let port = 0;
