@@ -84,7 +84,7 @@ test('socket killed mid-task: reconnecting with after = last seq resumes with no
   const first = await openSocket(srv.port);
   first.send({ type: 'subscribe', taskId: task.id });
   const got: TaskMessage[] = [];
-  while (!got.some((m) => m.task.progress)) got.push((await first.next((m) => m.type === 'task')) as TaskMessage);
+  while (!got.some((m) => m.task.progress)) got.push((await first.next((m) => m.type === 'task', 20_000)) as TaskMessage);
   first.ws.terminate();
   const lastSeen = got[got.length - 1].seq;
   // Changes happen while nobody listens.
@@ -122,7 +122,7 @@ test('server process restarted (SIGKILL) mid-task: the client resumes from its l
   const s1 = await openSocket(one.port);
   s1.send({ type: 'subscribe', taskId: task.id, after: 0 });
   const got: TaskMessage[] = [];
-  while (!got.some((m) => m.task.progress)) got.push((await s1.next((m) => m.type === 'task')) as TaskMessage);
+  while (!got.some((m) => m.task.progress)) got.push((await s1.next((m) => m.type === 'task', 20_000)) as TaskMessage);
   one.child.kill('SIGKILL');
   await one.child.exited;
   await s1.closed;
