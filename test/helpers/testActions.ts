@@ -27,6 +27,27 @@ export const testActions: Record<string, Action> = {
       note: null,
     };
   },
+  /**
+   * `steps` that name the process running them: each progress message and the result end "by pid N",
+   * so a test tells a killed or stopped worker's writes from its successor's.
+   */
+  stamped: async ({ task, signal, progress }) => {
+    const p = JSON.parse(task.paramsJson) as StepParams;
+    const steps = p.steps ?? 5;
+    for (let i = 1; i <= steps; i++) {
+      await systemClock.sleep(p.stepMs ?? 10, signal);
+      progress('building', i, steps, `Step ${i} of ${steps} by pid ${process.pid}`);
+    }
+    return {
+      image: Buffer.from(`by pid ${process.pid}`),
+      contentType: 'text/plain',
+      width: 1,
+      height: 1,
+      films: [],
+      partial: false,
+      note: null,
+    };
+  },
   /** Kills its own process: the poison task. */
   crash: async () => {
     process.kill(process.pid, 'SIGKILL');
