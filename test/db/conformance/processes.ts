@@ -141,17 +141,32 @@ export function processConformance(test: Test, engine: () => ProcessEngine): voi
     return events;
   }
 
+  /**
+   * Two workers started together (so neither waits for the other to boot): the one that claims the task
+   * is the first, the other its successor once the first's lease is gone.
+   */
+  async function twoWorkers(f: ProcessSubject, id: string): Promise<[Child, Child]> {
+    const both = [worker(f), worker(f)];
+    const holder = await waitFor(
+      async () => {
+        const events = await f.s.feed.listTaskAfter(id, 0);
+        return both.find((w) => events.some((e) => byPid(e, w.proc.pid)));
+      },
+      30_000,
+      `a worker to start the task:\n${both.map((w) => w.output()).join('\n')}`,
+    );
+    return holder === both[0] ? [both[0], both[1]] : [both[1], both[0]];
+  }
+
   test('processes: a worker SIGKILLed mid-task; its lease expires, a second worker re-claims it (attempt 2, a new token) and completes it once', async () => {
     const f = await fresh('crash');
     const { id } = await f.s.tasks.enqueueRaw('stamped', 'dave', JSON.stringify({ steps: 30, stepMs: 20 }));
-    const w1 = worker(f);
-    await midTask(f, id, w1);
+    const [w1, w2] = await twoWorkers(f, id);
     const first = await f.lease(id);
     assert.equal([first.attempt, first.owner?.startsWith(`${w1.proc.pid}-`)], [1, true], 'worker 1 holds the lease');
     w1.kill('SIGKILL');
     assert.is((await w1.exited).signal, 'SIGKILL');
 
-    const w2 = worker(f);
     await midTask(f, id, w2);
     const second = await f.lease(id);
     assert.equal([second.attempt, second.owner?.startsWith(`${w2.proc.pid}-`)], [2, true], 're-claimed by worker 2: attempt 2');
@@ -187,13 +202,11 @@ export function processConformance(test: Test, engine: () => ProcessEngine): voi
   test('processes: a worker frozen past its lease (SIGSTOP) wakes while a second worker holds the task: its late writes are refused', async () => {
     const f = await fresh('frozen');
     // Long enough that worker 2 still holds the task when worker 1 wakes.
-    const { id } = await f.s.tasks.enqueueRaw('stamped', 'erin', JSON.stringify({ steps: 100, stepMs: 20 }));
-    const w1 = worker(f);
-    await midTask(f, id, w1);
+    const { id } = await f.s.tasks.enqueueRaw('stamped', 'erin', JSON.stringify({ steps: 60, stepMs: 20 }));
+    const [w1, w2] = await twoWorkers(f, id);
     await freeze(f, id, w1);
     const stale = await f.lease(id);
 
-    const w2 = worker(f);
     await midTask(f, id, w2);
     const fresh2 = await f.lease(id);
     assert.equal([stale.attempt, fresh2.attempt], [1, 2]);
@@ -291,7 +304,8 @@ export function processConformance(test: Test, engine: () => ProcessEngine): voi
       const types = (await eventsOf(f, id)).map((e) => e.type);
       const count = (t: string) => types.filter((x) => x === t).length;
       assert.ok(count('cancel_requested') <= 1, what);
-      if (count('cancel_requested')) assert.ok(types.indexOf('claimed') < types.indexOf('cancel_requested'), `${what}: flagged while running`);
+      if (count('cancel_requested'))
+        assert.ok(types.indexOf('claimed') < types.indexOf('cancel_requested'), `${what}: flagged while running`);
       switch (wr.outcome) {
         case 'none': // the cancel took it from the queue before the claim
           assert.ok(!running, what);
