@@ -202,7 +202,7 @@ export function processConformance(test: Test, engine: () => ProcessEngine): voi
   test('processes: a worker frozen past its lease (SIGSTOP) wakes while a second worker holds the task: its late writes are refused', async () => {
     const f = await fresh('frozen');
     // Long enough that worker 2 still holds the task when worker 1 wakes.
-    const { id } = await f.s.tasks.enqueueRaw('stamped', 'erin', JSON.stringify({ steps: 60, stepMs: 20 }));
+    const { id } = await f.s.tasks.enqueueRaw('stamped', 'erin', JSON.stringify({ steps: 100, stepMs: 20 }));
     const [w1, w2] = await twoWorkers(f, id);
     await freeze(f, id, w1);
     const stale = await f.lease(id);
