@@ -34,16 +34,16 @@ export function spawnTs(file: string, env: Record<string, string> = {}, args: st
   };
 }
 
-/** Polls `check` every `everyMs` until it returns a truthy value; fails after `timeoutMs`. */
+/** Polls `check` (which may ask the database, hence async) every `everyMs` until it returns a truthy value; fails after `timeoutMs`. */
 export async function waitFor<T>(
-  check: () => T | undefined | false | null,
+  check: () => T | undefined | false | null | Promise<T | undefined | false | null>,
   timeoutMs = 20_000,
   what = 'condition',
   everyMs = 10,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = check();
+    const v = await check();
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));

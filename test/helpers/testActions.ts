@@ -7,18 +7,16 @@ interface StepParams {
   stepMs?: number;
 }
 
-export const testActions: Record<string, Action> = {
-  noop: async () => {},
-  /** `steps` progress writes `stepMs` apart, then a tiny result. */
-  steps: async ({ task, signal, progress }) => {
+function stepsAction(by: string): Action {
+  return async ({ task, signal, progress }) => {
     const p = JSON.parse(task.paramsJson) as StepParams;
     const steps = p.steps ?? 5;
     for (let i = 1; i <= steps; i++) {
       await systemClock.sleep(p.stepMs ?? 10, signal);
-      progress('building', i, steps, `Step ${i} of ${steps}`);
+      progress('building', i, steps, `Step ${i} of ${steps}${by}`);
     }
     return {
-      image: Buffer.from(`result of ${task.id}`),
+      image: Buffer.from(`result of ${task.id}${by}`),
       contentType: 'text/plain',
       width: 1,
       height: 1,
@@ -26,7 +24,18 @@ export const testActions: Record<string, Action> = {
       partial: false,
       note: null,
     };
-  },
+  };
+}
+
+export const testActions: Record<string, Action> = {
+  noop: async () => {},
+  /** `steps` progress writes `stepMs` apart, then a tiny result. */
+  steps: stepsAction(''),
+  /**
+   * `steps` that name the process running them: each progress message and the result end "by pid N",
+   * so a test tells a killed or stopped worker's writes from its successor's.
+   */
+  stamped: stepsAction(` by pid ${process.pid}`),
   /** Kills its own process: the poison task. */
   crash: async () => {
     process.kill(process.pid, 'SIGKILL');
