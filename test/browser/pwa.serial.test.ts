@@ -594,10 +594,17 @@ test('a page whose code cannot arrive (offline, no service worker): says so, kee
     const card = page.locator(`page-home section[aria-labelledby="gallery"] mm-mosaic-list a[href="${path}"]`);
     await card.waitFor();
     // Routing also bypasses the HTTP cache, so the chunk cannot come from there either.
-    await page.route('**/assets/page-user-*.js', (route) => route.abort('internetdisconnected'));
-    await b.context.setOffline(true);
+    await page.route('**/assets/page-user-*.js', (route) => route.abort('failed'));
+    // Online, the server did not send it (as after an update removed the build this tab runs).
     await card.click();
     const state = page.locator('mm-app section.page-code');
+    await state.locator('h1', { hasText: 'This page could not be loaded' }).waitFor();
+    assert.equal(await focusedElement(page), { tag: 'h1', page: null, text: 'This page could not be loaded' }, 'focus on the error');
+    const reload = state.locator('a', { hasText: 'reload the page' });
+    assert.equal([await reload.getAttribute('href'), await reload.getAttribute('data-native')], [path, ''], 'a real reload of this address');
+    // Offline, Try again fails again and says what to do.
+    await b.context.setOffline(true);
+    await state.locator('button', { hasText: 'Try again' }).click();
     await state.locator('h1', { hasText: 'This page needs a connection' }).waitFor();
     assert.match((await state.textContent()) ?? '', 'Connect to the network, then try again.');
     assert.equal(await focusedElement(page), { tag: 'h1', page: null, text: 'This page needs a connection' }, 'focus on the error');
