@@ -119,7 +119,12 @@ async function buildClient() {
   // The initial set (what `/` waits for), then what each page adds to it when its route is shown.
   const initial = closure(entry);
   const pages = Object.fromEntries(
-    Object.entries(PAGE_CHUNKS).map(([route, src]) => [route, closure(outputOf(src)).filter((p) => !initial.includes(p)).map(rel)]),
+    Object.entries(PAGE_CHUNKS).map(([route, src]) => [
+      route,
+      closure(outputOf(src))
+        .filter((p) => !initial.includes(p))
+        .map(rel),
+    ]),
   );
   for (const [route, files] of Object.entries(pages)) {
     if (files.length === 0) throw new Error(`the ${route} page is in the initial JavaScript: something imports it statically`);
@@ -268,7 +273,9 @@ function sizeReport(client, sw) {
   console.log('\nsize report (gzip -9):');
   for (const [f, kind, s] of rows)
     console.log(`  ${f.padEnd(width)}  ${kind.padEnd(7)} ${kb(s.raw).padStart(9)}  ${kb(s.gz).padStart(9)} gz`);
-  console.log(`  initial JS (entry + its static imports, all / waits for): ${kb(initialRaw)} raw, ${kb(initialGz)} gzipped (budget ${kb(BUDGET_GZIP)})`);
+  console.log(
+    `  initial JS (entry + its static imports, all / waits for): ${kb(initialRaw)} raw, ${kb(initialGz)} gzipped (budget ${kb(BUDGET_GZIP)})`,
+  );
   for (const [route, files] of Object.entries(client.pages)) {
     const sizes = files.map(size);
     const raw = sizes.reduce((n, x) => n + x.raw, 0);

@@ -543,7 +543,8 @@ test('the build: / waits only for the entry and its static imports; each other p
   }
   // The service worker precaches every script, so each page also opens offline.
   const sw = read('sw.js');
-  for (const f of readdirSync(join(dir, 'assets')).filter((f) => f.endsWith('.js'))) assert.ok(sw.includes(`assets/${f}`), `sw.js precaches ${f}`);
+  for (const f of readdirSync(join(dir, 'assets')).filter((f) => f.endsWith('.js')))
+    assert.ok(sw.includes(`assets/${f}`), `sw.js precaches ${f}`);
 });
 
 test('the split in the browser: / runs no other page’s code; a gallery card loads the mosaic page’s chunk and shows the mosaic', async () => {
@@ -559,7 +560,10 @@ test('the split in the browser: / runs no other page’s code; a gallery card lo
   await assertFocusOnMosaicHeading(page, 'dave · last 5 films', 'a click on a gallery card');
   const after = await pageCode(page);
   assert.ok(after.user, 'page-user is defined');
-  assert.ok(after.scripts.some((p) => PAGE_USER_CHUNK.test(p)), `fetched: ${after.scripts.join(', ')}`);
+  assert.ok(
+    after.scripts.some((p) => PAGE_USER_CHUNK.test(p)),
+    `fetched: ${after.scripts.join(', ')}`,
+  );
   assert.is(await page.evaluate(() => window.mmSameDocument), true, 'no page load');
   assert.equal(b.problems, []);
 });
@@ -601,7 +605,11 @@ test('a page whose code cannot arrive (offline, no service worker): says so, kee
     await state.locator('h1', { hasText: 'This page could not be loaded' }).waitFor();
     assert.equal(await focusedElement(page), { tag: 'h1', page: null, text: 'This page could not be loaded' }, 'focus on the error');
     const reload = state.locator('a', { hasText: 'reload the page' });
-    assert.equal([await reload.getAttribute('href'), await reload.getAttribute('data-native')], [path, ''], 'a real reload of this address');
+    assert.equal(
+      [await reload.getAttribute('href'), await reload.getAttribute('data-native')],
+      [path, ''],
+      'a real reload of this address',
+    );
     // Offline, Try again fails again and says what to do.
     await b.context.setOffline(true);
     await state.locator('button', { hasText: 'Try again' }).click();
