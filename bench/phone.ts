@@ -156,7 +156,7 @@ interface Figures {
 }
 
 /** A first visit straight to a mosaic's page: its largest contentful paint, what painted it, the bytes. */
-async function mosaicPage(
+export async function mosaicPage(
   browser: Browser,
   base: string,
   bytes: () => number,
