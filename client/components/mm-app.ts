@@ -121,8 +121,10 @@ export class MmApp extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('services')) this.#listen();
+    // A new route's page code, or another go at code that failed to arrive.
     const name = this.location?.route.name;
-    if (name && name !== this.#codeFor) this.#loadPageCode(name);
+    if (name && (name !== this.#codeFor || ((changed as PropertyValues).has('location') && this.pageCode === 'failed')))
+      this.#loadPageCode(name);
   }
 
   /** Starts loading the code of route `name`'s page, unless it is already defined. */
@@ -171,9 +173,9 @@ export class MmApp extends LitElement {
     // readers announce it and keyboard users start at the top of the new content (a full load starts
     // there anyway): at once, and again once the page has settled, in case its content arrived since
     // (a banner to focus, an element replaced) and focus was left nowhere. Pages keep one heading
-    // element from loading to loaded, so the second move is usually nothing to do.
-    // A page whose code is still on its way shows a placeholder first (focus goes to its heading);
-    // once the code has arrived the page replaces it, or an error does, and focus moves there.
+    // element from loading to loaded, so the second move is usually nothing to do. A page whose code
+    // is still on its way (client/page-code.ts) is a placeholder first, whose heading gets focus; once
+    // the code has arrived the page replaces it, or an error does, and focus moves there.
     const navigation = ++this.#navigations;
     await this.updateComplete;
     let page = this.#routedPage();
