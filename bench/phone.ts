@@ -109,6 +109,7 @@ function byteCounter(live: LiveServer): () => number {
 
 /** Sets `window.mmFormReady` to the time of the first animation frame with the form's username field. */
 const FORM_WATCH = `(() => {
+  if (location.pathname !== '/') return; // the mosaic pages' figures need no watcher
   const tick = () => {
     const app = document.querySelector('mm-app')?.shadowRoot;
     const form = app?.querySelector('page-home')?.shadowRoot?.querySelector('mm-mosaic-form')?.shadowRoot;
