@@ -67,9 +67,20 @@ function isStale() {
 
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 
+/**
+ * The pages other than home, each its own chunk (client/page-code.ts loads them with import()):
+ * named entry points, so their files say which page they are. Keys are common/routes.ts route names.
+ */
+const PAGE_CHUNKS = {
+  task: 'client/pages/page-task.ts',
+  user: 'client/pages/page-user.ts',
+  'not-found': 'client/pages/page-not-found.ts',
+};
+
 async function buildClient() {
+  const pageEntries = Object.fromEntries(Object.values(PAGE_CHUNKS).map((src) => [src.replace(/^.*\/|\.ts$/g, ''), r(src)]));
   const result = await build({
-    entryPoints: { main: r('client/main.ts') },
+    entryPoints: { main: r('client/main.ts'), ...pageEntries },
     outdir: join(OUT, 'assets'),
     entryNames: '[name]-[hash]',
     chunkNames: 'chunk-[hash]',
@@ -87,19 +98,49 @@ async function buildClient() {
   });
   const outputs = result.metafile.outputs;
   const rel = (p) => relative(OUT, r(p)).split('\\').join('/');
-  const entry = Object.keys(outputs).find((p) => outputs[p].entryPoint && p.endsWith('.js'));
-  if (!entry) throw new Error('esbuild produced no client entry');
-
-  // The initial set: the entry and every chunk it imports statically, transitively.
-  const initial = [];
-  const visit = (p) => {
-    if (initial.includes(p)) return;
-    initial.push(p);
-    for (const imp of outputs[p].imports) if (imp.kind === 'import-statement' && !imp.external) visit(imp.path);
+  const outputOf = (src) => {
+    const out = Object.keys(outputs).find((p) => outputs[p].entryPoint === src && p.endsWith('.js'));
+    if (!out) throw new Error(`esbuild produced no output for ${src}`);
+    return out;
   };
-  visit(entry);
+  const entry = outputOf('client/main.ts');
+
+  // A file and every chunk it imports statically, transitively: what must arrive before it runs.
+  const closure = (start) => {
+    const files = [];
+    const visit = (p) => {
+      if (files.includes(p)) return;
+      files.push(p);
+      for (const imp of outputs[p].imports) if (imp.kind === 'import-statement' && !imp.external) visit(imp.path);
+    };
+    visit(start);
+    return files;
+  };
+  // The initial set (what `/` waits for), then what each page adds to it when its route is shown.
+  const initial = closure(entry);
+  const pages = Object.fromEntries(
+    Object.entries(PAGE_CHUNKS).map(([route, src]) => [
+      route,
+      closure(outputOf(src))
+        .filter((p) => !initial.includes(p))
+        .map(rel),
+    ]),
+  );
+  for (const [route, files] of Object.entries(pages)) {
+    if (files.length === 0) throw new Error(`the ${route} page is in the initial JavaScript: something imports it statically`);
+  }
   const lazy = Object.keys(outputs).filter((p) => p.endsWith('.js') && !initial.includes(p));
-  return { entry: rel(entry), initial: initial.map(rel), lazy: lazy.map(rel) };
+  return { entry: rel(entry), initial: initial.map(rel), lazy: lazy.map(rel), pages };
+}
+
+/**
+ * dist/client/page-chunks.json: for each route other than home, the files its page adds to the initial
+ * set, page first. The server names them in a `Link: rel=modulepreload` header on a direct visit to
+ * that route, so they download beside the entry instead of one round trip after it has run.
+ */
+function writePageChunks({ pages }) {
+  const paths = Object.fromEntries(Object.entries(pages).map(([route, files]) => [route, files.map((f) => `/${f}`)]));
+  writeFileSync(join(OUT, 'page-chunks.json'), JSON.stringify(paths, null, 2) + '\n');
 }
 
 function writeIndexHtml({ entry, initial }) {
@@ -232,7 +273,15 @@ function sizeReport(client, sw) {
   console.log('\nsize report (gzip -9):');
   for (const [f, kind, s] of rows)
     console.log(`  ${f.padEnd(width)}  ${kind.padEnd(7)} ${kb(s.raw).padStart(9)}  ${kb(s.gz).padStart(9)} gz`);
-  console.log(`  initial JS: ${kb(initialRaw)} raw, ${kb(initialGz)} gzipped (budget ${kb(BUDGET_GZIP)})`);
+  console.log(
+    `  initial JS (entry + its static imports, all / waits for): ${kb(initialRaw)} raw, ${kb(initialGz)} gzipped (budget ${kb(BUDGET_GZIP)})`,
+  );
+  for (const [route, files] of Object.entries(client.pages)) {
+    const sizes = files.map(size);
+    const raw = sizes.reduce((n, x) => n + x.raw, 0);
+    const gz = sizes.reduce((n, x) => n + x.gz, 0);
+    console.log(`  + ${route} page, loaded when first shown: ${kb(raw)} raw, ${kb(gz)} gzipped (${files.join(', ')})`);
+  }
   console.log(`  precached: ${sw.count} files, ${kb(sw.size)}`);
   return initialGz;
 }
@@ -260,6 +309,7 @@ async function main() {
 
   const client = await buildClient();
   writeIndexHtml(client);
+  writePageChunks(client);
   await writeIcons();
   writeManifest();
   const sw = await buildServiceWorker();

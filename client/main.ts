@@ -2,6 +2,7 @@
 import { createApi } from './api.js';
 import { LiveClient, socketUrl } from './live.js';
 import { Router } from './router.js';
+import { loadPage } from './page-code.js';
 import { openMosaicStore } from './store.js';
 import { adoptTheme } from './styles/theme.js';
 import type { Services } from './services.js';
@@ -23,6 +24,11 @@ window.addEventListener('online', () => live.reconnectNow());
 document.addEventListener('visibilitychange', () => {
   if (document.visibilityState === 'visible') live.reconnectNow();
 });
+
+// A direct visit to a page in its own chunk: the server's preload header has that chunk on its way
+// already, so the first render waits for it and shows the page, not a "Loading…" frame before it (a
+// chunk that fails is mm-app's to explain).
+await loadPage(services.router.current.route.name).catch(() => undefined);
 
 const app = document.querySelector('mm-app') ?? document.body.appendChild(document.createElement('mm-app'));
 app.services = services;

@@ -1,12 +1,11 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
+import type { Route } from '../../common/routes.js';
+import { loadPage, pageDefined } from '../page-code.js';
 import type { Location } from '../router.js';
 import type { Services } from '../services.js';
 import { base, controls } from '../styles/shared.js';
 import '../pages/page-home.js';
-import '../pages/page-task.js';
-import '../pages/page-user.js';
-import '../pages/page-not-found.js';
 import './mm-offline-indicator.js';
 import './mm-insecure-banner.js';
 import './mm-update-prompt.js';
@@ -99,6 +98,11 @@ export class MmApp extends LitElement {
   /** Set when a new version is installed and waiting; calling it reloads into that version. */
   @property({ attribute: false }) applyUpdate: (() => void) | null = null;
   @state() private location: Location | null = null;
+  /** Whether the current route's page code is here ('ready'), on its way, or failed to arrive. */
+  @state() private pageCode: 'ready' | 'loading' | 'failed' = 'ready';
+  /** The route whose code `pageCode` describes, and the load that settles it (never rejects). */
+  #codeFor: Route['name'] | null = null;
+  #codeLoad: Promise<void> = Promise.resolve();
   #unsubscribe?: () => void;
   #navigated = false;
   /** Counts navigations, so a page that settles late never moves focus after the next one. */
@@ -117,6 +121,35 @@ export class MmApp extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('services')) this.#listen();
+    // A new route's page code, or another go at code that failed to arrive.
+    const name = this.location?.route.name;
+    if (name && (name !== this.#codeFor || ((changed as PropertyValues).has('location') && this.pageCode === 'failed')))
+      this.#loadPageCode(name);
+  }
+
+  /** Starts loading the code of route `name`'s page, unless it is already defined. */
+  #loadPageCode(name: Route['name']): void {
+    this.#codeFor = name;
+    if (pageDefined(name)) {
+      this.pageCode = 'ready';
+      this.#codeLoad = Promise.resolve();
+      return;
+    }
+    this.pageCode = 'loading';
+    this.#codeLoad = loadPage(name).then(
+      () => {
+        if (this.#codeFor === name) this.pageCode = 'ready';
+      },
+      () => {
+        if (this.#codeFor === name) this.pageCode = 'failed';
+      },
+    );
+  }
+
+  #retryPageCode(): void {
+    if (!this.location) return;
+    this.#loadPageCode(this.location.route.name);
+    void this.#focusNewPage();
   }
 
   #listen(): void {
@@ -140,11 +173,23 @@ export class MmApp extends LitElement {
     // readers announce it and keyboard users start at the top of the new content (a full load starts
     // there anyway): at once, and again once the page has settled, in case its content arrived since
     // (a banner to focus, an element replaced) and focus was left nowhere. Pages keep one heading
-    // element from loading to loaded, so the second move is usually nothing to do.
+    // element from loading to loaded, so the second move is usually nothing to do. A page whose code
+    // is still on its way (client/page-code.ts) is a placeholder first, whose heading gets focus; once
+    // the code has arrived the page replaces it, or an error does, and focus moves there.
     const navigation = ++this.#navigations;
-    const page = this.renderRoot.querySelector<HTMLElement & Partial<RoutedPage>>('main > *');
+    await this.updateComplete;
+    let page = this.#routedPage();
     await page?.updateComplete;
-    const target = await this.#focusPage(page);
+    let target = await this.#focusPage(page);
+    await this.#codeLoad;
+    await this.updateComplete;
+    if (navigation !== this.#navigations) return;
+    if (this.#routedPage() !== page) {
+      page = this.#routedPage();
+      await page?.updateComplete;
+      if (navigation !== this.#navigations) return;
+      target = await this.#focusPage(page);
+    }
     await page?.settled?.();
     await page?.updateComplete;
     if (navigation !== this.#navigations || !page?.isConnected) return;
@@ -153,10 +198,14 @@ export class MmApp extends LitElement {
     if (!moved || !active.isConnected) await this.#focusPage(page);
   }
 
+  #routedPage(): (HTMLElement & Partial<RoutedPage>) | null {
+    return this.renderRoot.querySelector<HTMLElement & Partial<RoutedPage>>('main > *');
+  }
+
   async #focusPage(page: (HTMLElement & Partial<RoutedPage>) | null): Promise<HTMLElement | null> {
     const target =
       (await page?.focusTarget?.()) ??
-      page?.shadowRoot?.querySelector<HTMLElement>('h1') ??
+      (page?.shadowRoot ?? page)?.querySelector<HTMLElement>('h1') ??
       this.renderRoot.querySelector<HTMLElement>('main');
     target?.focus();
     return target;
@@ -184,6 +233,10 @@ export class MmApp extends LitElement {
   }
 
   #page(s: Services, loc: Location) {
+    if (this.pageCode === 'loading') {
+      return html`<section class="page-code" aria-busy="true"><h1 tabindex="-1">Loading…</h1></section>`;
+    }
+    if (this.pageCode === 'failed') return this.#pageCodeFailed();
     const r = loc.route;
     switch (r.name) {
       case 'home':
@@ -195,6 +248,23 @@ export class MmApp extends LitElement {
       case 'not-found':
         return html`<page-not-found></page-not-found>`;
     }
+  }
+
+  /** The page's code did not arrive: offline before the app was installed, or a build the server no longer has. */
+  #pageCodeFailed() {
+    const offline = !navigator.onLine;
+    return html`<section class="page-code">
+      <h1 tabindex="-1">${offline ? 'This page needs a connection' : 'This page could not be loaded'}</h1>
+      <p>
+        ${
+          offline
+            ? 'Its code is not on this device yet. Connect to the network, then try again.'
+            : html`The server did not send its code. Try again; if moviemosaic was updated since this tab opened,
+                <a href=${this.location?.url ?? '/'} data-native>reload the page</a> to get the new version.`
+        }
+      </p>
+      <p><button class="primary" type="button" @click=${this.#retryPageCode}>Try again</button> <a href="/">Make a mosaic</a></p>
+    </section>`;
   }
 }
 

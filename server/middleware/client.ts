@@ -61,6 +61,30 @@ export function staticClient(clientDir: string): Middleware {
   };
 }
 
+/** What dist/client/page-chunks.json may name: the build's own hashed scripts, nothing else. */
+const CHUNK_PATH = /^\/assets\/[\w-]+\.js$/;
+
+/**
+ * The build's page-chunks.json (route name → the script files its page adds), read per request like
+ * index.html so a rebuild shows at once; a build without it (or an unreadable one) preloads nothing.
+ */
+async function pageChunks(clientDir: string): Promise<Record<string, string[]>> {
+  const file = join(clientDir, 'page-chunks.json');
+  if (!inside(clientDir, file)) return {};
+  try {
+    const parsed: unknown = JSON.parse(await readFile(file, 'utf8'));
+    if (!parsed || typeof parsed !== 'object') return {};
+    return Object.fromEntries(
+      Object.entries(parsed).map(([route, files]) => [
+        route,
+        Array.isArray(files) ? files.filter((f): f is string => typeof f === 'string' && CHUNK_PATH.test(f)) : [],
+      ]),
+    );
+  } catch {
+    return {};
+  }
+}
+
 /**
  * index.html for the client's page routes (GET/HEAD), read per request (a few KiB, in the page cache)
  * so a rebuild shows at once. Never for /api or /ws (those answer before this runs) nor unknown paths.
@@ -83,17 +107,22 @@ export function spaFallback(
     }
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Cache-Control', 'no-cache');
+    const links: string[] = [];
     // A mosaic's page: its screen copy (the page's largest paint) starts downloading with the script
     // instead of after it has run and fetched the mosaic's JSON, two round trips later; so does that
     // JSON, which the page's fetch() then takes from the preload (same URL, CORS mode, same-origin
     // credentials: `crossorigin=anonymous`).
     if (route.name === 'user' && route.taskId) {
       const result = `/api/tasks/${route.taskId}/result`;
-      ctx.set(
-        'Link',
-        `<${renditionUrl(result, 'screen')}>; rel=preload; as=image; fetchpriority=high, </api/tasks/${route.taskId}/mosaic>; rel=preload; as=fetch; crossorigin=anonymous`,
+      links.push(
+        `<${renditionUrl(result, 'screen')}>; rel=preload; as=image; fetchpriority=high`,
+        `</api/tasks/${route.taskId}/mosaic>; rel=preload; as=fetch; crossorigin=anonymous`,
       );
     }
+    // Every page but home is its own chunk, which the entry would ask for only once it has run: named
+    // here, it downloads beside the entry (build.mjs writes which files each route's page adds).
+    for (const file of (await pageChunks(clientDir!))[route.name] ?? []) links.push(`<${file}>; rel=modulepreload`);
+    if (links.length) ctx.set('Link', links.join(', '));
     // Link previews (server/preview.ts): the page's own tags in the HTML, for crawlers without JavaScript.
     ctx.body = head ? await head(ctx, html.toString('utf8')) : html;
   };

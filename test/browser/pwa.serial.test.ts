@@ -7,7 +7,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { currentMonth, periodLabel, type MosaicParams } from '../../common/task.js';
@@ -493,6 +493,140 @@ test('offline: after two mosaics, reloading / and each /user/... page still show
   } finally {
     await context.setOffline(false);
     // Offline fetches (the gallery, the socket) log network errors by design.
+    b.problems.length = 0;
+  }
+});
+
+/** What the page has run and fetched of the client's code: its page elements and the /assets/ scripts. */
+function pageCode(page: Page): Promise<{ user: boolean; task: boolean; scripts: string[] }> {
+  return page.evaluate(() => ({
+    user: customElements.get('page-user') !== undefined,
+    task: customElements.get('page-task') !== undefined,
+    scripts: performance
+      .getEntriesByType('resource')
+      .map((e) => new URL(e.name).pathname)
+      .filter((p) => p.startsWith('/assets/')),
+  }));
+}
+
+const PAGE_USER_CHUNK = /^\/assets\/page-user-[A-Z0-9]{8}\.js$/;
+
+test('the build: / waits only for the entry and its static imports; each other page is a chunk of its own, precached', () => {
+  const dir = join(app.root, 'dist/client');
+  const read = (f: string) => readFileSync(join(dir, f), 'utf8');
+  const html = read('index.html');
+  const named = [...html.matchAll(/<(?:script type="module" src|link rel="modulepreload" href)="\/([^"]+)"/g)].map((m) => m[1]);
+  const entry = /<script type="module" src="\/(assets\/main-[A-Z0-9]{8}\.js)"/.exec(html)?.[1];
+  assert.ok(entry, 'index.html runs the entry');
+  // The entry's static imports, transitively, read from the built files themselves.
+  const staticImports = (file: string) =>
+    [...read(file).matchAll(/\b(?:import|export)\s*(?:[^"'()]*?\bfrom\s*)?"\.\/([^"]+\.js)"/g)].map((m) => `assets/${m[1]}`);
+  const initial = new Set<string>();
+  const visit = (f: string) => {
+    if (initial.has(f)) return;
+    initial.add(f);
+    staticImports(f).forEach(visit);
+  };
+  visit(entry);
+  assert.equal(new Set(named), initial, 'index.html names exactly the entry and its static imports');
+  assert.ok(
+    [...initial].every((f) => !/page-/.test(f)),
+    `no page chunk in the initial set: ${[...initial].join(', ')}`,
+  );
+  const pages = JSON.parse(read('page-chunks.json')) as Record<string, string[]>;
+  const dynamic = [...initial].flatMap((f) => [...read(f).matchAll(/\bimport\(\s*"\.\/([^"]+\.js)"\s*\)/g)].map((m) => `/assets/${m[1]}`));
+  for (const route of ['task', 'user', 'not-found']) {
+    const [chunk] = pages[route];
+    assert.match(chunk, new RegExp(`^/assets/page-${route}-[A-Z0-9]{8}\\.js$`), route);
+    assert.ok(dynamic.includes(chunk), `${chunk} is loaded with import()`);
+    assert.not.ok(initial.has(chunk.slice(1)), `${chunk} is not in the initial set`);
+  }
+  // The service worker precaches every script, so each page also opens offline.
+  const sw = read('sw.js');
+  for (const f of readdirSync(join(dir, 'assets')).filter((f) => f.endsWith('.js')))
+    assert.ok(sw.includes(`assets/${f}`), `sw.js precaches ${f}`);
+});
+
+test('the split in the browser: / runs no other page’s code; a gallery card loads the mosaic page’s chunk and shows the mosaic', async () => {
+  const { page } = b;
+  assert.ok(made.dave, 'needs the mosaics of the earlier tests');
+  await page.goto(`${base}/`);
+  await form(page).locator('#username').waitFor();
+  const before = await pageCode(page);
+  assert.equal([before.user, before.task], [false, false], 'no page code but home’s has run');
+  assert.ok(!before.scripts.some((p) => /\/page-/.test(p)), `fetched on /: ${before.scripts.join(', ')}`);
+  await page.evaluate(() => (window.mmSameDocument = true));
+  await page.locator(`page-home section[aria-labelledby="gallery"] mm-mosaic-list a[href="${new URL(made.dave).pathname}"]`).click();
+  await assertFocusOnMosaicHeading(page, 'dave · last 5 films', 'a click on a gallery card');
+  const after = await pageCode(page);
+  assert.ok(after.user, 'page-user is defined');
+  assert.ok(
+    after.scripts.some((p) => PAGE_USER_CHUNK.test(p)),
+    `fetched: ${after.scripts.join(', ')}`,
+  );
+  assert.is(await page.evaluate(() => window.mmSameDocument), true, 'no page load');
+  assert.equal(b.problems, []);
+});
+
+test('offline after install: from /, a mosaic page’s chunk comes from the precache', async () => {
+  const { page, context } = b;
+  assert.ok(made.marathon, 'needs the mosaics of the earlier tests');
+  const path = new URL(made.marathon).pathname;
+  await context.setOffline(true);
+  try {
+    await page.goto(`${base}/`);
+    await form(page).locator('#username').waitFor();
+    assert.is((await pageCode(page)).user, false, 'a fresh document: the mosaic page’s code has not run');
+    await page.locator(`page-home mm-mosaic-list a[href="${path}"]`).first().click();
+    const title = `marathon · ${periodLabel({ mode: 'month', month: currentMonth(new Date()) } as MosaicParams)}`;
+    await assertFocusOnMosaicHeading(page, title, 'a click on a device card, offline');
+    assert.ok((await pageCode(page)).scripts.some((p) => PAGE_USER_CHUNK.test(p)));
+  } finally {
+    await context.setOffline(false);
+    // Offline fetches (the gallery, the socket) log network errors by design.
+    b.problems.length = 0;
+  }
+});
+
+test('a page whose code cannot arrive (offline, no service worker): says so, keeps the address, and Try again shows it', async () => {
+  // The LAN name over plain HTTP has no service worker, so nothing there has the mosaic page's code.
+  const page = await b.context.newPage();
+  const origin = `http://${LAN}:${app.httpPort}`;
+  const path = new URL(made.dave!).pathname;
+  try {
+    await page.goto(`${origin}/`);
+    const card = page.locator(`page-home section[aria-labelledby="gallery"] mm-mosaic-list a[href="${path}"]`);
+    await card.waitFor();
+    // Routing also bypasses the HTTP cache, so the chunk cannot come from there either.
+    await page.route('**/assets/page-user-*.js', (route) => route.abort('failed'));
+    // Online, the server did not send it (as after an update removed the build this tab runs).
+    await card.click();
+    const state = page.locator('mm-app section.page-code');
+    await state.locator('h1', { hasText: 'This page could not be loaded' }).waitFor();
+    assert.equal(await focusedElement(page), { tag: 'h1', page: null, text: 'This page could not be loaded' }, 'focus on the error');
+    const reload = state.locator('a', { hasText: 'reload the page' });
+    assert.equal(
+      [await reload.getAttribute('href'), await reload.getAttribute('data-native')],
+      [path, ''],
+      'a real reload of this address',
+    );
+    // Offline, Try again fails again and says what to do.
+    await b.context.setOffline(true);
+    await state.locator('button', { hasText: 'Try again' }).click();
+    await state.locator('h1', { hasText: 'This page needs a connection' }).waitFor();
+    assert.match((await state.textContent()) ?? '', 'Connect to the network, then try again.');
+    assert.equal(await focusedElement(page), { tag: 'h1', page: null, text: 'This page needs a connection' }, 'focus on the error');
+    assert.is(new URL(page.url()).pathname, path, 'the address stays the mosaic’s');
+
+    await b.context.setOffline(false);
+    await page.unroute('**/assets/page-user-*.js');
+    await state.locator('button', { hasText: 'Try again' }).click();
+    await assertFocusOnMosaicHeading(page, 'dave · last 5 films', 'Try again');
+    assert.is(await page.locator('mm-app section.page-code').count(), 0);
+  } finally {
+    await b.context.setOffline(false);
+    await page.close();
+    // The refused chunk and offline fetches log network errors by design.
     b.problems.length = 0;
   }
 });

@@ -224,6 +224,38 @@ test('SPA fallback: index.html for page routes only; never /api, /ws or missing 
   await c.cleanup();
 });
 
+test('a page in its own chunk: a direct visit to its route preloads it (Link rel=modulepreload, from the build’s page-chunks.json)', async () => {
+  const c = clientFolder();
+  const t = await testApp({ clientDir: c.dir });
+  const id = '3f0e4a1c-0000-4000-8000-000000000000';
+  const chunks = {
+    // Only the build's own scripts are named: anything else in the file is left out.
+    task: ['/assets/page-task-AAAA1111.js', 'https://elsewhere.example/x.js', '/assets/a.js>; rel=preload', 7],
+    user: ['/assets/page-user-BBBB2222.js', '/assets/chunk-CCCC3333.js'],
+    'not-found': ['/assets/page-not-found-DDDD4444.js'],
+  };
+  writeFileSync(join(c.dir, 'page-chunks.json'), JSON.stringify(chunks));
+  const user = ['</assets/page-user-BBBB2222.js>; rel=modulepreload', '</assets/chunk-CCCC3333.js>; rel=modulepreload'];
+  assert.is((await request(t.port, '/user/dave')).headers.link, user.join(', '));
+  assert.is(
+    (await request(t.port, `/user/dave/${id}`)).headers.link,
+    [
+      `</api/tasks/${id}/result/screen>; rel=preload; as=image; fetchpriority=high`,
+      `</api/tasks/${id}/mosaic>; rel=preload; as=fetch; crossorigin=anonymous`,
+      ...user,
+    ].join(', '),
+    'the mosaic page: its image and JSON, then its code',
+  );
+  assert.is((await request(t.port, `/task/${id}`)).headers.link, '</assets/page-task-AAAA1111.js>; rel=modulepreload');
+  assert.is((await request(t.port, '/')).headers.link, undefined, 'home is in the entry, which index.html names');
+  // A rebuild shows at once; an unreadable file preloads nothing and breaks nothing.
+  writeFileSync(join(c.dir, 'page-chunks.json'), '{not json');
+  const res = await request(t.port, '/user/dave');
+  assert.equal([res.status, res.headers.link, res.text], [200, undefined, INDEX]);
+  await t.close();
+  await c.cleanup();
+});
+
 test('the 404 page: HTML with lang, title, viewport, its own stylesheet in the app colours, and a link home', async () => {
   const c = clientFolder();
   const t = await testApp({ clientDir: c.dir });
