@@ -143,8 +143,10 @@ test('polls run at their time, one request each, and schedule the next; the arch
   assert.ok(summary.wholeDiary, 'the windows overlapped: still the whole diary');
   assert.equal(summary.gaps, []);
 
-  // Polls are invisible to people: no queue position, not in the queued count.
+  // Polls are invisible to people: though one is queued, no queue position (not among the queued ids)
+  // and not in the queued count.
   const [poll] = w.db.prepare(`SELECT id FROM tasks WHERE action = ? AND live = 1`).all(POLL_ACTION) as { id: string }[];
+  assert.ok(poll, 'the next poll is queued');
   assert.is(w.tasks.counts().queued, 0);
   assert.equal(w.tasks.queuedIds(), []);
   await w.cleanup();
