@@ -32,6 +32,7 @@ import {
 import type { NewResult } from '../sqlite/results.js';
 import type { CompleteAndClaimOutcome, Completion, CompletionWrite, TaskQueue } from '../port.js';
 import { savepoint, withTx } from './connect.js';
+import { FEED_CHANNEL } from './migrations.js';
 
 /** The columns a claim hands the worker. */
 const CLAIMED = `t.id, t.action, t.username, t.params, t.attempt, t.max_attempts, t.delay_count, t.lease_token,
@@ -147,6 +148,38 @@ function prepared(text: string, values: unknown[]): pg.QueryConfig {
   return { name, text, values };
 }
 
+/**
+ * The wake-up for the worker's hot events ('claimed', 'progress', 'completed'; migrations.ts 3): a
+ * NOTIFY of its own, sent right after the writing transaction has committed, instead of inside it.
+ * A notifying transaction holds a database-wide lock through its commit's WAL flush, so with the
+ * NOTIFY inside, every worker commit waited for the previous one's flush and none could share one.
+ * This statement writes nothing and so flushes nothing: the lock is held for microseconds.
+ *
+ * One signal per burst: while one is on its way, commits that end meanwhile only mark it owed, and
+ * one more is sent when it returns (it may have been read before those commits). Sent after the
+ * commit, it can still never wake a listener before the change is visible; if this process dies
+ * between the two, the listeners' safety poll finds the change.
+ */
+export function createNotifier(pool: pg.Pool): () => void {
+  let sending = false;
+  let owed = false;
+  const send = () => {
+    sending = true;
+    owed = false;
+    pool
+      .query({ name: 'mm_notify', text: `SELECT pg_notify('${FEED_CHANNEL}', '')` })
+      .catch(() => {}) // a hint: the safety poll covers a lost one
+      .finally(() => {
+        sending = false;
+        if (owed) send();
+      });
+  };
+  return () => {
+    if (sending) owed = true;
+    else send();
+  };
+}
+
 export type PgTaskQueue = ReturnType<typeof createPgTaskQueue>;
 
 export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, completion?: CompletionStore) {
@@ -156,6 +189,8 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
   const backoffBaseMs = options.backoffBaseMs ?? 2_000;
   const resultFreshMs = options.resultFreshMs ?? 600_000;
   const random = options.random ?? Math.random;
+  /** After a commit that wrote a hot event (see createNotifier). */
+  const notify = createNotifier(pool);
 
   const q = <R extends pg.QueryResultRow>(sql: string, args: unknown[] = [], c: pg.ClientBase | pg.Pool = pool) =>
     c.query<R>(prepared(sql, args));
@@ -181,6 +216,7 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
       RETURNING ${CLAIMED}`,
       [workerId, now + leaseMs, now, n],
     );
+    if (rows.length) notify();
     return toClaimed(rows);
   }
 
@@ -199,9 +235,14 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
     const done = `UPDATE tasks t SET ${COMPLETE_SET('$1', '$2')} WHERE id = $3 AND lease_token = $4 AND status = 'RUNNING' RETURNING id`;
     if (!result && writes.length === 0) {
       fenced(await one(done, [msg, clock.now(), id, token], c), id);
+      if (c === pool) notify();
       return;
     }
-    if (c === pool) return withTx(pool, (tx) => complete(id, token, result, msg, tx, writes));
+    if (c === pool) {
+      await withTx(pool, (tx) => complete(id, token, result, msg, tx, writes));
+      notify();
+      return;
+    }
     const tx = c as pg.ClientBase;
     fenced(await one(done, [msg, clock.now(), id, token], tx), id);
     if (!completion) throw new Error('This task queue was made without a completion store: results and completion writes need one.');
@@ -249,6 +290,7 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
           ],
         );
         const done = new Set(rows.filter((r) => r.kind === 'done').map((r) => r.id));
+        if (rows.length) notify();
         return {
           errors: completions.map((x) => (done.has(x.id) ? undefined : new LeaseLostError(x.id))),
           claimed: toClaimed(rows.filter((r) => r.kind === 'claimed')),
@@ -280,6 +322,7 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
         claimed = toClaimed(rows);
       }
     });
+    notify();
     return { errors, claimed };
   }
 
@@ -570,6 +613,7 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
         ),
         id,
       );
+      notify();
       return { cancelRequested: row.c !== null };
     },
 
