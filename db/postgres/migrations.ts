@@ -305,9 +305,13 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       -- writers hold its row lock through their commit, so they commit in seq order.
       --
       -- NOTIFY: sent here, in the writing transaction, for every event except the worker's hot
-      -- ones ('claimed', 'progress', 'completed'), which the adapter signals right after their
-      -- commit, one signal per burst (tasks.ts, createNotifier). The notification is still only a
-      -- hint; the table is the truth and a slow poll reads it anyway.
+      -- ones ('claimed', 'progress', 'completed'). Those are written through the procedures below,
+      -- which COMMIT and then send the NOTIFY in a transaction of their own that writes nothing (so
+      -- flushes nothing: it holds the notify lock for microseconds), in the same server call: one
+      -- round trip, and the listener is signalled by the backend that just committed, as promptly as
+      -- from inside the transaction. Transactions the adapter runs statement by statement commit with
+      -- "COMMIT; SELECT pg_notify(...)" in one round trip (tasks.ts). Still only a hint: the table is
+      -- the truth and a slow poll reads it anyway.
       CREATE OR REPLACE FUNCTION mm_task_event() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         INSERT INTO task_events (seq, task_id, type, payload, created_at)
@@ -316,6 +320,86 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
           PERFORM pg_notify('${FEED_CHANNEL}', '');
         END IF;
         RETURN NULL;
+      END $$;
+
+      -- One function per hot intent (plpgsql: its plans are cached per connection), usable inside a
+      -- transaction; the mm_hot_ procedures run one as its own transaction and notify after it.
+
+      -- Claims up to p_n runnable tasks for p_owner: the oldest runnable, foreground before background
+      -- (a due poll never takes a slot a mosaic is waiting for), ties in insertion order, skipping
+      -- rows another claim holds. The claimed rows as a JSON array.
+      CREATE FUNCTION mm_claim(p_owner text, p_expires bigint, p_now bigint, p_n integer) RETURNS json
+      LANGUAGE plpgsql AS $$
+      DECLARE res json;
+      BEGIN
+        WITH claimed AS (
+          UPDATE tasks t SET
+            status = 'RUNNING', attempt = t.attempt + 1, lease_owner = p_owner,
+            lease_token = replace(gen_random_uuid()::text, '-', ''), lease_expires_at = p_expires,
+            started_at = coalesce(t.started_at, p_now), updated_at = greatest(p_now, t.updated_at + 1),
+            stage = 'collecting', progress_msg = 'Starting', progress_done = NULL, progress_total = NULL,
+            event_type = 'claimed', event_n = t.event_n + 1
+          FROM (SELECT q.id FROM tasks q WHERE q.status = 'QUEUED' AND q.run_at <= p_now
+                ORDER BY q.background, q.run_at, q.created_at, q.ord LIMIT p_n FOR UPDATE SKIP LOCKED) c
+          WHERE t.id = c.id
+          RETURNING t.id, t.action, t.username, t.params, t.attempt, t.max_attempts, t.delay_count, t.lease_token,
+                    t.lease_expires_at, t.run_at, t.created_at, t.background, t.ord)
+        SELECT coalesce(json_agg(claimed), '[]') INTO res FROM claimed;
+        RETURN res;
+      END $$;
+
+      -- Completes the running tasks whose lease tokens still match (a lost lease matches nothing),
+      -- then claims up to p_n: {"done": [ids], "claimed": [rows]}. The claim reads the completions'
+      -- output, so they run first and their events precede the claims'.
+      CREATE FUNCTION mm_complete_and_claim(p_ids text[], p_tokens text[], p_msgs text[], p_now bigint,
+                                            p_owner text, p_expires bigint, p_n integer) RETURNS json
+      LANGUAGE plpgsql AS $$
+      DECLARE done_ids json;
+      BEGIN
+        WITH done AS (
+          UPDATE tasks t SET
+            status = 'COMPLETE', live = NULL, stage = 'done', progress_msg = x.msg, finished_at = p_now,
+            updated_at = greatest(p_now, t.updated_at + 1), lease_owner = NULL, lease_token = NULL,
+            lease_expires_at = NULL, event_type = 'completed', event_n = t.event_n + 1
+          FROM unnest(p_ids, p_tokens, p_msgs) AS x(id, token, msg)
+          WHERE t.id = x.id AND t.lease_token = x.token AND t.status = 'RUNNING'
+          RETURNING t.id)
+        SELECT coalesce(json_agg(done.id), '[]') INTO done_ids FROM done;
+        RETURN json_build_object('done', done_ids,
+                                 'claimed', CASE WHEN p_n > 0 THEN mm_claim(p_owner, p_expires, p_now, p_n) ELSE '[]'::json END);
+      END $$;
+
+      CREATE PROCEDURE mm_hot_claim(p_owner text, p_expires bigint, p_now bigint, p_n integer, INOUT res json DEFAULT NULL)
+      LANGUAGE plpgsql AS $$
+      BEGIN
+        res := mm_claim(p_owner, p_expires, p_now, p_n);
+        COMMIT;
+        IF json_array_length(res) > 0 THEN PERFORM pg_notify('${FEED_CHANNEL}', ''); END IF;
+      END $$;
+
+      CREATE PROCEDURE mm_hot_complete_and_claim(p_ids text[], p_tokens text[], p_msgs text[], p_now bigint,
+                                                 p_owner text, p_expires bigint, p_n integer, INOUT res json DEFAULT NULL)
+      LANGUAGE plpgsql AS $$
+      BEGIN
+        res := mm_complete_and_claim(p_ids, p_tokens, p_msgs, p_now, p_owner, p_expires, p_n);
+        COMMIT;
+        IF json_array_length(res->'done') + json_array_length(res->'claimed') > 0 THEN
+          PERFORM pg_notify('${FEED_CHANNEL}', '');
+        END IF;
+      END $$;
+
+      -- Progress, fenced by the lease (which it extends): hit is null when the lease is gone.
+      CREATE PROCEDURE mm_hot_progress(p_id text, p_token text, p_stage text, p_done integer, p_total integer, p_msg text,
+                                       p_expires bigint, p_now bigint, INOUT hit boolean DEFAULT NULL, INOUT cancel_at bigint DEFAULT NULL)
+      LANGUAGE plpgsql AS $$
+      BEGIN
+        UPDATE tasks t SET stage = p_stage, progress_done = p_done, progress_total = p_total, progress_msg = p_msg,
+                           lease_expires_at = p_expires, updated_at = greatest(p_now, t.updated_at + 1),
+                           event_type = 'progress', event_n = t.event_n + 1
+        WHERE t.id = p_id AND t.lease_token = p_token AND t.status = 'RUNNING'
+        RETURNING true, t.cancel_requested_at INTO hit, cancel_at;
+        COMMIT;
+        IF hit THEN PERFORM pg_notify('${FEED_CHANNEL}', ''); END IF;
       END $$;
     `,
   },

@@ -168,14 +168,14 @@ function reached(watch: { cursor(): number }, seq: number): Promise<void> {
   });
 }
 
-test('hot events (claim, progress, completion) notify after commit, once per burst: the watcher still wakes for the last one', async () => {
+test('hot events (claims, progress, completions) notify after their commit, outside the transaction: the watcher wakes for the last of a burst', async () => {
   const worker = await openPostgres(url!);
   try {
     for (let i = 0; i < 12; i++) await s.tasks.enqueueRaw('noop', `burst-${i}`, '{}');
     const watch = await s.feed.watch(() => {}, { safetyPollMs: 60_000 });
     try {
-      // Twelve claims, a progress write each and twelve completions, each burst all at once from one
-      // process: most commits end while its NOTIFY is on its way and only mark one more owed.
+      // Twelve claims, a progress write each and twelve completions, each burst all at once: none of
+      // them notifies inside its transaction (the trigger leaves hot events to the procedures).
       const claimed = await Promise.all(Array.from({ length: 12 }, () => worker.tasks.claim('burst', 1)));
       const tasks = claimed.flat();
       assert.is(tasks.length, 12);
