@@ -16,7 +16,8 @@
  * their commit, so a task's events commit in seq order (listTaskAfter, replay, latestForTask).
  *
  * The notification is only a hint that something committed (sent in the writing transaction, or
- * just after it for the worker's hot events: tasks.ts createNotifier; never before the commit); the
+ * just after its commit in the same call for the worker's hot events: migrations.ts 3; never before
+ * the commit); the
  * table is the truth, and a slow poll reads it anyway in case a notification was lost (e.g. while
  * the listening connection was being replaced, or a worker died between its commit and its NOTIFY).
  */

@@ -7,8 +7,9 @@
  * commits, a lock held through each commit (our feed lock, or PostgreSQL's own for a transaction that
  * sends NOTIFY) made every worker commit wait for the previous one's WAL flush, so concurrent workers
  * could never share a flush. So the event trigger takes no lock (whole-log readers stop at a seq hole
- * until it is filled or provably dead: feed.ts), and the worker's hot events are signalled right
- * after their commit, one NOTIFY per burst (tasks.ts createNotifier), not from inside it.
+ * until it is filled or provably dead: feed.ts), and the worker's hot events are written by
+ * procedures that commit and then NOTIFY in the same call (migrations.ts 3, tasks.ts), not from
+ * inside the transaction.
  */
 import type pg from 'pg';
 import type { QueueOptions } from '../sqlite/tasks.js';
