@@ -3,14 +3,17 @@
  * 1 and 4 worker processes, beside graphile-worker on the same throwaway cluster in the same run,
  * each at the same concurrency per process (2, WORKER_CONCURRENCY's default; graphile-worker's
  * other options at their defaults), jobs added in bulk before timing starts. Ours also writes the
- * change feed (two events a task, under the feed lock, with NOTIFY), which graphile-worker does not.
+ * change feed (two events a task, and a NOTIFY per burst of commits), which graphile-worker does not.
  *
- * The cluster keeps PostgreSQL's durable defaults (fsync, synchronous_commit on).
+ * The cluster keeps PostgreSQL's durable defaults (fsync, synchronous_commit on). Beside each row:
+ * WAL flushes per task (pg_stat_wal's wal_sync, both queues, the row's rounds together): the figure
+ * that shows whether concurrent commits share a flush, which throughput on a loaded machine hides.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { WebSocket } from 'ws';
 import { wsText } from '../server/live/wsText.js';
 import { makeWorkerUtils, runMigrations, Logger } from 'graphile-worker';
@@ -26,8 +29,21 @@ let dbCount = 0;
 
 type Commit = 'durable' | 'async';
 
-async function throughput(cluster: PgCluster, kind: 'ours' | 'graphile', processes: number, commit: Commit): Promise<number> {
-  const base = cluster.createDatabase(`bench_${kind}_${++dbCount}`);
+/** WAL flushes so far, cluster-wide (backends add theirs when they exit). */
+async function walSyncs(admin: pg.Client): Promise<number> {
+  return Number((await admin.query<{ n: string }>(`SELECT wal_sync::text AS n FROM pg_stat_wal`)).rows[0].n);
+}
+
+/** Tasks per second, and WAL flushes per task (once the run's backends have exited and reported). */
+async function throughput(
+  cluster: PgCluster,
+  admin: pg.Client,
+  kind: 'ours' | 'graphile',
+  processes: number,
+  commit: Commit,
+): Promise<{ rate: number; syncs: number }> {
+  const db = `bench_${kind}_${++dbCount}`;
+  const base = cluster.createDatabase(db);
   // Every connection of both queues (the children's too) takes the setting from the URL.
   const url = commit === 'async' ? `${base}?options=${encodeURIComponent('-c synchronous_commit=off')}` : base;
   if (kind === 'ours') {
@@ -49,6 +65,7 @@ async function throughput(cluster: PgCluster, kind: 'ours' | 'graphile', process
     children.push(spawnTs('bench/postgresChild.ts', {}, [kind, url, String(i), String(CONCURRENCY)], { stdin: true }));
   }
   await waitFor(() => children.every((c) => c.output().includes('ready')), 60_000, 'bench children');
+  const syncs0 = await walSyncs(admin);
   const t0 = performance.now();
   for (const c of children) c.proc.stdin?.write('go\n');
   const exits = await Promise.all(children.map((c) => c.exited));
@@ -63,12 +80,21 @@ async function throughput(cluster: PgCluster, kind: 'ours' | 'graphile', process
   });
   const total = done.reduce((a, b) => a + b, 0);
   if (total !== JOBS) throw new Error(`${kind}: ${total} of ${JOBS} jobs done`);
-  return (JOBS / ms) * 1000;
+  let left = 1;
+  while (left > 0) {
+    left = Number(
+      (await admin.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_stat_activity WHERE datname = $1`, [db])).rows[0].n,
+    );
+    if (left > 0) await new Promise((r) => setTimeout(r, 20)); // backends exiting after their clients left
+  }
+  return { rate: (JOBS / ms) * 1000, syncs: ((await walSyncs(admin)) - syncs0) / JOBS };
 }
 
 export async function benchPostgres(rounds = Number(process.env.BENCH_ROUNDS ?? 3)): Promise<void> {
   const cluster = await startPostgres('bench postgres', { durable: true, settings: { max_connections: '200' } });
   if (!cluster) return;
+  const admin = new pg.Client({ connectionString: cluster.url });
+  await admin.connect();
   try {
     for (const [commit, n] of [
       ['durable', 1],
@@ -79,22 +105,29 @@ export async function benchPostgres(rounds = Number(process.env.BENCH_ROUNDS ?? 
       const ours: number[] = [];
       const theirs: number[] = [];
       const ratios: number[] = [];
+      const syncs = { ours: 0, theirs: 0 };
+      const load: number[] = [];
       // Alternating, on fresh databases: this machine's speed drifts from one second to the next.
       for (let r = 0; r < rounds; r++) {
-        const a = await throughput(cluster, 'ours', n, commit);
-        const b = await throughput(cluster, 'graphile', n, commit);
-        ours.push(a);
-        theirs.push(b);
-        ratios.push(a / b);
+        load.push(loadavg()[0]);
+        const a = await throughput(cluster, admin, 'ours', n, commit);
+        const b = await throughput(cluster, admin, 'graphile', n, commit);
+        ours.push(a.rate);
+        theirs.push(b.rate);
+        ratios.push(a.rate / b.rate);
+        syncs.ours += a.syncs / rounds;
+        syncs.theirs += b.syncs / rounds;
       }
       report(
         `postgres ${commit === 'durable' ? 'durable commits' : 'synchronous_commit=off'}, ${n} process${n > 1 ? 'es' : ''} × ${CONCURRENCY}`,
         `${percentile(ours, 50).toFixed(0)} tasks/s (graphile-worker ${percentile(theirs, 50).toFixed(0)} jobs/s)`,
-        `ratio ${percentile(ratios, 50).toFixed(2)}× (rounds ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}); target ≥ 1; ours also writes the change feed`,
+        `ratio ${percentile(ratios, 50).toFixed(2)}× (rounds ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}); target ≥ 1; ours also writes the change feed; ` +
+          `WAL flushes a task ${syncs.ours.toFixed(2)} (graphile-worker ${syncs.theirs.toFixed(2)}); load ${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}`,
       );
     }
     await pushLatency(cluster);
   } finally {
+    await admin.end();
     cluster.stop();
   }
 }

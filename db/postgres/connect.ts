@@ -34,13 +34,16 @@ export function createClient(url: string): pg.Client {
   return new pg.Client({ connectionString: url, types });
 }
 
-/** Runs `fn` in a transaction on one pooled connection; rolls back when it throws. */
-export async function withTx<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` in a transaction on one pooled connection; rolls back when it throws. `commit` is the
+ * text that ends it (tasks.ts commits some with a NOTIFY after the COMMIT, in the same round trip).
+ */
+export async function withTx<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>, commit = 'COMMIT'): Promise<T> {
   const c = await pool.connect();
   try {
     await c.query('BEGIN');
     const out = await fn(c);
-    await c.query('COMMIT');
+    await c.query(commit);
     return out;
   } catch (err) {
     await c.query('ROLLBACK').catch(() => {});

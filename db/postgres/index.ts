@@ -2,6 +2,14 @@
  * The PostgreSQL adapter behind the storage port (db/port.ts): for several servers and worker hosts
  * on one database. `openPostgres(url)` connects, migrates (once, however many processes start at
  * once) and returns the whole port, with db/sqlite/'s semantics.
+ *
+ * Why event-writing commits are not serialised (docs/architecture.md, "On PostgreSQL"): with durable
+ * commits, a lock held through each commit (our feed lock, or PostgreSQL's own for a transaction that
+ * sends NOTIFY) made every worker commit wait for the previous one's WAL flush, so concurrent workers
+ * could never share a flush. So the event trigger takes no lock (whole-log readers stop at a seq hole
+ * until it is filled or provably dead: feed.ts), and the worker's hot events are written by
+ * procedures that commit and then NOTIFY in the same call (migrations.ts 3, tasks.ts), not from
+ * inside the transaction.
  */
 import type pg from 'pg';
 import type { QueueOptions } from '../sqlite/tasks.js';

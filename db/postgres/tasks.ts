@@ -6,8 +6,11 @@
  * transaction. Each state change's event is written by the tasks trigger in the same transaction
  * (migrations.ts, mm_task_event): statements here only set event_type and bump event_n.
  *
- * The hot paths (claim, complete, complete-and-claim, progress) are single statements: one round
- * trip and one commit each.
+ * The hot paths (claim, complete, complete-and-claim, progress) are one call each, to a procedure
+ * (migrations.ts 3, mm_hot_*) that runs the intent's function, commits, and then sends NOTIFY in a
+ * transaction that writes nothing: one round trip, and the commit shares its WAL flush with other
+ * workers' commits, which a NOTIFY inside the transaction would prevent (PostgreSQL holds its notify
+ * lock through the commit's flush). The same functions serve inside transactions (results, writes).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
@@ -32,11 +35,9 @@ import {
 import type { NewResult } from '../sqlite/results.js';
 import type { CompleteAndClaimOutcome, Completion, CompletionWrite, TaskQueue } from '../port.js';
 import { savepoint, withTx } from './connect.js';
+import { FEED_CHANNEL } from './migrations.js';
 
-/** The columns a claim hands the worker. */
-const CLAIMED = `t.id, t.action, t.username, t.params, t.attempt, t.max_attempts, t.delay_count, t.lease_token,
-                 t.lease_expires_at, t.run_at, t.created_at, t.background, t.ord`;
-
+/** The columns a claim hands the worker (mm_claim, migrations.ts 3). */
 interface ClaimRow extends ClaimedColumns {
   run_at: number;
   background: boolean;
@@ -59,29 +60,6 @@ function toClaimed(rows: ClaimRow[]): ClaimedTask[] {
     createdAt: Number(r.created_at),
   }));
 }
-
-/**
- * The tasks a claim takes: the oldest runnable, foreground before background (a due poll never takes
- * a slot a mosaic is waiting for), ties in insertion order, skipping rows another claim holds ($now, $n).
- */
-const CLAIM_ORDER = 'ORDER BY background, run_at, created_at, ord';
-const PICK = (now: string, n: string) => `
-  SELECT id FROM tasks WHERE status = 'QUEUED' AND run_at <= ${now}
-  ${CLAIM_ORDER} LIMIT ${n} FOR UPDATE SKIP LOCKED`;
-
-/** The SET list of a claim ($owner, $expires, $now). */
-const CLAIM_SET = (owner: string, expires: string, now: string) => `
-  status = 'RUNNING', attempt = t.attempt + 1, lease_owner = ${owner},
-  lease_token = replace(gen_random_uuid()::text, '-', ''), lease_expires_at = ${expires},
-  started_at = coalesce(t.started_at, ${now}), updated_at = greatest(${now}, t.updated_at + 1),
-  stage = 'collecting', progress_msg = 'Starting', progress_done = NULL, progress_total = NULL,
-  event_type = 'claimed', event_n = t.event_n + 1`;
-
-/** The SET list of a completion ($msg, $now). */
-const COMPLETE_SET = (msg: string, now: string) => `
-  status = 'COMPLETE', live = NULL, stage = 'done', progress_msg = ${msg}, finished_at = ${now},
-  updated_at = greatest(${now}, t.updated_at + 1), lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
-  event_type = 'completed', event_n = t.event_n + 1`;
 
 /** Ends a running task ($status, $code, $msg, $now, $type). */
 const FINISH = `
@@ -147,6 +125,17 @@ function prepared(text: string, values: unknown[]): pg.QueryConfig {
   return { name, text, values };
 }
 
+/**
+ * Commits a transaction that wrote hot events ('claimed', 'progress', 'completed', which the event
+ * trigger does not notify: migrations.ts 3) and then notifies, in one round trip: a NOTIFY inside
+ * the transaction would hold PostgreSQL's notify lock through the commit's WAL flush and keep other
+ * workers' commits from sharing that flush. The NOTIFY's own transaction writes nothing.
+ */
+const COMMIT_NOTIFY = `COMMIT; SELECT pg_notify('${FEED_CHANNEL}', '')`;
+
+/** The JSON of a claimed row: bigint columns arrive as numbers already. */
+type ClaimJson = ClaimRow;
+
 export type PgTaskQueue = ReturnType<typeof createPgTaskQueue>;
 
 export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, completion?: CompletionStore) {
@@ -171,17 +160,12 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
   };
   const taskOf = (row: { task: Task } | undefined) => row?.task;
 
+  /** Claims up to `n` tasks as their own transaction, notifying after the commit (mm_hot_claim). */
   async function claim(workerId: string, n: number): Promise<ClaimedTask[]> {
     if (n <= 0) return [];
     const now = clock.now();
-    const { rows } = await q<ClaimRow>(
-      `
-      UPDATE tasks t SET ${CLAIM_SET('$1', '$2', '$3')}
-      FROM (${PICK('$3', '$4')}) c WHERE t.id = c.id
-      RETURNING ${CLAIMED}`,
-      [workerId, now + leaseMs, now, n],
-    );
-    return toClaimed(rows);
+    const row = await one<{ res: ClaimJson[] }>(`CALL mm_hot_claim($1, $2, $3, $4)`, [workerId, now + leaseMs, now, n]);
+    return toClaimed(row!.res);
   }
 
   /**
@@ -196,17 +180,44 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
     c: pg.ClientBase | pg.Pool = pool,
     writes: readonly CompletionWrite[] = [],
   ): Promise<void> {
-    const done = `UPDATE tasks t SET ${COMPLETE_SET('$1', '$2')} WHERE id = $3 AND lease_token = $4 AND status = 'RUNNING' RETURNING id`;
-    if (!result && writes.length === 0) {
-      fenced(await one(done, [msg, clock.now(), id, token], c), id);
-      return;
+    if (c === pool) {
+      if (!result && writes.length === 0) {
+        const out = await completeBare([{ id, leaseToken: token, msg }], '', 0);
+        if (out.errors[0]) throw out.errors[0];
+        return;
+      }
+      return withTx(pool, (tx) => complete(id, token, result, msg, tx, writes), COMMIT_NOTIFY);
     }
-    if (c === pool) return withTx(pool, (tx) => complete(id, token, result, msg, tx, writes));
     const tx = c as pg.ClientBase;
-    fenced(await one(done, [msg, clock.now(), id, token], tx), id);
+    const row = await one<{ res: { done: string[] } }>(
+      `SELECT mm_complete_and_claim(ARRAY[$1], ARRAY[$2], ARRAY[$3], $4, '', 0, 0) AS res`,
+      [id, token, msg, clock.now()],
+      tx,
+    );
+    fenced(row!.res.done[0], id);
+    if (!result && writes.length === 0) return;
     if (!completion) throw new Error('This task queue was made without a completion store: results and completion writes need one.');
     if (result) await completion.storeResult(tx, id, result, clock.now());
     for (const w of writes) await completion.applyWrite(tx, w, clock.now());
+  }
+
+  /** Completions without a result, then the claim, as one transaction in one call (mm_hot_complete_and_claim). */
+  async function completeBare(completions: readonly Completion[], workerId: string, claimN: number): Promise<CompleteAndClaimOutcome> {
+    const now = clock.now();
+    const row = await one<{ res: { done: string[]; claimed: ClaimJson[] } }>(`CALL mm_hot_complete_and_claim($1, $2, $3, $4, $5, $6, $7)`, [
+      completions.map((x) => x.id),
+      completions.map((x) => x.leaseToken),
+      completions.map((x) => x.msg ?? 'Done'),
+      now,
+      workerId,
+      now + leaseMs,
+      Math.max(0, claimN),
+    ]);
+    const done = new Set(row!.res.done);
+    return {
+      errors: completions.map((x) => (done.has(x.id) ? undefined : new LeaseLostError(x.id))),
+      claimed: toClaimed(row!.res.claimed),
+    };
   }
 
   /**
@@ -219,67 +230,34 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
   async function completeAndClaim(completions: readonly Completion[], workerId: string, claimN: number): Promise<CompleteAndClaimOutcome> {
     if (completions.length === 0) return { errors: [], claimed: await claim(workerId, claimN) };
     if (completions.every((x) => !x.result && !x.writes?.length)) {
-      const now = clock.now();
       try {
-        const { rows } = await q<ClaimRow & { kind: string }>(
-          `
-          WITH done AS (
-            UPDATE tasks t SET ${COMPLETE_SET('x.msg', '$4')}
-            FROM unnest($1::text[], $2::text[], $3::text[]) AS x(id, token, msg)
-            WHERE t.id = x.id AND t.lease_token = x.token AND t.status = 'RUNNING'
-            RETURNING t.id),
-          claimed AS (
-            UPDATE tasks t SET ${CLAIM_SET('$5', '$6', '$4')}
-            FROM (SELECT id FROM tasks WHERE status = 'QUEUED' AND run_at <= $4 AND (SELECT count(*) FROM done) >= 0
-                  ${CLAIM_ORDER} LIMIT $7 FOR UPDATE SKIP LOCKED) c
-            WHERE t.id = c.id
-            RETURNING ${CLAIMED})
-          SELECT 'done' AS kind, id, NULL AS action, NULL AS username, NULL AS params, NULL::int AS attempt,
-                 NULL::int AS max_attempts, NULL::int AS delay_count, NULL AS lease_token, NULL::bigint AS lease_expires_at,
-                 NULL::bigint AS run_at, NULL::bigint AS created_at, NULL::boolean AS background, NULL::bigint AS ord FROM done
-          UNION ALL SELECT 'claimed', * FROM claimed`,
-          [
-            completions.map((x) => x.id),
-            completions.map((x) => x.leaseToken),
-            completions.map((x) => x.msg ?? 'Done'),
-            now,
-            workerId,
-            now + leaseMs,
-            Math.max(0, claimN),
-          ],
-        );
-        const done = new Set(rows.filter((r) => r.kind === 'done').map((r) => r.id));
-        return {
-          errors: completions.map((x) => (done.has(x.id) ? undefined : new LeaseLostError(x.id))),
-          claimed: toClaimed(rows.filter((r) => r.kind === 'claimed')),
-        };
+        return await completeBare(completions, workerId, claimN);
       } catch {
         // e.g. the connection dropped mid-statement: nothing committed; take the general path.
       }
     }
     const errors: (Error | undefined)[] = [];
     let claimed: ClaimedTask[] = [];
-    await withTx(pool, async (c) => {
-      errors.length = 0;
-      for (const x of completions) {
-        try {
-          await savepoint(c, () => complete(x.id, x.leaseToken, x.result, x.msg, c, x.writes));
-          errors.push(undefined);
-        } catch (err) {
-          errors.push(err as Error);
+    await withTx(
+      pool,
+      async (c) => {
+        errors.length = 0;
+        for (const x of completions) {
+          try {
+            await savepoint(c, () => complete(x.id, x.leaseToken, x.result, x.msg, c, x.writes));
+            errors.push(undefined);
+          } catch (err) {
+            errors.push(err as Error);
+          }
         }
-      }
-      if (claimN > 0) {
-        const now = clock.now();
-        const { rows } = await c.query<ClaimRow>(
-          `
-          UPDATE tasks t SET ${CLAIM_SET('$1', '$2', '$3')} FROM (${PICK('$3', '$4')}) c WHERE t.id = c.id
-          RETURNING ${CLAIMED}`,
-          [workerId, now + leaseMs, now, claimN],
-        );
-        claimed = toClaimed(rows);
-      }
-    });
+        if (claimN > 0) {
+          const now = clock.now();
+          const row = await one<{ res: ClaimJson[] }>(`SELECT mm_claim($1, $2, $3, $4) AS res`, [workerId, now + leaseMs, now, claimN], c);
+          claimed = toClaimed(row!.res);
+        }
+      },
+      COMMIT_NOTIFY,
+    );
     return { errors, claimed };
   }
 
@@ -559,18 +537,18 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
 
     async progress(id: string, token: string, stage: Stage, done: number | null, total: number | null, msg: string) {
       const now = clock.now();
-      const row = fenced(
-        await one<{ c: number | null }>(
-          `
-        UPDATE tasks t SET stage = $1, progress_done = $2, progress_total = $3, progress_msg = $4, lease_expires_at = $5,
-                           updated_at = greatest($6, t.updated_at + 1), event_type = 'progress', event_n = t.event_n + 1
-        WHERE id = $7 AND lease_token = $8 AND status = 'RUNNING'
-        RETURNING cancel_requested_at AS c`,
-          [stage, done, total, msg, now + leaseMs, now, id, token],
-        ),
+      const row = await one<{ hit: boolean | null; cancel_at: number | null }>(`CALL mm_hot_progress($1, $2, $3, $4, $5, $6, $7, $8)`, [
         id,
-      );
-      return { cancelRequested: row.c !== null };
+        token,
+        stage,
+        done,
+        total,
+        msg,
+        now + leaseMs,
+        now,
+      ]);
+      fenced(row?.hit ?? undefined, id);
+      return { cancelRequested: row!.cancel_at !== null };
     },
 
     complete: (id: string, token: string, result?: NewResult, msg?: string) => complete(id, token, result, msg),
