@@ -17,13 +17,28 @@ export interface PoolOptions {
   max?: number;
   /** Set on every connection, e.g. { synchronous_commit: 'off' }. */
   settings?: Record<string, string>;
+  /**
+   * A connection left inside a transaction this long is ended by the server (default 30 s), which
+   * frees its row locks. Our transactions last milliseconds; one that sits idle is a process frozen
+   * (SIGSTOP, a stalled VM) or a bug, and its locks would otherwise hold the sweep off that task and
+   * make a cancel wait for as long as the process stays frozen.
+   */
+  idleInTransactionMs?: number;
 }
+
+const IDLE_IN_TRANSACTION_MS = 30_000;
 
 export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
   const settings = Object.entries(options.settings ?? {})
     .map(([k, v]) => `-c ${k}=${v}`)
     .join(' ');
-  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types, ...(settings ? { options: settings } : {}) });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    types,
+    idle_in_transaction_session_timeout: options.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS,
+    ...(settings ? { options: settings } : {}),
+  });
   // An idle connection that dies (server restart) is dropped by the pool; the error must not crash us.
   pool.on('error', () => {});
   return pool;

@@ -500,4 +500,28 @@ test('migrating twice at once (two processes starting together) applies each mig
   );
 });
 
+test('a connection frozen inside a transaction is ended by the server, so its row locks cannot hold a cancel forever', async () => {
+  const { task } = await tasks().enqueue({ action: 'create_mosaic', username: 'frozen', params: month });
+  // Another process's connection takes the task's row lock and then goes quiet (SIGSTOP between statements).
+  const frozen = await openPostgres(url!, { clock: ctx.clock, pool: { idleInTransactionMs: 300 } });
+  const c = await frozen.pool.connect();
+  c.on('error', () => {}); // the server ends this session: expected
+  await c.query('BEGIN');
+  await c.query('SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE', [task.id]);
+  let bound: ReturnType<typeof setTimeout> | undefined;
+  const cancelled = await Promise.race([
+    tasks().cancel(task.id),
+    new Promise<never>((_, reject) => (bound = setTimeout(() => reject(new Error('the cancel still waits after 20 s')), 20_000))),
+  ]);
+  clearTimeout(bound);
+  assert.is(cancelled?.task.status, 'CANCELLED', 'the cancel went through once the frozen session was ended');
+  const ended = await c.query('SELECT 1').then(
+    () => false,
+    () => true,
+  );
+  assert.ok(ended, 'the frozen session was terminated');
+  c.release(true);
+  await frozen.close();
+});
+
 test.run();
