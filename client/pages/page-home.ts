@@ -3,6 +3,7 @@ import { customElement, property, state } from 'lit/decorators.js';
 import { isFinished, type MosaicListItem, type MosaicSummary, type Task } from '../../common/task.js';
 import { ApiError, type MosaicRequestBody } from '../api.js';
 import { fieldForServerError, formFromParams, initialForm, type FormErrors, type FormState } from '../form-model.js';
+import { loadPage } from '../page-code.js';
 import { paths } from '../router.js';
 import type { Services } from '../services.js';
 import { base, controls } from '../styles/shared.js';
@@ -268,6 +269,10 @@ export class PageHome extends LitElement {
     if (!s || this.busy) return;
     this.busy = true;
     this.serverErrors = {};
+    // The progress page's code travels while the server answers, not after (a first visit, before the
+    // service worker has it, would otherwise wait one more round trip). A failure here is shown, with
+    // Try again, when the page itself is opened.
+    loadPage('task').catch(() => {});
     try {
       const { task } = await s.api.createMosaic(body);
       try {

@@ -631,6 +631,39 @@ test('a page whose code cannot arrive (offline, no service worker): says so, kee
   }
 });
 
+test('a submit fetches the progress page’s code while the server answers, not after', async () => {
+  // The LAN name over plain HTTP has no service worker: the chunk can only come from the network.
+  const page = await b.context.newPage();
+  try {
+    await page.goto(`http://${LAN}:${app.httpPort}/`);
+    await form(page).locator('#username').fill('erin');
+    let chunkRequested!: () => void;
+    const chunk = new Promise<void>((resolve) => (chunkRequested = resolve));
+    page.on('request', (r) => {
+      if (/\/assets\/page-task-[A-Z0-9]{8}\.js$/.test(new URL(r.url()).pathname)) chunkRequested();
+    });
+    // The POST's answer is held until the progress page's code has been asked for: without the early
+    // fetch it would be asked for only after the answer, and the bound below fails the test.
+    let chunkBeforeAnswer = false;
+    await page.route('**/api/mosaics', async (route) => {
+      let bound: ReturnType<typeof setTimeout> | undefined;
+      chunkBeforeAnswer = await Promise.race([
+        chunk.then(() => true),
+        new Promise<boolean>((r) => (bound = setTimeout(() => r(false), 15_000))),
+      ]);
+      clearTimeout(bound);
+      await route.continue();
+    });
+    await form(page).locator('button[type="submit"]').click();
+    await page.locator('page-task h1').waitFor();
+    assert.ok(chunkBeforeAnswer, 'the page-task chunk was requested before the POST was answered');
+  } finally {
+    await page.close();
+    // Chromium warns that plain HTTP on a LAN name ignores the Cross-Origin-Opener-Policy header: by design here.
+    b.problems.splice(0, b.problems.length, ...b.problems.filter((p) => !p.includes('Cross-Origin-Opener-Policy')));
+  }
+});
+
 test('keyboard only: fill in and send the form without a mouse', async () => {
   const { page } = b;
   await page.goto(`${base}/`);
