@@ -51,7 +51,9 @@ async function followOn(port: number, ids: string[], seen: Map<string, number[]>
   }
   let got = 0;
   while (got < hopAfter && open.some((id) => !isFinished(seen, id))) {
-    const m = await s.next((x: ServerMessage) => x.type === 'task' || x.type === 'error', 30_000);
+    const m = await s
+      .next((x: ServerMessage) => x.type === 'task' || x.type === 'error', 30_000)
+      .catch((err: unknown) => stalled(port, open, seen, err));
     if (m.type === 'error') assert.unreachable(`socket error: ${m.code} ${m.message}`);
     if (m.type !== 'task') continue;
     seen.get(m.task.id)!.push(m.seq);
@@ -60,6 +62,26 @@ async function followOn(port: number, ids: string[], seen: Map<string, number[]>
   }
   s.close();
   await s.closed;
+}
+
+/**
+ * A follow that waited in vain: says what the database holds that the client was not sent (this
+ * failed once in many hundred runs; the socket's own message shows only its first queued messages).
+ */
+async function stalled(port: number, open: string[], seen: Map<string, number[]>, err: unknown): Promise<never> {
+  const missing: string[] = [];
+  for (const id of open.filter((i) => !isFinished(seen, i))) {
+    const last = seen.get(id)!.at(-1) ?? 0;
+    const stored = await storage!.feed.listTaskAfter(id, last);
+    if (stored.length) missing.push(`${id} after ${last}: ${stored.map((e) => `${e.seq} ${e.type}`).join(', ')}`);
+  }
+  // The feed as a reader sees it (up to the first hole not known dead) beside the table's newest seq.
+  const feedTail = (await storage!.feed.listAfter(0, 100_000)).at(-1)?.seq;
+  const tableTail = (await storage!.pool.query<{ max: number }>('SELECT max(seq) AS max FROM task_events')).rows[0].max;
+  throw new Error(
+    `${String(err).slice(0, 300)}\non the server at port ${port}; a feed reader reaches seq ${feedTail} of the table's ${tableTail}; ` +
+      `events stored but not received:\n${missing.join('\n') || '(none: the tasks did not move)'}`,
+  );
 }
 
 const finalOf = new Map<string, Task>();
