@@ -133,9 +133,6 @@ function prepared(text: string, values: unknown[]): pg.QueryConfig {
  */
 const COMMIT_NOTIFY = `COMMIT; SELECT pg_notify('${FEED_CHANNEL}', '')`;
 
-/** The JSON of a claimed row: bigint columns arrive as numbers already. */
-type ClaimJson = ClaimRow;
-
 export type PgTaskQueue = ReturnType<typeof createPgTaskQueue>;
 
 export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, completion?: CompletionStore) {
@@ -164,7 +161,7 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
   async function claim(workerId: string, n: number): Promise<ClaimedTask[]> {
     if (n <= 0) return [];
     const now = clock.now();
-    const row = await one<{ res: ClaimJson[] }>(`CALL mm_hot_claim($1, $2, $3, $4)`, [workerId, now + leaseMs, now, n]);
+    const row = await one<{ res: ClaimRow[] }>(`CALL mm_hot_claim($1, $2, $3, $4)`, [workerId, now + leaseMs, now, n]);
     return toClaimed(row!.res);
   }
 
@@ -204,7 +201,7 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
   /** Completions without a result, then the claim, as one transaction in one call (mm_hot_complete_and_claim). */
   async function completeBare(completions: readonly Completion[], workerId: string, claimN: number): Promise<CompleteAndClaimOutcome> {
     const now = clock.now();
-    const row = await one<{ res: { done: string[]; claimed: ClaimJson[] } }>(`CALL mm_hot_complete_and_claim($1, $2, $3, $4, $5, $6, $7)`, [
+    const row = await one<{ res: { done: string[]; claimed: ClaimRow[] } }>(`CALL mm_hot_complete_and_claim($1, $2, $3, $4, $5, $6, $7)`, [
       completions.map((x) => x.id),
       completions.map((x) => x.leaseToken),
       completions.map((x) => x.msg ?? 'Done'),
@@ -221,8 +218,8 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
   }
 
   /**
-   * Group commit. Completions without a result (and the claim) go in one statement: one round trip,
-   * one commit; a completion whose lease is gone simply matches no row. The claim reads the
+   * Group commit. Completions without a result (and the claim) go in one call (mm_hot_complete_and_claim):
+   * one round trip, one commit; a completion whose lease is gone simply matches no row. The claim reads the
    * completions' output, so PostgreSQL runs the completions first and their events precede the
    * claims'. Completions with a result, or a statement that failed, take the general path: one
    * transaction, each completion under its own savepoint, then the claim.
@@ -252,7 +249,7 @@ export function createPgTaskQueue(pool: pg.Pool, options: QueueOptions = {}, com
         }
         if (claimN > 0) {
           const now = clock.now();
-          const row = await one<{ res: ClaimJson[] }>(`SELECT mm_claim($1, $2, $3, $4) AS res`, [workerId, now + leaseMs, now, claimN], c);
+          const row = await one<{ res: ClaimRow[] }>(`SELECT mm_claim($1, $2, $3, $4) AS res`, [workerId, now + leaseMs, now, claimN], c);
           claimed = toClaimed(row!.res);
         }
       },
