@@ -36,6 +36,14 @@ async function setup(over: Partial<OwnCaOptions> & { names?: () => string[] } = 
   return { t, dir, source, opts, lines, setNames: (n: string[]) => (names = n), cleanup: t.cleanup };
 }
 
+/** OpenSSL's own chain check of the folder's server certificate against its CA, with the purpose a browser asks for. */
+function assertServerCertVerifies(dir: string): void {
+  const verified = execFileSync('openssl', ['verify', '-purpose', 'sslserver', '-CAfile', join(dir, 'ca.crt'), join(dir, 'server.crt')], {
+    encoding: 'utf8',
+  });
+  assert.match(verified, /: OK/);
+}
+
 test('first start makes a CA and a server certificate with the expected contents', async () => {
   const s = await setup();
   try {
@@ -79,13 +87,7 @@ test('extensions as OpenSSL reads them: constraints, usages, EKU, SANs', async (
     assert.match(srv, /DNS:pi\.local/);
     assert.match(srv, /IP Address:192\.168\.1\.20/);
     assert.match(srv, /X509v3 Authority Key Identifier/);
-    // OpenSSL's own chain check with the purpose a browser asks for.
-    const verified = execFileSync(
-      'openssl',
-      ['verify', '-purpose', 'sslserver', '-CAfile', join(s.dir, 'ca.crt'), join(s.dir, 'server.crt')],
-      { encoding: 'utf8' },
-    );
-    assert.match(verified, /: OK/);
+    assertServerCertVerifies(s.dir);
   } finally {
     s.cleanup();
   }
@@ -261,12 +263,7 @@ test('a name added after the CA was made, outside its constraints, stays out of 
     assert.equal(warned[0].names, ['mosaic.example']);
     assert.is(await s.source.checkOnce(), false, 'no re-issue loop for a name it cannot have');
     assert.is(s.lines().filter((l) => /outside the local CA/.test(String(l.msg))).length, 1, 'said once');
-    const verified = execFileSync(
-      'openssl',
-      ['verify', '-purpose', 'sslserver', '-CAfile', join(s.dir, 'ca.crt'), join(s.dir, 'server.crt')],
-      { encoding: 'utf8' },
-    );
-    assert.match(verified, /: OK/);
+    assertServerCertVerifies(s.dir);
   } finally {
     s.cleanup();
   }
