@@ -53,7 +53,7 @@ async function followOn(port: number, ids: string[], seen: Map<string, number[]>
   while (got < hopAfter && open.some((id) => !isFinished(seen, id))) {
     const m = await s
       .next((x: ServerMessage) => x.type === 'task' || x.type === 'error', 30_000)
-      .catch((err: unknown) => stalled(port, open, seen, err));
+      .catch((err: unknown) => stalled(port, s, open, seen, err));
     if (m.type === 'error') assert.unreachable(`socket error: ${m.code} ${m.message}`);
     if (m.type !== 'task') continue;
     seen.get(m.task.id)!.push(m.seq);
@@ -65,23 +65,41 @@ async function followOn(port: number, ids: string[], seen: Map<string, number[]>
 }
 
 /**
- * A follow that waited in vain: says what the database holds that the client was not sent (this
- * failed once in many hundred runs; the socket's own message shows only its first queued messages).
+ * A follow that waited in vain: says everything that could tell why (this failed once in many
+ * hundred runs, with only the socket's first queued messages to go on): whether the socket is still
+ * open, what the database holds that the client was not sent, how far a hole-aware feed reader gets
+ * beside the table's newest seq, which sessions hold a transaction open, and what each process said.
  */
-async function stalled(port: number, open: string[], seen: Map<string, number[]>, err: unknown): Promise<never> {
+async function stalled(port: number, s: TestSocket, open: string[], seen: Map<string, number[]>, err: unknown): Promise<never> {
+  const lines: string[] = [`${String(err).slice(0, 300)}`, `on the server at port ${port}; socket readyState ${s.ws.readyState}`];
+  const closed = await Promise.race([s.closed, Promise.resolve(null)]);
+  if (closed) lines.push(`the socket was closed: ${closed.code} ${closed.reason}`);
   const missing: string[] = [];
   for (const id of open.filter((i) => !isFinished(seen, i))) {
     const last = seen.get(id)!.at(-1) ?? 0;
     const stored = await storage!.feed.listTaskAfter(id, last);
-    if (stored.length) missing.push(`${id} after ${last}: ${stored.map((e) => `${e.seq} ${e.type}`).join(', ')}`);
+    const task = await storage!.tasks.get(id);
+    if (stored.length) missing.push(`${id} (${task?.status}) after ${last}: ${stored.map((e) => `${e.seq} ${e.type}`).join(', ')}`);
   }
+  lines.push(
+    `${open.length} tasks followed here; events stored but not received:\n${missing.join('\n') || '(none: the tasks did not move)'}`,
+  );
   // The feed as a reader sees it (up to the first hole not known dead) beside the table's newest seq.
   const feedTail = (await storage!.feed.listAfter(0, 100_000)).at(-1)?.seq;
   const tableTail = (await storage!.pool.query<{ max: number }>('SELECT max(seq) AS max FROM task_events')).rows[0].max;
-  throw new Error(
-    `${String(err).slice(0, 300)}\non the server at port ${port}; a feed reader reaches seq ${feedTail} of the table's ${tableTail}; ` +
-      `events stored but not received:\n${missing.join('\n') || '(none: the tasks did not move)'}`,
+  lines.push(`a feed reader reaches seq ${feedTail} of the table's ${tableTail}; queue ${JSON.stringify(await storage!.tasks.counts())}`);
+  const sessions = await storage!.pool.query(
+    `SELECT pid, backend_xid::text AS xid, state, wait_event_type || ':' || wait_event AS wait,
+            round(extract(epoch FROM clock_timestamp() - xact_start) * 1000) AS xact_ms, left(query, 100) AS query
+       FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+        AND (backend_xid IS NOT NULL OR state <> 'idle')`,
   );
+  lines.push(`sessions in a transaction or busy:\n${sessions.rows.map((r) => JSON.stringify(r)).join('\n') || '(none)'}`);
+  for (const c of children) {
+    const { exitCode, signalCode, pid } = c.proc;
+    lines.push(`process ${pid} (exit ${exitCode ?? signalCode ?? 'running'}) said:\n${c.output().slice(-1500) || '(nothing)'}`);
+  }
+  throw new Error(lines.join('\n'));
 }
 
 const finalOf = new Map<string, Task>();
