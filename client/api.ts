@@ -1,6 +1,13 @@
 /** The REST API (docs/architecture.md#http-api) as typed functions. Every failure is an ApiError; nothing else is thrown. */
 import type { ErrorBody, ErrorCode } from '../common/errors.js';
-import type { ImportResponse, MemberResponse, MosaicListResponse, MosaicResponse, TaskResponse } from '../common/protocol.js';
+import {
+  IDEMPOTENCY_KEY_HEADER,
+  type ImportResponse,
+  type MemberResponse,
+  type MosaicListResponse,
+  type MosaicResponse,
+  type TaskResponse,
+} from '../common/protocol.js';
 import { renditionUrl, type Layout, type MosaicListItem, type MosaicSummary, type Task } from '../common/task.js';
 import { cancelTokenStore, type CancelTokens } from './cancelTokens.js';
 
@@ -70,6 +77,15 @@ export const EXPORT_MAX_BYTES = 20 * 1024 * 1024;
 
 type Fetch = typeof fetch;
 
+/** 16 random bytes, base64url (22 characters): getRandomValues works on plain HTTP too, unlike randomUUID. */
+function idempotencyKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
+}
+
 /** Builds the API client on a fetch function (tests pass their own fetch and token store). */
 export function createApi(fetchFn: Fetch = (input, init) => fetch(input, init), base = '', tokens: CancelTokens = cancelTokenStore()): Api {
   async function request<T>(
@@ -91,7 +107,7 @@ export function createApi(fetchFn: Fetch = (input, init) => fetch(input, init), 
           ? { accept: 'application/json', 'content-type': 'application/zip' }
           : body === undefined
             ? { accept: 'application/json', ...options.headers }
-            : { accept: 'application/json', 'content-type': 'application/json' },
+            : { accept: 'application/json', 'content-type': 'application/json', ...options.headers },
         body: options.zip ?? (body === undefined ? undefined : JSON.stringify(body)),
         signal,
       });
@@ -121,12 +137,29 @@ export function createApi(fetchFn: Fetch = (input, init) => fetch(input, init), 
     return { status: res.status, data: data as T };
   }
 
+  /**
+   * The last mosaic request whose outcome is unknown (no answer, or a 5xx: the server may have queued
+   * it): the same request sent again carries the same Idempotency-Key, so if the first attempt did
+   * reach the server the retry joins it as the same share, which this device's token can cancel.
+   */
+  let unanswered: { body: string; key: string } | null = null;
+
   const id = (s: string) => encodeURIComponent(s);
   return {
     async createMosaic(body) {
-      const { status, data } = await request<TaskResponse>('POST', '/api/mosaics', body);
-      if (data.cancelToken) tokens.set(data.task.id, data.cancelToken);
-      return { task: data.task, created: status === 202 };
+      const text = JSON.stringify(body);
+      const key = unanswered?.body === text ? unanswered.key : idempotencyKey();
+      unanswered = { body: text, key };
+      try {
+        const { status, data } = await request<TaskResponse>('POST', '/api/mosaics', body, { headers: { [IDEMPOTENCY_KEY_HEADER]: key } });
+        unanswered = null;
+        if (data.cancelToken) tokens.set(data.task.id, data.cancelToken);
+        return { task: data.task, created: status === 202 };
+      } catch (err) {
+        // A refusal (4xx) is an answer: nothing was queued, so the next attempt is a new request.
+        if (err instanceof ApiError && err.status >= 400 && err.status < 500) unanswered = null;
+        throw err;
+      }
     },
     async getTask(taskId) {
       return (await request<TaskResponse>('GET', `/api/tasks/${id(taskId)}`)).data.task;

@@ -11,6 +11,15 @@ export type ServerMessage =
   | { type: 'error'; code: ErrorCode; message: string; taskId?: string }
   | { type: 'pong' };
 
+/**
+ * `POST /api/mosaics` may carry this header: a random key the client makes for one request and sends
+ * again with its retries (after an answer lost on the way). The key becomes that request's cancel
+ * token, so a retry that reaches the server after the first attempt did joins with the same share
+ * instead of adding a second one nobody holds the token of. 22 to 64 characters of A–Z, a–z, 0–9, `-`, `_`.
+ */
+export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
+export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_-]{22,64}$/;
+
 export interface TaskResponse {
   task: Task;
   /**

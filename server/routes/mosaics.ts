@@ -4,12 +4,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import Router from 'koa-router';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { ACTIONS } from '../../common/actions.js';
 import { AppError } from '../../common/errors.js';
 import type { Clock } from '../../common/clock.js';
 import { normalizeRequest, normalizeUsername } from '../../common/task.js';
-import type { MosaicListResponse, TaskResponse } from '../../common/protocol.js';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN, type MosaicListResponse, type TaskResponse } from '../../common/protocol.js';
 import { QueueLimitError, type ImportStore, type QueueLimits, type ResultStore, type TaskQueue } from '../../db/port.js';
 import { readJson, requireJson } from '../middleware/body.js';
 import { HttpError } from '../middleware/errors.js';
@@ -62,6 +62,18 @@ function queueRefusal(err: QueueLimitError): HttpError {
   });
 }
 
+/** The request's Idempotency-Key (checked), or undefined when it has none. */
+function idempotencyKey(ctx: Context): string | undefined {
+  const key = ctx.get(IDEMPOTENCY_KEY_HEADER);
+  if (!key) return undefined;
+  if (!IDEMPOTENCY_KEY_PATTERN.test(key)) {
+    throw new AppError('INVALID_REQUEST', `${IDEMPOTENCY_KEY_HEADER} must be 22 to 64 characters of letters, digits, "-" and "_".`, {
+      field: IDEMPOTENCY_KEY_HEADER,
+    });
+  }
+  return key;
+}
+
 export function createMosaicRoutes(deps: MosaicRouteDeps): Router {
   const { tasks, results, clock } = deps;
   const write = deps.retryBusy ?? writeOnce;
@@ -74,7 +86,8 @@ export function createMosaicRoutes(deps: MosaicRouteDeps): Router {
     // A newer export import makes that member's earlier results stale for dedupe (docs/architecture.md#dedupe).
     const staleBefore = (await deps.imports.importedAt(request.username)) ?? undefined;
     // Every request that creates or joins a live task gets its own token: its DELETE withdraws its share.
-    const cancelToken = randomBytes(24).toString('base64url');
+    // A request with an Idempotency-Key uses the key, so its retries are the same share, not new ones.
+    const cancelToken = idempotencyKey(ctx) ?? randomBytes(24).toString('base64url');
     const requester = { clientKey: clientKey(ctx), cancelToken };
     let outcome;
     try {

@@ -422,6 +422,43 @@ test('the progress page: stage, counts and time; survives a reload and keeps mov
   assert.equal(b.problems, []);
 });
 
+test('a submit whose answer was lost, sent again, is one request: Cancel stops the mosaic', async () => {
+  const { page } = b;
+  app.gate.hold();
+  try {
+    await fillForm(page, 'marathon', 'A chosen month');
+    await form(page).locator('#month').fill(monthBefore());
+    // The first POST reaches the server and queues the mosaic, but its answer is lost on the way back.
+    let lost: string | undefined;
+    await page.route('**/api/mosaics', async (route) => {
+      lost = (await (await route.fetch()).json()).task.id;
+      await route.abort('failed');
+    });
+    await form(page).locator('button[type=submit]').click();
+    await form(page).getByText('The server could not be reached').waitFor();
+    await page.unroute('**/api/mosaics');
+    assert.ok(lost, 'the first attempt queued a task');
+
+    // The person tries again: the retry joins that task as the same request, not a second one.
+    await form(page).locator('button[type=submit]').click();
+    await page.waitForURL(new RegExp(`/task/${lost}$`));
+    await app.gate.held(1);
+    await page.locator('page-task button', { hasText: 'Cancel' }).click();
+    await page.waitForURL(new RegExp(`/\\?task=${lost}$`));
+    assert.match((await page.locator('page-home mm-error-banner section').textContent()) ?? '', 'You cancelled the mosaic marathon');
+    const res = await page.request.get(`${base}/api/tasks/${lost}`);
+    assert.is((await res.json()).task.status, 'CANCELLED', 'nobody else holds a share that keeps it going');
+  } finally {
+    app.gate.release();
+  }
+  // The aborted POST is logged as a failed load, and nothing else is.
+  assert.equal(
+    b.problems.filter((p) => !/Failed to load resource: net::ERR_FAILED/.test(p)),
+    [],
+  );
+  b.problems.length = 0;
+});
+
 test('an unknown member: back on / with the message and what to do, focused, and after a reload too', async () => {
   const { page } = b;
   await fillForm(page, 'nosuchmember');

@@ -38,6 +38,42 @@ test('createMosaic posts JSON and tells new (202) from deduped (200)', async () 
   assert.is(again.created, false);
 });
 
+test('createMosaic: one Idempotency-Key per request, kept for its retries while the outcome is unknown', async () => {
+  const answers: (() => Response)[] = [];
+  const f = fakeFetch(() => {
+    const next = answers.shift();
+    if (!next) throw new TypeError('Failed to fetch');
+    return next();
+  });
+  const api = createApi(f.fn);
+  const body = { username: 'dave', mode: 'recent', count: 5, layout: 'grid' } as const;
+  const key = (i: number) => f.calls[i].headers?.['Idempotency-Key'];
+  const attempt = (b: Parameters<typeof api.createMosaic>[0] = body) =>
+    api.createMosaic(b).then(
+      () => 'ok',
+      (e: ApiError) => e.code,
+    );
+
+  assert.is(await attempt(), 'NETWORK'); // 0: no answer
+  assert.match(key(0)!, /^[A-Za-z0-9_-]{22}$/);
+  answers.push(() => json(502, {}));
+  assert.is(await attempt(), 'INTERNAL'); // 1: the same request again; a 5xx leaves the outcome unknown
+  answers.push(() => json(202, { task, cancelToken: 'k' }));
+  assert.is(await attempt(), 'ok'); // 2: still the same request
+  assert.equal([key(1), key(2)], [key(0), key(0)]);
+
+  assert.is(await attempt(), 'NETWORK'); // 3: answered before, so asking again is a new request
+  assert.is.not(key(3), key(0));
+  assert.is(await attempt({ ...body, count: 6 }), 'NETWORK'); // 4: a different request
+  assert.is.not(key(4), key(3));
+  answers.push(() => json(429, { error: { code: 'RATE_LIMITED', message: 'Slow down.' } }));
+  assert.is(await attempt({ ...body, count: 6 }), 'RATE_LIMITED'); // 5: its retry, refused: an answer
+  assert.is(key(5), key(4));
+  assert.is(await attempt({ ...body, count: 6 }), 'NETWORK'); // 6: so this is new
+  assert.is.not(key(6), key(5));
+  assert.is(new Set(f.calls.map((_, i) => key(i))).size, 4);
+});
+
 test('paths are escaped', async () => {
   const f = fakeFetch((c) =>
     c.url.includes('/mosaics') && !c.url.includes('users')

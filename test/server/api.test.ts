@@ -266,6 +266,28 @@ test('cancel tokens: no token or another task’s → 403 FORBIDDEN; a joiner wi
   await t.close();
 });
 
+test('Idempotency-Key: a retry of the same request is the same share (its key is the token); a malformed key → 400', async () => {
+  const t = await testApp();
+  const key = 'retry-key-0123456789abcdef';
+  const first = await postJson(t.port, '/api/mosaics', { username: 'dave' }, { 'idempotency-key': key });
+  assert.equal([first.status, first.json.cancelToken], [202, key]);
+  const id = first.json.task.id as string;
+  // The answer was lost; the client sends the same request with the same key.
+  const again = await postJson(t.port, '/api/mosaics', { username: 'dave' }, { 'idempotency-key': key });
+  assert.equal([again.status, again.json.task.id, again.json.cancelToken], [200, id, key]);
+  // One share, so its token cancels the task outright.
+  const del = await request(t.port, `/api/tasks/${id}`, { method: 'DELETE', headers: { 'cancel-token': key } });
+  assert.equal([del.status, del.json.left, del.json.task.status], [200, false, 'CANCELLED']);
+
+  for (const bad of ['short', 'x'.repeat(65), 'has spaces in it, twenty-two+', 'ümlaut-key-0123456789abc']) {
+    const res = await postJson(t.port, '/api/mosaics', { username: 'erin' }, { 'idempotency-key': bad });
+    assert.equal([res.status, res.json.error.code, res.json.error.field], [400, 'INVALID_REQUEST', 'Idempotency-Key'], bad);
+    assert.match(res.json.error.message, /Idempotency-Key must be 22 to 64 characters/);
+  }
+  assert.is(t.tasks.queuedIds().length, 0, 'a refused key queues nothing');
+  await t.close();
+});
+
 test('GET /api/tasks/:id/result: 409 before, then bytes with strong ETag and immutable caching; 304 without reading the blob', async () => {
   let imageReads = 0;
   const t = await testApp();
