@@ -4,7 +4,8 @@
 // is preloaded into every process the suite starts (servers, workers, Chromium and its helpers) with
 // one fixed offset from the real clock, so all of them read the same faked time and it moves at the
 // real pace; monotonic clocks are left alone (FAKETIME_DONT_FAKE_MONOTONIC=1), so timers and
-// timeouts behave. Needs `apt-get install faketime libfaketime`.
+// timeouts behave. Not PostgreSQL's throwaway clusters: libfaketime makes its timeouts misfire, and
+// the app never reads its clock (test/helpers/postgres.ts serverEnv). Needs `apt-get install faketime libfaketime`.
 //
 //   npm run test:dates                        every date below, one after the other
 //   npm run test:dates -- 2026-12-01          one date (at its time below, else at noon)

@@ -41,6 +41,12 @@ export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
   });
   // An idle connection that dies (server restart) is dropped by the pool; the error must not crash us.
   pool.on('error', () => {});
+  // A connection that ends while lent out (a server restart, pg_terminate_backend, the idle-in-transaction
+  // timeout) emits 'error' on its client, and pg-pool listens only while the client is idle: with no
+  // listener the process would exit. The query in flight, or the next one, fails instead, so the
+  // transaction fails like any failed statement (isPgBusy: try again), and the pool discards the client
+  // when it is released.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 
@@ -83,11 +89,24 @@ export async function savepoint<T>(c: pg.PoolClient, fn: () => Promise<T>): Prom
 }
 
 /**
- * Whether `err` means "busy, try again" rather than broken: a serialization failure, a deadlock, a
- * lock not available, or a server refusing connections for now (starting up, too many clients). The
- * server answers those 503 with Retry-After and the worker retries its final write.
+ * SQLSTATEs that mean "not now" rather than "wrong": a serialization failure, a deadlock, a lock not
+ * available; a server shutting down, restarting or refusing connections for now (starting up, too
+ * many clients); this session ended by the server (an administrator, the idle-in-transaction timeout).
+ * Class 08 (connection exceptions) counts too. In every case the transaction was rolled back.
+ */
+const TRY_AGAIN = new Set(['40001', '40P01', '55P03', '57P01', '57P02', '57P03', '53300', '25P03']);
+/** Socket errors on the way to the server, and node-postgres's own words for a connection that ended. */
+const LOST = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+const LOST_MESSAGE = /^Connection terminated|is not queryable/;
+
+/**
+ * Whether `err` means "busy or briefly unreachable, try again" rather than broken: the server answers
+ * those 503 with Retry-After and the worker retries its final write. A final write retried after its
+ * connection ended right after COMMIT finds its task already finished: fenced by the lease token, it
+ * changes nothing.
  */
 export function isPgBusy(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && ['40001', '40P01', '55P03', '57P03', '53300'].includes(code);
+  if (typeof code === 'string' && (TRY_AGAIN.has(code) || code.startsWith('08') || LOST.has(code))) return true;
+  return err instanceof Error && LOST_MESSAGE.test(err.message);
 }

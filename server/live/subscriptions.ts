@@ -13,7 +13,7 @@ import type { Task } from '../../common/task.js';
 import type { ServerMessage } from '../../common/protocol.js';
 import { WS_MAX_SUBSCRIPTIONS } from '../../common/protocol.js';
 import type { LiveFeed, TaskEvent, TaskQueue } from '../../db/port.js';
-import { queuePositions } from '../queuePositions.js';
+import { queuePositions, type PositionOf } from '../queuePositions.js';
 import type { LiveSocket, Subscription } from './socket.js';
 
 export interface SubscriptionDeps {
@@ -50,6 +50,16 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions {
     if (set?.size === 0) byTask.delete(taskId);
   }
 
+  /**
+   * Queue positions for what is sent: read once per batch, and best effort. A failed read of the
+   * queue sends the events without a position (null) and no queue moves; it must not stop the batch,
+   * whose events the feed has already handed over and would not hand over again.
+   */
+  function livePositions(): PositionOf {
+    const of = queuePositions(tasks);
+    return (taskId) => of(taskId).catch(() => null);
+  }
+
   /** Sends one event to one subscriber unless it was sent already; false when the socket is full. */
   function deliver(s: LiveSocket, sub: Subscription, e: TaskEvent, text: string, position: number | null): boolean {
     if (e.seq <= sub.lastSeq) return true; // already sent by a replay
@@ -78,7 +88,7 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions {
       s.sendError('TASK_NOT_FOUND', 'There is no mosaic task with this id. It may have been cleaned up; start a new mosaic.', taskId);
       return;
     }
-    const positionOf = queuePositions(tasks);
+    const positionOf = livePositions();
     const position = found.task.status === 'QUEUED' ? await positionOf(taskId) : null;
     if (s.subs.get(taskId) !== sub) return;
     sub.lastPosition = position;
@@ -94,13 +104,20 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions {
       if (!s.send(taskMessage(found.seq, found.task, position))) return;
     }
     // What the feed published while the start was read, in seq order, each at most once (the list
-    // may grow while a position is read; it is released only once empty, in the same turn).
+    // may grow while a position is read). Released in the same turn as the check that found it
+    // drained: a publish that ran between the two would push to a list nobody reads any more.
     for (let i = 0; i < pending.length; i++) {
       const e = pending[i];
       const p = e.task.status === 'QUEUED' ? await positionOf(e.taskId) : null;
       if (s.subs.get(taskId) !== sub) return;
       if (!deliver(s, sub, e, taskMessage(e.seq, e.task, p), p)) return;
     }
+    release(sub, pending);
+  }
+
+  /** Ends the holding of `pending` (not a later subscribe's list for the same subscription). */
+  function release(sub: Subscription, pending: TaskEvent[]): void {
+    if (held.get(sub) === pending) held.delete(sub);
   }
 
   return {
@@ -134,7 +151,7 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions {
         }
         throw err;
       } finally {
-        held.delete(sub);
+        release(sub, pending);
       }
     },
 
@@ -149,7 +166,7 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions {
 
     async publish(batch) {
       if (byTask.size === 0) return;
-      const positionOf = queuePositions(tasks);
+      const positionOf = livePositions();
       for (const e of batch) {
         const subscribers = byTask.get(e.taskId);
         if (!subscribers) continue;

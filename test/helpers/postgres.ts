@@ -56,6 +56,27 @@ function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The environment PostgreSQL's binaries run in: this one without libfaketime, which `npm run
+ * test:dates` preloads into every process. Under it PostgreSQL's timeouts misfire: a timeout's signal
+ * handler reads the clock while the backend waits in epoll_wait, where libfaketime hands out the real
+ * time, so with the clock moved back every armed timeout looks long expired and fires at once. Busy
+ * sessions were ended as idle in transaction (25P03) a second after a lock wait, and three workers
+ * with them. The app never reads PostgreSQL's clock (every time it stores comes from Node), so the
+ * suite's dates do not need it faked.
+ */
+function serverEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('FAKETIME')) delete env[k];
+  const preload = (env.LD_PRELOAD ?? '')
+    .split(/[:\s]+/)
+    .filter((lib) => lib && !lib.includes('faketime'))
+    .join(':');
+  if (preload) env.LD_PRELOAD = preload;
+  else delete env.LD_PRELOAD;
+  return env;
+}
+
 const MISSING = 'PostgreSQL server binaries not found (apt-get install postgresql, or set PG_BIN)';
 
 /**
@@ -70,12 +91,13 @@ export async function startPostgres(what: string, options: StartOptions = {}): P
     return null;
   }
   const asRoot = process.getuid?.() === 0;
+  const env = serverEnv();
   const dir = mkdtempSync(join(tmpdir(), 'mm-pg-'));
   const data = join(dir, 'data');
   // As root, the postgres user owns the folder and runs every binary.
   const run = (cmd: string, args: string[]) => {
     const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args]] : [join(bin, cmd), args];
-    const r = spawnSync(file, argv, { encoding: 'utf8', cwd: dir });
+    const r = spawnSync(file, argv, { encoding: 'utf8', cwd: dir, env });
     if (r.status !== 0) throw new Error(`${cmd} failed (${r.status}): ${r.stderr || r.stdout}`);
   };
   try {

@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import pg from 'pg';
 import { openPostgres, type PostgresStorage } from '../../../db/postgres/index.js';
 import { PG_MIGRATIONS } from '../../../db/postgres/migrations.js';
+import { isPgBusy, withTx } from '../../../db/postgres/connect.js';
 import { LeaseLostError } from '../../../db/port.js';
 import type { MosaicParams } from '../../../common/task.js';
 import { fakeClock, type FakeClock } from '../../helpers/fakeClock.js';
@@ -522,6 +523,28 @@ test('a connection frozen inside a transaction is ended by the server, so its ro
   assert.ok(ended, 'the frozen session was terminated');
   c.release(true);
   await frozen.close();
+});
+
+test('a connection ended under a transaction fails that transaction, not the process: the error says try again, the pool goes on', async () => {
+  // A server restart, pg_terminate_backend or the idle-in-transaction timeout ends a session while its
+  // client is lent out of the pool, between two statements: node-postgres then emits 'error' on the
+  // client, which without a listener ends the process (three workers did so in a test run).
+  const { task } = await tasks().enqueue({ action: 'create_mosaic', username: 'ended', params: month });
+  const failed = await withTx(ctx.s.pool, async (c) => {
+    await c.query('SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE', [task.id]);
+    const pid = (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    const ended = new Promise((resolve) => c.once('end', resolve));
+    await ctx.s.pool.query('SELECT pg_terminate_backend($1)', [pid]);
+    await ended;
+    await c.query('SELECT 1');
+  }).then(
+    () => null,
+    (err: unknown) => err,
+  );
+  assert.instance(failed, Error);
+  assert.ok(isPgBusy(failed), `a lost connection is "try again": ${String(failed)}`);
+  // The transaction was rolled back with the session, and the pool lends a working connection.
+  assert.is((await tasks().cancel(task.id))?.task.status, 'CANCELLED');
 });
 
 test.run();

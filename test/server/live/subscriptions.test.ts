@@ -2,13 +2,19 @@
  * A subscription's start is read asynchronously through the storage port (LiveFeed.replay), so the feed
  * may publish the task's events while it is being read. Over the real server and database file, with
  * the read held open by hand: events committed after the read are sent after the replay, events the
- * read already holds are not sent twice, and everything arrives in seq order.
+ * read already holds are not sent twice, and everything arrives in seq order. Then the same hand-over
+ * turn by turn, without a server.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ServerMessage } from '../../../common/protocol.js';
 import { createEventStore } from '../../../db/sqlite/events.js';
-import type { TaskReplay } from '../../../db/port.js';
+import { WebSocket } from 'ws';
+import type { EventType, Task } from '../../../common/task.js';
+import { silentLogger } from '../../../common/log.js';
+import type { TaskEvent, TaskReplay } from '../../../db/port.js';
+import { LiveSocket } from '../../../server/live/socket.js';
+import { createSubscriptions } from '../../../server/live/subscriptions.js';
 import { cleanup, liveServer, openSocket, type LiveServer, type TestSocket } from '../../helpers/server.js';
 
 test.after.each(cleanup);
@@ -71,5 +77,84 @@ for (const readFirst of [true, false]) {
     await w.close();
   });
 }
+
+/** A LiveSocket over a stand-in for ws that records what is sent. */
+function fakeSocket(): { socket: LiveSocket; sent: ServerMessage[] } {
+  const sent: ServerMessage[] = [];
+  const ws = { readyState: WebSocket.OPEN, bufferedAmount: 0, send: (t: string) => sent.push(JSON.parse(t) as ServerMessage) };
+  const limits = { maxBufferedBytes: 1 << 20, maxBurstBytes: 1 << 23 };
+  return { socket: new LiveSocket(ws as unknown as WebSocket, 'k', limits, silentLogger, () => {}), sent };
+}
+
+/**
+ * The same hand-over without a server, turn by turn: a publish whose first event waits for a queue
+ * position (a QUEUED event of another followed task) and whose second belongs to the task being
+ * subscribed, started 0 to 8 microtask hops before that subscription's read resolves. Each timing
+ * must deliver the subscriber both the replayed event and the published one.
+ */
+test('an event published in any turn around the end of a subscription’s read is delivered, never dropped', async () => {
+  const task = (id: string, status: Task['status']) => ({ id, status }) as Task;
+  const event = (seq: number, taskId: string, status: Task['status'], type: EventType): TaskEvent => ({
+    seq,
+    taskId,
+    type,
+    task: task(taskId, status),
+    createdAt: 0,
+  });
+  for (let hops = 0; hops <= 8; hops++) {
+    let resolveReplay!: (r: TaskReplay) => void;
+    const subs = createSubscriptions({
+      feed: {
+        replay: (id) =>
+          id === 'x'
+            ? new Promise<TaskReplay>((resolve) => (resolveReplay = resolve))
+            : Promise.resolve({ kind: 'replay', task: task(id, 'QUEUED'), events: [] }),
+      },
+      tasks: { queuedIds: async () => ['y'] },
+    });
+    const { socket, sent } = fakeSocket();
+    await subs.subscribe(socket, 'y', 0);
+    const subscribing = subs.subscribe(socket, 'x', 10);
+    await new Promise((resolve) => setImmediate(resolve)); // x's read is under way
+    const publishing = subs.publish([event(12, 'y', 'QUEUED', 'released'), event(13, 'x', 'RUNNING', 'progress')]);
+    for (let i = 0; i < hops; i++) await Promise.resolve();
+    resolveReplay({ kind: 'replay', task: task('x', 'RUNNING'), events: [event(11, 'x', 'RUNNING', 'claimed')] });
+    await Promise.all([subscribing, publishing]);
+    const ofX = sent.flatMap((m) => (m.type === 'task' && m.task.id === 'x' ? [m.seq] : []));
+    assert.equal(ofX, [11, 13], `publish ${hops} microtask hops before the read resolved`);
+  }
+});
+
+test('a failed read of queue positions sends the batch without them, not nothing', async () => {
+  let failing = false;
+  const subs = createSubscriptions({
+    feed: { replay: async (id) => ({ kind: 'replay', task: { id, status: 'QUEUED' } as Task, events: [] }) },
+    tasks: {
+      queuedIds: async () => {
+        if (failing) throw new Error('connection lost');
+        return ['q'];
+      },
+    },
+  });
+  const { socket, sent } = fakeSocket();
+  await subs.subscribe(socket, 'q', 0);
+  await subs.subscribe(socket, 'r', 0);
+  failing = true;
+  const at = (seq: number, id: string, status: Task['status']): TaskEvent => ({
+    seq,
+    taskId: id,
+    type: 'claimed',
+    task: { id, status } as Task,
+    createdAt: 0,
+  });
+  await subs.publish([at(5, 'q', 'QUEUED'), at(6, 'r', 'RUNNING')]);
+  assert.equal(
+    sent.flatMap((m) => (m.type === 'task' ? [[m.seq, m.task.queuePosition]] : [])),
+    [
+      [5, null],
+      [6, null],
+    ],
+  );
+});
 
 test.run();
