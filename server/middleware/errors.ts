@@ -21,10 +21,15 @@ export class HttpError extends AppError {
 
 /** Busy, not broken: 503 with Retry-After and what to do (see server/busy.ts). */
 export function busyError(): HttpError {
-  return new HttpError(503, 'INTERNAL', 'The database is busy (another program is writing to it) or briefly out of reach. Try again in a moment.', {
-    expose: true,
-    headers: { 'Retry-After': '2' },
-  });
+  return new HttpError(
+    503,
+    'INTERNAL',
+    'The database is busy (another program is writing to it) or briefly out of reach. Try again in a moment.',
+    {
+      expose: true,
+      headers: { 'Retry-After': '2' },
+    },
+  );
 }
 
 interface HttpLikeError {
