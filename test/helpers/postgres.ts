@@ -21,6 +21,11 @@ export interface PgCluster {
   port: number;
   /** Creates a fresh database in the cluster and returns its URL (one per test, when tests need a clean slate). */
   createDatabase(name: string): string;
+  /**
+   * Restarts the server as an operator would (`pg_ctl restart -m fast`: every session is ended, new
+   * connections are refused until it is back), with the same settings.
+   */
+  restart(): void;
   /** Stops the server at once and removes the folder. */
   stop(): void;
 }
@@ -144,6 +149,9 @@ export async function startPostgres(what: string, options: StartOptions = {}): P
         ];
         run('psql', psql);
         return `${base}/${name}`;
+      },
+      restart() {
+        run('pg_ctl', ['-D', data, '-m', 'fast', '-l', join(dir, 'log'), '-w', '-t', '60', 'restart']);
       },
       stop() {
         if (stopped) return;

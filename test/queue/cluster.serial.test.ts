@@ -5,41 +5,22 @@
  * exactly once, in order — whichever server wrote nothing and whichever worker ran the task.
  */
 import * as assert from 'uvu/assert';
-import { openPostgres, type PostgresStorage } from '../../db/postgres/index.js';
+import type { PostgresStorage } from '../../db/postgres/index.js';
 import type { ServerMessage } from '../../common/protocol.js';
 import type { Task } from '../../common/task.js';
 import { pgSuite, startPostgres } from '../helpers/postgres.js';
-import { spawnTs, waitFor, type Child } from '../helpers/processes.js';
+import { pgProcesses } from '../helpers/pgProcesses.js';
 import { openSocket, type TestSocket } from '../helpers/server.js';
-import { tmpDir } from '../helpers/tmp.js';
 
 const cluster = await startPostgres('two servers and three workers on PostgreSQL');
 const test = pgSuite('several servers and workers on one PostgreSQL', cluster);
 
 const TASKS = 500;
 const FOLLOWED = 60;
-const children: Child[] = [];
+const stack = pgProcesses(cluster);
 let storage: PostgresStorage | null = null;
-const data = tmpDir();
 
-test.after(async () => {
-  for (const c of children) c.kill('SIGTERM');
-  await Promise.all(children.map((c) => c.exited));
-  await storage?.close();
-  data.cleanup();
-  cluster?.stop();
-});
-
-async function serverProcess(url: string): Promise<number> {
-  const child = spawnTs('server/main.ts', { DATA_DIR: data.dir, DATABASE_URL: url, PORT: '0', HOST: '127.0.0.1', WORKERS: '0' });
-  children.push(child);
-  const port = await waitFor(
-    () => /http:\/\/localhost:(\d+)\//.exec(child.output())?.[1],
-    30_000,
-    `a server to listen:\n${child.output()}`,
-  );
-  return Number(port);
-}
+test.after(() => stack.close());
 
 /** Follows `ids` on one server from each task's last seen seq until `hopAfter` messages arrived or all finished. */
 async function followOn(port: number, ids: string[], seen: Map<string, number[]>, hopAfter: number): Promise<void> {
@@ -95,10 +76,7 @@ async function stalled(port: number, s: TestSocket, open: string[], seen: Map<st
         AND (backend_xid IS NOT NULL OR state <> 'idle')`,
   );
   lines.push(`sessions in a transaction or busy:\n${sessions.rows.map((r) => JSON.stringify(r)).join('\n') || '(none)'}`);
-  for (const c of children) {
-    const { exitCode, signalCode, pid } = c.proc;
-    lines.push(`process ${pid} (exit ${exitCode ?? signalCode ?? 'running'}) said:\n${c.output().slice(-1500) || '(nothing)'}`);
-  }
+  lines.push(stack.outputs());
   throw new Error(lines.join('\n'));
 }
 
@@ -106,14 +84,11 @@ const finalOf = new Map<string, Task>();
 const isFinished = (seen: Map<string, number[]>, id: string) => finalOf.get(id)?.status === 'COMPLETE' && seen.get(id)!.length > 0;
 
 test('500 tasks, 3 workers, 2 servers: each completes once; a client hopping servers sees every seq once, in order', async () => {
-  const url = cluster!.createDatabase('mm_cluster');
-  storage = await openPostgres(url); // migrates
-  const [portA, portB] = await Promise.all([serverProcess(url), serverProcess(url)]);
-  for (let i = 0; i < 3; i++) {
-    children.push(
-      spawnTs('test/helpers/testWorker.ts', { DATA_DIR: data.dir, DATABASE_URL: url, LEASE_MS: '5000', WORKER_CONCURRENCY: '4' }),
-    );
-  }
+  const opened = await stack.open('mm_cluster'); // migrates
+  const url = opened.url;
+  storage = opened.storage;
+  const [portA, portB] = (await Promise.all([stack.server(url), stack.server(url)])).map((x) => x.port);
+  for (let i = 0; i < 3; i++) stack.worker(url, { LEASE_MS: '5000', WORKER_CONCURRENCY: '4' });
   const ids: string[] = [];
   for (let i = 0; i < TASKS; i++) {
     const t = await storage.tasks.enqueueRaw('steps', `member${i % 50}`, JSON.stringify({ steps: 3, stepMs: 5 }));
