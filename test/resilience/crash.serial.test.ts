@@ -56,7 +56,7 @@ test(`crash: SIGKILL workers at every stage and the server mid-stream (seed ${SE
   const stages = [...rng.shuffle(STAGES), ...rng.shuffle(STAGES), ...rng.shuffle(STAGES)];
   const t0 = Date.now();
   const ids: string[] = [];
-  const cancels: { id: string; status: number }[] = [];
+  const cancels: { id: string; status: number; left?: boolean }[] = [];
   const kills: Record<string, number> = { collecting: 0, downloading: 0, building: 0, saving: 0, missed: 0 };
   // A killed worker's task keeps its stage and lease until swept: only a live owner is a victim.
   const atStage = stack.db.prepare<[string], { id: string; owner: string }>(
@@ -116,7 +116,7 @@ test(`crash: SIGKILL workers at every stage and the server mid-stream (seed ${SE
     if (rng.chance(0.4)) {
       const target = rng.pick(roundIds);
       const r = await call(stack.port(), 'DELETE', `/api/tasks/${target}`, undefined, { 'cancel-token': cancelTokens.get(target) ?? '' });
-      cancels.push({ id: target, status: r.status });
+      cancels.push({ id: target, status: r.status, left: (r.json as { left?: boolean } | null)?.left });
     }
   }
 
@@ -135,15 +135,17 @@ test(`crash: SIGKILL workers at every stage and the server mid-stream (seed ${SE
   assert.equal(audit.problems, [], 'queue promises');
   for (const c of cancels) {
     const status = stack.db.prepare(`SELECT status FROM tasks WHERE id = ?`).pluck().get(c.id);
-    // 200: accepted (ends CANCELLED, or COMPLETE when the worker finished before it saw the request, or
-    // when a POST retried across the restart joined its own first attempt, whose token was never seen);
-    // 409: it had already finished.
+    // 200: accepted (ends CANCELLED, or COMPLETE when the worker finished before it saw the request; a
+    // POST retried across the restart carried its first attempt's Idempotency-Key, so it is the same
+    // requester and its token cancels); 409: it had already finished.
     assert.ok(
       c.status === 200
         ? ['CANCELLED', 'COMPLETE'].includes(String(status))
         : c.status === 409 && ['COMPLETE', 'ERROR'].includes(String(status)),
       `cancel ${c.status} → ${String(status)}`,
     );
+    // Each task has one requester (its retries included): its token withdraws the last share.
+    if (c.status === 200) assert.is(c.left, false, `cancel of ${c.id}: no other requester kept it going`);
   }
   assert.equal(await auditImages(stack.db, ids), [], 'every result decodes');
   assert.equal(followers.audit(stack.db), [], 'every socket client got every seq once, in order');

@@ -5,6 +5,7 @@
  */
 import { request as httpRequest, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
@@ -414,15 +415,19 @@ export function call(
   });
 }
 
-/** POST /api/mosaics, retried on network errors (a server restart): the dedupe makes a retry safe. */
 /** The latest cancel token `createMosaic` was handed per task id (DELETE sends it in `Cancel-Token`). */
 export const cancelTokens = new Map<string, string>();
 
+/**
+ * POST /api/mosaics, retried on network errors (a server restart) with the same Idempotency-Key, as the
+ * PWA does: the dedupe makes a retry safe, and the key makes it the same requester, whose token cancels.
+ */
 export async function createMosaic(port: () => number, body: Record<string, unknown>, timeoutMs = 30_000): Promise<Task> {
   const deadline = Date.now() + timeoutMs;
+  const key = randomBytes(16).toString('base64url');
   for (;;) {
     try {
-      const r = await call(port(), 'POST', '/api/mosaics', body);
+      const r = await call(port(), 'POST', '/api/mosaics', body, { 'idempotency-key': key });
       if (r.status !== 200 && r.status !== 202)
         throw Object.assign(new Error(`POST /api/mosaics ${r.status} ${r.body.toString()}`), { fatal: true });
       if (r.json.cancelToken) cancelTokens.set(r.json.task.id, r.json.cancelToken);
