@@ -4,31 +4,8 @@ import * as assert from 'uvu/assert';
 import { ApiError, createApi, EXPORT_MAX_BYTES } from '../../client/api.js';
 import { adviceFor } from '../../client/advice.js';
 import { importedSentence, uploadProblems } from '../../client/export-model.js';
+import { fakeFetch, json } from '../helpers/fakeFetch.js';
 
-interface Call {
-  url: string;
-  method: string;
-  headers: Record<string, string>;
-  body: unknown;
-}
-
-function fakeFetch(respond: (c: Call) => Response) {
-  const calls: Call[] = [];
-  const fn = (async (input: RequestInfo | URL, init?: RequestInit) => {
-    const c = {
-      url: input instanceof Request ? input.url : String(input),
-      method: init?.method ?? 'GET',
-      headers: (init?.headers ?? {}) as Record<string, string>,
-      body: init?.body,
-    };
-    calls.push(c);
-    return respond(c);
-  }) as typeof fetch;
-  return { fn, calls };
-}
-
-const json = (status: number, body: unknown) =>
-  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 const summary = { username: 'dave', films: 1234, diaryEntries: 2345, importedAt: '2026-11-15T12:00:00.000Z' };
 
 test('uploadExport POSTs the file itself as application/zip to the member’s export URL', async () => {
